@@ -1,0 +1,125 @@
+/**
+ * The one config schema. The TS type `Config` is derived from it; nothing declares it twice.
+ * Defaults live here (TypeBox `default`), applied by src/config/load.ts before validation.
+ * README's "Configuration" section documents every key; keep them in step.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' });
+const Secret = Type.String({ minLength: 1, maxLength: 4096 });
+
+export const PolicySchema = Type.Object(
+  {
+    /** `shadow` evaluates policies and counts refusals without refusing. */
+    mode: Type.Union([Type.Literal('enforce'), Type.Literal('shadow')], { default: 'enforce' }),
+    /** Free-form messages only inside the 24 h customer service window. Default: `enforce` when `webhooks` is configured, else `off`. */
+    serviceWindow: Type.Optional(Type.Union([Type.Literal('enforce'), Type.Literal('off')])),
+    optIn: Type.Union([Type.Literal('off'), Type.Literal('warn'), Type.Literal('enforce')], { default: 'warn' }),
+  },
+  { additionalProperties: true, default: {} },
+);
+
+export const NumberSchema = Type.Object(
+  {
+    phoneNumberId: Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9]+$' }),
+    /** Meta access token for this number. Only ever sent in the upstream Authorization header. */
+    accessToken: Secret,
+    /** Sustained messages per second the number may send (Cloud API default 80). */
+    mps: Type.Number({ exclusiveMinimum: 0, maximum: 10_000, default: 80 }),
+    /** Bucket size: how many messages may leave back to back after idle. */
+    burst: Type.Integer({ minimum: 1, maximum: 10_000, default: 80 }),
+    /** ISO date the number was registered; enables warm-up caps while young. */
+    createdAt: Type.Optional(Type.String({ format: 'date-time' })),
+    warmup: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const TenantSchema = Type.Object(
+  {
+    id: Id,
+    apiKeys: Type.Array(Type.String({ minLength: 8, maxLength: 256 }), { minItems: 1 }),
+    /** Unique recipients of business-initiated sends in a moving 24 h, across the tenant's numbers. */
+    messagingLimit: Type.Union(
+      [Type.Literal(250), Type.Literal(2000), Type.Literal(10000), Type.Literal(100000), Type.Literal('unlimited')],
+      { default: 250 },
+    ),
+    /** Default validity of a message: it is never sent after this many seconds. */
+    deadlineSec: Type.Integer({ minimum: 1, maximum: 30 * 86_400, default: 4 * 3600 }),
+    policy: PolicySchema,
+    webhook: Type.Optional(Type.Object({ url: Type.String({ minLength: 1 }), secret: Secret }, { additionalProperties: false })),
+    numbers: Type.Array(NumberSchema, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    listen: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65_535, default: 8080 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    storage: Type.Union(
+      [
+        Type.Object({ kind: Type.Literal('embedded'), path: Type.String({ minLength: 1, default: './data' }) }, { additionalProperties: false }),
+        Type.Object({ kind: Type.Literal('redis'), url: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+      ],
+      { default: { kind: 'embedded', path: './data' } },
+    ),
+    upstream: Type.Object(
+      {
+        baseUrl: Type.String({ minLength: 1, default: 'https://graph.facebook.com' }),
+        version: Type.String({ pattern: '^v[0-9]+\\.[0-9]+$', default: 'v23.0' }),
+        /** Upper bound on sockets per upstream origin. */
+        connections: Type.Integer({ minimum: 1, maximum: 1024, default: 64 }),
+        /** Requests per socket in flight (HTTP/1.1 pipelining); 1 = off. */
+        pipelining: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+        timeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 15_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    dispatch: Type.Object(
+      {
+        /** Fraction of a number's mps actually used, so network jitter cannot push a conforming stream over Meta's limit. */
+        headroom: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.9 }),
+        maxAttempts: Type.Integer({ minimum: 1, maximum: 100, default: 8 }),
+        /** First retry delay; doubles per attempt with full jitter. */
+        retryBaseMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1000 }),
+        retryMaxMs: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 300_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    limits: Type.Object(
+      {
+        maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 64 * 1024 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Capacities of the WASM core's tables (tracked keys); fixed at boot. */
+    core: Type.Object(
+      {
+        gcraKeys: Type.Integer({ minimum: 1024, maximum: 1 << 26, default: 1 << 20 }),
+        windowKeys: Type.Integer({ minimum: 1024, maximum: 1 << 24, default: 1 << 16 }),
+        uniqueKeys: Type.Integer({ minimum: 1024, maximum: 1 << 26, default: 1 << 20 }),
+        repeatKeys: Type.Integer({ minimum: 1024, maximum: 1 << 24, default: 1 << 18 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    admin: Type.Optional(Type.Object({ token: Type.String({ minLength: 16 }) }, { additionalProperties: false })),
+    webhooks: Type.Optional(Type.Object({ appSecret: Secret, verifyToken: Secret }, { additionalProperties: false })),
+    log: Type.Object(
+      { level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }) },
+      { additionalProperties: false, default: {} },
+    ),
+    tenants: Type.Array(TenantSchema, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type TenantConfig = Static<typeof TenantSchema>;
+export type NumberConfig = Static<typeof NumberSchema>;
+export type PolicyConfig = Static<typeof PolicySchema>;

@@ -1,0 +1,98 @@
+/**
+ * The one error catalogue. Every refusal the gateway answers goes through a code here;
+ * one handler (src/http/error-handler.ts) renders it as the Graph error envelope:
+ *
+ *   {"error":{"message":"(#<graphCode>) <title>","type":"<type>","code":<graphCode>,
+ *             "error_data":{"messaging_product":"whatsapp","details":"<details>"},
+ *             "fbtrace_id":"<request id>"}}
+ *
+ * Where Meta has a code with the same meaning, the entry reuses it (so existing SDKs classify it
+ * the same way: 190 = bad credentials, 100 = bad parameter, 131047 = outside the service window).
+ * Conditions Meta has no code for use sendgate's own range 9xxxxx with type "SendgateException".
+ * test/errors.test.ts pins this list: changing a code or status is a contract change.
+ */
+
+export interface ErrorSpec {
+  /** HTTP status of the response. */
+  readonly status: number;
+  /** The `error.code` clients branch on. */
+  readonly graphCode: number;
+  /** The `(#code) title` part of `error.message`. */
+  readonly title: string;
+  readonly type: 'OAuthException' | 'SendgateException';
+}
+
+const meta = (status: number, graphCode: number, title: string): ErrorSpec =>
+  ({ status, graphCode, title, type: 'OAuthException' });
+const own = (status: number, graphCode: number, title: string): ErrorSpec =>
+  ({ status, graphCode, title, type: 'SendgateException' });
+
+export const ERRORS = {
+  // 400: the request itself is wrong
+  INVALID_JSON: meta(400, 100, 'Invalid parameter'),
+  INVALID_PARAMETER: meta(400, 100, 'Invalid parameter'),
+  UNSUPPORTED_CONTENT_TYPE: meta(400, 100, 'Invalid parameter'),
+  INVALID_RECIPIENT: meta(400, 100, 'Invalid parameter'),
+  INVALID_HEADER: meta(400, 100, 'Invalid parameter'),
+  // 401 / 403 / 404: who may do what
+  UNAUTHORIZED: meta(401, 190, 'Invalid OAuth access token'),
+  NUMBER_NOT_OWNED: meta(403, 10, 'Permission denied'),
+  ADMIN_FORBIDDEN: meta(403, 10, 'Permission denied'),
+  UNKNOWN_NUMBER: meta(404, 100, 'Unsupported post request'),
+  NOT_FOUND: meta(404, 100, 'Unsupported get request'),
+  // 409 / 413 / 429
+  IDEMPOTENCY_CONFLICT: own(409, 900409, 'Idempotency key reused with a different body'),
+  PAYLOAD_TOO_LARGE: meta(413, 100, 'Request entity too large'),
+  DEADLINE_UNMEETABLE: own(429, 900429, 'Message cannot be sent before its deadline'),
+  // 422: policy refusals (issue 5 adds its entries here)
+  OUTSIDE_SERVICE_WINDOW: meta(422, 131047, 'Re-engagement message'),
+  // 5xx
+  STORAGE_UNAVAILABLE: own(503, 900503, 'Storage unavailable'),
+  NOT_READY: own(503, 900504, 'Gateway not ready'),
+  INTERNAL: own(500, 900500, 'Internal error'),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A refusal with a catalogued code. `details` is shown to the client: never put secrets in it. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly details: string;
+  /** Seconds, sent as `Retry-After` when set. */
+  readonly retryAfterSec: number | undefined;
+
+  constructor(code: ErrorCode, details: string, retryAfterSec?: number) {
+    super(`${code}: ${details}`);
+    this.name = 'GatewayError';
+    this.code = code;
+    this.details = details;
+    this.retryAfterSec = retryAfterSec;
+  }
+
+  get spec(): ErrorSpec {
+    return ERRORS[this.code];
+  }
+}
+
+export interface GraphErrorBody {
+  error: {
+    message: string;
+    type: string;
+    code: number;
+    error_data: { messaging_product: 'whatsapp'; details: string };
+    fbtrace_id: string;
+  };
+}
+
+/** Renders a catalogued error as the Graph error envelope. */
+export function graphErrorBody(spec: ErrorSpec, details: string, traceId: string): GraphErrorBody {
+  return {
+    error: {
+      message: `(#${spec.graphCode}) ${spec.title}`,
+      type: spec.type,
+      code: spec.graphCode,
+      error_data: { messaging_product: 'whatsapp', details },
+      fbtrace_id: traceId,
+    },
+  };
+}

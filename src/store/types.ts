@@ -1,0 +1,100 @@
+/**
+ * The storage seam. The gateway talks to storage only through these interfaces; the embedded
+ * (SQLite) implementation and the Redis implementation both satisfy them and both must pass
+ * test/store/conformance.ts.
+ *
+ * Durability contract: every method that returns a Promise resolves only once its effect is
+ * committed (it survives kill -9 of the process). Implementations may batch many calls into one
+ * commit (group commit); callers must not assume ordering across different messages.
+ */
+
+export type MessageState = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'expired' | 'rejected';
+
+/** States after which the gateway will never send the message again. */
+export const FINAL_STATES: ReadonlySet<MessageState> = new Set(['sent', 'delivered', 'read', 'failed', 'expired', 'rejected']);
+
+/** Lane priority: lower goes first. Authentication/utility templates before marketing and the rest. */
+export type Priority = 0 | 1;
+
+/** An upstream (or gateway) error kept on the record for the status API. */
+export interface RecordedError {
+  code: number;
+  title: string;
+  details: string;
+  /** HTTP status of the upstream answer, 0 for network errors. */
+  httpStatus: number;
+}
+
+export interface NewMessage {
+  /** Gateway message id, assigned at ingress (URL-safe, unique). */
+  id: string;
+  tenantId: string;
+  phoneNumberId: string;
+  /** Recipient as E.164 digits, no `+`. */
+  to: string;
+  /** Recipient exactly as the client sent it (echoed in `contacts[].input`). */
+  toInput: string;
+  /** The Cloud API request body to send upstream, as JSON text. */
+  body: string;
+  priority: Priority;
+  createdAtMs: number;
+  /** Never sent after this instant; expired instead. */
+  deadlineAtMs: number;
+  /** Client `Idempotency-Key`, scoped to the tenant. */
+  idempotencyKey: string | null;
+  /** Hash of the request body, compared when an idempotency key is reused. */
+  bodyHash: string | null;
+}
+
+export interface MessageRecord extends NewMessage {
+  state: MessageState;
+  attempts: number;
+  /** Earliest instant of the next attempt (retry backoff). */
+  notBeforeMs: number;
+  wamid: string | null;
+  lastError: RecordedError | null;
+  updatedAtMs: number;
+  sentAtMs: number | null;
+  deliveredAtMs: number | null;
+  readAtMs: number | null;
+}
+
+export type EnqueueOutcome =
+  | { kind: 'created'; record: MessageRecord }
+  /** Same idempotency key, same body: the message stored earlier. Nothing new is stored. */
+  | { kind: 'duplicate'; record: MessageRecord }
+  /** Same idempotency key, different body. Nothing is stored. */
+  | { kind: 'conflict' };
+
+/** A state change. Only the fields named for that state are touched. */
+export type Transition =
+  | { state: 'sending'; attempts: number; atMs: number }
+  | { state: 'queued'; notBeforeMs: number; lastError: RecordedError | null; atMs: number }
+  | { state: 'sent'; wamid: string; atMs: number }
+  | { state: 'delivered' | 'read'; atMs: number }
+  | { state: 'failed'; lastError: RecordedError; atMs: number }
+  | { state: 'expired' | 'rejected'; atMs: number; lastError?: RecordedError };
+
+/** The durable queue: what ingress writes and what recovery reads back. */
+export interface MessageQueue {
+  /** Stores the message durably (or finds the idempotent twin). Resolves after commit. */
+  enqueue(message: NewMessage): Promise<EnqueueOutcome>;
+  /** Every message not yet in a final state (`queued` or `sending`), oldest first: recovery at boot. */
+  unfinished(): Promise<MessageRecord[]>;
+}
+
+/** Records: the status API and the dispatcher's state changes. */
+export interface MessageRecords {
+  get(tenantId: string, id: string): Promise<MessageRecord | null>;
+  findByWamid(wamid: string): Promise<MessageRecord | null>;
+  /** Applies a transition durably. Unknown ids are ignored (returns false). */
+  transition(id: string, change: Transition): Promise<boolean>;
+}
+
+export interface Store extends MessageQueue, MessageRecords {
+  readonly kind: 'embedded' | 'redis';
+  /** True while the store can commit. Drives /readyz and the 503 on ingress. */
+  healthy(): boolean;
+  /** Flushes pending commits and releases files/connections. */
+  close(): Promise<void>;
+}
