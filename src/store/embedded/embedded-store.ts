@@ -1,0 +1,162 @@
+/**
+ * The embedded Store: one SQLite file (better-sqlite3) in WAL mode with synchronous=FULL, so a
+ * resolved write has been fsynced and survives kill -9. Writes go through GroupCommit; reads run
+ * directly (better-sqlite3 is synchronous, and between batches no transaction is open, so a read
+ * sees exactly what has been committed).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Clock } from '../../clock.js';
+import { storeClosed } from '../errors.js';
+import { applyTransition, initialRecord } from '../transitions.js';
+import type { EnqueueOutcome, MessageRecord, NewMessage, Store, Transition } from '../types.js';
+import { GroupCommit } from './group-commit.js';
+import { migrate } from './migrations.js';
+import { Statements } from './statements.js';
+
+/** Idempotency keys are honoured for at least this long... */
+export const IDEMPOTENCY_MIN_MS = 24 * 3_600_000;
+/** ...and forgotten (purged, and ignored if still present) once older than this. */
+export const IDEMPOTENCY_MAX_MS = 48 * 3_600_000;
+
+export const DB_FILE = 'sendgate.db';
+
+export interface EmbeddedOptions {
+  /** Directory holding the database; created if missing. */
+  path: string;
+  clock: Clock;
+  /** Writes per transaction before flushing without waiting for the next turn (1 = no group commit). */
+  maxBatch?: number;
+  /** How long a write waits for a lock held by another connection before the batch fails. */
+  busyTimeoutMs?: number;
+  /** Period of the idempotency purge; it also runs once at open. */
+  purgeEveryMs?: number;
+}
+
+export class EmbeddedStore implements Store {
+  readonly kind = 'embedded';
+  private readonly db: Database.Database;
+  private readonly sql: Statements;
+  private readonly writes: GroupCommit;
+  private readonly clock: Clock;
+  private readonly purgeTimer: NodeJS.Timeout;
+  private lastBatchOk = true;
+  private closed = false;
+
+  constructor(options: EmbeddedOptions) {
+    mkdirSync(options.path, { recursive: true });
+    this.clock = options.clock;
+    this.db = new Database(join(options.path, DB_FILE), { timeout: options.busyTimeoutMs ?? 2_000 });
+    try {
+      this.db.pragma('journal_mode = WAL');
+      // FULL: the WAL is fsynced at every commit, so a resolved promise means durable.
+      this.db.pragma('synchronous = FULL');
+      migrate(this.db);
+      this.sql = new Statements(this.db);
+      this.purgeIdempotency();
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+    this.writes = new GroupCommit(this.db, {
+      maxBatch: options.maxBatch ?? 512,
+      onBatch: (error) => {
+        this.lastBatchOk = error === null;
+      },
+    });
+    this.purgeTimer = setInterval(() => this.purgeIdempotency(), options.purgeEveryMs ?? 3_600_000);
+    this.purgeTimer.unref();
+  }
+
+  /** Transactions committed so far; each holds one or more writes. */
+  get commits(): number {
+    return this.writes.commits;
+  }
+
+  healthy(): boolean {
+    return !this.closed && this.lastBatchOk;
+  }
+
+  enqueue(message: NewMessage): Promise<EnqueueOutcome> {
+    if (this.closed) return Promise.reject(storeClosed());
+    // Runs inside the batch, after earlier writes of the same batch: a twin enqueued in the same
+    // tick already sees the first one's key.
+    return this.writes.submit(() => this.enqueueNow(message));
+  }
+
+  private enqueueNow(message: NewMessage): EnqueueOutcome {
+    const nowMs = this.clock.nowMs();
+    if (message.idempotencyKey !== null) {
+      const known = this.sql.idempotency(message.tenantId, message.idempotencyKey);
+      if (known !== null && known.created_at_ms >= nowMs - IDEMPOTENCY_MAX_MS) {
+        const original = this.sql.byId(known.message_id);
+        // The original can only be missing if records were removed by hand; then the key is free.
+        if (original !== null) {
+          return known.body_hash === message.bodyHash ? { kind: 'duplicate', record: original } : { kind: 'conflict' };
+        }
+      }
+    }
+    const record = initialRecord(message);
+    this.sql.insert(record);
+    if (message.idempotencyKey !== null) {
+      this.sql.rememberKey(message.tenantId, message.idempotencyKey, message.id, message.bodyHash, nowMs);
+    }
+    return { kind: 'created', record };
+  }
+
+  transition(id: string, change: Transition): Promise<boolean> {
+    if (this.closed) return Promise.reject(storeClosed());
+    return this.writes.submit(() => {
+      const current = this.sql.byId(id);
+      if (current === null) return false;
+      const next = applyTransition(current, change);
+      if (next === null) return false;
+      this.sql.update(next);
+      return true;
+    });
+  }
+
+  unfinished(): Promise<MessageRecord[]> {
+    return this.read(() => this.sql.unfinished());
+  }
+
+  get(tenantId: string, id: string): Promise<MessageRecord | null> {
+    return this.read(() => this.sql.byTenantId(tenantId, id));
+  }
+
+  findByWamid(wamid: string): Promise<MessageRecord | null> {
+    return this.read(() => this.sql.byWamid(wamid));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    clearInterval(this.purgeTimer);
+    this.writes.flush();
+    this.closed = true;
+    this.db.close();
+  }
+
+  private read<T>(query: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(storeClosed());
+    try {
+      return Promise.resolve(query());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Forgets idempotency keys past IDEMPOTENCY_MAX_MS. A failure here is retried next period. */
+  private purgeIdempotency(): void {
+    try {
+      this.sql.forgetKeysBefore(this.clock.nowMs() - IDEMPOTENCY_MAX_MS);
+    } catch {
+      // A locked or failing database shows up on the next batch through healthy().
+    }
+  }
+}
+
+/** Opens (creating or upgrading) the embedded store under `options.path`. */
+export function openEmbeddedStore(options: EmbeddedOptions): EmbeddedStore {
+  return new EmbeddedStore(options);
+}

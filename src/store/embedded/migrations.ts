@@ -1,0 +1,78 @@
+/**
+ * Schema of the embedded store, versioned through `PRAGMA user_version`. Migrations are an ordered
+ * list; `migrate` applies the ones above the file's version in one transaction at open, so a crash
+ * mid-upgrade leaves the previous schema intact. Never edit a shipped migration: append a new one.
+ */
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  /** The `user_version` the database has after this migration. */
+  readonly version: number;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      -- seq (the rowid) breaks createdAtMs ties so recovery replays in insertion order.
+      CREATE TABLE messages (
+        seq             INTEGER PRIMARY KEY,
+        id              TEXT    NOT NULL UNIQUE,
+        tenant_id       TEXT    NOT NULL,
+        phone_number_id TEXT    NOT NULL,
+        to_digits       TEXT    NOT NULL,
+        to_input        TEXT    NOT NULL,
+        body            TEXT    NOT NULL,
+        priority        INTEGER NOT NULL,
+        created_at_ms   INTEGER NOT NULL,
+        deadline_at_ms  INTEGER NOT NULL,
+        idempotency_key TEXT,
+        body_hash       TEXT,
+        state           TEXT    NOT NULL,
+        attempts        INTEGER NOT NULL,
+        not_before_ms   INTEGER NOT NULL,
+        wamid           TEXT,
+        last_error      TEXT,   -- RecordedError as JSON
+        updated_at_ms   INTEGER NOT NULL,
+        sent_at_ms      INTEGER,
+        delivered_at_ms INTEGER,
+        read_at_ms      INTEGER
+      );
+      -- Partial index: recovery scans only unfinished rows, however many final rows accumulate.
+      CREATE INDEX messages_unfinished ON messages (created_at_ms, seq) WHERE state IN ('queued', 'sending');
+      CREATE INDEX messages_wamid ON messages (wamid) WHERE wamid IS NOT NULL;
+
+      CREATE TABLE idempotency (
+        tenant_id     TEXT    NOT NULL,
+        key           TEXT    NOT NULL,
+        message_id    TEXT    NOT NULL,
+        body_hash     TEXT,
+        created_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, key)
+      ) WITHOUT ROWID;
+      CREATE INDEX idempotency_age ON idempotency (created_at_ms);
+    `,
+  },
+];
+
+/** Highest schema version this build knows. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/** Brings the database to SCHEMA_VERSION; returns the version it found. */
+export function migrate(db: Database.Database): number {
+  const found = db.pragma('user_version', { simple: true }) as number;
+  if (found > SCHEMA_VERSION) {
+    throw new Error(`embedded store: database schema version ${found} is newer than this build supports (${SCHEMA_VERSION})`);
+  }
+  if (found === SCHEMA_VERSION) return found;
+  db.transaction(() => {
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= found) continue;
+      db.exec(migration.sql);
+      // user_version is stored in the database header, inside this transaction's pages.
+      db.pragma(`user_version = ${migration.version}`);
+    }
+  }).immediate();
+  return found;
+}

@@ -1,0 +1,171 @@
+/**
+ * Every SQL statement of the embedded store, prepared once at open, and the row ↔ record mapping.
+ * Nothing builds SQL per call.
+ */
+import type Database from 'better-sqlite3';
+import type { MessageRecord, MessageState, Priority, RecordedError } from '../types.js';
+
+/** A `messages` row as better-sqlite3 returns it (INTEGER columns come back as JS numbers). */
+interface MessageRow {
+  id: string;
+  tenant_id: string;
+  phone_number_id: string;
+  to_digits: string;
+  to_input: string;
+  body: string;
+  priority: number;
+  created_at_ms: number;
+  deadline_at_ms: number;
+  idempotency_key: string | null;
+  body_hash: string | null;
+  state: string;
+  attempts: number;
+  not_before_ms: number;
+  wamid: string | null;
+  last_error: string | null;
+  updated_at_ms: number;
+  sent_at_ms: number | null;
+  delivered_at_ms: number | null;
+  read_at_ms: number | null;
+}
+
+export interface IdempotencyRow {
+  message_id: string;
+  body_hash: string | null;
+  created_at_ms: number;
+}
+
+const COLUMNS = `id, tenant_id, phone_number_id, to_digits, to_input, body, priority, created_at_ms,
+  deadline_at_ms, idempotency_key, body_hash, state, attempts, not_before_ms, wamid, last_error,
+  updated_at_ms, sent_at_ms, delivered_at_ms, read_at_ms`;
+
+export function rowToRecord(row: MessageRow): MessageRecord {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    phoneNumberId: row.phone_number_id,
+    to: row.to_digits,
+    toInput: row.to_input,
+    body: row.body,
+    priority: row.priority as Priority,
+    createdAtMs: row.created_at_ms,
+    deadlineAtMs: row.deadline_at_ms,
+    idempotencyKey: row.idempotency_key,
+    bodyHash: row.body_hash,
+    state: row.state as MessageState,
+    attempts: row.attempts,
+    notBeforeMs: row.not_before_ms,
+    wamid: row.wamid,
+    lastError: row.last_error === null ? null : (JSON.parse(row.last_error) as RecordedError),
+    updatedAtMs: row.updated_at_ms,
+    sentAtMs: row.sent_at_ms,
+    deliveredAtMs: row.delivered_at_ms,
+    readAtMs: row.read_at_ms,
+  };
+}
+
+/** Named parameters of the insert and update statements (better-sqlite3 binds `@name`). */
+function recordParams(r: MessageRecord): Record<string, string | number | null> {
+  return {
+    id: r.id,
+    tenant_id: r.tenantId,
+    phone_number_id: r.phoneNumberId,
+    to_digits: r.to,
+    to_input: r.toInput,
+    body: r.body,
+    priority: r.priority,
+    created_at_ms: r.createdAtMs,
+    deadline_at_ms: r.deadlineAtMs,
+    idempotency_key: r.idempotencyKey,
+    body_hash: r.bodyHash,
+    state: r.state,
+    attempts: r.attempts,
+    not_before_ms: r.notBeforeMs,
+    wamid: r.wamid,
+    last_error: r.lastError === null ? null : JSON.stringify(r.lastError),
+    updated_at_ms: r.updatedAtMs,
+    sent_at_ms: r.sentAtMs,
+    delivered_at_ms: r.deliveredAtMs,
+    read_at_ms: r.readAtMs,
+  };
+}
+
+export class Statements {
+  private readonly insertMessage: Database.Statement;
+  private readonly updateMessage: Database.Statement;
+  private readonly selectById: Database.Statement<[string], MessageRow>;
+  private readonly selectByTenantId: Database.Statement<[string, string], MessageRow>;
+  private readonly selectByWamid: Database.Statement<[string], MessageRow>;
+  private readonly selectUnfinished: Database.Statement<[], MessageRow>;
+  private readonly selectIdempotency: Database.Statement<[string, string], IdempotencyRow>;
+  private readonly upsertIdempotency: Database.Statement<[string, string, string, string | null, number]>;
+  private readonly deleteIdempotencyBefore: Database.Statement<[number]>;
+
+  constructor(db: Database.Database) {
+    this.insertMessage = db.prepare(
+      `INSERT INTO messages (${COLUMNS}) VALUES (@id, @tenant_id, @phone_number_id, @to_digits, @to_input,
+        @body, @priority, @created_at_ms, @deadline_at_ms, @idempotency_key, @body_hash, @state, @attempts,
+        @not_before_ms, @wamid, @last_error, @updated_at_ms, @sent_at_ms, @delivered_at_ms, @read_at_ms)`,
+    );
+    // Only the fields a Transition can touch; the message itself is immutable once stored.
+    this.updateMessage = db.prepare(
+      `UPDATE messages SET state = @state, attempts = @attempts, not_before_ms = @not_before_ms,
+        wamid = @wamid, last_error = @last_error, updated_at_ms = @updated_at_ms, sent_at_ms = @sent_at_ms,
+        delivered_at_ms = @delivered_at_ms, read_at_ms = @read_at_ms WHERE id = @id`,
+    );
+    this.selectById = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id = ?`);
+    this.selectByTenantId = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE tenant_id = ? AND id = ?`);
+    // Several rows could share a wamid only if the upstream reused one; the newest wins.
+    this.selectByWamid = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE wamid = ? ORDER BY seq DESC LIMIT 1`);
+    this.selectUnfinished = db.prepare(
+      `SELECT ${COLUMNS} FROM messages WHERE state IN ('queued', 'sending') ORDER BY created_at_ms, seq`,
+    );
+    this.selectIdempotency = db.prepare(
+      'SELECT message_id, body_hash, created_at_ms FROM idempotency WHERE tenant_id = ? AND key = ?',
+    );
+    this.upsertIdempotency = db.prepare(
+      'INSERT OR REPLACE INTO idempotency (tenant_id, key, message_id, body_hash, created_at_ms) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.deleteIdempotencyBefore = db.prepare('DELETE FROM idempotency WHERE created_at_ms < ?');
+  }
+
+  insert(record: MessageRecord): void {
+    this.insertMessage.run(recordParams(record));
+  }
+
+  update(record: MessageRecord): void {
+    this.updateMessage.run(recordParams(record));
+  }
+
+  byId(id: string): MessageRecord | null {
+    const row = this.selectById.get(id);
+    return row === undefined ? null : rowToRecord(row);
+  }
+
+  byTenantId(tenantId: string, id: string): MessageRecord | null {
+    const row = this.selectByTenantId.get(tenantId, id);
+    return row === undefined ? null : rowToRecord(row);
+  }
+
+  byWamid(wamid: string): MessageRecord | null {
+    const row = this.selectByWamid.get(wamid);
+    return row === undefined ? null : rowToRecord(row);
+  }
+
+  unfinished(): MessageRecord[] {
+    return this.selectUnfinished.all().map(rowToRecord);
+  }
+
+  idempotency(tenantId: string, key: string): IdempotencyRow | null {
+    return this.selectIdempotency.get(tenantId, key) ?? null;
+  }
+
+  rememberKey(tenantId: string, key: string, messageId: string, bodyHash: string | null, atMs: number): void {
+    this.upsertIdempotency.run(tenantId, key, messageId, bodyHash, atMs);
+  }
+
+  /** Deletes idempotency entries created before `cutoffMs`; returns how many. */
+  forgetKeysBefore(cutoffMs: number): number {
+    return this.deleteIdempotencyBefore.run(cutoffMs).changes;
+  }
+}
