@@ -1,5 +1,68 @@
 #!/usr/bin/env node
-/** sendgate CLI: `sendgate serve [--config FILE]`, `sendgate simulate [--port N] [--config FILE]`. */
-const [command = 'serve'] = process.argv.slice(2);
-process.stderr.write(`sendgate: '${command}' is not implemented yet\n`);
-process.exit(2);
+/**
+ * sendgate CLI.
+ *   sendgate serve [--config FILE]            run the gateway (no config: demo mode)
+ *   sendgate simulate [--port N] [--config FILE]   run the Cloud API simulator alone
+ * Env: SENDGATE_CONFIG (config file), PORT, REDIS_URL override the config.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFile } from './config/load.js';
+
+const USAGE = `usage:
+  sendgate serve [--config FILE]                 run the gateway; with no config, a demo with the bundled simulator
+  sendgate simulate [--port N] [--config FILE]   run the Cloud API simulator on its own
+env: SENDGATE_CONFIG, PORT, REDIS_URL`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'serve', ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'simulate': {
+      const { runSimulateCommand } = await import('./sim/command.js');
+      return runSimulateCommand(rest);
+    }
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      throw new ConfigError(`unknown command '${command}'\n${USAGE}`);
+  }
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
+  const path = values.config ?? process.env.SENDGATE_CONFIG;
+  const { startGateway } = await import('./server.js');
+  if (path !== undefined && path !== '') {
+    const handle = await startGateway(loadConfigFile(path));
+    onSignals(handle.close);
+    return;
+  }
+  const { startDemo } = await import('./demo.js');
+  const demo = await startDemo(Number(process.env.PORT ?? 8080));
+  onSignals(demo.close);
+}
+
+function onSignals(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`sendgate: ${signal}, shutting down\n`);
+    close().then(() => process.exit(0), (err: unknown) => {
+      process.stderr.write(`sendgate: shutdown failed: ${String(err)}\n`);
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const message = err instanceof ConfigError ? err.message : `fatal: ${err instanceof Error ? err.message : String(err)}`;
+  process.stderr.write(`sendgate: ${message}\n`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+});

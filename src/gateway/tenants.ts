@@ -1,0 +1,62 @@
+/**
+ * Who is calling and what they own, built once from config.
+ *
+ * API keys are looked up by their SHA-256 digest, then the digest is compared with
+ * timingSafeEqual: the time taken does not depend on how much of a wrong key matched,
+ * and the raw keys are not kept as map keys.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Config, NumberConfig, TenantConfig } from '../config/schema.js';
+
+export interface NumberEntry {
+  readonly tenant: TenantConfig;
+  readonly number: NumberConfig;
+}
+
+export class TenantRegistry {
+  private readonly byKeyDigest = new Map<string, { digest: Buffer; tenant: TenantConfig }>();
+  private readonly byNumber = new Map<string, NumberEntry>();
+  private readonly byId = new Map<string, TenantConfig>();
+
+  constructor(config: Pick<Config, 'tenants'>) {
+    for (const tenant of config.tenants) {
+      this.byId.set(tenant.id, tenant);
+      for (const key of tenant.apiKeys) {
+        const digest = sha256(key);
+        this.byKeyDigest.set(digest.toString('hex'), { digest, tenant });
+      }
+      for (const number of tenant.numbers) this.byNumber.set(number.phoneNumberId, { tenant, number });
+    }
+  }
+
+  /** The tenant owning this bearer API key, or undefined. */
+  authenticate(apiKey: string): TenantConfig | undefined {
+    const digest = sha256(apiKey);
+    const hit = this.byKeyDigest.get(digest.toString('hex'));
+    if (hit === undefined || !timingSafeEqual(hit.digest, digest)) return undefined;
+    return hit.tenant;
+  }
+
+  number(phoneNumberId: string): NumberEntry | undefined {
+    return this.byNumber.get(phoneNumberId);
+  }
+
+  tenant(id: string): TenantConfig | undefined {
+    return this.byId.get(id);
+  }
+
+  numbers(): IterableIterator<NumberEntry> {
+    return this.byNumber.values();
+  }
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** `Authorization: Bearer <token>` → token, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}

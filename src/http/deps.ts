@@ -1,0 +1,18 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import type { DispatchPort } from '../gateway/ports.js';
+import type { TenantRegistry } from '../gateway/tenants.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { Store } from '../store/types.js';
+
+/** Everything the HTTP layer needs, injected by the caller of buildApp (server.ts or a test). */
+export interface GatewayDeps {
+  config: Readonly<Config>;
+  tenants: TenantRegistry;
+  store: Store;
+  dispatch: DispatchPort;
+  clock: Clock;
+  metrics: GatewayMetrics;
+  /** True once the core is loaded and the store open. */
+  coreLoaded: () => boolean;
+}

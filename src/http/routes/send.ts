@@ -1,0 +1,111 @@
+/**
+ * The send route, Graph-compatible: POST /{version}/{phone-number-id}/messages and the unversioned
+ * POST /{phone-number-id}/messages that some SDKs produce.
+ *
+ * Order of checks: who (401) → which number (404/403) → what (400) → can it make its deadline
+ * (429) → durable enqueue (503 if storage fails) → 202, or with `Prefer: wait=N` the upstream's
+ * answer when it comes within N seconds.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError } from '../../errors.js';
+import { buildMessage } from '../../gateway/send-request.js';
+import type { MessageRecord } from '../../store/types.js';
+import { requireOwnNumber, requireTenant } from '../auth.js';
+import type { GatewayDeps } from '../deps.js';
+
+const VERSION = /^v[0-9]+\.[0-9]+$/;
+const PREFER_WAIT = /(?:^|[,;\s])wait=([0-9]+)/i;
+/** Longest a client may hold a request open with `Prefer: wait`. */
+const MAX_WAIT_SEC = 60;
+
+interface Params { version?: string; phoneNumberId: string }
+
+export async function sendRoutes(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
+  const handler = (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => handleSend(deps, request, reply);
+  app.post<{ Params: Params }>('/:version/:phoneNumberId/messages', (request, reply) => {
+    if (!VERSION.test(request.params.version ?? '')) {
+      throw new GatewayError('NOT_FOUND', `Unknown API version '${request.params.version}': expected vNN.N`);
+    }
+    return handler(request, reply);
+  });
+  app.post<{ Params: Params }>('/:phoneNumberId/messages', handler);
+}
+
+async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<unknown> {
+  const tenant = requireTenant(deps.tenants, request);
+  const { number } = requireOwnNumber(deps.tenants, tenant, request.params.phoneNumberId);
+  const nowMs = deps.clock.nowMs();
+  const message = buildMessage(tenant, number.phoneNumberId, request.body, {
+    idempotencyKey: header(request, 'idempotency-key'),
+    deadline: header(request, 'x-sendgate-deadline'),
+    category: header(request, 'x-sendgate-category'),
+  }, nowMs);
+
+  const waitMs = deps.dispatch.estimateWaitMs(number.phoneNumberId);
+  if (!Number.isFinite(waitMs)) {
+    throw new GatewayError('DEADLINE_UNMEETABLE', `Phone number id ${number.phoneNumberId} is paused; nothing was stored, retry after it is resumed`, 60);
+  }
+  if (nowMs + waitMs > message.deadlineAtMs) {
+    throw new GatewayError('DEADLINE_UNMEETABLE',
+      `The number's queue needs about ${Math.ceil(waitMs / 1000)} s, past this message's deadline; retry later or give a later X-Sendgate-Deadline`,
+      (nowMs + waitMs - message.deadlineAtMs) / 1000);
+  }
+
+  let outcome;
+  try {
+    outcome = await deps.store.enqueue(message);
+  } catch (err) {
+    request.log.error({ err }, 'enqueue failed');
+    throw new GatewayError('STORAGE_UNAVAILABLE', 'The message could not be stored; nothing was accepted, retry later', 1);
+  }
+  if (outcome.kind === 'conflict') {
+    throw new GatewayError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used earlier with a different request body');
+  }
+  const record = outcome.record;
+  if (outcome.kind === 'created') {
+    deps.metrics.accepted.inc({ tenant: tenant.id });
+    deps.dispatch.submit(record);
+  }
+
+  const waitSec = preferWaitSec(header(request, 'prefer'));
+  if (waitSec > 0) {
+    const answer = await deps.dispatch.waitForOutcome(record.id, waitSec * 1000);
+    if (answer !== null) {
+      reply.header('preference-applied', `wait=${waitSec}`).header('x-sendgate-message-id', record.id);
+      return reply.code(answer.status === 200 ? 200 : answer.status || 500).type('application/json').send(withGatewayId(answer.bodyText, record.id));
+    }
+  }
+  return reply.code(202).header('x-sendgate-message-id', record.id).send(acceptedBody(record));
+}
+
+function acceptedBody(record: MessageRecord): object {
+  if (record.to === '') return { success: true, messages: [{ id: record.id, message_status: 'accepted' }] };
+  return {
+    messaging_product: 'whatsapp',
+    contacts: [{ input: record.toInput, wa_id: record.to }],
+    messages: [{ id: record.id, message_status: 'accepted' }],
+  };
+}
+
+/** The upstream body with `messages[0].gateway_id` added, so SDKs still read the wamid at `messages[0].id`. */
+function withGatewayId(bodyText: string, id: string): string {
+  try {
+    const body = JSON.parse(bodyText) as { messages?: Array<Record<string, unknown>> };
+    if (Array.isArray(body.messages) && body.messages[0] !== undefined) body.messages[0].gateway_id = id;
+    else (body as Record<string, unknown>).gateway_id = id;
+    return JSON.stringify(body);
+  } catch {
+    return bodyText;
+  }
+}
+
+function preferWaitSec(prefer: string | undefined): number {
+  if (prefer === undefined) return 0;
+  const match = PREFER_WAIT.exec(prefer);
+  return match ? Math.min(MAX_WAIT_SEC, Number(match[1])) : 0;
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
