@@ -52,6 +52,12 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (tenant_id, key)
       ) WITHOUT ROWID;
       CREATE INDEX idempotency_age ON idempotency (created_at_ms);
+
+      -- Small facts about the store itself; the health probe writes here.
+      CREATE TABLE store_meta (
+        key   TEXT PRIMARY KEY,
+        value
+      ) WITHOUT ROWID;
     `,
   },
 ];
@@ -59,15 +65,16 @@ export const MIGRATIONS: readonly Migration[] = [
 /** Highest schema version this build knows. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
-/** Brings the database to SCHEMA_VERSION; returns the version it found. */
-export function migrate(db: Database.Database): number {
+/** Brings the database to the last version of `migrations`; returns the version it found. */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
   const found = db.pragma('user_version', { simple: true }) as number;
-  if (found > SCHEMA_VERSION) {
-    throw new Error(`embedded store: database schema version ${found} is newer than this build supports (${SCHEMA_VERSION})`);
+  if (found > latest) {
+    throw new Error(`embedded store: database schema version ${found} is newer than this build supports (${latest})`);
   }
-  if (found === SCHEMA_VERSION) return found;
+  if (found === latest) return found;
   db.transaction(() => {
-    for (const migration of MIGRATIONS) {
+    for (const migration of migrations) {
       if (migration.version <= found) continue;
       db.exec(migration.sql);
       // user_version is stored in the database header, inside this transaction's pages.

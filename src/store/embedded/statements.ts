@@ -100,6 +100,7 @@ export class Statements {
   private readonly selectIdempotency: Database.Statement<[string, string], IdempotencyRow>;
   private readonly upsertIdempotency: Database.Statement<[string, string, string, string | null, number]>;
   private readonly deleteIdempotencyBefore: Database.Statement<[number]>;
+  private readonly upsertMeta: Database.Statement<[string, string | number]>;
 
   constructor(db: Database.Database) {
     this.insertMessage = db.prepare(
@@ -127,6 +128,7 @@ export class Statements {
       'INSERT OR REPLACE INTO idempotency (tenant_id, key, message_id, body_hash, created_at_ms) VALUES (?, ?, ?, ?, ?)',
     );
     this.deleteIdempotencyBefore = db.prepare('DELETE FROM idempotency WHERE created_at_ms < ?');
+    this.upsertMeta = db.prepare('INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)');
   }
 
   insert(record: MessageRecord): void {
@@ -167,5 +169,9 @@ export class Statements {
   /** Deletes idempotency entries created before `cutoffMs`; returns how many. */
   forgetKeysBefore(cutoffMs: number): number {
     return this.deleteIdempotencyBefore.run(cutoffMs).changes;
+  }
+
+  setMeta(key: string, value: string | number): void {
+    this.upsertMeta.run(key, value);
   }
 }
