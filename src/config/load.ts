@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ConfigSchema, type Config } from './schema.js';
+import { ConfigSchema, DEFAULT_STORAGE_PATH, type Config } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -21,7 +21,7 @@ export function parseConfig(input: unknown, source = 'config'): Readonly<Config>
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new ConfigError(`${source}: the config must be a JSON object`);
   }
-  const withDefaults = Value.Default(ConfigSchema, structuredClone(input));
+  const withDefaults = Value.Default(ConfigSchema, defaultStoragePath(structuredClone(input) as Record<string, unknown>));
   const first = checker.Errors(withDefaults).First();
   if (first) {
     const path = first.path === '' ? '/' : first.path;
@@ -30,6 +30,16 @@ export function parseConfig(input: unknown, source = 'config'): Readonly<Config>
   const config = withDefaults as Config;
   checkCrossReferences(config, source);
   return deepFreeze(config);
+}
+
+/** `storage` is a union, which TypeBox cannot default safely: absent → embedded in ./data. */
+function defaultStoragePath(input: Record<string, unknown>): Record<string, unknown> {
+  const storage = input.storage as Record<string, unknown> | undefined;
+  if (storage === undefined) input.storage = { kind: 'embedded', path: DEFAULT_STORAGE_PATH };
+  else if (storage !== null && typeof storage === 'object' && storage.kind === 'embedded' && storage.path === undefined) {
+    input.storage = { ...storage, path: DEFAULT_STORAGE_PATH };
+  }
+  return input;
 }
 
 /** Rules one JSON schema cannot say: uniqueness across tenants. */

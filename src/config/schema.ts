@@ -5,6 +5,8 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 
+export const DEFAULT_STORAGE_PATH = './data';
+
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' });
 const Secret = Type.String({ minLength: 1, maxLength: 4096 });
 
@@ -64,10 +66,11 @@ export const ConfigSchema = Type.Object(
     ),
     storage: Type.Union(
       [
-        Type.Object({ kind: Type.Literal('embedded'), path: Type.String({ minLength: 1, default: './data' }) }, { additionalProperties: false }),
+        Type.Object({ kind: Type.Literal('embedded'), path: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
         Type.Object({ kind: Type.Literal('redis'), url: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
       ],
-      { default: { kind: 'embedded', path: './data' } },
+      // Defaults to { kind: 'embedded', path: DEFAULT_STORAGE_PATH }, applied by load.ts (TypeBox merges
+      // an object default into any given object, which would graft `path` onto a redis entry).
     ),
     upstream: Type.Object(
       {
