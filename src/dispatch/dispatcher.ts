@@ -1,0 +1,350 @@
+/**
+ * From a durably queued message to delivery at the upstream.
+ *
+ * Per number a Lane (lane.ts) orders the waiting messages; a lane runs when something changes
+ * (a submit, an answer, a wake-up) and sends while (a) it is not paused, (b) its in-flight count
+ * is under the bound and (c) the Pacer lets the next message go at the lane's effective rate
+ * (configured mps × headroom, lowered after 130429). When the Pacer says "in N ms", the lane asks
+ * the WakeTimer (one heap, one Node timer for everything) to run it again then.
+ *
+ * Every state change goes through `store.transition`: `sending` is committed before the request,
+ * `sent` with the wamid after. Reactions to upstream answers: reactions.ts.
+ */
+import type { MessageRecord, RecordedError } from '../store/types.js';
+import { classify } from '../upstream/classify.js';
+import type { UpstreamResult } from '../upstream/types.js';
+import { Lane, type Job } from './lane.js';
+import { OutcomeWaiters } from './outcome-waiters.js';
+import { react } from './reactions.js';
+import type { DispatchEvent, Dispatcher, DispatcherDeps, LaneView, LimitsPatch, NumberInfo, Outcome } from './types.js';
+import { WakeTimer } from './wake-timer.js';
+
+export type Wake =
+  | { atMs: number; seq?: number; kind: 'lane'; lane: Lane }
+  | { atMs: number; seq?: number; kind: 'job'; lane: Lane; job: Job }
+  | { atMs: number; seq?: number; kind: 'park'; lane: Lane; recipient: string };
+
+/** What reactions.ts needs from the dispatcher: the state it mutates and the effects it triggers. */
+export interface DispatchContext {
+  readonly deps: DispatcherDeps;
+  readonly random: () => number;
+  readonly pausedTenants: Set<string>;
+  readonly timer: WakeTimer<Wake>;
+  /**
+   * Commits a transition. 'refused': the store does not know the message or it is already final
+   * (someone else finished it); 'error': the store could not commit (logged).
+   */
+  transition(job: Job, change: Parameters<DispatcherDeps['store']['transition']>[1]): Promise<'applied' | 'refused' | 'error'>;
+  finish(lane: Lane, job: Job, outcome: Outcome): void;
+  targetMps(lane: Lane, info: NumberInfo): number;
+  /** Back into the lane after `delayMs` (0: now, in the `due` FIFO). Counts as waiting again. */
+  requeue(lane: Lane, job: Job, delayMs: number): void;
+}
+
+const UNKNOWN_NUMBER_ERROR: RecordedError = { code: 100, title: 'Unknown phone number', details: 'the number is not configured', httpStatus: 0 };
+const STORE_RETRY_MS = 1000;
+
+export function createDispatcher(deps: DispatcherDeps): Dispatcher {
+  const { clock, pacer, numbers, log } = deps;
+  const settings = deps.config.dispatch;
+  const random = deps.random ?? Math.random;
+  const lanes = new Map<string, Lane>();
+  /** Ids waiting or in flight: duplicates from submit+recover are ignored. */
+  const known = new Set<string>();
+  const pausedTenants = new Set<string>();
+  const waiters = new OutcomeWaiters();
+  const touched = new Set<Lane>();
+  let inFlightTotal = 0;
+  let closing = false;
+  let drained: (() => void) | null = null;
+
+  const timer = new WakeTimer<Wake>(clock, onWake, runTouched);
+
+  const emit = (event: DispatchEvent): void => {
+    if (deps.onEvent === undefined) return;
+    try {
+      deps.onEvent(event);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'dispatch event listener threw');
+    }
+  };
+
+  const ctx: DispatchContext = {
+    deps,
+    random,
+    pausedTenants,
+    timer,
+    async transition(job, change) {
+      try {
+        if (await deps.store.transition(job.rec.id, change)) return 'applied';
+        log.warn({ id: job.rec.id, state: change.state }, 'store refused the transition: message unknown or already final');
+        return 'refused';
+      } catch (err) {
+        log.error({ id: job.rec.id, state: change.state, err: (err as Error).message }, 'store transition failed');
+        return 'error';
+      }
+    },
+    finish(lane, job, outcome) {
+      known.delete(job.rec.id);
+      waiters.settle(outcome);
+      emit({
+        type: 'final',
+        id: job.rec.id,
+        tenantId: job.rec.tenantId,
+        phoneNumberId: lane.phoneNumberId,
+        state: outcome.state,
+        latencyMs: clock.nowMs() - job.rec.createdAtMs,
+      });
+    },
+    targetMps,
+    requeue(lane, job, delayMs) {
+      lane.depth++;
+      if (delayMs <= 0) {
+        lane.enqueueDue(job);
+        touched.add(lane);
+      } else {
+        timer.schedule({ atMs: clock.nowMs() + delayMs, kind: 'job', lane, job });
+      }
+    },
+  };
+
+  function laneFor(rec: MessageRecord): Lane {
+    let lane = lanes.get(rec.phoneNumberId);
+    if (lane === undefined) {
+      lane = new Lane(rec.phoneNumberId, numbers.get(rec.phoneNumberId)?.tenantId ?? rec.tenantId);
+      lanes.set(rec.phoneNumberId, lane);
+    }
+    return lane;
+  }
+
+  function targetMps(lane: Lane, info: NumberInfo): number {
+    const mps = lane.overrides.mps ?? info.mps;
+    const headroom = lane.overrides.headroom ?? settings.headroom;
+    return mps * headroom;
+  }
+
+  /** Headroom applies to the bucket too, so a back-to-back burst leaves slack for network jitter. */
+  function pacedBurst(lane: Lane, info: NumberInfo): number {
+    const burst = lane.overrides.burst ?? info.burst;
+    const headroom = lane.overrides.headroom ?? settings.headroom;
+    return Math.max(1, Math.floor(burst * headroom));
+  }
+
+  function maxInFlight(rateMps: number): number {
+    if (deps.maxInFlightPerNumber !== undefined) return deps.maxInFlightPerNumber;
+    return Math.min(1024, Math.max(8, Math.ceil(rateMps)));
+  }
+
+  function isPaused(lane: Lane): boolean {
+    return lane.paused || pausedTenants.has(lane.tenantId);
+  }
+
+  function add(rec: MessageRecord): void {
+    if (known.has(rec.id)) return;
+    known.add(rec.id);
+    const lane = laneFor(rec);
+    const job: Job = { rec, attempts: rec.attempts, throttled: 0 };
+    lane.depth++;
+    const nowMs = clock.nowMs();
+    if (rec.notBeforeMs > nowMs) timer.schedule({ atMs: rec.notBeforeMs, kind: 'job', lane, job });
+    else lane.enqueueFresh(job);
+    touched.add(lane);
+  }
+
+  function onWake(wake: Wake, nowMs: number): void {
+    const lane = wake.lane;
+    if (wake.kind === 'lane') {
+      if (lane.wakeAtMs !== wake.atMs) return; // superseded by an earlier wake-up
+      lane.wakeAtMs = Number.POSITIVE_INFINITY;
+    } else if (wake.kind === 'job') {
+      lane.enqueueDue(wake.job);
+    } else if (!lane.release(wake.recipient, nowMs)) {
+      return;
+    }
+    touched.add(lane);
+  }
+
+  function runTouched(): void {
+    if (touched.size === 0) return;
+    const batch = [...touched];
+    touched.clear();
+    for (const lane of batch) run(lane);
+  }
+
+  function wakeLaneAt(lane: Lane, atMs: number): void {
+    if (atMs >= lane.wakeAtMs) return;
+    lane.wakeAtMs = atMs;
+    timer.schedule({ atMs, kind: 'lane', lane });
+  }
+
+  /** Sends from the lane as far as pause, in-flight bound and pacing allow. */
+  function run(lane: Lane): void {
+    if (closing || isPaused(lane)) return;
+    const info = numbers.get(lane.phoneNumberId);
+    const nowMs = clock.nowMs();
+    if (info === undefined) {
+      for (let job = lane.peekReady(nowMs); job !== undefined; job = lane.peekReady(nowMs)) {
+        lane.shiftHead();
+        void failUnknown(lane, job, nowMs);
+      }
+      return;
+    }
+    lane.tenantId = info.tenantId;
+    const rateMps = lane.rate.current(targetMps(lane, info), nowMs);
+    const burst = pacedBurst(lane, info);
+    const bound = maxInFlight(rateMps);
+    while (lane.inFlight < bound) {
+      const job = lane.peekReady(nowMs);
+      if (job === undefined) return;
+      if (job.rec.deadlineAtMs <= nowMs) {
+        lane.shiftHead();
+        void expire(lane, job, nowMs);
+        continue;
+      }
+      const waitMs = pacer.take(lane.pacerKey, rateMps, burst, nowMs);
+      if (waitMs > 0) {
+        wakeLaneAt(lane, nowMs + waitMs);
+        return;
+      }
+      lane.shiftHead();
+      void attempt(lane, job, info);
+    }
+  }
+
+  async function expire(lane: Lane, job: Job, nowMs: number): Promise<void> {
+    await ctx.transition(job, { state: 'expired', atMs: nowMs });
+    ctx.finish(lane, job, { id: job.rec.id, state: 'expired', status: 0, bodyText: '', wamid: null, error: null });
+  }
+
+  async function failUnknown(lane: Lane, job: Job, nowMs: number): Promise<void> {
+    await ctx.transition(job, { state: 'failed', lastError: UNKNOWN_NUMBER_ERROR, atMs: nowMs });
+    ctx.finish(lane, job, { id: job.rec.id, state: 'failed', status: 0, bodyText: '', wamid: null, error: UNKNOWN_NUMBER_ERROR });
+  }
+
+  async function attempt(lane: Lane, job: Job, info: NumberInfo): Promise<void> {
+    lane.inFlight++;
+    inFlightTotal++;
+    try {
+      job.attempts++;
+      const committed = await ctx.transition(job, { state: 'sending', attempts: job.attempts, atMs: clock.nowMs() });
+      if (committed === 'refused') {
+        // Finished elsewhere (or gone): never send it again.
+        known.delete(job.rec.id);
+        return;
+      }
+      if (committed === 'error') {
+        // Never send what the store has not recorded as sending: try again later, same attempt.
+        job.attempts--;
+        ctx.requeue(lane, job, STORE_RETRY_MS);
+        return;
+      }
+      const startMs = clock.nowMs();
+      let result: UpstreamResult;
+      try {
+        result = await deps.upstream.send({ phoneNumberId: lane.phoneNumberId, accessToken: info.accessToken, body: job.rec.body });
+      } catch (err) {
+        result = { kind: 'network', reason: 'other', message: (err as Error).message };
+      }
+      const reaction = classify(result);
+      emit({
+        type: 'attempt',
+        id: job.rec.id,
+        tenantId: lane.tenantId,
+        phoneNumberId: lane.phoneNumberId,
+        outcome: result.kind,
+        code: result.kind === 'ok' ? 0 : result.kind === 'error' ? result.code : -1,
+        reaction,
+        upstreamMs: clock.nowMs() - startMs,
+      });
+      await react(ctx, lane, job, info, result, reaction);
+    } catch (err) {
+      log.error({ id: job.rec.id, err: (err as Error).message }, 'dispatch attempt failed');
+      ctx.requeue(lane, job, STORE_RETRY_MS);
+    } finally {
+      lane.inFlight--;
+      inFlightTotal--;
+      if (closing) {
+        if (inFlightTotal === 0) drained?.();
+      } else {
+        touched.add(lane);
+        runTouched();
+      }
+    }
+  }
+
+  function runLanesOf(predicate: (lane: Lane) => boolean): void {
+    for (const lane of lanes.values()) if (predicate(lane)) touched.add(lane);
+    runTouched();
+  }
+
+  return {
+    submit(record) {
+      if (closing || record.state !== 'queued') return;
+      add(record);
+      runTouched();
+    },
+    recover(records) {
+      if (closing) return;
+      for (const rec of records) if (rec.state === 'queued' || rec.state === 'sending') add(rec);
+      runTouched();
+    },
+    estimateWaitMs(phoneNumberId) {
+      const lane = lanes.get(phoneNumberId);
+      const info = numbers.get(phoneNumberId);
+      if (lane === undefined || info === undefined) return 0;
+      if (isPaused(lane)) return Number.POSITIVE_INFINITY;
+      const rateMps = lane.rate.current(targetMps(lane, info), clock.nowMs());
+      return ((lane.depth + lane.inFlight) / rateMps) * 1000;
+    },
+    waitForOutcome: (id, timeoutMs) => waiters.wait(id, timeoutMs),
+    setLimits(phoneNumberId, patch: LimitsPatch) {
+      const lane = lanes.get(phoneNumberId) ?? laneFor({ phoneNumberId, tenantId: numbers.get(phoneNumberId)?.tenantId ?? '' } as MessageRecord);
+      lane.overrides = { ...lane.overrides, ...patch };
+      runLanesOf((l) => l === lane);
+    },
+    pause(phoneNumberId) {
+      const lane = lanes.get(phoneNumberId) ?? laneFor({ phoneNumberId, tenantId: numbers.get(phoneNumberId)?.tenantId ?? '' } as MessageRecord);
+      lane.paused = true;
+    },
+    resume(phoneNumberId) {
+      const lane = lanes.get(phoneNumberId);
+      if (lane === undefined) return;
+      lane.paused = false;
+      runLanesOf((l) => l === lane);
+    },
+    pauseTenant(tenantId) {
+      pausedTenants.add(tenantId);
+    },
+    resumeTenant(tenantId) {
+      pausedTenants.delete(tenantId);
+      runLanesOf((l) => l.tenantId === tenantId);
+    },
+    snapshot(): LaneView[] {
+      const nowMs = clock.nowMs();
+      const views: LaneView[] = [];
+      for (const lane of lanes.values()) {
+        const info = numbers.get(lane.phoneNumberId);
+        const oldest = lane.oldestCreatedAtMs();
+        views.push({
+          phoneNumberId: lane.phoneNumberId,
+          tenantId: lane.tenantId,
+          depth: lane.depth,
+          oldestAgeMs: Number.isFinite(oldest) ? Math.max(0, nowMs - oldest) : 0,
+          effectiveMps: info === undefined ? 0 : lane.rate.current(targetMps(lane, info), nowMs),
+          configuredMps: lane.overrides.mps ?? info?.mps ?? 0,
+          burst: lane.overrides.burst ?? info?.burst ?? 0,
+          paused: isPaused(lane),
+          inFlight: lane.inFlight,
+          parkedRecipients: lane.parkedCount(nowMs),
+        });
+      }
+      return views;
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      timer.stop();
+      if (inFlightTotal > 0) await new Promise<void>((resolve) => (drained = resolve));
+    },
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * One business number's lane: the messages waiting to leave through it, in order (priority 0
+ * before 1, then FIFO), its parked recipients, its in-flight count, pause flag and adaptive rate.
+ * Pure bookkeeping: no I/O, no timers; the dispatcher decides when to look at it.
+ *
+ * Per priority there are two FIFOs: `due` (messages that already waited: retries, released
+ * recipients) is served before `fresh`, so a retry does not go behind everything that arrived since.
+ */
+import type { MessageRecord } from '../store/types.js';
+import { Fifo } from './deque.js';
+import { RateControl } from './rate-control.js';
+import type { LimitsPatch } from './types.js';
+
+export interface Job {
+  rec: MessageRecord;
+  /** Upstream requests made for this message, including earlier processes' (from the record). */
+  attempts: number;
+  /** Attempts answered with throttling/pausing codes; they do not count against maxAttempts. */
+  throttled: number;
+}
+
+export interface Park {
+  /** Recipient held until this instant. */
+  untilMs: number;
+  /** Consecutive 131056 answers for the pair. */
+  strikes: number;
+  /** Messages to the recipient that came up while parked, oldest first. */
+  held: Job[];
+}
+
+/** Pair state kept per lane; beyond this, idle (not holding) entries are dropped oldest first. */
+const MAX_PARKS = 10_000;
+
+export class Lane {
+  readonly fresh: [Fifo<Job>, Fifo<Job>] = [new Fifo(), new Fifo()];
+  readonly due: [Fifo<Job>, Fifo<Job>] = [new Fifo(), new Fifo()];
+  /** Service order, built once: no arrays per pick on the hot path. */
+  private readonly order: readonly Fifo<Job>[] = [this.due[0], this.fresh[0], this.due[1], this.fresh[1]];
+  readonly parks = new Map<string, Park>();
+  readonly rate = new RateControl();
+  /** Pacer key, namespaced so ingress's own use of the core cannot charge the same bucket. */
+  readonly pacerKey: string;
+  overrides: LimitsPatch = {};
+  paused = false;
+  inFlight = 0;
+  /** Waiting messages: in the FIFOs, held for a parked recipient, or in retry backoff. */
+  depth = 0;
+  /** Instant of this lane's pending pacing wake-up in the dispatcher's heap (Infinity: none). */
+  wakeAtMs = Number.POSITIVE_INFINITY;
+  private headQueue: Fifo<Job> | null = null;
+
+  constructor(
+    readonly phoneNumberId: string,
+    public tenantId: string,
+  ) {
+    this.pacerKey = `dispatch:${phoneNumberId}`;
+  }
+
+  enqueueFresh(job: Job): void {
+    this.fresh[job.rec.priority].push(job);
+  }
+
+  enqueueDue(job: Job): void {
+    this.due[job.rec.priority].push(job);
+  }
+
+  /**
+   * The next message that may leave now, skipping (and holding) those whose recipient is parked.
+   * Stays at the head until `shiftHead()`, so a pacing refusal does not reorder anything.
+   */
+  peekReady(nowMs: number): Job | undefined {
+    const checkParks = this.parks.size > 0;
+    for (let i = 0; i < this.order.length; i++) {
+      const q = this.order[i]!;
+      let job = q.peek();
+      while (job !== undefined) {
+        const park = checkParks ? this.parks.get(job.rec.to) : undefined;
+        if (park === undefined || park.untilMs <= nowMs) {
+          this.headQueue = q;
+          return job;
+        }
+        q.shift();
+        park.held.push(job);
+        job = q.peek();
+      }
+    }
+    this.headQueue = null;
+    return undefined;
+  }
+
+  /** Removes the job `peekReady` returned. */
+  shiftHead(): Job | undefined {
+    const job = this.headQueue?.shift();
+    this.headQueue = null;
+    if (job !== undefined) this.depth--;
+    return job;
+  }
+
+  /** Parks a recipient until `untilMs`; returns the park so the caller can hold the job in it. */
+  park(recipient: string, untilMs: number, strike: boolean): Park {
+    let park = this.parks.get(recipient);
+    if (park === undefined) {
+      if (this.parks.size >= MAX_PARKS) this.evictIdleParks();
+      park = { untilMs, strikes: 0, held: [] };
+      this.parks.set(recipient, park);
+    }
+    park.untilMs = Math.max(park.untilMs, untilMs);
+    if (strike) park.strikes++;
+    return park;
+  }
+
+  /** The park expired: its held messages go back to the `due` FIFOs. The strike count stays. */
+  release(recipient: string, nowMs: number): boolean {
+    const park = this.parks.get(recipient);
+    if (park === undefined || park.untilMs > nowMs || park.held.length === 0) return false;
+    for (const job of park.held) this.enqueueDue(job);
+    park.held = [];
+    return true;
+  }
+
+  /** A send to the recipient went through: its consecutive-131056 count starts over. */
+  clearStrikes(recipient: string): void {
+    const park = this.parks.get(recipient);
+    if (park !== undefined && park.held.length === 0) this.parks.delete(recipient);
+  }
+
+  parkedCount(nowMs: number): number {
+    let n = 0;
+    for (const park of this.parks.values()) if (park.untilMs > nowMs) n++;
+    return n;
+  }
+
+  /** Oldest acceptance time among messages in the FIFOs and held ones (backoff ones excluded). */
+  oldestCreatedAtMs(): number {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const q of this.order) {
+      const head = q.peek();
+      if (head !== undefined && head.rec.createdAtMs < oldest) oldest = head.rec.createdAtMs;
+    }
+    for (const park of this.parks.values()) {
+      const first = park.held[0];
+      if (first !== undefined && first.rec.createdAtMs < oldest) oldest = first.rec.createdAtMs;
+    }
+    return oldest;
+  }
+
+  private evictIdleParks(): void {
+    for (const [recipient, park] of this.parks) {
+      if (park.held.length === 0) this.parks.delete(recipient);
+      if (this.parks.size < MAX_PARKS / 2) return;
+    }
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * What happens to a message and its lane after an upstream answer, per classify.ts's reaction
+ * (cloud-api.md §4). Every outcome is committed through `store.transition` before the message
+ * becomes eligible again, so a record never lags behind what the dispatcher does with it.
+ */
+import type { RecordedError } from '../store/types.js';
+import type { Reaction } from '../upstream/classify.js';
+import type { UpstreamResult } from '../upstream/types.js';
+import { DEFER_USER_MS, THROTTLED_RETRY_MS, pairParkMs, retryDelayMs } from './backoff.js';
+import type { DispatchContext } from './dispatcher.js';
+import type { Job, Lane, Park } from './lane.js';
+import type { NumberInfo } from './types.js';
+
+export function recordedError(result: UpstreamResult): RecordedError {
+  switch (result.kind) {
+    case 'error':
+      return { code: result.code, title: result.title, details: result.details, httpStatus: result.status };
+    case 'network':
+      return { code: -1, title: 'Upstream unreachable', details: result.reason, httpStatus: 0 };
+    case 'ok':
+      return { code: 0, title: 'OK', details: '', httpStatus: result.status };
+  }
+}
+
+export async function react(
+  ctx: DispatchContext,
+  lane: Lane,
+  job: Job,
+  info: NumberInfo,
+  result: UpstreamResult,
+  reaction: Reaction,
+): Promise<void> {
+  const { clock, log } = ctx.deps;
+  const settings = ctx.deps.config.dispatch;
+  const nowMs = clock.nowMs();
+  const id = job.rec.id;
+
+  if (result.kind === 'ok') {
+    lane.clearStrikes(job.rec.to);
+    await ctx.transition(job, { state: 'sent', wamid: result.wamid, atMs: nowMs });
+    ctx.finish(lane, job, { id, state: 'sent', status: result.status, bodyText: result.bodyText, wamid: result.wamid, error: null });
+    return;
+  }
+
+  const lastError = recordedError(result);
+  const requeueAfter = async (delayMs: number): Promise<void> => {
+    await ctx.transition(job, { state: 'queued', notBeforeMs: nowMs + delayMs, lastError, atMs: nowMs });
+    ctx.requeue(lane, job, delayMs);
+  };
+
+  switch (reaction) {
+    case 'slow-number': {
+      job.throttled++;
+      if (lane.rate.decrease(ctx.targetMps(lane, info), nowMs)) {
+        log.warn({ phoneNumberId: lane.phoneNumberId, effectiveMps: lane.rate.current(ctx.targetMps(lane, info), nowMs) }, 'upstream throughput limit hit: slowing the number');
+      }
+      // A little jitter so the throttled batch does not come back as one burst.
+      await requeueAfter(THROTTLED_RETRY_MS + Math.floor(ctx.random() * (THROTTLED_RETRY_MS / 4)));
+      return;
+    }
+    case 'backoff-pair': {
+      job.throttled++;
+      const park = lane.park(job.rec.to, 0, true);
+      park.untilMs = Math.max(park.untilMs, nowMs + pairParkMs(park.strikes));
+      await hold(ctx, lane, job, park, lastError, nowMs);
+      return;
+    }
+    case 'defer-user': {
+      job.throttled++;
+      const park = lane.park(job.rec.to, nowMs + DEFER_USER_MS, false);
+      await hold(ctx, lane, job, park, lastError, nowMs);
+      return;
+    }
+    case 'pause-number':
+    case 'pause-tenant': {
+      job.throttled++;
+      if (reaction === 'pause-number') lane.paused = true;
+      else ctx.pausedTenants.add(lane.tenantId);
+      log.warn(
+        { phoneNumberId: lane.phoneNumberId, tenantId: lane.tenantId, code: lastError.code },
+        reaction === 'pause-number' ? 'number paused by upstream answer: resume through the admin API' : 'tenant paused by upstream answer (credentials): resume through the admin API',
+      );
+      await requeueAfter(0);
+      return;
+    }
+    case 'retry': {
+      const counted = job.attempts - job.throttled;
+      if (counted < settings.maxAttempts) {
+        await requeueAfter(retryDelayMs(counted, settings.retryBaseMs, settings.retryMaxMs, ctx.random));
+        return;
+      }
+      break; // attempts exhausted: failed below
+    }
+    case 'sent':
+    case 'fail':
+      break;
+  }
+  await ctx.transition(job, { state: 'failed', lastError, atMs: nowMs });
+  ctx.finish(lane, job, {
+    id,
+    state: 'failed',
+    status: result.kind === 'error' ? result.status : 0,
+    bodyText: result.kind === 'error' ? result.bodyText : '',
+    wamid: null,
+    error: lastError,
+  });
+}
+
+/** Keeps the job with its parked recipient until the park ends; the rest of the lane keeps flowing. */
+async function hold(ctx: DispatchContext, lane: Lane, job: Job, park: Park, lastError: RecordedError, nowMs: number): Promise<void> {
+  await ctx.transition(job, { state: 'queued', notBeforeMs: park.untilMs, lastError, atMs: nowMs });
+  if (park.untilMs <= ctx.deps.clock.nowMs()) {
+    ctx.requeue(lane, job, 0);
+    return;
+  }
+  lane.depth++;
+  park.held.push(job);
+  ctx.timer.schedule({ atMs: park.untilMs, kind: 'park', lane, recipient: job.rec.to });
+}

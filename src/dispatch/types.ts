@@ -1,0 +1,133 @@
+/**
+ * The dispatcher's public face: what ingress, the admin API and /metrics call, and the small seams
+ * it is built on (Pacer, number lookup, log). Implementation: dispatcher.ts.
+ */
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import type { MessageRecord, MessageState, RecordedError, Store } from '../store/types.js';
+import type { Reaction } from '../upstream/classify.js';
+import type { Upstream } from '../upstream/types.js';
+
+/**
+ * Throughput pacing. `take` charges one message if the key conforms at `ratePerSec` with bucket
+ * `burst` and returns 0, else returns the ms until it would conform and charges nothing.
+ * The WASM core's `gcra` satisfies it structurally.
+ */
+export interface Pacer {
+  take(key: string, ratePerSec: number, burst: number, nowMs: number): number;
+}
+
+export interface NumberInfo {
+  tenantId: string;
+  accessToken: string;
+  /** Configured sustained messages per second. */
+  mps: number;
+  burst: number;
+}
+
+/** Any phoneNumberId → NumberInfo lookup; a Map satisfies it. Read at every decision, so live config changes apply. */
+export interface NumberLookup {
+  get(phoneNumberId: string): NumberInfo | undefined;
+}
+
+/** The subset of pino's logger the dispatcher uses. */
+export interface DispatchLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface DispatcherDeps {
+  /** Only `transition` is used: every state change goes through it. */
+  store: Pick<Store, 'transition'>;
+  upstream: Pick<Upstream, 'send'>;
+  pacer: Pacer;
+  clock: Clock;
+  config: { dispatch: Config['dispatch'] };
+  numbers: NumberLookup;
+  log: DispatchLog;
+  /** Upper bound of concurrent upstream requests per number. Default: one second's worth at the number's rate, within [8, 1024]. */
+  maxInFlightPerNumber?: number;
+  /** Uniform [0, 1) for retry jitter; injectable so tests are deterministic. */
+  random?: () => number;
+  /** Called for every upstream answer and every final state (metrics: sends by outcome, dispatch latency). */
+  onEvent?: (event: DispatchEvent) => void;
+}
+
+/** What `waitForOutcome` resolves with: the final state of the message and the upstream's answer if any. */
+export interface Outcome {
+  id: string;
+  state: Extract<MessageState, 'sent' | 'failed' | 'expired'>;
+  /** HTTP status of the last upstream answer; 0 when none (expired, network error). */
+  status: number;
+  /** The last upstream response body, verbatim ('' when none). */
+  bodyText: string;
+  wamid: string | null;
+  error: RecordedError | null;
+}
+
+export type DispatchEvent =
+  | {
+      type: 'attempt';
+      id: string;
+      tenantId: string;
+      phoneNumberId: string;
+      /** 'ok' | 'error' | 'network' */
+      outcome: 'ok' | 'error' | 'network';
+      /** Graph error code, 0 for ok, -1 when none. */
+      code: number;
+      reaction: Reaction;
+      /** Request → answer. */
+      upstreamMs: number;
+    }
+  | {
+      type: 'final';
+      id: string;
+      tenantId: string;
+      phoneNumberId: string;
+      state: Outcome['state'];
+      /** Acceptance (createdAtMs) → final state. */
+      latencyMs: number;
+    };
+
+export interface LimitsPatch {
+  mps?: number;
+  burst?: number;
+  headroom?: number;
+}
+
+export interface LaneView {
+  phoneNumberId: string;
+  tenantId: string;
+  /** Messages waiting (not in flight), including ones in retry backoff or held for a parked recipient. */
+  depth: number;
+  /** Age of the oldest waiting message (0 when none). */
+  oldestAgeMs: number;
+  /** Current pacing rate: configured mps × headroom, lowered after 130429 and recovering. */
+  effectiveMps: number;
+  configuredMps: number;
+  burst: number;
+  paused: boolean;
+  inFlight: number;
+  /** Recipients currently parked (131056 backoff or 131049 deferral). */
+  parkedRecipients: number;
+}
+
+export interface Dispatcher {
+  /** Hands over a message that is durably queued. Ignored if not `queued` or already known. */
+  submit(record: MessageRecord): void;
+  /** Boot: every unfinished record (`queued` or `sending`); a `sending` one is sent again (at-least-once). */
+  recover(records: MessageRecord[]): void;
+  /** Expected ms before a message submitted now would leave (depth / effective rate); Infinity when paused. */
+  estimateWaitMs(phoneNumberId: string): number;
+  /** Resolves with the final outcome, or null if none within `timeoutMs`. */
+  waitForOutcome(id: string, timeoutMs: number): Promise<Outcome | null>;
+  setLimits(phoneNumberId: string, patch: LimitsPatch): void;
+  pause(phoneNumberId: string): void;
+  resume(phoneNumberId: string): void;
+  pauseTenant(tenantId: string): void;
+  resumeTenant(tenantId: string): void;
+  snapshot(): LaneView[];
+  /** Stops taking new sends, waits for in-flight ones; the rest stays queued in the store. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,63 @@
+/**
+ * What the dispatcher does with an upstream answer: cloud-api.md §4 ("Error codes: meaning and what
+ * the gateway should do") as data. Classify by the Graph `error.code`, never by title; the HTTP status
+ * only decides for codes the table does not name (5xx → retry, anything else → fail).
+ */
+import type { UpstreamResult } from './types.js';
+
+export type Reaction =
+  /** Delivered to the upstream; record the wamid. */
+  | 'sent'
+  /** Number throughput exceeded (130429): lower the number's rate, retry the message. */
+  | 'slow-number'
+  /** Pair rate (131056): park only that recipient 4^n s; the number keeps flowing. */
+  | 'backoff-pair'
+  /** Transient: exponential backoff with full jitter, bounded by maxAttempts. */
+  | 'retry'
+  /** The number is restricted or blocked: stop its lane until resumed through the API. */
+  | 'pause-number'
+  /** Bad or expired token: stop every lane of the tenant until resumed. */
+  | 'pause-tenant'
+  /** Per-user marketing cap (131049): hold that recipient for a day; retrying sooner extends the cap. */
+  | 'defer-user'
+  /** Will not succeed by repeating: failed, with the upstream error kept. */
+  | 'fail';
+
+/** Graph codes with a reaction other than the default. Everything absent falls back by HTTP status. */
+export const REACTION_BY_CODE: ReadonlyMap<number, Reaction> = new Map<number, Reaction>([
+  [130429, 'slow-number'],
+  [131056, 'backoff-pair'],
+  // number in maintenance (throughput upgrade), unknown, overloaded, temporarily unavailable
+  [131057, 'retry'],
+  [131000, 'retry'],
+  [131016, 'retry'],
+  [133004, 'retry'],
+  // Graph "unknown" / "service down"
+  [1, 'retry'],
+  [2, 'retry'],
+  // spam rate limit, policy block, account locked
+  [131048, 'pause-number'],
+  [368, 'pause-number'],
+  [131031, 'pause-number'],
+  [190, 'pause-tenant'],
+  [131049, 'defer-user'],
+  // answered with a 500 but will not get better by repeating (registration / certificate error)
+  [131045, 'fail'],
+]);
+
+export function reactionForCode(code: number, httpStatus: number): Reaction {
+  const known = REACTION_BY_CODE.get(code);
+  if (known !== undefined) return known;
+  return httpStatus >= 500 ? 'retry' : 'fail';
+}
+
+export function classify(result: UpstreamResult): Reaction {
+  switch (result.kind) {
+    case 'ok':
+      return 'sent';
+    case 'network':
+      return 'retry';
+    case 'error':
+      return reactionForCode(result.code, result.status);
+  }
+}
