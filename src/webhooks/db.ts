@@ -1,0 +1,20 @@
+/**
+ * The webhooks' own SQLite file, `<storage.path>/webhooks.db`, apart from the message store so
+ * webhook traffic (3 statuses per send, plus inbound) never contends with the send queue's commits.
+ * WAL + synchronous=FULL: a resolved outbox append survives power loss, not just a process crash.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type WebhooksDb = Database.Database;
+
+export function openWebhooksDb(storageDir: string): WebhooksDb {
+  mkdirSync(storageDir, { recursive: true });
+  const db = new Database(join(storageDir, 'webhooks.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  // Another process holding the write lock (a second gateway on the same dir by mistake) waits, then fails loudly.
+  db.pragma('busy_timeout = 5000');
+  return db;
+}

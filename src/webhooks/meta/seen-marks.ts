@@ -1,0 +1,86 @@
+/**
+ * Durable half of Meta webhook deduplication. The in-memory TtlSet forgets on restart, while Meta
+ * keeps retrying a delivery for up to 7 days; these marks bridge the restart.
+ *
+ * Marks are written in batches off the request path: a mark lost in a crash costs one duplicate
+ * event downstream, which consumers must tolerate anyway (delivery is at-least-once), so paying an
+ * fsync per Meta POST would buy nothing.
+ */
+import type { WebhooksDb } from '../db.js';
+
+export interface SeenMarks {
+  /** The subset of `keys` marked earlier and not yet expired. */
+  seen(keys: readonly string[]): Promise<Set<string>>;
+  /** Records keys as seen at `atMs`; may be buffered. */
+  mark(keys: readonly string[], atMs: number): void;
+  /** Writes buffered marks and stops timers. */
+  close(): void;
+}
+
+export interface SqliteSeenMarksOptions {
+  /** How long a mark counts; Meta retries for 7 days. */
+  ttlMs?: number;
+  /** Buffered marks are written at least this often. */
+  flushEveryMs?: number;
+  /** Time source for expiry; marks carry the caller's `atMs`. */
+  nowMs?: () => number;
+}
+
+const SEVEN_DAYS_MS = 7 * 86_400_000;
+/** Expired rows are pruned on one flush in this many. */
+const PRUNE_EVERY_FLUSHES = 600;
+
+export class SqliteSeenMarks implements SeenMarks {
+  private readonly ttlMs: number;
+  private readonly nowMs: () => number;
+  private pending: Array<[string, number]> = [];
+  private flushes = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly insert;
+  private readonly lookup;
+  private readonly prune;
+
+  constructor(private readonly db: WebhooksDb, options: SqliteSeenMarksOptions = {}) {
+    this.ttlMs = options.ttlMs ?? SEVEN_DAYS_MS;
+    this.nowMs = options.nowMs ?? Date.now;
+    db.exec(`CREATE TABLE IF NOT EXISTS meta_seen (key TEXT PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS meta_seen_at ON meta_seen (at_ms);`);
+    this.insert = db.prepare('INSERT OR IGNORE INTO meta_seen (key, at_ms) VALUES (?, ?)');
+    this.lookup = db.prepare('SELECT at_ms FROM meta_seen WHERE key = ?').pluck();
+    this.prune = db.prepare('DELETE FROM meta_seen WHERE at_ms < ?');
+    this.timer = setInterval(() => this.flush(), options.flushEveryMs ?? 200);
+    this.timer.unref();
+  }
+
+  async seen(keys: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const cutoffMs = this.nowMs() - this.ttlMs;
+    const wanted = new Set(keys);
+    for (const [key, at] of this.pending) if (wanted.has(key) && at >= cutoffMs) found.add(key);
+    for (const key of keys) {
+      const at = this.lookup.get(key) as number | undefined;
+      if (at !== undefined && at >= cutoffMs) found.add(key);
+    }
+    return found;
+  }
+
+  mark(keys: readonly string[], atMs: number): void {
+    for (const key of keys) this.pending.push([key, atMs]);
+  }
+
+  flush(): void {
+    if (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      this.db.transaction(() => {
+        for (const [key, at] of batch) this.insert.run(key, at);
+      })();
+    }
+    if (++this.flushes % PRUNE_EVERY_FLUSHES === 0) this.prune.run(this.nowMs() - this.ttlMs);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    if (this.db.open) this.flush();
+  }
+}

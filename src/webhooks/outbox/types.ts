@@ -1,0 +1,45 @@
+/**
+ * The outgoing-webhook outbox: what makes a tenant webhook durable. An event is appended (and
+ * committed) before `TenantWebhookSender.enqueue` resolves; it leaves the pending set only when the
+ * tenant's endpoint answered 2xx or its retries are exhausted (then it stays, marked dead, for
+ * inspection and replay).
+ *
+ * `seq` is a total order of appends. Per (tenant, orderKey) the sender delivers in `seq` order, so
+ * an implementation must hand out increasing `seq` in commit order.
+ */
+
+export interface NewOutboxEntry {
+  /** Unique id, sent as `X-Sendgate-Event-Id`: receivers dedupe on it (delivery is at-least-once). */
+  eventId: string;
+  tenantId: string;
+  /** Events with the same (tenantId, orderKey) are delivered one at a time, in append order. */
+  orderKey: string;
+  /** The JSON body, serialised once at enqueue: every retry sends (and signs) the same bytes. */
+  body: string;
+  createdAtMs: number;
+}
+
+export interface OutboxEntry extends NewOutboxEntry {
+  seq: number;
+  /** Failed delivery attempts so far. */
+  attempts: number;
+  /** Not attempted before this instant. */
+  nextAttemptAtMs: number;
+}
+
+export interface Outbox {
+  /** Appends durably; resolves after commit with the stored entry (its `seq` assigned). */
+  append(entry: NewOutboxEntry): Promise<OutboxEntry>;
+  /** Pending entries of one tenant with `seq > afterSeq`, in `seq` order: the sender's paged reads. */
+  pending(tenantId: string, afterSeq: number, limit: number): Promise<OutboxEntry[]>;
+  /** Tenants that have pending entries, and how many in all: recovery at start. */
+  summary(): Promise<{ tenants: string[]; pending: number }>;
+  /** Records the outcome of an attempt. `delivered` removes the entry from the pending set. */
+  settle(seq: number, outcome: SettleOutcome): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type SettleOutcome =
+  | { kind: 'delivered' }
+  | { kind: 'retry'; attempts: number; nextAttemptAtMs: number; lastError: string }
+  | { kind: 'dead'; attempts: number; lastError: string };

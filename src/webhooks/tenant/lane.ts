@@ -1,0 +1,235 @@
+/**
+ * One tenant endpoint's delivery lane.
+ *
+ * Memory is bounded: at most `window` pending events of the tenant are held, read from the outbox
+ * in pages of `pageSize` in `seq` order (`cursorSeq` marks how far). New events are handed over
+ * directly when the lane has read everything before them (`caughtUp`) and has room; otherwise they
+ * wait in the outbox for a later page. A slow or dead endpoint therefore costs `window` entries of
+ * memory, never its whole backlog, and never touches other tenants' lanes.
+ *
+ * Order: events are grouped by order key (the recipient); only the head of a group may be in
+ * flight, and it leaves the group only when delivered or dead. A later event for a recipient is
+ * thus never delivered before an earlier one. Distinct recipients proceed in parallel up to
+ * `concurrency`.
+ */
+import type { Clock } from '../../clock.js';
+import type { Outbox, OutboxEntry, SettleOutcome } from '../outbox/types.js';
+import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
+import { retryDelayMs } from './schedule.js';
+
+export interface TenantEndpoint {
+  url: string;
+  secret: string;
+}
+
+/** Outcome of one HTTP attempt: null when the endpoint answered 2xx, else a short reason (no secrets). */
+export type Deliver = (endpoint: TenantEndpoint, entry: OutboxEntry) => Promise<string | null>;
+
+export interface LaneSettings {
+  concurrency: number;
+  window: number;
+  pageSize: number;
+  retryScheduleMs: readonly number[];
+  jitter: number;
+  breaker: BreakerOptions;
+  /** How long to wait before looking again when the tenant has no webhook configured. */
+  unconfiguredRecheckMs: number;
+}
+
+export interface LaneCounters {
+  attempts: number;
+  delivered: number;
+  failedAttempts: number;
+  dead: number;
+  pending: number;
+}
+
+export interface LaneDeps {
+  tenantId: string;
+  outbox: Outbox;
+  clock: Clock;
+  settings: LaneSettings;
+  endpoint: () => TenantEndpoint | undefined;
+  deliver: Deliver;
+  counters: LaneCounters;
+  onError: (err: unknown, what: string) => void;
+}
+
+export class EndpointLane {
+  readonly breaker: CircuitBreaker;
+  private readonly queues = new Map<string, OutboxEntry[]>();
+  private readonly busy = new Set<string>();
+  private readonly inFlightAttempts = new Set<Promise<void>>();
+  private loadedCount = 0;
+  private cursorSeq = 0;
+  private caughtUp = false;
+  private refilling = false;
+  /** An offer arrived during a refill: the refill's view may be stale. */
+  private offeredDuringRefill = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAtMs = Infinity;
+  private closed = false;
+
+  constructor(private readonly deps: LaneDeps) {
+    this.breaker = new CircuitBreaker(deps.settings.breaker);
+  }
+
+  /** A newly committed event of this tenant. */
+  offer(entry: OutboxEntry): void {
+    if (this.refilling) this.offeredDuringRefill = true;
+    else if (this.caughtUp && this.loadedCount < this.deps.settings.window && entry.seq > this.cursorSeq) {
+      this.push(entry);
+      this.cursorSeq = entry.seq;
+    } else this.caughtUp = false;
+    this.pump();
+  }
+
+  get loaded(): number {
+    return this.loadedCount;
+  }
+
+  get inFlight(): number {
+    return this.inFlightAttempts.size;
+  }
+
+  breakerState(): BreakerState {
+    return this.breaker.state(this.deps.clock.nowMs());
+  }
+
+  /** Stops starting attempts; resolves when those in flight have settled. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.allSettled([...this.inFlightAttempts]);
+  }
+
+  pump(): void {
+    if (this.closed) return;
+    const { settings } = this.deps;
+    if (!this.caughtUp && !this.refilling && this.loadedCount <= settings.window - settings.pageSize) void this.refill();
+    if (this.loadedCount === 0) return;
+    const nowMs = this.deps.clock.nowMs();
+    const endpoint = this.deps.endpoint();
+    if (endpoint === undefined) {
+      this.wakeAt(nowMs + settings.unconfiguredRecheckMs);
+      return;
+    }
+    let allowance = this.breaker.allowance(nowMs, settings.concurrency) - this.inFlightAttempts.size;
+    if (this.breaker.state(nowMs) === 'open') {
+      this.wakeAt(this.breaker.reopensAtMs);
+      return;
+    }
+    let earliestMs = Infinity;
+    for (const [key, queue] of this.queues) {
+      if (allowance <= 0) break;
+      if (this.busy.has(key)) continue;
+      const head = queue[0]!;
+      if (head.nextAttemptAtMs <= nowMs) {
+        this.start(key, head, endpoint, nowMs);
+        allowance--;
+      } else if (head.nextAttemptAtMs < earliestMs) earliestMs = head.nextAttemptAtMs;
+    }
+    // When the allowance ran out, a finishing attempt pumps again; otherwise wake for the next due head.
+    if (earliestMs !== Infinity) this.wakeAt(earliestMs);
+  }
+
+  private start(key: string, entry: OutboxEntry, endpoint: TenantEndpoint, nowMs: number): void {
+    this.busy.add(key);
+    this.breaker.onAttempt(nowMs);
+    this.deps.counters.attempts++;
+    const attempt = this.deps
+      .deliver(endpoint, entry)
+      .catch((err: unknown) => `error: ${err instanceof Error ? err.name : 'unknown'}`)
+      .then((failure) => this.finish(key, entry, failure));
+    this.inFlightAttempts.add(attempt);
+    void attempt.finally(() => {
+      this.inFlightAttempts.delete(attempt);
+      this.pump();
+    });
+  }
+
+  private finish(key: string, entry: OutboxEntry, failure: string | null): void {
+    this.busy.delete(key);
+    const nowMs = this.deps.clock.nowMs();
+    const { counters, settings } = this.deps;
+    if (failure === null) {
+      this.removeHead(key);
+      counters.delivered++;
+      counters.pending--;
+      // The endpoint is back: events that waited out their backoff behind the open breaker go now.
+      if (this.breaker.onSuccess()) for (const queue of this.queues.values()) queue[0]!.nextAttemptAtMs = Math.min(queue[0]!.nextAttemptAtMs, nowMs);
+      this.settle(entry.seq, { kind: 'delivered' });
+      return;
+    }
+    counters.failedAttempts++;
+    this.breaker.onFailure(nowMs);
+    const attempts = entry.attempts + 1;
+    const delayMs = retryDelayMs(attempts, settings.retryScheduleMs, settings.jitter);
+    if (delayMs === null) {
+      this.removeHead(key);
+      counters.dead++;
+      counters.pending--;
+      this.settle(entry.seq, { kind: 'dead', attempts, lastError: failure });
+      return;
+    }
+    entry.attempts = attempts;
+    entry.nextAttemptAtMs = nowMs + delayMs;
+    this.settle(entry.seq, { kind: 'retry', attempts, nextAttemptAtMs: entry.nextAttemptAtMs, lastError: failure });
+  }
+
+  private settle(seq: number, outcome: SettleOutcome): void {
+    // Not awaited: the lane's memory is the source of truth while running; the outbox catches up
+    // within one group commit. A lost settle only means a redelivery after restart.
+    this.deps.outbox.settle(seq, outcome).catch((err: unknown) => this.deps.onError(err, 'outbox settle'));
+  }
+
+  private async refill(): Promise<void> {
+    const { settings, outbox, tenantId } = this.deps;
+    this.refilling = true;
+    this.offeredDuringRefill = false;
+    try {
+      const limit = Math.min(settings.pageSize, settings.window - this.loadedCount);
+      const rows = await outbox.pending(tenantId, this.cursorSeq, limit);
+      for (const row of rows) {
+        if (row.seq <= this.cursorSeq) continue;
+        this.push(row);
+        this.cursorSeq = row.seq;
+      }
+      this.caughtUp = rows.length < limit && !this.offeredDuringRefill;
+    } catch (err) {
+      this.deps.onError(err, 'outbox read');
+      this.wakeAt(this.deps.clock.nowMs() + 1000);
+    } finally {
+      this.refilling = false;
+    }
+    this.pump();
+  }
+
+  private push(entry: OutboxEntry): void {
+    const queue = this.queues.get(entry.orderKey);
+    if (queue) queue.push(entry);
+    else this.queues.set(entry.orderKey, [entry]);
+    this.loadedCount++;
+  }
+
+  private removeHead(key: string): void {
+    const queue = this.queues.get(key);
+    if (!queue) return;
+    queue.shift();
+    this.loadedCount--;
+    if (queue.length === 0) this.queues.delete(key);
+  }
+
+  private wakeAt(atMs: number): void {
+    if (this.closed) return;
+    if (this.timer && this.timerAtMs <= atMs) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAtMs = atMs;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAtMs = Infinity;
+      this.pump();
+    }, Math.max(0, atMs - this.deps.clock.nowMs()));
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Tenant webhooks out: `enqueue` makes an event durable in the outbox, then one lane per tenant
+ * endpoint (lane.ts) delivers it as a signed JSON POST (signature.ts), retrying on the schedule
+ * (schedule.ts) behind a circuit breaker (breaker.ts).
+ *
+ * Never in the way of sends: `enqueue` costs one group-committed insert; delivery runs on its own
+ * timers and an undici Agent of its own, with bounded connections per endpoint and timeouts, so a
+ * slow tenant endpoint holds sockets and memory of its own lane only.
+ *
+ * Delivery is at-least-once: an attempt in flight at a crash is made again after restart, with the
+ * same `X-Sendgate-Event-Id`.
+ */
+import { randomBytes } from 'node:crypto';
+import { Agent, request, type Dispatcher } from 'undici';
+import { systemClock, type Clock } from '../../clock.js';
+import type { Outbox, OutboxEntry } from '../outbox/types.js';
+import type { BreakerState } from './breaker.js';
+import { EndpointLane, type LaneCounters, type LaneSettings, type TenantEndpoint } from './lane.js';
+import { DEFAULT_RETRY_SCHEDULE_MS } from './schedule.js';
+import { EVENT_ID_HEADER, SIGNATURE_HEADER, signTenantBody } from './signature.js';
+
+export interface TenantWebhookSenderOptions {
+  outbox: Outbox;
+  /** The tenant's `webhook` from the live config; undefined when it has none. Read at every attempt. */
+  endpoint: (tenantId: string) => TenantEndpoint | undefined;
+  clock?: Clock;
+  /** Delay before retry n; its length bounds the attempts. Tests pass a compressed one. */
+  retryScheduleMs?: readonly number[];
+  /** ±fraction of each delay randomised (default 0.2). */
+  jitter?: number;
+  /** Attempts in flight per endpoint (default 4). */
+  concurrencyPerEndpoint?: number;
+  /** Per attempt: connect, response headers and body each (default 10 s). */
+  timeoutMs?: number;
+  /** Consecutive failures that open the breaker (default 5), its first cool-down (default 30 s), its cap (default 10 min). */
+  breaker?: { failureThreshold?: number; coolDownMs?: number; maxCoolDownMs?: number };
+  /** Pending events held in memory per endpoint (default 1000), read in pages of `pageSize` (default 200). */
+  windowPerEndpoint?: number;
+  pageSize?: number;
+  /** Logs problems; never given secrets. */
+  onError?: (err: unknown, what: string) => void;
+}
+
+export interface EndpointStats {
+  tenantId: string;
+  breaker: BreakerState;
+  consecutiveFailures: number;
+  inFlight: number;
+  loaded: number;
+}
+
+export interface TenantWebhookStats {
+  /** Counters since start. */
+  enqueued: number;
+  attempts: number;
+  delivered: number;
+  failedAttempts: number;
+  /** Events whose retries ran out (kept in the outbox, marked dead). */
+  dead: number;
+  /** Events not stored because the tenant has no webhook configured. */
+  dropped: number;
+  breakerOpens: number;
+  /** Gauges. */
+  pending: number;
+  inFlight: number;
+  loaded: number;
+  openBreakers: number;
+  endpoints: EndpointStats[];
+}
+
+export interface EnqueueOptions {
+  /** Events with the same key are delivered in order. Default: the event's `recipient`, `to`, `from` or `wa_id`, else ''. */
+  orderKey?: string;
+}
+
+export class TenantWebhookSender {
+  private readonly lanes = new Map<string, EndpointLane>();
+  private readonly counters: LaneCounters = { attempts: 0, delivered: 0, failedAttempts: 0, dead: 0, pending: 0 };
+  private enqueued = 0;
+  private dropped = 0;
+  private readonly clock: Clock;
+  private readonly settings: LaneSettings;
+  private readonly timeoutMs: number;
+  private readonly agent: Dispatcher;
+  private readonly onError: (err: unknown, what: string) => void;
+  private closed = false;
+
+  constructor(private readonly options: TenantWebhookSenderOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    const concurrency = options.concurrencyPerEndpoint ?? 4;
+    const pageSize = options.pageSize ?? 200;
+    this.settings = {
+      concurrency,
+      pageSize,
+      window: Math.max(options.windowPerEndpoint ?? 1000, pageSize),
+      retryScheduleMs: options.retryScheduleMs ?? DEFAULT_RETRY_SCHEDULE_MS,
+      jitter: options.jitter ?? 0.2,
+      breaker: {
+        failureThreshold: options.breaker?.failureThreshold ?? 5,
+        coolDownMs: options.breaker?.coolDownMs ?? 30_000,
+        maxCoolDownMs: options.breaker?.maxCoolDownMs ?? 600_000,
+      },
+      unconfiguredRecheckMs: 60_000,
+    };
+    this.onError = options.onError ?? (() => {});
+    this.agent = new Agent({
+      connections: concurrency,
+      connect: { timeout: this.timeoutMs },
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      keepAliveTimeout: 10_000,
+    });
+  }
+
+  /** Recovery: picks up every pending event left in the outbox. Call once, before `enqueue`. */
+  async start(): Promise<void> {
+    const { tenants, pending } = await this.options.outbox.summary();
+    this.counters.pending += pending;
+    for (const tenantId of tenants) this.lane(tenantId).pump();
+  }
+
+  /**
+   * Stores the event durably and schedules its delivery. Resolves after commit with the event id,
+   * or null when the tenant has no webhook (nothing stored).
+   */
+  async enqueue(tenantId: string, event: object, options: EnqueueOptions = {}): Promise<string | null> {
+    if (this.closed) throw new Error('webhook sender closed');
+    if (this.options.endpoint(tenantId) === undefined) {
+      this.dropped++;
+      return null;
+    }
+    const entry = await this.options.outbox.append({
+      eventId: `evt_${randomBytes(16).toString('base64url')}`,
+      tenantId,
+      orderKey: options.orderKey ?? defaultOrderKey(event),
+      body: JSON.stringify(event),
+      createdAtMs: this.clock.nowMs(),
+    });
+    this.enqueued++;
+    this.counters.pending++;
+    this.lane(tenantId).offer(entry);
+    return entry.eventId;
+  }
+
+  stats(): TenantWebhookStats {
+    const endpoints: EndpointStats[] = [];
+    let inFlight = 0;
+    let loaded = 0;
+    let openBreakers = 0;
+    let breakerOpens = 0;
+    for (const [tenantId, lane] of this.lanes) {
+      const breaker = lane.breakerState();
+      endpoints.push({ tenantId, breaker, consecutiveFailures: lane.breaker.failures, inFlight: lane.inFlight, loaded: lane.loaded });
+      inFlight += lane.inFlight;
+      loaded += lane.loaded;
+      if (breaker !== 'closed') openBreakers++;
+      breakerOpens += lane.breaker.opens;
+    }
+    return { ...this.counters, enqueued: this.enqueued, dropped: this.dropped, breakerOpens, inFlight, loaded, openBreakers, endpoints };
+  }
+
+  /** Stops delivering, waits for attempts in flight, closes sockets. The outbox is the caller's to close. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.lanes.values()].map((lane) => lane.close()));
+    await this.agent.close();
+  }
+
+  private lane(tenantId: string): EndpointLane {
+    let lane = this.lanes.get(tenantId);
+    if (!lane) {
+      lane = new EndpointLane({
+        tenantId,
+        outbox: this.options.outbox,
+        clock: this.clock,
+        settings: this.settings,
+        endpoint: () => this.options.endpoint(tenantId),
+        deliver: (endpoint, entry) => this.deliver(endpoint, entry),
+        counters: this.counters,
+        onError: this.onError,
+      });
+      this.lanes.set(tenantId, lane);
+    }
+    return lane;
+  }
+
+  private async deliver(endpoint: TenantEndpoint, entry: OutboxEntry): Promise<string | null> {
+    const unixSeconds = Math.floor(this.clock.nowMs() / 1000);
+    try {
+      const response = await request(endpoint.url, {
+        method: 'POST',
+        dispatcher: this.agent,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'sendgate-webhooks',
+          [SIGNATURE_HEADER]: signTenantBody(endpoint.secret, unixSeconds, entry.body),
+          [EVENT_ID_HEADER]: entry.eventId,
+        },
+        body: entry.body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      await response.body.dump();
+      return response.statusCode >= 200 && response.statusCode < 300 ? null : `HTTP ${response.statusCode}`;
+    } catch (err) {
+      // The code only (ECONNREFUSED, UND_ERR_HEADERS_TIMEOUT, ...): messages may echo the URL.
+      const code = (err as { code?: unknown }).code;
+      return `network: ${typeof code === 'string' ? code : err instanceof Error ? err.name : 'error'}`;
+    }
+  }
+}
+
+/** Order key from the event's own fields: per-recipient order is what tenants rely on. */
+function defaultOrderKey(event: object): string {
+  const e = event as Record<string, unknown>;
+  for (const field of ['recipient', 'to', 'from', 'wa_id']) {
+    const v = e[field];
+    if (typeof v === 'string' || typeof v === 'number') return String(v);
+  }
+  return '';
+}
