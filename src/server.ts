@@ -10,6 +10,7 @@ import type { Config } from './config/schema.js';
 import { loadCore, type Core } from './core/index.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
 import type { DispatchEvent, Dispatcher, NumberInfo } from './dispatch/types.js';
+import { allowAll } from './gateway/ports.js';
 import { TenantRegistry } from './gateway/tenants.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { openStore } from './store/index.js';
@@ -54,6 +55,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   const app = await buildApp({
     deps: {
       config, tenants, store, clock, metrics,
+      policy: allowAll,
       coreLoaded: () => true,
       dispatch: {
         submit: (record) => dispatcher.submit(record),

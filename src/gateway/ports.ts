@@ -31,3 +31,35 @@ export interface ControlPort {
   pause(phoneNumberId: string): void;
   resume(phoneNumberId: string): void;
 }
+
+/** What the policy engine sees of a send at admission. */
+export interface AdmitInput {
+  tenantId: string;
+  phoneNumberId: string;
+  /** E.164 digits ('' for mark-as-read). */
+  to: string;
+  /** The parsed Cloud API body as the client sent it. */
+  body: Record<string, unknown>;
+  /** authentication | utility | marketing | service | unknown (template without a category header). */
+  category: string;
+  nowMs: number;
+}
+
+/** An admitted send: what it charged, so it can be given back if the send never happens. */
+export interface Admission {
+  /** Non-blocking findings (e.g. optIn: "warn"), reported to the client in the 202 body. */
+  readonly warnings: readonly string[];
+  /** Gives back everything admit() charged (tier slot, repeat slot). Idempotent. */
+  release(): void;
+}
+
+export interface PolicyPort {
+  /** Admits (charging its budgets) or throws a GatewayError (422/429) and charges nothing. */
+  admit(input: AdmitInput): Admission;
+}
+
+const NO_WARNINGS: readonly string[] = Object.freeze([]);
+const NOTHING_CHARGED: Admission = Object.freeze({ warnings: NO_WARNINGS, release() {} });
+
+/** A PolicyPort that admits everything and charges nothing (policies off). */
+export const allowAll: PolicyPort = { admit: () => NOTHING_CHARGED };

@@ -21,7 +21,14 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** Latest deadline a client may ask for: Meta keeps an undelivered message at most 30 days. */
 const MAX_VALIDITY_MS = 30 * 86_400_000;
 
-export function buildMessage(tenant: TenantConfig, phoneNumberId: string, body: unknown, headers: SendHeaders, nowMs: number): NewMessage {
+export interface BuiltMessage {
+  message: NewMessage;
+  /** authentication | utility | marketing | service | unknown */
+  category: string;
+  body: Record<string, unknown>;
+}
+
+export function buildMessage(tenant: TenantConfig, phoneNumberId: string, body: unknown, headers: SendHeaders, nowMs: number): BuiltMessage {
   const problem = validateMessageBody(body);
   if (problem !== null) throw new GatewayError('INVALID_PARAMETER', problem.details);
   const fields = body as Record<string, unknown>;
@@ -38,7 +45,7 @@ export function buildMessage(tenant: TenantConfig, phoneNumberId: string, body: 
   const idempotencyKey = parseIdempotencyKey(headers.idempotencyKey);
   // What goes upstream carries the normalised recipient, so what is counted is what is sent.
   const upstreamBody = markAsRead ? JSON.stringify(fields) : JSON.stringify({ ...fields, to: `+${to}` });
-  return {
+  const message: NewMessage = {
     id: newMessageId(nowMs),
     tenantId: tenant.id,
     phoneNumberId,
@@ -51,6 +58,7 @@ export function buildMessage(tenant: TenantConfig, phoneNumberId: string, body: 
     idempotencyKey,
     bodyHash: idempotencyKey === null ? null : createHash('sha256').update(upstreamBody).digest('base64url'),
   };
+  return { message, category, body: fields };
 }
 
 /** Authentication and utility templates, and service replies, go before marketing in a lane. */

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import type { DispatchPort } from '../gateway/ports.js';
+import type { DispatchPort, PolicyPort } from '../gateway/ports.js';
 import type { TenantRegistry } from '../gateway/tenants.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Store } from '../store/types.js';
@@ -11,6 +11,8 @@ export interface GatewayDeps {
   tenants: TenantRegistry;
   store: Store;
   dispatch: DispatchPort;
+  /** Policy admission (src/policy); `allowAll` when policies are not wired. */
+  policy: PolicyPort;
   clock: Clock;
   metrics: GatewayMetrics;
   /** True once the core is loaded and the store open. */

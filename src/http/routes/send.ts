@@ -35,7 +35,7 @@ async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: P
   const tenant = requireTenant(deps.tenants, request);
   const { number } = requireOwnNumber(deps.tenants, tenant, request.params.phoneNumberId);
   const nowMs = deps.clock.nowMs();
-  const message = buildMessage(tenant, number.phoneNumberId, request.body, {
+  const { message, category, body } = buildMessage(tenant, number.phoneNumberId, request.body, {
     idempotencyKey: header(request, 'idempotency-key'),
     deadline: header(request, 'x-sendgate-deadline'),
     category: header(request, 'x-sendgate-category'),
@@ -51,13 +51,17 @@ async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: P
       (nowMs + waitMs - message.deadlineAtMs) / 1000);
   }
 
+  // Policies charge their budgets here; everything after this point gives them back on failure.
+  const admission = deps.policy.admit({ tenantId: tenant.id, phoneNumberId: number.phoneNumberId, to: message.to, body, category, nowMs });
   let outcome;
   try {
     outcome = await deps.store.enqueue(message);
   } catch (err) {
+    admission.release();
     request.log.error({ err }, 'enqueue failed');
     throw new GatewayError('STORAGE_UNAVAILABLE', 'The message could not be stored; nothing was accepted, retry later', 1);
   }
+  if (outcome.kind !== 'created') admission.release();
   if (outcome.kind === 'conflict') {
     throw new GatewayError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used earlier with a different request body');
   }
@@ -75,15 +79,17 @@ async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: P
       return reply.code(answer.status === 200 ? 200 : answer.status || 500).type('application/json').send(withGatewayId(answer.bodyText, record.id));
     }
   }
-  return reply.code(202).header('x-sendgate-message-id', record.id).send(acceptedBody(record));
+  return reply.code(202).header('x-sendgate-message-id', record.id).send(acceptedBody(record, admission.warnings));
 }
 
-function acceptedBody(record: MessageRecord): object {
-  if (record.to === '') return { success: true, messages: [{ id: record.id, message_status: 'accepted' }] };
+function acceptedBody(record: MessageRecord, warnings: readonly string[]): object {
+  const extra = warnings.length > 0 ? { sendgate_warnings: warnings } : {};
+  if (record.to === '') return { success: true, messages: [{ id: record.id, message_status: 'accepted' }], ...extra };
   return {
     messaging_product: 'whatsapp',
     contacts: [{ input: record.toInput, wa_id: record.to }],
     messages: [{ id: record.id, message_status: 'accepted' }],
+    ...extra,
   };
 }
 
