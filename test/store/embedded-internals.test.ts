@@ -181,6 +181,18 @@ describe('idempotency retention', () => {
     const keys = sideConnection().prepare('SELECT key FROM idempotency').pluck().all();
     expect(keys).toEqual(['young']);
   });
+
+  it('purges in chunks, one per turn of the event loop, until none is left', async () => {
+    const store = open();
+    await Promise.all(Array.from({ length: 10 }, (_, i) => store.enqueue(message({ idempotencyKey: `k${i}`, bodyHash: 'h' }))));
+    await store.close();
+    clock.advance(IDEMPOTENCY_MAX_MS + 1);
+    open({ purgeChunkRows: 3 });
+    const count = sideConnection().prepare('SELECT count(*) FROM idempotency').pluck();
+    expect(count.get()).toBe(7); // the chunk at open
+    for (let turn = 0; turn < 5; turn++) await new Promise((r) => setImmediate(r));
+    expect(count.get()).toBe(0);
+  });
 });
 
 describe('openStore', () => {

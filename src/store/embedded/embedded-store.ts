@@ -13,10 +13,13 @@ import { openDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import { Statements } from './statements.js';
 
-/** Idempotency keys are honoured for at least this long... */
-export const IDEMPOTENCY_MIN_MS = 24 * 3_600_000;
-/** ...and forgotten (purged, and ignored if still present) once older than this. */
+/**
+ * Idempotency keys are honoured for at least 24 h (the contract) and forgotten once older than
+ * this: purged, and ignored if a purge has not reached them yet, so behaviour never depends on
+ * when the purge last ran.
+ */
 export const IDEMPOTENCY_MAX_MS = 48 * 3_600_000;
+
 
 export interface EmbeddedOptions {
   /** Directory holding the database; created if missing. */
@@ -26,8 +29,13 @@ export interface EmbeddedOptions {
   maxBatch?: number;
   /** How long a write waits for a lock held by another connection before the batch fails. */
   busyTimeoutMs?: number;
-  /** Period of the idempotency purge; it also runs once at open. */
+  /** Period of the idempotency purge (default 10 min); it also runs at open. */
   purgeEveryMs?: number;
+  /**
+   * Rows deleted per purge transaction (default 5000). Deleting millions of expired keys in one
+   * statement would hold the event loop for seconds; a chunk takes a few milliseconds.
+   */
+  purgeChunkRows?: number;
   /** While unhealthy, how often a probe write tries to commit (so health returns without traffic). */
   probeEveryMs?: number;
 }
@@ -40,6 +48,7 @@ export class EmbeddedStore implements Store {
   private readonly clock: Clock;
   private readonly purgeTimer: NodeJS.Timeout;
   private readonly probeEveryMs: number;
+  private readonly purgeChunkRows: number;
   private probeTimer: NodeJS.Timeout | null = null;
   private lastBatchOk = true;
   private closed = false;
@@ -47,6 +56,7 @@ export class EmbeddedStore implements Store {
   constructor(options: EmbeddedOptions) {
     this.clock = options.clock;
     this.probeEveryMs = options.probeEveryMs ?? 1_000;
+    this.purgeChunkRows = options.purgeChunkRows ?? 5_000;
     this.db = openDatabase(options.path, options.busyTimeoutMs ?? 2_000);
     try {
       this.sql = new Statements(this.db);
@@ -59,7 +69,7 @@ export class EmbeddedStore implements Store {
       maxBatch: options.maxBatch ?? 512,
       onBatch: (error) => this.onBatch(error),
     });
-    this.purgeTimer = setInterval(() => this.purgeIdempotency(), options.purgeEveryMs ?? 3_600_000);
+    this.purgeTimer = setInterval(() => this.purgeIdempotency(), options.purgeEveryMs ?? 600_000);
     this.purgeTimer.unref();
   }
 
@@ -167,17 +177,18 @@ export class EmbeddedStore implements Store {
     }
   }
 
-  /** Forgets idempotency keys past IDEMPOTENCY_MAX_MS. A failure here is retried next period. */
+  /**
+   * Forgets idempotency keys past IDEMPOTENCY_MAX_MS, one chunk per turn of the event loop so
+   * writes keep flowing in between. A failure here is retried next period.
+   */
   private purgeIdempotency(): void {
+    if (this.closed) return;
+    let deleted: number;
     try {
-      this.sql.forgetKeysBefore(this.clock.nowMs() - IDEMPOTENCY_MAX_MS);
+      deleted = this.sql.forgetKeysBefore(this.clock.nowMs() - IDEMPOTENCY_MAX_MS, this.purgeChunkRows);
     } catch {
-      // A locked or failing database shows up on the next batch through healthy().
+      return; // A locked or failing database shows up on the next batch through healthy().
     }
+    if (deleted === this.purgeChunkRows) setImmediate(() => this.purgeIdempotency());
   }
-}
-
-/** Opens (creating or upgrading) the embedded store under `options.path`. */
-export function openEmbeddedStore(options: EmbeddedOptions): EmbeddedStore {
-  return new EmbeddedStore(options);
 }

@@ -99,7 +99,7 @@ export class Statements {
   private readonly selectUnfinished: Database.Statement<[], MessageRow>;
   private readonly selectIdempotency: Database.Statement<[string, string], IdempotencyRow>;
   private readonly upsertIdempotency: Database.Statement<[string, string, string, string | null, number]>;
-  private readonly deleteIdempotencyBefore: Database.Statement<[number]>;
+  private readonly deleteIdempotencyBefore: Database.Statement<[number, number]>;
   private readonly upsertMeta: Database.Statement<[string, string | number]>;
 
   constructor(db: Database.Database) {
@@ -127,7 +127,10 @@ export class Statements {
     this.upsertIdempotency = db.prepare(
       'INSERT OR REPLACE INTO idempotency (tenant_id, key, message_id, body_hash, created_at_ms) VALUES (?, ?, ?, ?, ?)',
     );
-    this.deleteIdempotencyBefore = db.prepare('DELETE FROM idempotency WHERE created_at_ms < ?');
+    this.deleteIdempotencyBefore = db.prepare(
+      `DELETE FROM idempotency WHERE (tenant_id, key) IN
+        (SELECT tenant_id, key FROM idempotency WHERE created_at_ms < ? LIMIT ?)`,
+    );
     this.upsertMeta = db.prepare('INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)');
   }
 
@@ -166,9 +169,9 @@ export class Statements {
     this.upsertIdempotency.run(tenantId, key, messageId, bodyHash, atMs);
   }
 
-  /** Deletes idempotency entries created before `cutoffMs`; returns how many. */
-  forgetKeysBefore(cutoffMs: number): number {
-    return this.deleteIdempotencyBefore.run(cutoffMs).changes;
+  /** Deletes up to `limit` idempotency entries created before `cutoffMs`; returns how many. */
+  forgetKeysBefore(cutoffMs: number, limit: number): number {
+    return this.deleteIdempotencyBefore.run(cutoffMs, limit).changes;
   }
 
   setMeta(key: string, value: string | number): void {
