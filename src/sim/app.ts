@@ -1,0 +1,108 @@
+/**
+ * The simulator's HTTP surface as a Fastify instance (never listens; simulator.ts does). Maps the
+ * engine's outcomes to responses; every error body is the Graph envelope, never a stack trace.
+ *
+ *   POST /{version}/{phone-number-id}/messages   and   POST /{phone-number-id}/messages
+ *   GET  /__sim/stats    POST /__sim/reset    POST /__sim/inbound {phoneNumberId, from, text, name?}
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { metaError } from '../cloud-api/index.js';
+import type { SimEngine } from './engine.js';
+
+const JSON_TYPE = 'application/json; charset=UTF-8';
+const VERSION = /^v[0-9]{1,3}\.[0-9]{1,3}$/;
+
+interface AppOptions {
+  engine: SimEngine;
+  maxBodyBytes: number;
+}
+
+function sendError(reply: FastifyReply, code: number, details: string, status?: number): FastifyReply {
+  const e = metaError(code, details);
+  return reply.code(status ?? e.status).header('content-type', JSON_TYPE).send(JSON.stringify(e.body));
+}
+
+export function buildSimApp({ engine, maxBodyBytes }: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: maxBodyBytes,
+    // Keep pollution keys in the parsed body so the shared validator refuses them with Meta's code 100
+    // (the same answer the gateway gives) instead of Fastify's own error format.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    forceCloseConnections: true,
+    keepAliveTimeout: 65_000,
+  });
+  /** Delayed answers, cleared on close so no timer outlives the server. */
+  const delayed = new Set<NodeJS.Timeout>();
+  app.addHook('onClose', async () => {
+    for (const t of delayed) clearTimeout(t);
+    delayed.clear();
+  });
+
+  // Non-async handler: reply.send directly, no promise per request on the hot path.
+  const handleSend = (req: FastifyRequest, reply: FastifyReply, phoneNumberId: string): void => {
+    const auth = req.headers.authorization;
+    const out = engine.send(phoneNumberId, auth, req.body);
+    if (out.kind === 'timeout') {
+      reply.hijack(); // never answer: the client's own timeout ends the exchange
+      return;
+    }
+    if (out.kind === 'reset') {
+      reply.hijack();
+      req.raw.socket.destroy();
+      return;
+    }
+    if (out.latencyMs <= 0) {
+      reply.code(out.status).header('content-type', JSON_TYPE).send(out.payload);
+      return;
+    }
+    const t = setTimeout(() => {
+      delayed.delete(t);
+      reply.code(out.status).header('content-type', JSON_TYPE).send(out.payload);
+    }, out.latencyMs);
+    delayed.add(t);
+  };
+
+  app.post<{ Params: { version: string; phoneNumberId: string } }>('/:version/:phoneNumberId/messages', (req, reply) => {
+    if (!VERSION.test(req.params.version)) {
+      sendError(reply, 100, `Unknown path components: /${req.params.version}/${req.params.phoneNumberId}/messages`);
+      return;
+    }
+    handleSend(req, reply, req.params.phoneNumberId);
+  });
+  app.post<{ Params: { phoneNumberId: string } }>('/:phoneNumberId/messages', (req, reply) => {
+    handleSend(req, reply, req.params.phoneNumberId);
+  });
+
+  app.get('/__sim/stats', async () => engine.stats());
+  app.post('/__sim/reset', async () => {
+    engine.reset();
+    return { ok: true };
+  });
+  app.post<{ Body: { phoneNumberId?: unknown; from?: unknown; text?: unknown; name?: unknown } }>('/__sim/inbound', async (req, reply) => {
+    const b = req.body ?? {};
+    if (typeof b.phoneNumberId !== 'string' || typeof b.from !== 'string' || typeof b.text !== 'string') {
+      return sendError(reply, 100, 'phoneNumberId, from and text are required strings.');
+    }
+    try {
+      const id = engine.inbound({ phoneNumberId: b.phoneNumberId, from: b.from, text: b.text, ...(typeof b.name === 'string' ? { name: b.name } : {}) });
+      return { id };
+    } catch (err) {
+      return sendError(reply, 100, (err as Error).message);
+    }
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    sendError(reply, 100, `Unsupported ${req.method.toLowerCase()} request.`);
+  });
+  app.setErrorHandler((err: { code?: string; statusCode?: number }, _req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 100, 'Request entity too large.', 413);
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, 100, 'Content-Type must be application/json.');
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      return sendError(reply, 100, 'Invalid parameter: the body is not valid JSON.');
+    }
+    return sendError(reply, 1, 'An unknown error occurred.', 500);
+  });
+  return app;
+}
