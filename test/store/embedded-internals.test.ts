@@ -60,6 +60,18 @@ describe('migrations', () => {
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
     expect(tables).toEqual(['idempotency', 'messages', 'store_meta']);
+    const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").pluck().all();
+    expect(indexes).toEqual(['idempotency_age', 'messages_final_age', 'messages_unfinished', 'messages_wamid']);
+  });
+
+  it('upgrades a database of an earlier version step by step', () => {
+    const db = openDatabase(dir, 100);
+    toClose.push(db);
+    db.exec('DROP INDEX messages_final_age');
+    db.pragma('user_version = 1');
+    expect(migrate(db)).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'messages_final_age'").pluck().get()).toBe(1);
   });
 
   it('rolls a failing migration back entirely and keeps the previous version', () => {
@@ -192,6 +204,24 @@ describe('idempotency retention', () => {
     expect(count.get()).toBe(7); // the chunk at open
     for (let turn = 0; turn < 5; turn++) await new Promise((r) => setImmediate(r));
     expect(count.get()).toBe(0);
+  });
+});
+
+describe('retention of final records', () => {
+  it('deletes final records older than the retention and keeps unfinished ones of any age', async () => {
+    const DAY_MS = 86_400_000;
+    const store = open({ finalRetentionMs: 30 * DAY_MS });
+    const [old, recent, waiting] = [message(), message(), message()];
+    await Promise.all([old, recent, waiting].map((m) => store.enqueue(m)));
+    await store.transition(old.id, { state: 'sent', wamid: 'wamid.old', atMs: clock.nowMs() });
+    await store.transition(recent.id, { state: 'failed', lastError: { code: 1, title: 't', details: '', httpStatus: 400 }, atMs: clock.nowMs() + 2 * DAY_MS });
+    await store.close();
+    clock.advance(31 * DAY_MS);
+    const reopened = open({ finalRetentionMs: 30 * DAY_MS });
+    expect(await reopened.get(old.tenantId, old.id)).toBeNull();
+    expect(await reopened.findByWamid('wamid.old')).toBeNull();
+    expect((await reopened.get(recent.tenantId, recent.id))?.state).toBe('failed');
+    expect((await reopened.unfinished()).map((r) => r.id)).toEqual([waiting.id]);
   });
 });
 

@@ -29,13 +29,15 @@ export interface EmbeddedOptions {
   maxBatch?: number;
   /** How long a write waits for a lock held by another connection before the batch fails. */
   busyTimeoutMs?: number;
-  /** Period of the idempotency purge (default 10 min); it also runs at open. */
+  /** Period of the purge of expired idempotency keys and old final records (default 10 min); it also runs at open. */
   purgeEveryMs?: number;
   /**
-   * Rows deleted per purge transaction (default 5000). Deleting millions of expired keys in one
+   * Rows deleted per purge transaction (default 5000). Deleting millions of expired rows in one
    * statement would hold the event loop for seconds; a chunk takes a few milliseconds.
    */
   purgeChunkRows?: number;
+  /** Final records (sent, delivered, failed, ...) are deleted this long after their last change (default 30 days). */
+  finalRetentionMs?: number;
   /** While unhealthy, how often a probe write tries to commit (so health returns without traffic). */
   probeEveryMs?: number;
 }
@@ -49,6 +51,7 @@ export class EmbeddedStore implements Store {
   private readonly purgeTimer: NodeJS.Timeout;
   private readonly probeEveryMs: number;
   private readonly purgeChunkRows: number;
+  private readonly finalRetentionMs: number;
   private probeTimer: NodeJS.Timeout | null = null;
   private lastBatchOk = true;
   private closed = false;
@@ -57,10 +60,11 @@ export class EmbeddedStore implements Store {
     this.clock = options.clock;
     this.probeEveryMs = options.probeEveryMs ?? 1_000;
     this.purgeChunkRows = options.purgeChunkRows ?? 5_000;
+    this.finalRetentionMs = options.finalRetentionMs ?? 30 * 86_400_000;
     this.db = openDatabase(options.path, options.busyTimeoutMs ?? 2_000);
     try {
       this.sql = new Statements(this.db);
-      this.purgeIdempotency();
+      this.purge();
     } catch (error) {
       this.db.close();
       throw error;
@@ -69,7 +73,7 @@ export class EmbeddedStore implements Store {
       maxBatch: options.maxBatch ?? 512,
       onBatch: (error) => this.onBatch(error),
     });
-    this.purgeTimer = setInterval(() => this.purgeIdempotency(), options.purgeEveryMs ?? 600_000);
+    this.purgeTimer = setInterval(() => this.purge(), options.purgeEveryMs ?? 600_000);
     this.purgeTimer.unref();
   }
 
@@ -178,17 +182,21 @@ export class EmbeddedStore implements Store {
   }
 
   /**
-   * Forgets idempotency keys past IDEMPOTENCY_MAX_MS, one chunk per turn of the event loop so
-   * writes keep flowing in between. A failure here is retried next period.
+   * Forgets idempotency keys past IDEMPOTENCY_MAX_MS and final records past finalRetentionMs, one
+   * chunk per turn of the event loop so writes keep flowing in between. Unfinished records are
+   * never touched. A failure here is retried next period.
    */
-  private purgeIdempotency(): void {
+  private purge(): void {
     if (this.closed) return;
-    let deleted: number;
+    const nowMs = this.clock.nowMs();
+    let keys: number;
+    let records: number;
     try {
-      deleted = this.sql.forgetKeysBefore(this.clock.nowMs() - IDEMPOTENCY_MAX_MS, this.purgeChunkRows);
+      keys = this.sql.forgetKeysBefore(nowMs - IDEMPOTENCY_MAX_MS, this.purgeChunkRows);
+      records = this.sql.forgetFinalBefore(nowMs - this.finalRetentionMs, this.purgeChunkRows);
     } catch {
       return; // A locked or failing database shows up on the next batch through healthy().
     }
-    if (deleted === this.purgeChunkRows) setImmediate(() => this.purgeIdempotency());
+    if (keys === this.purgeChunkRows || records === this.purgeChunkRows) setImmediate(() => this.purge());
   }
 }

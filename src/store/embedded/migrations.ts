@@ -60,6 +60,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Retention: finds final records by age without scanning the unfinished ones.
+      CREATE INDEX messages_final_age ON messages (updated_at_ms) WHERE state NOT IN ('queued', 'sending');
+    `,
+  },
 ];
 
 /** Highest schema version this build knows. */

@@ -100,6 +100,7 @@ export class Statements {
   private readonly selectIdempotency: Database.Statement<[string, string], IdempotencyRow>;
   private readonly upsertIdempotency: Database.Statement<[string, string, string, string | null, number]>;
   private readonly deleteIdempotencyBefore: Database.Statement<[number, number]>;
+  private readonly deleteFinalBefore: Database.Statement<[number, number]>;
   private readonly upsertMeta: Database.Statement<[string, string | number]>;
 
   constructor(db: Database.Database) {
@@ -130,6 +131,11 @@ export class Statements {
     this.deleteIdempotencyBefore = db.prepare(
       `DELETE FROM idempotency WHERE (tenant_id, key) IN
         (SELECT tenant_id, key FROM idempotency WHERE created_at_ms < ? LIMIT ?)`,
+    );
+    // The inner WHERE repeats the partial index's condition word for word so SQLite can use it.
+    this.deleteFinalBefore = db.prepare(
+      `DELETE FROM messages WHERE seq IN
+        (SELECT seq FROM messages WHERE state NOT IN ('queued', 'sending') AND updated_at_ms < ? LIMIT ?)`,
     );
     this.upsertMeta = db.prepare('INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)');
   }
@@ -172,6 +178,11 @@ export class Statements {
   /** Deletes up to `limit` idempotency entries created before `cutoffMs`; returns how many. */
   forgetKeysBefore(cutoffMs: number, limit: number): number {
     return this.deleteIdempotencyBefore.run(cutoffMs, limit).changes;
+  }
+
+  /** Deletes up to `limit` final records last changed before `cutoffMs`; returns how many. */
+  forgetFinalBefore(cutoffMs: number, limit: number): number {
+    return this.deleteFinalBefore.run(cutoffMs, limit).changes;
   }
 
   setMeta(key: string, value: string | number): void {
