@@ -3,15 +3,25 @@
  * load generator stays in the parent), started from the built CLI exactly as a user would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** dist/bench/macro → dist/src/cli.js */
-export const CLI = resolve(here, '../../src/cli.js');
+/** The project root: the nearest folder above this file with a package.json (works from bench/ and dist/bench/). */
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+}
+
+/** The built CLI (`npm run build` first). Tests use it too: crash tests need a real process. */
+export const CLI = resolve(projectRoot(), 'dist/src/cli.js');
 
 export function machineLine(): string {
   return `node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, ${process.platform}/${process.arch}`;
