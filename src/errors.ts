@@ -46,6 +46,15 @@ export const ERRORS = {
   DEADLINE_UNMEETABLE: own(429, 900429, 'Message cannot be sent before its deadline'),
   // 422: policy refusals (issue 5 adds its entries here)
   OUTSIDE_SERVICE_WINDOW: meta(422, 131047, 'Re-engagement message'),
+  RECIPIENT_OPTED_OUT: meta(422, 131050, 'Recipient opted out of marketing messages'),
+  RECIPIENT_UNDELIVERABLE: meta(422, 131026, 'Message undeliverable'),
+  MARKETING_DEFERRED: meta(422, 131049, 'Marketing deferred to maintain healthy ecosystem engagement'),
+  OPT_IN_REQUIRED: own(422, 900422, 'Recipient has no recorded opt-in'),
+  REPEATED_CONTENT: own(422, 900423, 'Same content to too many recipients'),
+  LINK_NOT_ALLOWED: own(422, 900424, 'Link to a domain outside the allowlist'),
+  // 429: policy budgets that free up with time (Retry-After says when)
+  MESSAGING_LIMIT_REACHED: own(429, 900430, 'Messaging limit reached'),
+  WARMUP_CAP_REACHED: own(429, 900431, 'Warm-up cap reached'),
   // 5xx
   STORAGE_UNAVAILABLE: own(503, 900503, 'Storage unavailable'),
   NOT_READY: own(503, 900504, 'Gateway not ready'),

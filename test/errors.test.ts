@@ -14,15 +14,23 @@ describe('error catalogue', () => {
         "INVALID_JSON": "400 100 OAuthException",
         "INVALID_PARAMETER": "400 100 OAuthException",
         "INVALID_RECIPIENT": "400 100 OAuthException",
+        "LINK_NOT_ALLOWED": "422 900424 SendgateException",
+        "MARKETING_DEFERRED": "422 131049 OAuthException",
+        "MESSAGING_LIMIT_REACHED": "429 900430 SendgateException",
         "NOT_FOUND": "404 100 OAuthException",
         "NOT_READY": "503 900504 SendgateException",
         "NUMBER_NOT_OWNED": "403 10 OAuthException",
+        "OPT_IN_REQUIRED": "422 900422 SendgateException",
         "OUTSIDE_SERVICE_WINDOW": "422 131047 OAuthException",
         "PAYLOAD_TOO_LARGE": "413 100 OAuthException",
+        "RECIPIENT_OPTED_OUT": "422 131050 OAuthException",
+        "RECIPIENT_UNDELIVERABLE": "422 131026 OAuthException",
+        "REPEATED_CONTENT": "422 900423 SendgateException",
         "STORAGE_UNAVAILABLE": "503 900503 SendgateException",
         "UNAUTHORIZED": "401 190 OAuthException",
         "UNKNOWN_NUMBER": "404 100 OAuthException",
         "UNSUPPORTED_CONTENT_TYPE": "400 100 OAuthException",
+        "WARMUP_CAP_REACHED": "429 900431 SendgateException",
       }
     `);
   });

@@ -10,15 +10,57 @@ export const DEFAULT_STORAGE_PATH = './data';
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' });
 const Secret = Type.String({ minLength: 1, maxLength: 4096 });
 
+const Hostname = Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*$' });
+
+/** One warm-up step: until the number is `untilDays` old, at most `limit` sends in any warm-up window. */
+const WarmupStepSchema = Type.Object(
+  { untilDays: Type.Number({ exclusiveMinimum: 0, maximum: 365 }), limit: Type.Integer({ minimum: 1, maximum: 1_000_000 }) },
+  { additionalProperties: false },
+);
+
+/** Admission policies of a tenant (src/policy). README "Policies" documents each one and its error. */
 export const PolicySchema = Type.Object(
   {
-    /** `shadow` evaluates policies and counts refusals without refusing. */
+    /** `shadow` evaluates policies and counts refusals without refusing (opt-outs are honoured even in shadow). */
     mode: Type.Union([Type.Literal('enforce'), Type.Literal('shadow')], { default: 'enforce' }),
     /** Free-form messages only inside the 24 h customer service window. Default: `enforce` when `webhooks` is configured, else `off`. */
     serviceWindow: Type.Optional(Type.Union([Type.Literal('enforce'), Type.Literal('off')])),
+    /** Business-initiated templates need a recorded opt-in: `off`, `warn` (send and flag), `enforce` (refuse). */
     optIn: Type.Union([Type.Literal('off'), Type.Literal('warn'), Type.Literal('enforce')], { default: 'warn' }),
+    /** Whole-message opt-out words in inbound messages (case and accents folded); replaces the built-in list. */
+    optOutWords: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 500 })),
+    /** Same normalised content to more than `maxRecipients` distinct recipients within `windowSec` is refused. Absent: off. */
+    repeat: Type.Optional(
+      Type.Object(
+        {
+          maxRecipients: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+          windowSec: Type.Integer({ minimum: 1, maximum: 7 * 86_400 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Links only to these domains (subdomains included). Absent: any link. */
+    links: Type.Optional(
+      Type.Object({ allowedDomains: Type.Array(Hostname, { maxItems: 10_000 }) }, { additionalProperties: false }),
+    ),
+    /** Caps for numbers in warm-up (`warmup: true` or `createdAt` on the number). */
+    warmup: Type.Object(
+      {
+        windowSec: Type.Integer({ minimum: 1, maximum: 3600, default: 15 }),
+        steps: Type.Array(WarmupStepSchema, {
+          minItems: 1,
+          maxItems: 32,
+          default: [{ untilDays: 1, limit: 50 }, { untilDays: 3, limit: 150 }, { untilDays: 7, limit: 400 }],
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** How long a recipient reported undeliverable (131026) is refused. */
+    undeliverableSec: Type.Integer({ minimum: 0, maximum: 30 * 86_400, default: 86_400 }),
+    /** How long marketing to a user with a 131049 (per-user marketing cap) is refused. */
+    marketingDeferralSec: Type.Integer({ minimum: 0, maximum: 30 * 86_400, default: 86_400 }),
   },
-  { additionalProperties: true, default: {} },
+  { additionalProperties: false, default: {} },
 );
 
 export const NumberSchema = Type.Object(
