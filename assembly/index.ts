@@ -1,4 +1,7 @@
-// Placeholder: replaced by the WASM core.
-export function version(): u32 {
-  return 1;
-}
+// The limits core's exports (numbers only across the boundary; see STYLE "The WASM boundary").
+export { init, tableBytes, tableCapacity, tableCount, tableFull } from './layout';
+export { hashScratch, scratchPtr } from './scratch';
+export { gcraCheck, gcraTake, gcraTakeMany } from './gcra';
+export { windowCount, windowTake } from './window';
+export { uniqueCharge, uniqueCount, uniqueRelease } from './unique';
+export { repeatCharge } from './repeat';

@@ -1,0 +1,60 @@
+/**
+ * GCRA buckets (generic cell rate algorithm): one theoretical arrival time (TAT, f64 ms) per key.
+ * Rate and burst come with every call, so limits can change at any time.
+ *
+ *   interval = 1000 / ratePerSec
+ *   tat      = max(stored TAT, now)           (absent or idle key: now)
+ *   allowAt  = tat + interval - burst * interval
+ *   now >= allowAt → conform: TAT := tat + interval (take) — else refuse, wait ceil(allowAt - now)
+ *
+ * A key whose TAT <= now is fully refilled: equivalent to absent, and its slot is reclaimed.
+ * Entry (16 bytes): key u64 | TAT f64. Keys are xxh64 of the key bytes in the scratch region.
+ */
+import { clampNow, fullRetryMs, keyAt, OUTPUT_PTR, SCRATCH_PTR } from './scratch';
+import { Desc, find, FULL, inserted } from './table';
+import { gcraTable } from './layout';
+
+// Float sums of intervals can land a hair past an exact boundary; 1e-6 ms cannot change a
+// whole-ms answer (mirrors GCRA_EPSILON_MS in src/core/types.ts).
+@inline const EPSILON_MS: f64 = 1e-6;
+
+function decide(d: Desc, key: u64, ratePerSec: f64, burst: f64, nowMs: f64, charge: bool): f64 {
+  const p = find(d, key, nowMs, charge);
+  if (p == FULL) return fullRetryMs;
+  const intervalMs = 1000 / ratePerSec;
+  let tat = nowMs;
+  if (p != 0) {
+    if (inserted) store<f64>(p, nowMs, 8); // a fresh slot starts fully refilled
+    const stored = load<f64>(p, 8);
+    if (stored > nowMs) tat = stored;
+  }
+  const newTat = tat + intervalMs;
+  const allowAt = newTat - burst * intervalMs;
+  if (allowAt - nowMs > EPSILON_MS) return Math.ceil(allowAt - nowMs);
+  if (charge) store<f64>(p, newTat, 8);
+  return 0;
+}
+
+export function gcraCheck(len: u32, ratePerSec: f64, burst: f64, nowMs: f64): f64 {
+  return decide(gcraTable(), keyAt(0, len, 0), ratePerSec, burst, clampNow(nowMs), false);
+}
+
+export function gcraTake(len: u32, ratePerSec: f64, burst: f64, nowMs: f64): f64 {
+  return decide(gcraTable(), keyAt(0, len, 0), ratePerSec, burst, clampNow(nowMs), true);
+}
+
+/**
+ * Batch take: `count` keys packed in the input area as [u32 byteLength][bytes]...; answer i is
+ * written as f64 at OUTPUT_PTR + 8*i (JS copies them out). Same meaning as gcraTake.
+ */
+export function gcraTakeMany(count: u32, ratePerSec: f64, burst: f64, nowMs: f64): void {
+  const d = gcraTable();
+  const now = clampNow(nowMs);
+  let off: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const len = load<u32>(SCRATCH_PTR + off);
+    const key = keyAt(off + 4, len, 0);
+    off += 4 + len;
+    store<f64>(OUTPUT_PTR + (<usize>i << 3), decide(d, key, ratePerSec, burst, now, true));
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The one scratch region through which bytes cross the boundary, and the core's clock.
+ *
+ *   SCRATCH_PTR                                  +INPUT_BYTES                 +SCRATCH_BYTES
+ *   | input: key bytes, or [u32 len][bytes]... |  output: f64 results       |
+ *   | (UTF-8, written by JS encodeInto)         |  (batch answers, hashes)   |
+ *
+ * Multi-part keys (scope + recipient ...) are written back to back; their byte lengths are the
+ * call's arguments. JS caches a Uint8Array over this region and rebuilds it only if
+ * memory.buffer changes (it does not after init: memory grows once).
+ */
+import { xxh64 } from './xxh64';
+
+@inline export const INPUT_BYTES: u32 = 192 * 1024;
+@inline export const OUTPUT_BYTES: u32 = 64 * 1024;
+@inline export const SCRATCH_BYTES: u32 = INPUT_BYTES + OUTPUT_BYTES;
+
+/** Start of the scratch region: first 16-byte boundary after static data. */
+export const SCRATCH_PTR: usize = (__heap_base + 15) & ~(<usize>15);
+export const OUTPUT_PTR: usize = SCRATCH_PTR + INPUT_BYTES;
+
+/** Table key for bytes in the scratch region. 0 marks an empty slot, so a hash of 0 becomes 1. */
+@inline export function keyAt(offset: u32, len: u32, seed: u64): u64 {
+  const h = xxh64(SCRATCH_PTR + offset, len, seed);
+  return h == 0 ? 1 : h;
+}
+
+// Time never runs backwards inside the core: an earlier `now` is read as the latest seen, so a
+// wall-clock step back cannot resurrect or block reclaimed keys (see src/core/types.ts).
+let lastNowMs: f64 = -Infinity;
+
+@inline export function clampNow(nowMs: f64): f64 {
+  if (nowMs > lastNowMs) lastNowMs = nowMs;
+  return lastNowMs;
+}
+
+/** ms a caller is told to wait when a table is full and nothing can be reclaimed. */
+export let fullRetryMs: f64 = 1000;
+
+export function setFullRetryMs(ms: f64): void {
+  fullRetryMs = ms;
+}
+
+/** Export: xxh64 of `len` scratch bytes with seed 0, written as u64 at the start of the output area. */
+export function hashScratch(len: u32): void {
+  store<u64>(OUTPUT_PTR, xxh64(SCRATCH_PTR, len, 0));
+}
+
+export function scratchPtr(): usize {
+  return SCRATCH_PTR;
+}
