@@ -316,8 +316,14 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect((await store.get(m.tenantId, m.id))?.id).toBe(m.id);
       });
 
-      it('is healthy while open', () => {
+      it('is healthy while open, and after close reports unhealthy and refuses calls', async () => {
         expect(store.healthy()).toBe(true);
+        await store.close();
+        expect(store.healthy()).toBe(false);
+        await expect(store.enqueue(message())).rejects.toThrow();
+        await expect(store.transition('x', { state: 'sending', attempts: 1, atMs: T0 })).rejects.toThrow();
+        await expect(store.get('acme', 'x')).rejects.toThrow();
+        await store.close(); // idempotent: afterEach closes again
       });
     });
   });

@@ -6,7 +6,7 @@
  * (type-stripping only) so it never depends on a stale dist/ build.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,31 +19,41 @@ import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js';
 import { bodyFor } from './crash-body.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SOURCES = ['src/clock.ts', 'src/errors.ts', 'src/store', 'test/store/crash-child.ts', 'test/store/crash-body.ts'];
+const CHILD = 'test/store/crash-child.ts';
 const ROUNDS = 3;
 /** Kill once at least this many enqueues were acknowledged (mid-stream: many more are in flight). */
 const ACKS_BEFORE_KILL = 400;
 
 let work: string;
 
-function tsFiles(path: string): string[] {
-  if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path).flatMap((name) => tsFiles(join(path, name))).filter((p) => p.endsWith('.ts'));
+/** Relative module specifiers of a source file (`from './x.js'`, `import('./y.js')`). */
+function relativeImports(source: string): string[] {
+  return [...source.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((m) => m[1]!);
 }
 
-/** Transpiles the child and what it imports into `out`, keeping the tree, with node_modules linked. */
+/**
+ * Transpiles the child and, following its relative imports, everything it loads into `out`
+ * (same tree, type-stripping only), with node_modules linked so bare imports resolve.
+ */
 function buildChild(out: string): string {
-  for (const file of SOURCES.flatMap((s) => tsFiles(join(ROOT, s)))) {
-    const js = ts.transpileModule(readFileSync(file, 'utf8'), {
+  const pending = [join(ROOT, CHILD)];
+  const done = new Set<string>();
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (done.has(file)) continue;
+    done.add(file);
+    const source = readFileSync(file, 'utf8');
+    const js = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     }).outputText;
     const target = join(out, relative(ROOT, file)).replace(/\.ts$/, '.js');
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, js);
+    for (const spec of relativeImports(source)) pending.push(resolve(dirname(file), spec).replace(/\.js$/, '.ts'));
   }
   writeFileSync(join(out, 'package.json'), '{"type":"module"}');
   symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
-  return join(out, 'test/store/crash-child.js');
+  return join(out, CHILD).replace(/\.ts$/, '.js');
 }
 
 interface RoundResult {
