@@ -87,7 +87,10 @@ export interface MessageQueue {
 export interface MessageRecords {
   get(tenantId: string, id: string): Promise<MessageRecord | null>;
   findByWamid(wamid: string): Promise<MessageRecord | null>;
-  /** Applies a transition durably. Unknown ids are ignored (returns false). */
+  /**
+   * Applies a transition durably. Unknown ids are ignored (returns false); so is a change the
+   * ordering rules refuse (src/store/transitions.ts: never backwards, final stays final).
+   */
   transition(id: string, change: Transition): Promise<boolean>;
 }
 
