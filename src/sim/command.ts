@@ -62,7 +62,7 @@ export async function startSimulateCommand(argv: readonly string[]): Promise<Sim
   const sim = await startSimulator(input);
   const numbers = input.numbers?.length ?? 0;
   process.stdout.write(
-    `sendgate simulator listening on ${sim.url} (${numbers} configured number(s)${input.acceptAnyNumber ? ', any number accepted' : ''})\n` +
+    `sendgate simulator listening on ${sim.url} (${numbers} configured number(s)${input.acceptAnyNumber ? ', any number accepted' : numbers === 0 ? '; add numbers with --config FILE or --accept-any-number' : ''})\n` +
       `  try: curl -s ${sim.url}/__sim/stats\n`,
   );
   return sim;
