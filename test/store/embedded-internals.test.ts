@@ -45,7 +45,7 @@ function sideConnection(): Database.Database {
 describe('SQLite settings', () => {
   it('opens in WAL mode with synchronous=FULL, in a directory it creates', () => {
     const nested = join(dir, 'a', 'b');
-    const db = openDatabase(nested, 100);
+    const db = openDatabase(nested, { busyTimeoutMs: 100, exclusive: true });
     toClose.push(db);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('synchronous', { simple: true })).toBe(2); // 2 = FULL
@@ -53,9 +53,20 @@ describe('SQLite settings', () => {
   });
 });
 
+describe('one process per directory', () => {
+  it('refuses a second store on the same directory while the first is open, with a clear error', async () => {
+    const first = open();
+    await first.enqueue(message());
+    expect(() => open({ busyTimeoutMs: 10 })).toThrow(/in use by another process/);
+    await first.close();
+    const second = open();
+    expect(await second.unfinished()).toHaveLength(1);
+  });
+});
+
 describe('migrations', () => {
   it('applies pending migrations once and reopens without reapplying', () => {
-    const db = openDatabase(dir, 100);
+    const db = openDatabase(dir, { busyTimeoutMs: 100, exclusive: false });
     toClose.push(db);
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
@@ -65,7 +76,7 @@ describe('migrations', () => {
   });
 
   it('upgrades a database of an earlier version step by step', () => {
-    const db = openDatabase(dir, 100);
+    const db = openDatabase(dir, { busyTimeoutMs: 100, exclusive: false });
     toClose.push(db);
     db.exec('DROP INDEX messages_final_age');
     db.pragma('user_version = 1');
@@ -75,7 +86,7 @@ describe('migrations', () => {
   });
 
   it('rolls a failing migration back entirely and keeps the previous version', () => {
-    const db = openDatabase(dir, 100);
+    const db = openDatabase(dir, { busyTimeoutMs: 100, exclusive: false });
     toClose.push(db);
     const broken = [...MIGRATIONS, { version: SCHEMA_VERSION + 1, sql: 'CREATE TABLE extra (x); THIS IS NOT SQL;' }];
     expect(() => migrate(db, broken)).toThrow();
@@ -84,7 +95,7 @@ describe('migrations', () => {
   });
 
   it('refuses a database written by a newer schema', () => {
-    const db = openDatabase(dir, 100);
+    const db = openDatabase(dir, { busyTimeoutMs: 100, exclusive: false });
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
     expect(() => open()).toThrow(/newer than this build supports/);
@@ -134,7 +145,7 @@ describe('group commit', () => {
 
 describe('commit failure', () => {
   it('rejects the whole batch with STORAGE_UNAVAILABLE, turns unhealthy, recovers on a later commit', async () => {
-    const store = open({ busyTimeoutMs: 20, probeEveryMs: 60_000 });
+    const store = open({ busyTimeoutMs: 20, probeEveryMs: 60_000, exclusive: false });
     const side = sideConnection();
     side.exec('BEGIN IMMEDIATE'); // holds the write lock: the store's next commit cannot happen
     const lost = [message(), message(), message()];
@@ -154,7 +165,7 @@ describe('commit failure', () => {
   });
 
   it('a probe write brings health back without traffic', async () => {
-    const store = open({ busyTimeoutMs: 10, probeEveryMs: 20 });
+    const store = open({ busyTimeoutMs: 10, probeEveryMs: 20, exclusive: false });
     const side = sideConnection();
     side.exec('BEGIN IMMEDIATE');
     await expect(store.enqueue(message())).rejects.toThrow(/STORAGE_UNAVAILABLE/);
@@ -189,7 +200,7 @@ describe('idempotency retention', () => {
     await store.enqueue(message({ idempotencyKey: 'young', bodyHash: 'a' }));
     await store.close();
     clock.advance(IDEMPOTENCY_MAX_MS / 2 + 1);
-    open();
+    open({ exclusive: false });
     const keys = sideConnection().prepare('SELECT key FROM idempotency').pluck().all();
     expect(keys).toEqual(['young']);
   });
@@ -199,7 +210,7 @@ describe('idempotency retention', () => {
     await Promise.all(Array.from({ length: 10 }, (_, i) => store.enqueue(message({ idempotencyKey: `k${i}`, bodyHash: 'h' }))));
     await store.close();
     clock.advance(IDEMPOTENCY_MAX_MS + 1);
-    open({ purgeChunkRows: 3 });
+    open({ purgeChunkRows: 3, exclusive: false });
     const count = sideConnection().prepare('SELECT count(*) FROM idempotency').pluck();
     expect(count.get()).toBe(7); // the chunk at open
     for (let turn = 0; turn < 5; turn++) await new Promise((r) => setImmediate(r));

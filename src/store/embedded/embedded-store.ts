@@ -29,6 +29,8 @@ export interface EmbeddedOptions {
   maxBatch?: number;
   /** How long a write waits for a lock held by another connection before the batch fails. */
   busyTimeoutMs?: number;
+  /** Hold the database lock from open to close (default true: one process per directory). */
+  exclusive?: boolean;
   /** Period of the purge of expired idempotency keys and old final records (default 10 min); it also runs at open. */
   purgeEveryMs?: number;
   /**
@@ -61,7 +63,7 @@ export class EmbeddedStore implements Store {
     this.probeEveryMs = options.probeEveryMs ?? 1_000;
     this.purgeChunkRows = options.purgeChunkRows ?? 5_000;
     this.finalRetentionMs = options.finalRetentionMs ?? 30 * 86_400_000;
-    this.db = openDatabase(options.path, options.busyTimeoutMs ?? 2_000);
+    this.db = openDatabase(options.path, { busyTimeoutMs: options.busyTimeoutMs ?? 2_000, exclusive: options.exclusive ?? true });
     try {
       this.sql = new Statements(this.db);
       this.purge();
