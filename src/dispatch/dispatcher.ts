@@ -10,6 +10,7 @@
  * Every state change goes through `store.transition`: `sending` is committed before the request,
  * `sent` with the wamid after. Reactions to upstream answers: reactions.ts.
  */
+import { ERRORS } from '../errors.js';
 import type { MessageRecord, RecordedError } from '../store/types.js';
 import { classify } from '../upstream/classify.js';
 import type { UpstreamResult } from '../upstream/types.js';
@@ -36,13 +37,23 @@ export interface DispatchContext {
    */
   transition(job: Job, change: Parameters<DispatcherDeps['store']['transition']>[1]): Promise<'applied' | 'refused' | 'error'>;
   finish(lane: Lane, job: Job, outcome: Outcome): void;
+  /** Deadline passed: never sent. `lastError` is the upstream answer that delayed it, if any. */
+  expire(lane: Lane, job: Job, lastError: RecordedError | null): Promise<void>;
   targetMps(lane: Lane, info: NumberInfo): number;
   /** Back into the lane after `delayMs` (0: now, in the `due` FIFO). Counts as waiting again. */
   requeue(lane: Lane, job: Job, delayMs: number): void;
 }
 
 const UNKNOWN_NUMBER_ERROR: RecordedError = { code: 100, title: 'Unknown phone number', details: 'the number is not configured', httpStatus: 0 };
+const DEADLINE_ERROR: RecordedError = {
+  code: ERRORS.DEADLINE_UNMEETABLE.graphCode,
+  title: ERRORS.DEADLINE_UNMEETABLE.title,
+  details: 'the deadline passed before the message could be sent',
+  httpStatus: 0,
+};
 const STORE_RETRY_MS = 1000;
+/** The default undici pool size (upstream.connections 64 × pipelining 1). */
+const DEFAULT_MAX_SENDS = 64;
 
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { clock, pacer, numbers, log } = deps;
@@ -54,7 +65,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const pausedTenants = new Set<string>();
   const waiters = new OutcomeWaiters();
   const touched = new Set<Lane>();
+  /** Upstream requests plus store bookkeeping still running: close() waits for these. */
   let inFlightTotal = 0;
+  /** Upstream requests only: gated by `maxSends`. */
+  let sendsInFlight = 0;
+  const maxSends = deps.maxInFlightTotal ?? (deps.config.upstream ? deps.config.upstream.connections * deps.config.upstream.pipelining : DEFAULT_MAX_SENDS);
+  /** Lanes with a ready message that found every upstream slot taken, in arrival order (round robin). */
+  const blocked = new Set<Lane>();
   let closing = false;
   let drained: (() => void) | null = null;
 
@@ -95,6 +112,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         state: outcome.state,
         latencyMs: clock.nowMs() - job.rec.createdAtMs,
       });
+    },
+    async expire(lane, job, lastError) {
+      const error = lastError ?? DEADLINE_ERROR;
+      await ctx.transition(job, { state: 'expired', atMs: clock.nowMs(), lastError: error });
+      ctx.finish(lane, job, { id: job.rec.id, state: 'expired', status: 0, bodyText: '', wamid: null, error });
     },
     targetMps,
     requeue(lane, job, delayMs) {
@@ -164,6 +186,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     touched.add(lane);
   }
 
+  function runBlocked(): void {
+    for (const lane of blocked) {
+      if (sendsInFlight >= maxSends) return;
+      blocked.delete(lane);
+      run(lane); // may add itself back, at the end
+    }
+  }
+
   function runTouched(): void {
     if (touched.size === 0) return;
     const batch = [...touched];
@@ -177,67 +207,149 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     timer.schedule({ atMs, kind: 'lane', lane });
   }
 
-  /** Sends from the lane as far as pause, in-flight bound and pacing allow. */
+  /**
+   * Moves the lane forward as far as pause, bounds and pacing allow, in two stages:
+   * 1. departures: messages already committed as `sending` leave as the Pacer grants tokens;
+   * 2. preparation: the next messages are committed as `sending` (a small lookahead), holding a
+   *    reserved upstream slot each.
+   * Pacing is decided right before departure, after the commit, because a commit's latency
+   * varies (group commit, a busy event loop): tokens taken before it let requests leave late and
+   * bunched, and the simulator answered 130429 to exactly that.
+   */
   function run(lane: Lane): void {
-    if (closing || isPaused(lane)) return;
+    if (closing) return;
+    if (isPaused(lane)) {
+      unprepare(lane);
+      return;
+    }
     const info = numbers.get(lane.phoneNumberId);
     const nowMs = clock.nowMs();
     if (info === undefined) {
       for (let job = lane.peekReady(nowMs); job !== undefined; job = lane.peekReady(nowMs)) {
         lane.shiftHead();
-        void failUnknown(lane, job, nowMs);
+        failUnknown(lane, job, nowMs);
       }
       return;
     }
     lane.tenantId = info.tenantId;
     const rateMps = lane.rate.current(targetMps(lane, info), nowMs);
-    const burst = pacedBurst(lane, info);
+
+    for (let job = lane.prepared.peek(); job !== undefined; job = lane.prepared.peek()) {
+      if (job.rec.deadlineAtMs <= nowMs) {
+        lane.prepared.shift();
+        unreserve(lane);
+        background(() => ctx.expire(lane, job!, null));
+        continue;
+      }
+      const waitMs = pacer.take(lane.pacerKey, rateMps, pacedBurst(lane, info), nowMs);
+      if (waitMs > 0) {
+        wakeLaneAt(lane, nowMs + waitMs);
+        break;
+      }
+      lane.prepared.shift();
+      void request(lane, job, info);
+    }
+
     const bound = maxInFlight(rateMps);
-    while (lane.inFlight < bound) {
+    // ~100 ms of sends committed ahead: enough to cover commit latency at the lane's rate.
+    const lookahead = Math.max(2, Math.ceil(rateMps / 10));
+    while (lane.inFlight < bound && lane.prepared.length + lane.preparing < lookahead) {
       const job = lane.peekReady(nowMs);
       if (job === undefined) return;
       if (job.rec.deadlineAtMs <= nowMs) {
         lane.shiftHead();
-        void expire(lane, job, nowMs);
+        background(() => ctx.expire(lane, job, null));
         continue;
       }
-      const waitMs = pacer.take(lane.pacerKey, rateMps, burst, nowMs);
-      if (waitMs > 0) {
-        wakeLaneAt(lane, nowMs + waitMs);
+      if (sendsInFlight >= maxSends) {
+        blocked.add(lane);
         return;
       }
       lane.shiftHead();
-      void attempt(lane, job, info);
+      void prepare(lane, job);
     }
   }
 
-  async function expire(lane: Lane, job: Job, nowMs: number): Promise<void> {
-    await ctx.transition(job, { state: 'expired', atMs: nowMs });
-    ctx.finish(lane, job, { id: job.rec.id, state: 'expired', status: 0, bodyText: '', wamid: null, error: null });
-  }
-
-  async function failUnknown(lane: Lane, job: Job, nowMs: number): Promise<void> {
-    await ctx.transition(job, { state: 'failed', lastError: UNKNOWN_NUMBER_ERROR, atMs: nowMs });
-    ctx.finish(lane, job, { id: job.rec.id, state: 'failed', status: 0, bodyText: '', wamid: null, error: UNKNOWN_NUMBER_ERROR });
-  }
-
-  async function attempt(lane: Lane, job: Job, info: NumberInfo): Promise<void> {
+  /** Takes an upstream slot for the lane (from `sending` commit to the end of the request). */
+  function reserve(lane: Lane): void {
     lane.inFlight++;
+    sendsInFlight++;
     inFlightTotal++;
+  }
+
+  function unreserve(lane: Lane): void {
+    lane.inFlight--;
+    sendsInFlight--;
+    inFlightTotal--;
+    if (closing) {
+      if (inFlightTotal === 0) drained?.();
+      return;
+    }
+    // The freed slot goes to lanes that were waiting for one before this lane takes more.
+    touched.add(lane);
+    runBlocked();
+    runTouched();
+  }
+
+  async function prepare(lane: Lane, job: Job): Promise<void> {
+    reserve(lane);
+    lane.preparing++;
+    job.attempts++;
+    const committed = await ctx.transition(job, { state: 'sending', attempts: job.attempts, atMs: clock.nowMs() });
+    lane.preparing--;
+    if (committed === 'applied' && !closing) {
+      lane.prepared.push(job);
+      touched.add(lane);
+      runTouched();
+      return;
+    }
+    if (committed === 'applied') {
+      background(() => requeueNow(lane, job)); // closing: back to queued
+    } else {
+      job.attempts--;
+      if (committed === 'refused') known.delete(job.rec.id); // finished elsewhere: never send it
+      else ctx.requeue(lane, job, STORE_RETRY_MS); // never send what the store has not recorded as sending
+    }
+    unreserve(lane);
+  }
+
+  /** Committed as `sending` but not sent (pause, close): back to `queued` in the store and the lane. */
+  async function requeueNow(lane: Lane, job: Job): Promise<void> {
+    job.attempts--;
+    const nowMs = clock.nowMs();
+    await ctx.transition(job, { state: 'queued', notBeforeMs: nowMs, lastError: job.rec.lastError, atMs: nowMs });
+    if (!closing) ctx.requeue(lane, job, 0);
+  }
+
+  function unprepare(lane: Lane): void {
+    for (let job = lane.prepared.shift(); job !== undefined; job = lane.prepared.shift()) {
+      const j = job;
+      background(() => requeueNow(lane, j));
+      unreserve(lane);
+    }
+  }
+
+  /** Work outside requests that must still finish before close() resolves (store writes). */
+  function background(work: () => Promise<void>): void {
+    inFlightTotal++;
+    work()
+      .catch((err: unknown) => log.error({ err: (err as Error).message }, 'dispatch bookkeeping failed'))
+      .finally(() => {
+        inFlightTotal--;
+        if (closing && inFlightTotal === 0) drained?.();
+      });
+  }
+
+  function failUnknown(lane: Lane, job: Job, nowMs: number): void {
+    background(async () => {
+      await ctx.transition(job, { state: 'failed', lastError: UNKNOWN_NUMBER_ERROR, atMs: nowMs });
+      ctx.finish(lane, job, { id: job.rec.id, state: 'failed', status: 0, bodyText: '', wamid: null, error: UNKNOWN_NUMBER_ERROR });
+    });
+  }
+
+  /** One upstream request for a message committed as `sending`, then the reaction to its answer. */
+  async function request(lane: Lane, job: Job, info: NumberInfo): Promise<void> {
     try {
-      job.attempts++;
-      const committed = await ctx.transition(job, { state: 'sending', attempts: job.attempts, atMs: clock.nowMs() });
-      if (committed === 'refused') {
-        // Finished elsewhere (or gone): never send it again.
-        known.delete(job.rec.id);
-        return;
-      }
-      if (committed === 'error') {
-        // Never send what the store has not recorded as sending: try again later, same attempt.
-        job.attempts--;
-        ctx.requeue(lane, job, STORE_RETRY_MS);
-        return;
-      }
       const startMs = clock.nowMs();
       let result: UpstreamResult;
       try {
@@ -261,14 +373,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       log.error({ id: job.rec.id, err: (err as Error).message }, 'dispatch attempt failed');
       ctx.requeue(lane, job, STORE_RETRY_MS);
     } finally {
-      lane.inFlight--;
-      inFlightTotal--;
-      if (closing) {
-        if (inFlightTotal === 0) drained?.();
-      } else {
-        touched.add(lane);
-        runTouched();
-      }
+      unreserve(lane);
     }
   }
 
@@ -344,6 +449,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (closing) return;
       closing = true;
       timer.stop();
+      for (const lane of lanes.values()) {
+        for (let job = lane.prepared.shift(); job !== undefined; job = lane.prepared.shift()) {
+          const j = job;
+          background(() => requeueNow(lane, j));
+          unreserve(lane);
+        }
+      }
       if (inFlightTotal > 0) await new Promise<void>((resolve) => (drained = resolve));
     },
   };

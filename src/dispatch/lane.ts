@@ -40,8 +40,13 @@ export class Lane {
   readonly rate = new RateControl();
   /** Pacer key, namespaced so ingress's own use of the core cannot charge the same bucket. */
   readonly pacerKey: string;
+  /** Committed as `sending`, waiting for a pacing token; they leave first, in order. */
+  readonly prepared = new Fifo<Job>();
+  /** `sending` commits under way. */
+  preparing = 0;
   overrides: LimitsPatch = {};
   paused = false;
+  /** Upstream slots held: `sending` commits under way, prepared messages, requests in flight. */
   inFlight = 0;
   /** Waiting messages: in the FIFOs, held for a parked recipient, or in retry backoff. */
   depth = 0;

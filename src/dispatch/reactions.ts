@@ -44,6 +44,8 @@ export async function react(
 
   const lastError = recordedError(result);
   const requeueAfter = async (delayMs: number): Promise<void> => {
+    // It would only come back to be expired: expire it now, with the answer that delayed it.
+    if (nowMs + delayMs >= job.rec.deadlineAtMs) return ctx.expire(lane, job, lastError);
     await ctx.transition(job, { state: 'queued', notBeforeMs: nowMs + delayMs, lastError, atMs: nowMs });
     ctx.requeue(lane, job, delayMs);
   };
@@ -108,6 +110,7 @@ export async function react(
 
 /** Keeps the job with its parked recipient until the park ends; the rest of the lane keeps flowing. */
 async function hold(ctx: DispatchContext, lane: Lane, job: Job, park: Park, lastError: RecordedError, nowMs: number): Promise<void> {
+  if (park.untilMs >= job.rec.deadlineAtMs) return ctx.expire(lane, job, lastError);
   await ctx.transition(job, { state: 'queued', notBeforeMs: park.untilMs, lastError, atMs: nowMs });
   if (park.untilMs <= ctx.deps.clock.nowMs()) {
     ctx.requeue(lane, job, 0);

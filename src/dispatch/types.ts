@@ -43,11 +43,18 @@ export interface DispatcherDeps {
   upstream: Pick<Upstream, 'send'>;
   pacer: Pacer;
   clock: Clock;
-  config: { dispatch: Config['dispatch'] };
+  /** `upstream` sizes the global send gate (connections × pipelining) when `maxInFlightTotal` is not given. */
+  config: { dispatch: Config['dispatch']; upstream?: Pick<Config['upstream'], 'connections' | 'pipelining'> };
   numbers: NumberLookup;
   log: DispatchLog;
   /** Upper bound of concurrent upstream requests per number. Default: one second's worth at the number's rate, within [8, 1024]. */
   maxInFlightPerNumber?: number;
+  /**
+   * Upper bound of concurrent upstream requests over all numbers. Pacing decides only when a
+   * request can leave at once, so it must not exceed what the upstream pool runs without queueing.
+   * Default: config.upstream connections × pipelining, else 64.
+   */
+  maxInFlightTotal?: number;
   /** Uniform [0, 1) for retry jitter; injectable so tests are deterministic. */
   random?: () => number;
   /** Called for every upstream answer and every final state (metrics: sends by outcome, dispatch latency). */
