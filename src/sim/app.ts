@@ -3,7 +3,7 @@
  * engine's outcomes to responses; every error body is the Graph envelope, never a stack trace.
  *
  *   POST /{version}/{phone-number-id}/messages   and   POST /{phone-number-id}/messages
- *   GET  /__sim/stats    POST /__sim/reset    POST /__sim/inbound {phoneNumberId, from, text, name?}
+ *   GET  /__sim/stats[?pairs=0]    POST /__sim/reset    POST /__sim/inbound {phoneNumberId, from, text, name?}
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { metaError } from '../cloud-api/index.js';
@@ -75,7 +75,11 @@ export function buildSimApp({ engine, maxBodyBytes }: AppOptions): FastifyInstan
     handleSend(req, reply, req.params.phoneNumberId);
   });
 
-  app.get('/__sim/stats', async () => engine.stats());
+  // `?pairs=0` leaves out the per-recipient view, which can hold up to maxTrackedPairs entries per number.
+  app.get<{ Querystring: { pairs?: string } }>('/__sim/stats', async (req) => {
+    const stats = engine.stats();
+    return req.query.pairs === '0' ? { ...stats, pairs: {} } : stats;
+  });
   app.post('/__sim/reset', async () => {
     engine.reset();
     return { ok: true };

@@ -37,6 +37,9 @@ describe('sendgate simulate', () => {
       expect(stats.numbers['1001']).toMatchObject({ accepted: 1, inbound: 1, mps: 80, burst: 80, maxPerSec: 1 });
       expect(stats.pairs['1001']['16505551234']).toMatchObject({ accepted: 1 });
       expect(stats.numbers['1001'].firstAcceptMs).toBeGreaterThan(0);
+      const slim = await (await request(`${sim.url}/__sim/stats?pairs=0`)).body.json() as any;
+      expect(slim.pairs).toEqual({});
+      expect(slim.numbers['1001'].accepted).toBe(1);
       const reset = await post(`${sim.url}/__sim/reset`, {});
       expect(reset.json).toEqual({ ok: true });
       expect(sim.stats().numbers['1001']).toMatchObject({ accepted: 0, inbound: 0, firstAcceptMs: null });
