@@ -29,14 +29,16 @@ export interface Simulator {
 export type SimulatorOptions = SimConfigInput & {
   /** Time source for limits and measurements. Default: high-resolution wall clock. */
   clock?: Clock;
+  /** The same keys nested (e.g. a loaded config file); top-level keys win over these. */
+  config?: SimConfigInput;
 };
 
 /** Sub-millisecond clock: at 1000 mps the emission interval is 1 ms, so Date.now()'s granularity would blur decisions. */
 export const highResClock: Clock = { nowMs: () => performance.timeOrigin + performance.now() };
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  const { clock = highResClock, ...input } = options;
-  const cfg = parseSimConfig(input);
+  const { clock = highResClock, config, ...top } = options;
+  const cfg = parseSimConfig({ ...config, ...top });
   const engine = new SimEngine(cfg, clock);
   const app = buildSimApp({ engine, maxBodyBytes: cfg.maxBodyBytes });
   try {

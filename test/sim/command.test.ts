@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { parseSimulateArgs, startSimulateCommand } from '../../src/sim/command.js';
+import { startSimulator } from '../../src/sim/index.js';
 import { post, text, TOKEN } from './helpers.js';
 
 describe('sendgate simulate', () => {
@@ -58,6 +59,16 @@ describe('sendgate simulate', () => {
       sim.removeNumber('2002');
       expect((await post(`${sim.url}/2002/messages`, text('16505551234'))).json.error.code).toBe(100);
       expect(() => sim.setNumber({ phoneNumberId: 'abc', accessToken: TOKEN })).toThrow(/phoneNumberId/);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('takes config nested under `config` too (top-level keys win)', async () => {
+    const sim = await startSimulator({ port: 0, config: { port: 1, numbers: [{ phoneNumberId: '1001', accessToken: TOKEN }] } });
+    try {
+      expect(sim.port).not.toBe(1);
+      expect((await post(`${sim.url}/v23.0/1001/messages`, text('16505551234'))).status).toBe(200);
     } finally {
       await sim.close();
     }
