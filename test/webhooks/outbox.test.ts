@@ -58,6 +58,24 @@ describe('SqliteOutbox', () => {
     db.close();
   });
 
+  it('commits settles in batches, within settleFlushMs or with the next append', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sendgate-outbox-'));
+    dirs.push(dir);
+    const db = openWebhooksDb(dir);
+    const outbox = new SqliteOutbox(db, { settleFlushMs: 10_000 });
+    for (let i = 0; i < 3; i++) await outbox.append(entry(i));
+    const reader = new Database(join(dir, 'webhooks.db'), { readonly: true });
+    const count = () => reader.prepare('SELECT COUNT(*) FROM tenant_outbox').pluck().get();
+    const settled = Promise.all([outbox.settle(1, { kind: 'delivered' }), outbox.settle(2, { kind: 'delivered' })]);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(count()).toBe(3);
+    await outbox.append(entry(3));
+    await settled;
+    expect(count()).toBe(2);
+    reader.close();
+    db.close();
+  });
+
   it('rejects every write of a batch that could not commit', async () => {
     const { db, outbox } = open();
     await outbox.append(entry(1));

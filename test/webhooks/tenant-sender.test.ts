@@ -152,8 +152,8 @@ describe('TenantWebhookSender', () => {
     const byRecipient = deliveredByRecipient(receiver.attempts);
     for (const r of RECIPIENTS) expect(byRecipient.get(r)).toEqual([0, 1, 2, 3, 4]);
     expect(receiver.attempts.every((a) => a.signatureValid)).toBe(true);
-    await new Promise((r) => setImmediate(r));
-    expect((await second.outbox.summary()).pending).toBe(0);
+    // Settles are group-committed within settleFlushMs.
+    await waitFor(async () => (await second.outbox.summary()).pending === 0, 2000);
   });
 
   it('keeps memory to a window, reading the backlog in pages, and caps concurrency per endpoint', async () => {
@@ -186,9 +186,9 @@ describe('TenantWebhookSender', () => {
     await h.sender.enqueue('acme', { recipient: 'r1', n: 1 });
     await waitFor(() => h.sender.stats().delivered === 1);
     expect(h.sender.stats()).toMatchObject({ dead: 1, delivered: 1, pending: 0, failedAttempts: 3 });
-    await new Promise((r) => setTimeout(r, 20));
-    const row = h.db.prepare('SELECT attempts, state, last_error FROM tenant_outbox').all();
-    expect(row).toEqual([{ attempts: 3, state: 1, last_error: 'HTTP 503' }]);
+    const rows = () => h.db.prepare('SELECT attempts, state, last_error FROM tenant_outbox').all();
+    await waitFor(() => rows().length === 1, 2000);
+    expect(rows()).toEqual([{ attempts: 3, state: 1, last_error: 'HTTP 503' }]);
   });
 
   it('stores nothing for a tenant without a webhook', async () => {
