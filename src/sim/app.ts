@@ -4,9 +4,11 @@
  *
  *   POST /{version}/{phone-number-id}/messages   and   POST /{phone-number-id}/messages
  *   GET  /__sim/stats[?pairs=0]    POST /__sim/reset    POST /__sim/inbound {phoneNumberId, from, text, name?}
+ *   POST /__sim/faults {phoneNumberId?, faults}  (faults null/absent clears them)
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { metaError } from '../cloud-api/index.js';
+import { parseSimConfig } from './config.js';
 import type { SimEngine } from './engine.js';
 
 const JSON_TYPE = 'application/json; charset=UTF-8';
@@ -92,6 +94,18 @@ export function buildSimApp({ engine, maxBodyBytes }: AppOptions): FastifyInstan
     try {
       const id = engine.inbound({ phoneNumberId: b.phoneNumberId, from: b.from, text: b.text, ...(typeof b.name === 'string' ? { name: b.name } : {}) });
       return { id };
+    } catch (err) {
+      return sendError(reply, 100, (err as Error).message);
+    }
+  });
+
+  // Operators change faults on a running `sendgate simulate` the way tests do through setFaults().
+  app.post<{ Body: { phoneNumberId?: unknown; faults?: unknown } }>('/__sim/faults', async (req, reply) => {
+    const b = req.body ?? {};
+    try {
+      const faults = b.faults === undefined || b.faults === null ? undefined : parseSimConfig({ faults: b.faults }).faults;
+      engine.setFaults(faults, typeof b.phoneNumberId === 'string' ? b.phoneNumberId : undefined);
+      return { ok: true };
     } catch (err) {
       return sendError(reply, 100, (err as Error).message);
     }

@@ -41,6 +41,14 @@ describe('sendgate simulate', () => {
       const slim = await (await request(`${sim.url}/__sim/stats?pairs=0`)).body.json() as any;
       expect(slim.pairs).toEqual({});
       expect(slim.numbers['1001'].accepted).toBe(1);
+      const faults = await post(`${sim.url}/__sim/faults`, { phoneNumberId: '1001', faults: { errorRates: { 131016: 1 } } });
+      expect(faults.json).toEqual({ ok: true });
+      const failing = await post(`${sim.url}/v23.0/1001/messages`, text('16505551234'));
+      expect([failing.status, failing.json.error.code]).toEqual([503, 131016]);
+      const badFaults = await post(`${sim.url}/__sim/faults`, { faults: { timeoutRate: 3 } });
+      expect(badFaults.json.error.error_data.details).toMatch(/timeoutRate/);
+      await post(`${sim.url}/__sim/faults`, { phoneNumberId: '1001', faults: null });
+      expect((await post(`${sim.url}/v23.0/1001/messages`, text('16505551234'))).status).toBe(200);
       const reset = await post(`${sim.url}/__sim/reset`, {});
       expect(reset.json).toEqual({ ok: true });
       expect(sim.stats().numbers['1001']).toMatchObject({ accepted: 0, inbound: 0, firstAcceptMs: null });
