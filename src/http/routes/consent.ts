@@ -1,0 +1,69 @@
+/**
+ * Consent API (tenant API key, like the send route): record opt-ins and opt-outs one at a time or
+ * in bulk (JSON array or CSV), and read a recipient's consent with its audit history.
+ *
+ *   POST /v1/consent        {"recipient","status":"opt_in"|"opt_out","source"?,"at"?}
+ *   POST /v1/consent/bulk   [ {...}, ... ]  or  Content-Type: text/csv  recipient,status[,source[,at]]
+ *   GET  /v1/consent/{recipient}
+ *
+ * Records are durable (synchronous=FULL) before the 200. `at` (when the user gave or withdrew
+ * consent, default now) orders records: an older record is logged but does not override a newer
+ * one, so importing an old list cannot undo a recent STOP.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../../clock.js';
+import { toE164Digits } from '../../cloud-api/e164.js';
+import { GatewayError } from '../../errors.js';
+import type { TenantRegistry } from '../../gateway/tenants.js';
+import { parseConsentCsv, toConsentRecord, toConsentRecords } from '../../policy/consent-input.js';
+import type { ConsentRecord, PolicyEngine } from '../../policy/types.js';
+import { requireTenant } from '../auth.js';
+
+export interface ConsentRouteOptions {
+  tenants: TenantRegistry;
+  consent: Pick<PolicyEngine, 'recordConsent' | 'consentOf'>;
+  clock: Clock;
+  /** Largest bulk body (default 8 MiB: ~100 000 CSV rows). */
+  bulkBodyBytes?: number;
+}
+
+const view = (r: ConsentRecord): object => ({ status: r.status, source: r.source, at: new Date(r.atMs).toISOString() });
+
+export async function consentRoutes(app: FastifyInstance, options: ConsentRouteOptions): Promise<void> {
+  const { tenants, consent, clock } = options;
+  const bulkBodyBytes = options.bulkBodyBytes ?? 8 * 1024 * 1024;
+  // Scoped to this plugin: CSV is accepted here only, as a string for parseConsentCsv.
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: bulkBodyBytes }, (_req, body, done) => done(null, body));
+
+  app.post('/v1/consent', async (request) => {
+    const tenant = requireTenant(tenants, request);
+    const record = toConsentRecord(request.body, tenant.id, 'api', clock.nowMs());
+    const changed = consent.recordConsent([record]);
+    return { recipient: record.recipient, ...view(record), applied: changed === 1 };
+  });
+
+  app.post('/v1/consent/bulk', { bodyLimit: bulkBodyBytes }, async (request) => {
+    const tenant = requireTenant(tenants, request);
+    const body = request.body;
+    let raws: unknown[];
+    if (typeof body === 'string') raws = parseConsentCsv(body);
+    else if (Array.isArray(body)) raws = body;
+    else throw new GatewayError('INVALID_PARAMETER', 'bulk body must be a JSON array of consent records or text/csv');
+    const records = toConsentRecords(raws, tenant.id, 'import', clock.nowMs());
+    const changed = consent.recordConsent(records);
+    return { recorded: records.length, applied: changed };
+  });
+
+  app.get<{ Params: { recipient: string } }>('/v1/consent/:recipient', async (request) => {
+    const tenant = requireTenant(tenants, request);
+    const recipient = toE164Digits(request.params.recipient);
+    if (recipient === null) throw new GatewayError('INVALID_RECIPIENT', `'${request.params.recipient.slice(0, 32)}' is not a valid E.164 phone number`);
+    const { current, history } = consent.consentOf(tenant.id, recipient);
+    return {
+      recipient,
+      status: current?.status ?? 'none',
+      ...(current === undefined ? {} : { source: current.source, at: new Date(current.atMs).toISOString() }),
+      history: history.map(view),
+    };
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * What a recipient would read in a send body, pulled out once per admission for the content
+ * policies (repeat, links). Works on the Cloud API body as validated by src/cloud-api; anything
+ * missing or of the wrong shape is skipped, never thrown on (validation already answered 400).
+ */
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+
+export interface SendContent {
+  /** True for `type: "template"` (approved content). */
+  template: boolean;
+  /** Texts the user reads: free-form bodies and captions, or a template's parameter values. */
+  texts: string[];
+  /** URLs given as such: interactive cta_url targets. */
+  urls: string[];
+  /** Template name ('' for free-form). */
+  templateName: string;
+}
+
+const MEDIA_TYPES = ['image', 'video', 'document', 'audio', 'sticker'];
+
+export function sendContent(body: Obj): SendContent {
+  const type = body['type'];
+  const out: SendContent = { template: type === 'template', texts: [], urls: [], templateName: '' };
+  if (type === 'template') {
+    templateContent(body['template'], out);
+    return out;
+  }
+  if (type === 'text') push(out.texts, isObj(body['text']) ? body['text']['body'] : undefined);
+  else if (typeof type === 'string' && MEDIA_TYPES.includes(type)) push(out.texts, isObj(body[type]) ? (body[type] as Obj)['caption'] : undefined);
+  else if (type === 'interactive') interactiveContent(body['interactive'], out);
+  else if (type === 'location' && isObj(body['location'])) {
+    push(out.texts, body['location']['name']);
+    push(out.texts, body['location']['address']);
+  }
+  return out;
+}
+
+function push(list: string[], v: unknown): void {
+  const s = str(v);
+  if (s !== undefined) list.push(s);
+}
+
+function interactiveContent(i: unknown, out: SendContent): void {
+  if (!isObj(i)) return;
+  if (isObj(i['header'])) push(out.texts, i['header']['text']);
+  if (isObj(i['body'])) push(out.texts, i['body']['text']);
+  if (isObj(i['footer'])) push(out.texts, i['footer']['text']);
+  const action = i['action'];
+  if (!isObj(action)) return;
+  if (isObj(action['parameters'])) push(out.urls, action['parameters']['url']);
+  if (Array.isArray(action['buttons'])) {
+    for (const b of action['buttons']) if (isObj(b) && isObj(b['reply'])) push(out.texts, b['reply']['title']);
+  }
+  if (Array.isArray(action['sections'])) {
+    for (const s of action['sections']) {
+      if (!isObj(s) || !Array.isArray(s['rows'])) continue;
+      for (const r of s['rows']) {
+        if (!isObj(r)) continue;
+        push(out.texts, r['title']);
+        push(out.texts, r['description']);
+      }
+    }
+  }
+}
+
+/** Template parameters the sender chooses: text, currency/date fallbacks, URL-button suffixes. */
+function templateContent(t: unknown, out: SendContent): void {
+  if (!isObj(t)) return;
+  out.templateName = str(t['name']) ?? '';
+  if (!Array.isArray(t['components'])) return;
+  for (const c of t['components']) {
+    if (!isObj(c) || !Array.isArray(c['parameters'])) continue;
+    for (const p of c['parameters']) {
+      if (!isObj(p)) continue;
+      if (p['type'] === 'text') push(out.texts, p['text']);
+      else if (p['type'] === 'currency' && isObj(p['currency'])) push(out.texts, p['currency']['fallback_value']);
+      else if (p['type'] === 'date_time' && isObj(p['date_time'])) push(out.texts, p['date_time']['fallback_value']);
+    }
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The policy engine: admission checks that keep numbers safe (issue 5), in front of the durable
+ * enqueue. admit() is synchronous: counters and buckets run on the limits core, windows and
+ * deferrals are in-memory maps, consent is one indexed SQLite read (templates only).
+ *
+ * Order inside admit(), chosen so a refusal charges nothing:
+ *   1. checks that charge nothing: undeliverable, service window, opt-out, marketing deferral,
+ *      opt-in, links, and the warm-up cap (counted, not taken);
+ *   2. the tier slot (core.unique, the only charge the core can give back);
+ *   3. the repeat slot (core.repeat, which cannot be given back: if it refuses, the tier slot is
+ *      released; if it admits, nothing after it can refuse);
+ *   4. the warm-up window slot (taken last; step 1 proved it fits).
+ * Shadow mode runs the same checks and counts what would have been refused, refusing nothing
+ * except opt-outs: honouring a user's STOP is not a policy to trial.
+ */
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import type { Admission, AdmitInput } from '../gateway/ports.js';
+import { detectOptOut } from '../webhooks/opt-out.js';
+import { sendContent, type SendContent } from './content.js';
+import { Deferrals } from './deferrals.js';
+import { TierCharges } from './messaging-limit.js';
+import { refusal } from './refusals.js';
+import { contentFingerprint } from './repeat.js';
+import { ServiceWindows, SERVICE_WINDOW_MS } from './service-window.js';
+import type { PolicyStore } from './store.js';
+import { resolvePolicies, type NumberPolicy, type TenantPolicy } from './tenant-policy.js';
+import type {
+  ConsentRecord, ConsentView, DeliveryFailure, FinalEvent, InboundMessage, PolicyCore, PolicyEngine, PolicyName, PolicyStats,
+} from './types.js';
+import { warmupCaps, warmupKey, type WarmupCaps } from './warmup.js';
+
+export interface PolicyEngineDeps {
+  config: Pick<Config, 'tenants' | 'webhooks'>;
+  core: PolicyCore;
+  clock: Clock;
+  store: PolicyStore;
+  /** Bounds of the in-memory maps (defaults: 500 000 open windows, 200 000 deferred recipients). */
+  limits?: { windowEntries?: number; deferralEntries?: number };
+}
+
+const NO_WARNINGS: readonly string[] = Object.freeze([]);
+const NOTHING_CHARGED: Admission = Object.freeze({ warnings: NO_WARNINGS, release() {} });
+const GIVES_BACK = new Set(['failed', 'expired', 'rejected']);
+const HISTORY_LIMIT = 50;
+
+/** An admission that holds a tier slot and/or carries warnings. */
+class ChargedAdmission implements Admission {
+  private released = false;
+  constructor(
+    readonly warnings: readonly string[],
+    private readonly tier: TierCharges | undefined,
+    private readonly tenantId: string,
+    private readonly to: string,
+    private readonly clock: Clock,
+  ) {}
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.tier?.release(this.tenantId, this.to, this.clock.nowMs());
+  }
+}
+
+export function createPolicyEngine(deps: PolicyEngineDeps): PolicyEngine {
+  return new Engine(deps);
+}
+
+class Engine implements PolicyEngine {
+  private readonly tenants: Map<string, TenantPolicy>;
+  private readonly numbers: Map<string, NumberPolicy>;
+  private readonly core: PolicyCore;
+  private readonly clock: Clock;
+  private readonly store: PolicyStore;
+  private readonly windows: ServiceWindows;
+  private readonly tier: TierCharges;
+  private readonly deferrals: Deferrals;
+  /** First send through sendgate of warm-up numbers without `createdAt` (their age origin). */
+  private readonly firstSendMs = new Map<string, number>();
+  private readonly counters: PolicyStats = { refused: {}, shadow: {}, warned: {} };
+
+  constructor(deps: PolicyEngineDeps) {
+    ({ tenants: this.tenants, numbers: this.numbers } = resolvePolicies(deps.config));
+    this.core = deps.core;
+    this.clock = deps.clock;
+    this.store = deps.store;
+    this.windows = new ServiceWindows(deps.store, deps.limits?.windowEntries ?? 500_000);
+    this.tier = new TierCharges(deps.core, deps.store);
+    this.deferrals = new Deferrals(deps.store, deps.limits?.deferralEntries ?? 200_000);
+    this.replay();
+  }
+
+  admit(input: AdmitInput): Admission {
+    const np = this.numbers.get(input.phoneNumberId);
+    // Mark-as-read ('' recipient) reaches no one; numbers unknown here were refused by the route.
+    if (np === undefined || input.to === '') return NOTHING_CHARGED;
+    const t = np.tenant;
+    const { to, phoneNumberId, nowMs } = input;
+    const template = input.body['type'] === 'template';
+    const marketing = template && (input.category === 'marketing' || input.category === 'unknown');
+    const windowOpen = this.windows.isOpen(phoneNumberId, to, nowMs);
+    let warnings: string[] | undefined;
+
+    const deferral = this.deferrals.get(t.id, to, nowMs);
+    if (deferral.undeliverableUntilMs > nowMs && this.refuses(t, 'undeliverable')) {
+      throw refusal.undeliverable(to, deferral.undeliverableUntilMs, nowMs);
+    }
+    if (!template && t.serviceWindow && !windowOpen && this.refuses(t, 'serviceWindow')) {
+      throw refusal.serviceWindow(to, phoneNumberId);
+    }
+    if (template) {
+      const needsOptIn = !windowOpen && t.optIn !== 'off';
+      const consent = marketing || needsOptIn ? this.store.getConsent(t.id, to) : undefined;
+      if (marketing && consent?.status === 'opt_out' && this.refuses(t, 'optOut', false)) throw refusal.optOut(consent);
+      if (marketing && deferral.marketingUntilMs > nowMs && this.refuses(t, 'marketingDeferral')) {
+        throw refusal.marketingDeferral(to, deferral.marketingUntilMs, nowMs);
+      }
+      if (needsOptIn && consent?.status !== 'opt_in') {
+        if (t.optIn === 'enforce') {
+          if (this.refuses(t, 'optIn')) throw refusal.optIn(to);
+        } else {
+          warnings = [refusal.optInWarning(to)];
+          this.counters.warned[t.id] = (this.counters.warned[t.id] ?? 0) + 1;
+        }
+      }
+    }
+    let content: SendContent | undefined;
+    if (t.links !== undefined) {
+      content = sendContent(input.body);
+      const host = t.links.firstRefused(content);
+      if (host !== undefined && this.refuses(t, 'links')) throw refusal.links(host);
+    }
+    let caps = this.capsOf(np, nowMs);
+    if (caps !== null && this.core.window.count(warmupKey(phoneNumberId), caps.windowMs, nowMs) >= caps.limit) {
+      // At the cap take() refuses and charges nothing: it is asked only for the wait.
+      const waitMs = this.core.window.take(warmupKey(phoneNumberId), caps.windowMs, caps.limit, nowMs);
+      if (this.refuses(t, 'warmup')) throw refusal.warmup(phoneNumberId, caps.limit, caps.windowMs, waitMs);
+      caps = null;
+    }
+
+    let tierHeld = false;
+    if (template && !windowOpen && t.messagingLimit !== 'unlimited') {
+      const waitMs = this.tier.charge(t.id, to, t.messagingLimit, nowMs);
+      if (waitMs === 0) tierHeld = true;
+      else if (this.refuses(t, 'messagingLimit')) throw refusal.messagingLimit(t.messagingLimit, waitMs);
+    }
+    if (t.repeat !== undefined) {
+      const fingerprint = contentFingerprint(content ?? sendContent(input.body), this.core);
+      if (fingerprint !== undefined) {
+        const waitMs = this.core.repeat.charge(t.id, fingerprint, to, t.repeat.windowMs, t.repeat.maxRecipients, nowMs);
+        if (waitMs > 0 && this.refuses(t, 'repeat')) {
+          if (tierHeld) this.tier.release(t.id, to, nowMs);
+          throw refusal.repeat(t.repeat.maxRecipients, t.repeat.windowMs, waitMs);
+        }
+      }
+    }
+    if (caps !== null) this.core.window.take(warmupKey(phoneNumberId), caps.windowMs, caps.limit, nowMs);
+    this.noteFirstSend(np, nowMs);
+
+    if (!tierHeld && warnings === undefined) return NOTHING_CHARGED;
+    return new ChargedAdmission(warnings ?? NO_WARNINGS, tierHeld ? this.tier : undefined, t.id, to, this.clock);
+  }
+
+  onInbound(message: InboundMessage): void {
+    const np = this.numbers.get(message.phoneNumberId);
+    if (np === undefined || message.from === '') return;
+    const nowMs = this.clock.nowMs();
+    // Meta's timestamp is when the user wrote; a clock ahead of ours must not stretch the window.
+    const atMs = Number.isFinite(message.timestampMs) && message.timestampMs > 0 ? Math.min(message.timestampMs, nowMs) : nowMs;
+    this.windows.open(message.phoneNumberId, message.from, atMs, nowMs);
+    this.deferrals.clearUndeliverable(np.tenant.id, message.from);
+    if (message.text !== undefined && detectOptOut(message.text, np.tenant.optOutWords)) {
+      this.store.putConsent([{ tenantId: np.tenant.id, recipient: message.from, status: 'opt_out', source: 'inbound', atMs }], nowMs);
+    }
+  }
+
+  onFinal(event: FinalEvent): void {
+    if (!GIVES_BACK.has(event.state) || event.template === false) return;
+    this.tier.release(event.tenantId, event.to, this.clock.nowMs());
+  }
+
+  onDeliveryFailure(event: DeliveryFailure): void {
+    const t = this.tenants.get(event.tenantId);
+    if (t === undefined) return;
+    const nowMs = this.clock.nowMs();
+    if (event.code === 131026) this.deferrals.set(t.id, event.to, { undeliverableUntilMs: nowMs + t.undeliverableMs });
+    else if (event.code === 131049) this.deferrals.set(t.id, event.to, { marketingUntilMs: nowMs + t.marketingDeferralMs });
+    else if (event.code === 131050) {
+      // The user stopped marketing from this business in WhatsApp itself: the same as a STOP.
+      this.store.putConsent([{ tenantId: t.id, recipient: event.to, status: 'opt_out', source: 'meta-131050', atMs: nowMs }], nowMs);
+    }
+  }
+
+  setMessagingLimit(tenantId: string, limit: number | 'unlimited'): void {
+    const t = this.tenants.get(tenantId);
+    if (t === undefined) return;
+    if (limit !== 'unlimited' && !(Number.isInteger(limit) && limit >= 1)) throw new RangeError(`messaging limit must be a positive integer or "unlimited" (got ${limit})`);
+    t.messagingLimit = limit;
+  }
+
+  recordConsent(records: readonly ConsentRecord[]): number {
+    return this.store.putConsent(records, this.clock.nowMs());
+  }
+
+  consentOf(tenantId: string, recipient: string): ConsentView {
+    return { current: this.store.getConsent(tenantId, recipient), history: this.store.consentHistory(tenantId, recipient, HISTORY_LIMIT) };
+  }
+
+  warmupCapsOf(phoneNumberId: string, nowMs: number): WarmupCaps | null {
+    const np = this.numbers.get(phoneNumberId);
+    return np === undefined ? null : this.capsOf(np, nowMs);
+  }
+
+  stats(): PolicyStats {
+    return structuredClone(this.counters);
+  }
+
+  flush(): void {
+    this.store.flush();
+  }
+
+  close(): void {
+    this.store.close();
+  }
+
+  /** Counts a refusal; true when it must be thrown (false: shadow mode, counted only). */
+  private refuses(t: TenantPolicy, policy: PolicyName, shadowable = true): boolean {
+    const shadow = t.shadow && shadowable;
+    const table = shadow ? this.counters.shadow : this.counters.refused;
+    const perTenant = (table[t.id] ??= {});
+    perTenant[policy] = (perTenant[policy] ?? 0) + 1;
+    return !shadow;
+  }
+
+  private capsOf(np: NumberPolicy, nowMs: number): WarmupCaps | null {
+    return warmupCaps(np.number, nowMs, { firstSendMs: this.firstSendMs.get(np.number.phoneNumberId), schedule: np.tenant.warmup });
+  }
+
+  private noteFirstSend(np: NumberPolicy, nowMs: number): void {
+    const id = np.number.phoneNumberId;
+    if (np.number.warmup !== true || np.number.createdAt !== undefined || this.firstSendMs.has(id)) return;
+    this.firstSendMs.set(id, nowMs);
+    this.store.write({ kind: 'firstSend', phoneNumberId: id, atMs: nowMs });
+  }
+
+  /** Boot: the last 24 h of windows and tier charges back into memory and the core, oldest first. */
+  private replay(): void {
+    const nowMs = this.clock.nowMs();
+    const state = this.store.loadState(nowMs - SERVICE_WINDOW_MS, nowMs);
+    for (const w of state.windows) this.windows.open(w.phoneNumberId, w.user, w.atMs, nowMs, false);
+    for (const c of state.charges) if (this.tenants.has(c.tenantId)) this.tier.replay(c.tenantId, c.recipient, c.atMs);
+    for (const d of state.deferrals) this.deferrals.set(d.tenantId, d.recipient, d, false);
+    for (const f of state.firstSends) this.firstSendMs.set(f.phoneNumberId, f.atMs);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The messaging limit (tier): unique recipients of business-initiated sends (templates outside an
+ * open service window) in a moving 24 h, per tenant portfolio, across all its numbers
+ * (reference/cloud-api.md §4). Counting runs on the core's unique-recipient window
+ * (core.unique, scope = tenant id).
+ *
+ * Giving slots back: a recipient's slot may be held by several admitted messages (the second send
+ * to the same user within 24 h is admitted free). `holders` counts, per (tenant, recipient), the
+ * admissions that charged or refreshed the slot and have not failed; the slot goes back to the
+ * core only when the last holder fails or is released. Entries leave the map 24 h after their last
+ * charge (the core has forgotten them by then), so the map is bounded by the sum of the tenants'
+ * limits. Kept in refresh order (delete + set) so expired entries are swept from the front.
+ */
+import type { PolicyStore } from './store.js';
+import type { PolicyCore } from './types.js';
+import { UNIQUE_WINDOW_MS } from '../core/types.js';
+
+/** Limit used when replaying charges at boot: the charges happened, so all of them must count. */
+const REPLAY_LIMIT = 0x7fff_ffff;
+const SWEEP_PER_CALL = 4;
+
+interface Holders { count: number; lastMs: number }
+
+const key = (tenantId: string, recipient: string): string => `${tenantId}\u0000${recipient}`;
+
+export class TierCharges {
+  private readonly holders = new Map<string, Holders>();
+
+  constructor(
+    private readonly core: PolicyCore,
+    private readonly store: Pick<PolicyStore, 'write'>,
+  ) {}
+
+  /** 0 = admitted and held (release() once if the send never happens); > 0 = refused, ms until a slot frees. */
+  charge(tenantId: string, recipient: string, limit: number, nowMs: number): number {
+    this.sweep(nowMs);
+    const waitMs = this.core.unique.charge(tenantId, recipient, limit, nowMs);
+    if (waitMs > 0) return waitMs;
+    const k = key(tenantId, recipient);
+    const h = this.holders.get(k);
+    this.holders.delete(k);
+    this.holders.set(k, { count: (h?.count ?? 0) + 1, lastMs: nowMs });
+    this.store.write({ kind: 'charge', tenantId, recipient, atMs: nowMs });
+    return 0;
+  }
+
+  /** One holder gives its slot back; the slot frees when no holder is left. */
+  release(tenantId: string, recipient: string, nowMs: number): void {
+    const k = key(tenantId, recipient);
+    const h = this.holders.get(k);
+    if (h === undefined) return;
+    if (--h.count > 0) return;
+    this.holders.delete(k);
+    this.core.unique.release(tenantId, recipient, nowMs);
+    this.store.write({ kind: 'uncharge', tenantId, recipient });
+  }
+
+  /** Re-applies a charge recorded before a restart (oldest first), without writing it again. */
+  replay(tenantId: string, recipient: string, atMs: number): void {
+    this.core.unique.charge(tenantId, recipient, REPLAY_LIMIT, atMs);
+    const k = key(tenantId, recipient);
+    this.holders.delete(k);
+    this.holders.set(k, { count: 1, lastMs: atMs });
+  }
+
+  used(tenantId: string, nowMs: number): number {
+    return this.core.unique.count(tenantId, nowMs);
+  }
+
+  private sweep(nowMs: number): void {
+    for (let i = 0; i < SWEEP_PER_CALL; i++) {
+      const first = this.holders.entries().next();
+      if (first.done === true || first.value[1].lastMs + UNIQUE_WINDOW_MS > nowMs) return;
+      this.holders.delete(first.value[0]);
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The 24 h customer service window per (business number, user): open from the user's last inbound
+ * message for 24 h (reference/cloud-api.md §5). Free-form messages outside it fail upstream with
+ * 131047; the engine refuses them at admission instead.
+ *
+ * A window is one timestamp, not a counter, so it lives in a JS Map rather than the core: the Map
+ * is kept in refresh order (delete + set), which makes the oldest window the first entry, so
+ * expired windows are swept from the front in O(1) each and, past `maxEntries`, the oldest are
+ * evicted. After an eviction a miss falls back to the durable copy in the policy store (one
+ * indexed SQLite read), so a bounded cache never wrongly refuses a reply.
+ */
+import type { PolicyStore } from './store.js';
+
+export const SERVICE_WINDOW_MS = 24 * 3600 * 1000;
+/** Expired entries swept per call: keeps the sweep's cost constant per inbound or check. */
+const SWEEP_PER_CALL = 4;
+
+const key = (phoneNumberId: string, user: string): string => `${phoneNumberId}\u0000${user}`;
+
+export class ServiceWindows {
+  private readonly lastInboundMs = new Map<string, number>();
+  private evicted = false;
+
+  constructor(
+    private readonly store: Pick<PolicyStore, 'windowOpenedMs' | 'write'>,
+    private readonly maxEntries: number,
+  ) {}
+
+  /** Opens or refreshes the window from `atMs`; `persist` false when replaying from the store. */
+  open(phoneNumberId: string, user: string, atMs: number, nowMs: number, persist = true): void {
+    const k = key(phoneNumberId, user);
+    const previous = this.lastInboundMs.get(k);
+    // Late or duplicated webhooks must not move a window back.
+    const at = previous !== undefined && previous > atMs ? previous : atMs;
+    this.lastInboundMs.delete(k);
+    this.lastInboundMs.set(k, at);
+    if (persist) this.store.write({ kind: 'window', phoneNumberId, user, atMs: at });
+    this.sweep(nowMs);
+    while (this.lastInboundMs.size > this.maxEntries) {
+      this.lastInboundMs.delete(this.lastInboundMs.keys().next().value!);
+      this.evicted = true;
+    }
+  }
+
+  /** True when the user wrote to this number within the last 24 h. */
+  isOpen(phoneNumberId: string, user: string, nowMs: number): boolean {
+    this.sweep(nowMs);
+    let at = this.lastInboundMs.get(key(phoneNumberId, user));
+    if (at === undefined && this.evicted) at = this.store.windowOpenedMs(phoneNumberId, user);
+    return at !== undefined && nowMs < at + SERVICE_WINDOW_MS;
+  }
+
+  /** Windows held in memory (bounded by maxEntries). */
+  size(): number {
+    return this.lastInboundMs.size;
+  }
+
+  private sweep(nowMs: number): void {
+    for (let i = 0; i < SWEEP_PER_CALL; i++) {
+      const first = this.lastInboundMs.entries().next();
+      if (first.done === true || first.value[1] + SERVICE_WINDOW_MS > nowMs) return;
+      this.lastInboundMs.delete(first.value[0]);
+    }
+  }
+}

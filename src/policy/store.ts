@@ -1,0 +1,230 @@
+/**
+ * The policy engine's durable state, behind one small interface (PolicyStore), kept in its own
+ * SQLite file `<storage.path>/policy.db` so policy writes never contend with the send queue.
+ *
+ * Two durability classes:
+ * - consent (opt-in / opt-out records and their audit log): written synchronously with
+ *   synchronous=FULL before the consent API answers, so an acknowledged opt-out survives a power
+ *   loss. Honouring opt-outs is a legal duty; it is never write-behind.
+ * - admission state (open windows, tier charges, deferrals, first sends): write-behind. admit() is
+ *   synchronous and these are not part of a send's 2xx promise; writes queue in memory and commit in
+ *   one transaction on the next tick with synchronous=NORMAL (survives a process crash once
+ *   committed; a machine crash may lose the last moments, which at worst re-opens a tier slot or
+ *   forgets a window Meta would re-open on the user's next message).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ConsentRecord, ConsentStatus } from './types.js';
+
+export const POLICY_DB_FILE = 'policy.db';
+
+export type StateWrite =
+  | { kind: 'window'; phoneNumberId: string; user: string; atMs: number }
+  | { kind: 'charge'; tenantId: string; recipient: string; atMs: number }
+  | { kind: 'uncharge'; tenantId: string; recipient: string }
+  | { kind: 'deferral'; tenantId: string; recipient: string; undeliverableUntilMs: number; marketingUntilMs: number }
+  | { kind: 'firstSend'; phoneNumberId: string; atMs: number };
+
+export interface DeferralRow {
+  tenantId: string;
+  recipient: string;
+  undeliverableUntilMs: number;
+  marketingUntilMs: number;
+}
+
+/** State replayed at boot, each list oldest first. */
+export interface LoadedState {
+  windows: Array<{ phoneNumberId: string; user: string; atMs: number }>;
+  charges: Array<{ tenantId: string; recipient: string; atMs: number }>;
+  deferrals: DeferralRow[];
+  firstSends: Array<{ phoneNumberId: string; atMs: number }>;
+}
+
+export interface PolicyStore {
+  /** Records consent durably (FULL) and appends each record to the audit log; returns how many changed the current status. */
+  putConsent(records: readonly ConsentRecord[], recordedMs: number): number;
+  getConsent(tenantId: string, recipient: string): ConsentRecord | undefined;
+  /** Audit log of a recipient, newest first. */
+  consentHistory(tenantId: string, recipient: string, limit: number): ConsentRecord[];
+  /** Latest inbound time of (number, user), for lookups the in-memory cache no longer holds. */
+  windowOpenedMs(phoneNumberId: string, user: string): number | undefined;
+  /** Queues a write-behind state change (committed on the next tick, or by flush()). */
+  write(change: StateWrite): void;
+  /** Admission state younger than `sinceMs` (deferrals still running at `nowMs`); prunes older rows. */
+  loadState(sinceMs: number, nowMs: number): LoadedState;
+  flush(): void;
+  close(): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS consent (
+  tenant_id TEXT NOT NULL, recipient TEXT NOT NULL, status TEXT NOT NULL, source TEXT NOT NULL, at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, recipient)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS consent_log (
+  id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, recipient TEXT NOT NULL, status TEXT NOT NULL, source TEXT NOT NULL,
+  at_ms INTEGER NOT NULL, recorded_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS consent_log_recipient ON consent_log (tenant_id, recipient, id);
+CREATE TABLE IF NOT EXISTS windows (
+  phone_number_id TEXT NOT NULL, user TEXT NOT NULL, at_ms INTEGER NOT NULL,
+  PRIMARY KEY (phone_number_id, user)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tier_charges (
+  tenant_id TEXT NOT NULL, recipient TEXT NOT NULL, at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, recipient)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deferrals (
+  tenant_id TEXT NOT NULL, recipient TEXT NOT NULL, undeliverable_until_ms INTEGER NOT NULL, marketing_until_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, recipient)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS first_sends (phone_number_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
+interface ConsentRow { tenant_id: string; recipient: string; status: ConsentStatus; source: string; at_ms: number }
+
+const toRecord = (r: ConsentRow): ConsentRecord =>
+  ({ tenantId: r.tenant_id, recipient: r.recipient, status: r.status, source: r.source, atMs: r.at_ms });
+
+/** Opens (creating if needed) the policy database file, e.g. `join(storage.path, POLICY_DB_FILE)`. */
+export function openPolicyStore(dbFile: string): PolicyStore {
+  if (dbFile !== ':memory:') mkdirSync(dirname(dbFile), { recursive: true });
+  const db = new Database(dbFile);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(SCHEMA);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return new SqlitePolicyStore(db);
+}
+
+class SqlitePolicyStore implements PolicyStore {
+  private pending: StateWrite[] = [];
+  private scheduled = false;
+  private closed = false;
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      logConsent: db.prepare('INSERT INTO consent_log (tenant_id, recipient, status, source, at_ms, recorded_ms) VALUES (?, ?, ?, ?, ?, ?)'),
+      // A record older than the current one is logged but does not override it (an old import cannot undo a recent STOP).
+      upsertConsent: db.prepare(`INSERT INTO consent (tenant_id, recipient, status, source, at_ms) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (tenant_id, recipient) DO UPDATE SET status = excluded.status, source = excluded.source, at_ms = excluded.at_ms
+        WHERE excluded.at_ms >= consent.at_ms`),
+      getConsent: db.prepare('SELECT tenant_id, recipient, status, source, at_ms FROM consent WHERE tenant_id = ? AND recipient = ?'),
+      history: db.prepare(`SELECT tenant_id, recipient, status, source, at_ms FROM consent_log
+        WHERE tenant_id = ? AND recipient = ? ORDER BY id DESC LIMIT ?`),
+      window: db.prepare('SELECT at_ms FROM windows WHERE phone_number_id = ? AND user = ?').pluck(),
+      putWindow: db.prepare(`INSERT INTO windows (phone_number_id, user, at_ms) VALUES (?, ?, ?)
+        ON CONFLICT DO UPDATE SET at_ms = max(at_ms, excluded.at_ms)`),
+      putCharge: db.prepare(`INSERT INTO tier_charges (tenant_id, recipient, at_ms) VALUES (?, ?, ?)
+        ON CONFLICT DO UPDATE SET at_ms = excluded.at_ms`),
+      delCharge: db.prepare('DELETE FROM tier_charges WHERE tenant_id = ? AND recipient = ?'),
+      putDeferral: db.prepare(`INSERT INTO deferrals (tenant_id, recipient, undeliverable_until_ms, marketing_until_ms) VALUES (?, ?, ?, ?)
+        ON CONFLICT DO UPDATE SET undeliverable_until_ms = excluded.undeliverable_until_ms, marketing_until_ms = excluded.marketing_until_ms`),
+      putFirstSend: db.prepare('INSERT OR IGNORE INTO first_sends (phone_number_id, at_ms) VALUES (?, ?)'),
+    };
+  }
+
+  putConsent(records: readonly ConsentRecord[], recordedMs: number): number {
+    const tx = this.db.transaction((list: readonly ConsentRecord[]) => {
+      let changed = 0;
+      for (const r of list) {
+        this.s.logConsent.run(r.tenantId, r.recipient, r.status, r.source, r.atMs, recordedMs);
+        changed += this.s.upsertConsent.run(r.tenantId, r.recipient, r.status, r.source, r.atMs).changes;
+      }
+      return changed;
+    });
+    return tx(records);
+  }
+
+  getConsent(tenantId: string, recipient: string): ConsentRecord | undefined {
+    const row = this.s.getConsent.get(tenantId, recipient) as ConsentRow | undefined;
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  consentHistory(tenantId: string, recipient: string, limit: number): ConsentRecord[] {
+    return (this.s.history.all(tenantId, recipient, limit) as ConsentRow[]).map(toRecord);
+  }
+
+  windowOpenedMs(phoneNumberId: string, user: string): number | undefined {
+    return this.s.window.get(phoneNumberId, user) as number | undefined;
+  }
+
+  write(change: StateWrite): void {
+    if (this.closed) return;
+    this.pending.push(change);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flushSoon());
+    }
+  }
+
+  /** A failed background commit (disk full, lock held) keeps its batch and retries in a second, never crashes the process. */
+  private flushSoon(): void {
+    try {
+      this.flush();
+    } catch {
+      this.scheduled = true;
+      setTimeout(() => this.flushSoon(), 1000).unref();
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0 || this.closed) return;
+    const batch = this.pending;
+    this.pending = [];
+    // NORMAL for write-behind state only (see the header); consent commits stay FULL.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(() => {
+        for (const w of batch) this.apply(w);
+      })();
+    } catch (error) {
+      // Keep the batch, in order, ahead of anything queued since.
+      this.pending = batch.concat(this.pending);
+      throw error;
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  loadState(sinceMs: number, nowMs: number): LoadedState {
+    this.db.prepare('DELETE FROM windows WHERE at_ms <= ?').run(sinceMs);
+    this.db.prepare('DELETE FROM tier_charges WHERE at_ms <= ?').run(sinceMs);
+    this.db.prepare('DELETE FROM deferrals WHERE undeliverable_until_ms <= ? AND marketing_until_ms <= ?').run(nowMs, nowMs);
+    type W = { phone_number_id: string; user: string; at_ms: number };
+    type C = { tenant_id: string; recipient: string; at_ms: number };
+    type D = { tenant_id: string; recipient: string; undeliverable_until_ms: number; marketing_until_ms: number };
+    const windows = this.db.prepare('SELECT phone_number_id, user, at_ms FROM windows ORDER BY at_ms').all() as W[];
+    const charges = this.db.prepare('SELECT tenant_id, recipient, at_ms FROM tier_charges ORDER BY at_ms').all() as C[];
+    const deferrals = this.db.prepare('SELECT * FROM deferrals').all() as D[];
+    const firstSends = this.db.prepare('SELECT phone_number_id, at_ms FROM first_sends').all() as Array<{ phone_number_id: string; at_ms: number }>;
+    return {
+      windows: windows.map((w) => ({ phoneNumberId: w.phone_number_id, user: w.user, atMs: w.at_ms })),
+      charges: charges.map((c) => ({ tenantId: c.tenant_id, recipient: c.recipient, atMs: c.at_ms })),
+      deferrals: deferrals.map((d) => ({
+        tenantId: d.tenant_id, recipient: d.recipient, undeliverableUntilMs: d.undeliverable_until_ms, marketingUntilMs: d.marketing_until_ms,
+      })),
+      firstSends: firstSends.map((f) => ({ phoneNumberId: f.phone_number_id, atMs: f.at_ms })),
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+
+  private apply(w: StateWrite): void {
+    switch (w.kind) {
+      case 'window': this.s.putWindow.run(w.phoneNumberId, w.user, w.atMs); break;
+      case 'charge': this.s.putCharge.run(w.tenantId, w.recipient, w.atMs); break;
+      case 'uncharge': this.s.delCharge.run(w.tenantId, w.recipient); break;
+      case 'deferral': this.s.putDeferral.run(w.tenantId, w.recipient, w.undeliverableUntilMs, w.marketingUntilMs); break;
+      case 'firstSend': this.s.putFirstSend.run(w.phoneNumberId, w.atMs); break;
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Shapes shared by the policy engine's parts: the slice of the limits core it uses, the events
+ * other parts of the gateway feed it, consent records, and its counters.
+ */
+import type { Core } from '../core/types.js';
+import type { Admission, AdmitInput, PolicyPort } from '../gateway/ports.js';
+
+/** What the policies need of the core (the WASM core or the reference model both satisfy it). */
+export type PolicyCore = Pick<Core, 'unique' | 'repeat' | 'window' | 'fingerprintOf'>;
+
+/** Names used in refusal details and in stats (one per policy). */
+export type PolicyName =
+  | 'serviceWindow'
+  | 'optIn'
+  | 'optOut'
+  | 'messagingLimit'
+  | 'repeat'
+  | 'links'
+  | 'warmup'
+  | 'undeliverable'
+  | 'marketingDeferral';
+
+export const POLICY_NAMES: readonly PolicyName[] = [
+  'serviceWindow', 'optIn', 'optOut', 'messagingLimit', 'repeat', 'links', 'warmup', 'undeliverable', 'marketingDeferral',
+];
+
+/** A message a user sent to a business number (from the Meta webhook parser). */
+export interface InboundMessage {
+  phoneNumberId: string;
+  /** Sender wa_id (E.164 digits). */
+  from: string;
+  /** The user's words, when the message has any. */
+  text?: string | undefined;
+  /** When the user sent it (Meta's timestamp); opens the window from then. */
+  timestampMs: number;
+}
+
+/** A message that ended without reaching the user after it was admitted. */
+export interface FinalEvent {
+  tenantId: string;
+  to: string;
+  /** Only `failed`, `expired` and `rejected` give a slot back. */
+  state: string;
+  /**
+   * Whether the message was a template (`type: "template"` in its body). Only templates hold tier
+   * slots, so `false` gives nothing back; omitted is treated as a template.
+   */
+  template?: boolean;
+}
+
+/** An asynchronous delivery failure reported by Meta (status webhook `failed`). */
+export interface DeliveryFailure {
+  tenantId: string;
+  phoneNumberId: string;
+  to: string;
+  /** Meta error code: 131026 (undeliverable) and 131049 (marketing cap) are acted on. */
+  code: number;
+}
+
+export type ConsentStatus = 'opt_in' | 'opt_out';
+
+/** One consent fact, as recorded for audit. */
+export interface ConsentRecord {
+  tenantId: string;
+  /** E.164 digits. */
+  recipient: string;
+  status: ConsentStatus;
+  /** Where the consent came from: "api", "import", "inbound", or a caller's own label. */
+  source: string;
+  /** When the user gave or withdrew consent (ms since epoch). */
+  atMs: number;
+}
+
+/** A recipient's current consent plus its most recent history, newest first. */
+export interface ConsentView {
+  current: ConsentRecord | undefined;
+  history: ConsentRecord[];
+}
+
+/** Refusal counters per tenant and policy; `shadow` counts what shadow mode would have refused. */
+export interface PolicyStats {
+  refused: Record<string, Partial<Record<PolicyName, number>>>;
+  shadow: Record<string, Partial<Record<PolicyName, number>>>;
+  /** Admissions that carried a warning (optIn: warn), per tenant. */
+  warned: Record<string, number>;
+}
+
+/** The engine: PolicyPort plus the event inputs, consent and live control. */
+export interface PolicyEngine extends PolicyPort {
+  admit(input: AdmitInput): Admission;
+  onInbound(message: InboundMessage): void;
+  onFinal(event: FinalEvent): void;
+  onDeliveryFailure(event: DeliveryFailure): void;
+  setMessagingLimit(tenantId: string, limit: number | 'unlimited'): void;
+  recordConsent(records: readonly ConsentRecord[]): number;
+  consentOf(tenantId: string, recipient: string): ConsentView;
+  /** Warm-up caps of a number now (null when it is not warming up), for the dispatcher's pacing. */
+  warmupCapsOf(phoneNumberId: string, nowMs: number): { windowMs: number; limit: number } | null;
+  stats(): PolicyStats;
+  /** Writes pending write-behind state now. */
+  flush(): void;
+  close(): void;
+}
