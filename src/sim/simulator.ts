@@ -1,6 +1,13 @@
 /**
  * Starts the Cloud API simulator in-process (tests, benchmarks, the gateway's demo mode) and hands
  * back a handle to inspect it and to change numbers and faults while it runs.
+ *
+ * Not modelled (known gaps against the real Cloud API): the portfolio messaging limit (tiers) and
+ * quality rating; per-user marketing caps (131049 only as an injected async failure); template
+ * existence, approval, pacing and parameter counts; media upload/download and the 10-minute link
+ * cache; country-code prefixing of `to` without `+` and the BR/MX wa_id rewrite; form-urlencoded
+ * and multipart bodies; Graph management endpoints, BUC headers and 80007/80008 budgets; groups
+ * beyond accepting `recipient_type: "group"`; TLS and webhook verification (GET) handshakes.
  */
 import type { Clock } from '../clock.js';
 import { buildSimApp } from './app.js';
