@@ -72,8 +72,12 @@ export const NumberSchema = Type.Object(
     mps: Type.Number({ exclusiveMinimum: 0, maximum: 10_000, default: 80 }),
     /** Bucket size: how many messages may leave back to back after idle. */
     burst: Type.Integer({ minimum: 1, maximum: 10_000, default: 80 }),
-    /** ISO date the number was registered; enables warm-up caps while young. */
-    createdAt: Type.Optional(Type.String({ format: 'date-time' })),
+    /**
+     * ISO 8601 date or date-time the number was registered; enables warm-up caps while young.
+     * A pattern, not `format: 'date-time'`: TypeBox has no formats registered, so a format would refuse every value.
+     */
+    createdAt: Type.Optional(Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$' })),
+    /** Warm-up caps from the first send through sendgate (true), or never, even with `createdAt` (false). */
     warmup: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },

@@ -55,7 +55,13 @@ export function resolvePolicies(config: Pick<Config, 'tenants' | 'webhooks'>): {
   for (const t of config.tenants) {
     const tenant = resolveTenantPolicy(t, config);
     tenants.set(t.id, tenant);
-    for (const number of t.numbers) numbers.set(number.phoneNumberId, { tenant, number });
+    for (const number of t.numbers) {
+      // The schema checks the shape; a date like 2026-02-31 passes it and would silently disable warm-up.
+      if (number.createdAt !== undefined && !Number.isFinite(Date.parse(number.createdAt))) {
+        throw new RangeError(`tenant ${t.id}, number ${number.phoneNumberId}: createdAt '${number.createdAt}' is not a valid date`);
+      }
+      numbers.set(number.phoneNumberId, { tenant, number });
+    }
   }
   return { tenants, numbers };
 }
