@@ -4,7 +4,8 @@
  * options for `metaWebhookRoutes`.
  *
  *   const webhooks = await openEmbeddedWebhooks({ storagePath, endpoint: (id) => registry.tenant(id)?.webhook });
- *   if (config.webhooks) await app.register(metaWebhookRoutes, webhooks.routeOptions(config.webhooks, onEvents));
+ *   const consumer = new MetaEventConsumer({ records: store, owners: registry, sink: webhooks.sender, clock, hooks });
+ *   if (config.webhooks) await app.register(metaWebhookRoutes, webhooks.routeOptions(config.webhooks, consumer.onEvents));
  *   ... on shutdown, after the app closed: await webhooks.close();
  */
 import { systemClock, type Clock } from '../clock.js';

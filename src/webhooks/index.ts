@@ -14,3 +14,4 @@ export { TenantWebhookSender, type TenantWebhookSenderOptions, type TenantWebhoo
 export type { TenantEndpoint } from './tenant/lane.js';
 export { signTenantBody, verifyTenantSignature, SIGNATURE_HEADER, EVENT_ID_HEADER } from './tenant/signature.js';
 export { DEFAULT_RETRY_SCHEDULE_MS } from './tenant/schedule.js';
+export { MetaEventConsumer, type MetaConsumerOptions, type MetaConsumerStats, type ConsumerHooks, type InboundNotice, type TenantEventSink, type NumberOwners } from './meta/consumer.js';

@@ -1,0 +1,223 @@
+/**
+ * What the gateway does with Meta's events (the `onEvents` of metaWebhookRoutes):
+ *   - status → the message record (by wamid) moves along sent → delivered → read / failed, and the
+ *     owning tenant gets a `message.status` webhook;
+ *   - inbound → the policy hook hears of it (opens the 24 h window; opt-out words), and the tenant
+ *     owning the number gets a `message.inbound` webhook;
+ *   - quality / capability → the signal hook (limits, throughput level).
+ * Resolves once every tenant webhook is durable in the outbox, so Meta's 200 means "will be
+ * delivered". Tenant webhook bodies (all carry `type`, `phoneNumberId` and `timestamp` in ms):
+ *   {type:'message.status', id, wamid, status, recipient, phoneNumberId, timestamp, errors?, bizOpaque?}
+ *   {type:'message.inbound', messageId, from, phoneNumberId, timestamp, messageType, text?, optOut, message}
+ *
+ * A status can overtake the dispatcher's own record of the send (Meta's webhook may arrive before
+ * the `sent` commit carrying the wamid). Such statuses are parked, bounded, and looked up again
+ * after `unmatchedRetryMs`; still unknown after the last retry (e.g. sent around the gateway), they
+ * are dropped and counted.
+ */
+import type { Clock } from '../../clock.js';
+import type { MessageRecord, MessageRecords, RecordedError } from '../../store/types.js';
+import { detectOptOut, DEFAULT_OPT_OUT_SET } from '../opt-out.js';
+import type { CapabilityEvent, InboundEvent, MetaEvent, QualityEvent, StatusEvent } from './events.js';
+
+/** Where tenant webhooks go (TenantWebhookSender satisfies it). */
+export interface TenantEventSink {
+  enqueue(tenantId: string, event: object, options?: { orderKey?: string }): Promise<string | null>;
+}
+
+/** Which tenant owns a business number (TenantRegistry satisfies it). */
+export interface NumberOwners {
+  number(phoneNumberId: string): { tenant: { id: string } } | undefined;
+}
+
+export interface InboundNotice {
+  tenantId: string;
+  phoneNumberId: string;
+  /** The user: wa_id, or BSUID when Meta sends no number. */
+  from: string;
+  atMs: number;
+  /** The whole message is an opt-out word. */
+  optOut: boolean;
+  event: InboundEvent;
+}
+
+export interface ConsumerHooks {
+  /** Policy: open/refresh the (number, user) service window, record opt-outs. */
+  onInbound?(notice: InboundNotice): void | Promise<void>;
+  /** Limits: quality and capability signals. */
+  onSignal?(event: QualityEvent | CapabilityEvent): void | Promise<void>;
+}
+
+export interface MetaConsumerOptions {
+  records: Pick<MessageRecords, 'findByWamid' | 'transition'>;
+  owners: NumberOwners;
+  sink: TenantEventSink;
+  clock: Clock;
+  hooks?: ConsumerHooks;
+  /** Opt-out words per tenant (normalised with compileOptOutWords); default: every language's defaults. */
+  optOutWords?: (tenantId: string) => ReadonlySet<string>;
+  /** Delays of the look-ups of a status whose wamid is not known yet. */
+  unmatchedRetryMs?: readonly number[];
+  /** Statuses parked at most; beyond it the oldest is dropped. */
+  maxParked?: number;
+  onError?: (err: unknown, what: string) => void;
+}
+
+export interface MetaConsumerStats {
+  statuses: number;
+  inbound: number;
+  optOuts: number;
+  signals: number;
+  /** Statuses matched only on a later look-up. */
+  lateMatched: number;
+  /** Statuses dropped: wamid never found. */
+  unmatched: number;
+  /** Inbound messages to a number no tenant owns. */
+  unknownNumber: number;
+  parked: number;
+}
+
+interface Parked {
+  event: StatusEvent;
+  tries: number;
+}
+
+export class MetaEventConsumer {
+  private readonly counts = { statuses: 0, inbound: 0, optOuts: 0, signals: 0, lateMatched: 0, unmatched: 0, unknownNumber: 0 };
+  private readonly parked = new Map<string, Parked>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly retryMs: readonly number[];
+  private readonly maxParked: number;
+  private closed = false;
+
+  constructor(private readonly options: MetaConsumerOptions) {
+    this.retryMs = options.unmatchedRetryMs ?? [500, 2000, 10_000];
+    this.maxParked = options.maxParked ?? 10_000;
+  }
+
+  /** The `onEvents` for metaWebhookRoutes. */
+  readonly onEvents = async (events: MetaEvent[]): Promise<void> => {
+    const durable: Array<Promise<unknown>> = [];
+    // Look-ups in batch order, so that enqueues for one recipient keep Meta's order.
+    for (const event of events) {
+      if (event.kind === 'status') {
+        const record = await this.options.records.findByWamid(event.wamid);
+        if (record) durable.push(this.applyStatus(record, event));
+        else this.park(event);
+      } else if (event.kind === 'inbound') {
+        const notice = this.inboundNotice(event);
+        if (!notice) continue;
+        await this.options.hooks?.onInbound?.(notice);
+        durable.push(this.forwardInbound(notice));
+      } else {
+        this.counts.signals++;
+        await this.options.hooks?.onSignal?.(event);
+      }
+    }
+    await Promise.all(durable);
+  };
+
+  stats(): MetaConsumerStats {
+    return { ...this.counts, parked: this.parked.size };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private applyStatus(record: MessageRecord, event: StatusEvent): Promise<unknown> {
+    this.counts.statuses++;
+    const atMs = event.timestampMs || this.options.clock.nowMs();
+    const transition =
+      event.status === 'delivered' || event.status === 'read'
+        ? this.options.records.transition(record.id, { state: event.status, atMs })
+        : event.status === 'failed'
+          ? this.options.records.transition(record.id, { state: 'failed', atMs, lastError: toRecordedError(event) })
+          : Promise.resolve(false); // `sent`: the dispatcher recorded it from the send's own answer.
+    const body: Record<string, unknown> = {
+      type: 'message.status',
+      id: record.id,
+      wamid: event.wamid,
+      status: event.status,
+      recipient: record.to,
+      phoneNumberId: event.phoneNumberId,
+      timestamp: atMs,
+    };
+    if (event.errors) body.errors = event.errors;
+    if (event.bizOpaque !== undefined) body.bizOpaque = event.bizOpaque;
+    return Promise.all([transition, this.options.sink.enqueue(record.tenantId, body, { orderKey: record.to })]);
+  }
+
+  private inboundNotice(event: InboundEvent): InboundNotice | undefined {
+    const owner = this.options.owners.number(event.phoneNumberId);
+    if (!owner) {
+      this.counts.unknownNumber++;
+      return undefined;
+    }
+    this.counts.inbound++;
+    const tenantId = owner.tenant.id;
+    const words = this.options.optOutWords?.(tenantId) ?? DEFAULT_OPT_OUT_SET;
+    const optOut = event.text !== undefined && detectOptOut(event.text, words);
+    if (optOut) this.counts.optOuts++;
+    const atMs = event.timestampMs || this.options.clock.nowMs();
+    return { tenantId, phoneNumberId: event.phoneNumberId, from: event.from, atMs, optOut, event };
+  }
+
+  private forwardInbound(notice: InboundNotice): Promise<unknown> {
+    const { event } = notice;
+    const body: Record<string, unknown> = {
+      type: 'message.inbound',
+      messageId: event.messageId,
+      from: event.from,
+      phoneNumberId: event.phoneNumberId,
+      timestamp: notice.atMs,
+      messageType: event.type,
+      optOut: notice.optOut,
+      message: event.raw,
+    };
+    if (event.text !== undefined) body.text = event.text;
+    return this.options.sink.enqueue(notice.tenantId, body, { orderKey: event.from });
+  }
+
+  private park(event: StatusEvent, tries = 0): void {
+    const delayMs = this.retryMs[tries];
+    if (this.closed || delayMs === undefined) {
+      this.counts.unmatched++;
+      return;
+    }
+    const key = `${event.wamid}:${event.status}:${tries}`;
+    if (this.parked.size >= this.maxParked) {
+      const oldest = this.parked.keys().next();
+      if (!oldest.done) {
+        this.parked.delete(oldest.value);
+        this.counts.unmatched++;
+      }
+    }
+    this.parked.set(key, { event, tries });
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.parked.delete(key)) return; // evicted meanwhile
+      void this.retry(event, tries + 1);
+    }, delayMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private async retry(event: StatusEvent, tries: number): Promise<void> {
+    try {
+      const record = await this.options.records.findByWamid(event.wamid);
+      if (!record) return this.park(event, tries);
+      this.counts.lateMatched++;
+      await this.applyStatus(record, event);
+    } catch (err) {
+      this.options.onError?.(err, 'late status');
+    }
+  }
+}
+
+function toRecordedError(event: StatusEvent): RecordedError {
+  const first = event.errors?.[0];
+  return { code: first?.code ?? 0, title: first?.title ?? 'Failed', details: first?.details ?? '', httpStatus: 0 };
+}

@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js';
+import type { NewMessage } from '../../src/store/types.js';
+import { compileOptOutWords } from '../../src/webhooks/opt-out.js';
+import { MetaEventConsumer, type InboundNotice, type TenantEventSink } from '../../src/webhooks/meta/consumer.js';
+import { parseMetaWebhook } from '../../src/webhooks/meta/parse.js';
+import { inboundPayload, statusPayload } from './fixtures.js';
+import { waitFor } from './receiver.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+class RecordingSink implements TenantEventSink {
+  readonly events: Array<{ tenantId: string; event: Record<string, unknown>; orderKey: string | undefined }> = [];
+  async enqueue(tenantId: string, event: object, options?: { orderKey?: string }): Promise<string> {
+    this.events.push({ tenantId, event: event as Record<string, unknown>, orderKey: options?.orderKey });
+    return `evt_${this.events.length}`;
+  }
+}
+
+const message = (id: string, to: string): NewMessage => ({
+  id, tenantId: 'acme', phoneNumberId: '1001', to, toInput: `+${to}`, body: '{}', priority: 1,
+  createdAtMs: 1_700_000_000_000, deadlineAtMs: 1_800_000_000_000, idempotencyKey: null, bodyHash: null,
+});
+
+async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'sendgate-wh-consumer-'));
+  const clock = new ManualClock();
+  const store = new EmbeddedStore({ path: dir, clock });
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  cleanups.push(() => store.close());
+  const sink = new RecordingSink();
+  const notices: InboundNotice[] = [];
+  const consumer = new MetaEventConsumer({
+    records: store,
+    owners: { number: (id) => (id === '1001' ? { tenant: { id: 'acme' } } : undefined) },
+    sink,
+    clock,
+    hooks: { onInbound: (n) => void notices.push(n) },
+    optOutWords: (tenantId) => compileOptOutWords(tenantId === 'acme' ? ['STOP', 'BAJA'] : []),
+    unmatchedRetryMs: [20, 20],
+  });
+  cleanups.push(() => consumer.close());
+  const sent = async (id: string, wamid: string, to: string) => {
+    await store.enqueue(message(id, to));
+    await store.transition(id, { state: 'sending', attempts: 1, atMs: clock.nowMs() });
+    await store.transition(id, { state: 'sent', wamid, atMs: clock.nowMs() });
+  };
+  return { store, sink, notices, consumer, sent };
+}
+
+describe('MetaEventConsumer', () => {
+  it('moves records forward by status and tells the owning tenant, keyed by recipient', async () => {
+    const { store, sink, consumer, sent } = await setup();
+    await sent('m1', 'wamid.1', '15550001111');
+    await consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.1', status: 'delivered' }, { id: 'wamid.1', status: 'read' }])));
+    const record = await store.get('acme', 'm1');
+    expect(record?.state).toBe('read');
+    expect(record?.readAtMs).toBe(1750030073000);
+    expect(sink.events.map((e) => [e.tenantId, e.orderKey, e.event.type, e.event.id, e.event.status, e.event.recipient])).toEqual([
+      ['acme', '15550001111', 'message.status', 'm1', 'delivered', '15550001111'],
+      ['acme', '15550001111', 'message.status', 'm1', 'read', '15550001111'],
+    ]);
+    // A late `delivered` after `read` keeps `read` but is still forwarded.
+    await consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.1', status: 'delivered' }])));
+    expect((await store.get('acme', 'm1'))?.state).toBe('read');
+    expect(sink.events).toHaveLength(3);
+  });
+
+  it('parks a status that overtook the sent record, and applies it once the wamid is known', async () => {
+    const { store, sink, consumer, sent } = await setup();
+    await consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.late', status: 'delivered' }, { id: 'wamid.never', status: 'read' }])));
+    expect(sink.events).toHaveLength(0);
+    expect(consumer.stats().parked).toBe(2);
+    await sent('m2', 'wamid.late', '15550002222');
+    await waitFor(() => consumer.stats().parked === 0, 2000);
+    expect(consumer.stats()).toMatchObject({ lateMatched: 1, unmatched: 1, statuses: 1 });
+    expect((await store.get('acme', 'm2'))?.state).toBe('delivered');
+    expect(sink.events.map((e) => e.event.wamid)).toEqual(['wamid.late']);
+  });
+
+  it('reports inbound messages to the policy hook with opt-out detection, and to the tenant', async () => {
+    const { sink, notices, consumer } = await setup();
+    await consumer.onEvents(parseMetaWebhook(inboundPayload([{ id: 'wamid.i1', body: 'Baja.' }, { id: 'wamid.i2', body: 'Hola, quiero info' }])));
+    await consumer.onEvents(parseMetaWebhook(inboundPayload([{ id: 'wamid.i3', body: 'STOP' }], '9999')));
+    expect(notices.map((n) => [n.tenantId, n.from, n.optOut, n.atMs])).toEqual([
+      ['acme', '16505551234', true, 1749416383000],
+      ['acme', '16505551234', false, 1749416383000],
+    ]);
+    expect(sink.events.map((e) => [e.orderKey, e.event.type, e.event.messageId, e.event.optOut, e.event.text])).toEqual([
+      ['16505551234', 'message.inbound', 'wamid.i1', true, 'Baja.'],
+      ['16505551234', 'message.inbound', 'wamid.i2', false, 'Hola, quiero info'],
+    ]);
+    expect(consumer.stats()).toMatchObject({ inbound: 2, optOuts: 1, unknownNumber: 1 });
+  });
+
+  it('fails (so Meta retries) when a tenant webhook cannot be stored', async () => {
+    const { sent, store } = await setup();
+    await sent('m3', 'wamid.3', '15550003333');
+    const consumer = new MetaEventConsumer({
+      records: store,
+      owners: { number: () => undefined },
+      sink: { enqueue: async () => { throw new Error('disk full'); } },
+      clock: new ManualClock(),
+    });
+    await expect(consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.3', status: 'delivered' }])))).rejects.toThrow('disk full');
+  });
+});
