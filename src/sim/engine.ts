@@ -177,7 +177,9 @@ export class SimEngine {
     else this.states.set(phoneNumberId, this.makeState(next));
   }
 
-  async drainWebhooks(): Promise<void> {
+  /** Sends queued updates now (and, with `pendingStatuses`, statuses not yet due), then waits for in-flight POSTs. */
+  async drainWebhooks(pendingStatuses = false): Promise<void> {
+    if (pendingStatuses) this.flow?.fireAll();
     await this.sender?.drain();
   }
 

@@ -29,8 +29,12 @@ export interface Simulator {
   setFaults(faults: SimFaults | undefined, phoneNumberId?: string): void;
   /** A user writes to the number: opens the 24 h window, counts against throughput, emits the webhook. Returns its wamid. */
   inbound(message: InboundInput): string;
-  /** Sends queued webhooks now and waits until none is in flight (retries included). */
-  flushWebhooks(): Promise<void>;
+  /**
+   * Sends queued webhooks now and waits until none is in flight (retries included). With
+   * `{ pendingStatuses: true }` it first emits every status still scheduled (sent, delivered, read,
+   * failed) in due order, so a test need not sleep through the status delays.
+   */
+  flushWebhooks(options?: { pendingStatuses?: boolean }): Promise<void>;
 }
 
 export type SimulatorOptions = SimConfigInput & {
@@ -68,7 +72,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     removeNumber: (id) => engine.removeNumber(id),
     setFaults: (f, id) => engine.setFaults(f === undefined ? undefined : parseSimConfig({ faults: f }).faults, id),
     inbound: (m) => engine.inbound(m),
-    flushWebhooks: () => engine.drainWebhooks(),
+    flushWebhooks: (o) => engine.drainWebhooks(o?.pendingStatuses ?? false),
   };
 }
 

@@ -28,7 +28,8 @@ const MAX_PENDING_TIMERS = 200_000;
 const JITTER = 0.5;
 
 export class StatusFlow {
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Scheduled statuses: timer → when it is due and what it emits (so fireAll can play them early, in order). */
+  private readonly timers = new Map<NodeJS.Timeout, { dueMs: number; emit: () => void }>();
   dropped = 0;
 
   constructor(
@@ -57,8 +58,15 @@ export class StatusFlow {
   }
 
   cancelAll(): void {
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers.keys()) clearTimeout(t);
     this.timers.clear();
+  }
+
+  /** Emits every scheduled status now, in due order (tests use it instead of sleeping). */
+  fireAll(): void {
+    const due = [...this.timers].sort((a, b) => a[1].dueMs - b[1].dueMs);
+    this.cancelAll();
+    for (const [, entry] of due) entry.emit();
   }
 
   private at(delayMs: number, m: AcceptedMessage, status: 'sent' | 'delivered' | 'read' | 'failed'): void {
@@ -66,16 +74,19 @@ export class StatusFlow {
       this.dropped++;
       return;
     }
-    const t = setTimeout(() => {
-      this.timers.delete(t);
+    const emit = (): void => {
       this.sender.enqueue({
         wabaId: m.wabaId,
         phoneNumberId: m.phoneNumberId,
         displayPhoneNumber: m.displayPhoneNumber,
         status: statusObject(m, status, this.clock.nowMs()),
       });
+    };
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      emit();
     }, delayMs);
-    this.timers.add(t);
+    this.timers.set(t, { dueMs: performance.now() + delayMs, emit });
   }
 }
 

@@ -182,4 +182,22 @@ describe('simulator webhooks', () => {
     await sim.flushWebhooks();
     expect(sim.stats().webhooks).toMatchObject({ posts: 3, retries: 2, delivered: 0, dropped: 1 });
   });
+
+  it('flushWebhooks({ pendingStatuses: true }) emits scheduled statuses at once, in order', async () => {
+    const r = await receiver();
+    server = r.server;
+    sim = await startSimulator({
+      numbers: [{ phoneNumberId: '1001', accessToken: TOKEN }],
+      webhook: { url: r.url, appSecret: SECRET, flushMs: 1, statuses: { sentMs: 60_000, deliveredMs: 120_000, readMs: 240_000, readRate: 1, skipDeliveredRate: 0 } },
+    });
+    const res = await post(`${sim.url}/v23.0/1001/messages`, text('16505551234'));
+    await sim.flushWebhooks();
+    expect(statuses(r.got)).toEqual([]);
+    expect(sim.stats().webhooks?.statusesPending).toBe(3);
+    await sim.flushWebhooks({ pendingStatuses: true });
+    expect(statuses(r.got).map((s: any) => [s.id, s.status])).toEqual([
+      [res.json.messages[0].id, 'sent'], [res.json.messages[0].id, 'delivered'], [res.json.messages[0].id, 'read'],
+    ]);
+    expect(sim.stats().webhooks?.statusesPending).toBe(0);
+  });
 });
