@@ -8,7 +8,8 @@ import { GatewayError } from '../errors.js';
 import type { ConsentRecord, ConsentStatus } from './types.js';
 
 export const MAX_BULK_RECORDS = 100_000;
-const SOURCE_RE = /^[\p{L}\p{N} ._:/@+-]{1,64}$/u;
+/** Any printable text: sources are audit labels ("web, footer form"), never parsed. */
+const SOURCE_RE = /^[^\p{C}]{1,64}$/u;
 /** Consent dated this far in the future is refused: it would override every later STOP. */
 const MAX_FUTURE_MS = 5 * 60_000;
 
@@ -32,7 +33,7 @@ export function toConsentRecord(raw: unknown, tenantId: string, defaultSource: s
   let source = defaultSource;
   if (r.source !== undefined && r.source !== '') {
     if (typeof r.source !== 'string' || !SOURCE_RE.test(r.source)) {
-      throw new GatewayError('INVALID_PARAMETER', `${where}source must be 1-64 letters, digits, spaces or ._:/@+-`);
+      throw new GatewayError('INVALID_PARAMETER', `${where}source must be 1-64 printable characters`);
     }
     source = r.source;
   }
