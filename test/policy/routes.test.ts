@@ -129,7 +129,7 @@ describe('send route with policies', () => {
     expect((await send('+15550000077', tpl)).statusCode).toBe(202);
   });
 
-  it('the messaging limit answers 429 with Retry-After, and an idempotent duplicate leaves the first send's slot held', async () => {
+  it('the messaging limit answers 429 with Retry-After, and an idempotent duplicate leaves the first send slot held', async () => {
     await post('/v1/consent/bulk', Array.from({ length: 260 }, (_, i) => ({ recipient: String(15552000000 + i), status: 'opt_in' })));
     const first = await post(`/v23.0/${NUMBER}/messages`, { messaging_product: 'whatsapp', to: '15552000259', ...tpl }, { 'idempotency-key': 'k-1' });
     expect(first.statusCode).toBe(202);
