@@ -1,0 +1,81 @@
+/**
+ * The behaviour every Outbox implementation must have (embedded SQLite now, Redis later).
+ * Call `describeOutboxConformance` from an implementation's test file with a factory that gives a
+ * fresh, empty outbox and can reopen the same storage (a restart).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { NewOutboxEntry, Outbox } from '../../src/webhooks/outbox/types.js';
+
+export interface OutboxHarness {
+  outbox: Outbox;
+  /** Closes this outbox and opens the same storage again. */
+  reopen(): Promise<Outbox>;
+  cleanup(): Promise<void>;
+}
+
+export const entry = (i: number, tenantId = 't1'): NewOutboxEntry => ({
+  eventId: `e${i}`, tenantId, orderKey: `k${i % 2}`, body: `{"n":${i},"s":"olá"}`, createdAtMs: 1000 + i,
+});
+
+export function describeOutboxConformance(name: string, open: () => Promise<OutboxHarness>): void {
+  describe(`Outbox conformance: ${name}`, () => {
+    const harnesses: OutboxHarness[] = [];
+    const fresh = async () => {
+      const h = await open();
+      harnesses.push(h);
+      return h;
+    };
+    afterEach(async () => {
+      for (const h of harnesses.splice(0)) await h.cleanup();
+    });
+
+    it('hands out increasing seq in call order, also for concurrent appends', async () => {
+      const { outbox } = await fresh();
+      const appended = await Promise.all([0, 1, 2, 3, 4].map((i) => outbox.append(entry(i))));
+      const seqs = appended.map((e) => e.seq);
+      expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+      expect(new Set(seqs).size).toBe(5);
+      expect(appended[0]).toMatchObject({ ...entry(0), attempts: 0, nextAttemptAtMs: 1000 });
+    });
+
+    it('pages pending entries of one tenant in seq order', async () => {
+      const { outbox } = await fresh();
+      for (let i = 0; i < 5; i++) await outbox.append(entry(i, i === 2 ? 't2' : 't1'));
+      const page1 = await outbox.pending('t1', 0, 2);
+      expect(page1.map((e) => e.eventId)).toEqual(['e0', 'e1']);
+      expect(page1[0]).toMatchObject({ ...entry(0), attempts: 0, nextAttemptAtMs: 1000 });
+      expect((await outbox.pending('t1', page1[1]!.seq, 10)).map((e) => e.eventId)).toEqual(['e3', 'e4']);
+      expect((await outbox.pending('t2', 0, 10)).map((e) => e.eventId)).toEqual(['e2']);
+      expect(await outbox.pending('nobody', 0, 10)).toEqual([]);
+      const summary = await outbox.summary();
+      expect([...summary.tenants].sort()).toEqual(['t1', 't2']);
+      expect(summary.pending).toBe(5);
+    });
+
+    it('settles: delivered and dead leave the pending set, retry updates attempts and due time', async () => {
+      const { outbox } = await fresh();
+      const [a, b, c] = await Promise.all([0, 1, 2].map((i) => outbox.append(entry(i))));
+      await Promise.all([
+        outbox.settle(a!.seq, { kind: 'delivered' }),
+        outbox.settle(b!.seq, { kind: 'retry', attempts: 2, nextAttemptAtMs: 9999, lastError: 'HTTP 500' }),
+        outbox.settle(c!.seq, { kind: 'dead', attempts: 7, lastError: 'network: ECONNREFUSED' }),
+      ]);
+      expect((await outbox.pending('t1', 0, 10)).map((e) => [e.eventId, e.attempts, e.nextAttemptAtMs])).toEqual([['e1', 2, 9999]]);
+      expect((await outbox.summary()).pending).toBe(1);
+    });
+
+    it('keeps pending entries, attempts and seq order across a reopen; rejects writes once closed', async () => {
+      const h = await fresh();
+      const first = await h.outbox.append(entry(0));
+      await h.outbox.append(entry(1));
+      await h.outbox.settle(first.seq, { kind: 'retry', attempts: 1, nextAttemptAtMs: 5000, lastError: 'HTTP 502' });
+      const old = h.outbox;
+      const reopened = await h.reopen();
+      await expect(old.append(entry(8))).rejects.toThrow();
+      const later = await reopened.append(entry(2));
+      const pending = await reopened.pending('t1', 0, 10);
+      expect(pending.map((e) => [e.eventId, e.attempts, e.body])).toEqual([['e0', 1, entry(0).body], ['e1', 0, entry(1).body], ['e2', 0, entry(2).body]]);
+      expect(later.seq).toBeGreaterThan(pending[1]!.seq);
+    });
+  });
+}
