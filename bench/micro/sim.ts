@@ -4,12 +4,16 @@
  * answering the same 200 body, each server in its own child process, autocannon in this one,
  * measured in the same run. Goal: simulator >= 0.7x bare.
  *
+ * First it prints the cost of the shared body validator (src/cloud-api) per body type, measured
+ * in this process against JSON.parse of the same body: it runs on the gateway's hot path too.
+ *
  * Usage: npx tsc -p tsconfig.json && node dist/bench/micro/sim.js [--seconds 5] [--connections 100] [--rounds 2]
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
+import { validateMessageBody } from '../../src/cloud-api/index.js';
 import { freePort, machineLine, spawnServer, tempJson } from '../macro/processes.js';
 
 const NUMBER = '1001';
@@ -40,7 +44,48 @@ async function load(url: string, connections: number, seconds: number): Promise<
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
 }
 
+const SAMPLE_BODIES: Record<string, unknown> = {
+  text: JSON.parse(body),
+  template: {
+    messaging_product: 'whatsapp', to: '+16505551234', type: 'template',
+    template: { name: 'order_update', language: { code: 'en_US' }, components: [
+      { type: 'header', parameters: [{ type: 'image', image: { link: 'https://example.com/a.jpg' } }] },
+      { type: 'body', parameters: [{ type: 'text', text: 'A-42' }, { type: 'currency', currency: { fallback_value: '$1', code: 'USD', amount_1000: 1000 } }] },
+      { type: 'button', sub_type: 'quick_reply', index: 0, parameters: [{ type: 'payload', payload: 'X' }] },
+    ] },
+  },
+  'interactive list': {
+    messaging_product: 'whatsapp', to: '+16505551234', type: 'interactive',
+    interactive: { type: 'list', body: { text: 'B' }, action: { button: 'Menu', sections: [{ title: 'S', rows: Array.from({ length: 10 }, (_, i) => ({ id: `r${i}`, title: 'T', description: 'D' })) }] } },
+  },
+};
+
+/** ns per call of fn, best of 5 batches (the first batches also warm the JIT). */
+function nsPerOp(fn: () => unknown, iterations = 200_000): number {
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) fn();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / iterations);
+  }
+  return best;
+}
+
+function validatorFigures(): void {
+  console.log(`validator (in-process): ${machineLine()}`);
+  console.log(`${'body'.padEnd(18)} ${'validate ns'.padStart(12)} ${'JSON.parse ns'.padStart(14)}`);
+  for (const [name, sample] of Object.entries(SAMPLE_BODIES)) {
+    if (validateMessageBody(sample) !== null) throw new Error(`sample '${name}' is not valid`);
+    const raw = JSON.stringify(sample);
+    const validate = nsPerOp(() => validateMessageBody(sample));
+    const parse = nsPerOp(() => JSON.parse(raw));
+    console.log(`${name.padEnd(18)} ${validate.toFixed(0).padStart(12)} ${parse.toFixed(0).padStart(14)}`);
+  }
+  console.log('');
+}
+
 async function main(): Promise<void> {
+  validatorFigures();
   const { values } = parseArgs({
     options: { seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '100' }, rounds: { type: 'string', default: '2' } },
   });
