@@ -35,6 +35,9 @@ export interface SimStats {
   webhooks: (WebhookStats & { statusesPending: number; statusesDropped: number }) | null;
 }
 
+/** The auth scheme is case-insensitive (RFC 7235); the exact `Bearer ` spelling takes the fast path. */
+const BEARER = /^bearer /i;
+
 /** Numbers created on the fly when `acceptAnyNumber` is on are capped so a scan cannot grow memory. */
 const MAX_AUTO_NUMBERS = 10_000;
 
@@ -66,8 +69,8 @@ export class SimEngine {
       return this.error(100, `Unsupported post request. Object with ID '${phoneNumberId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`);
     }
     const authorized = this.cfg.acceptAnyNumber
-      ? authorization !== undefined && authorization.length > 7 && authorization.startsWith('Bearer ')
-      : authorization === n.authorization;
+      ? authorization !== undefined && authorization.length > 7 && BEARER.test(authorization)
+      : authorization === n.authorization || (authorization !== undefined && BEARER.test(authorization) && authorization.slice(7) === n.authorization.slice(7));
     if (!authorized) {
       n.countRefused(190);
       return this.error(190, authorization ? 'Invalid OAuth access token.' : 'An active access token must be used.');

@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { post, text, TOKEN } from './helpers.js';
@@ -59,6 +60,15 @@ describe('simulator: send surface and error envelopes', () => {
     const none = await post(`${sim.url}/v23.0/1001/messages`, text('16505551234'), null);
     expect(none.status).toBe(401);
     expectEnvelope(none.json, 190, 'Invalid OAuth access token');
+  });
+
+  it('takes the auth scheme in any case', async () => {
+    const res = await request(`${sim.url}/v23.0/1001/messages`, {
+      method: 'POST', body: JSON.stringify(text('16505559876')),
+      headers: { 'content-type': 'application/json', authorization: `bearer ${TOKEN}` },
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
   });
 
   it("unknown number → Graph's 100", async () => {
