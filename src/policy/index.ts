@@ -8,3 +8,4 @@ export type {
   PolicyStats,
 } from './types.js';
 export { POLICY_NAMES } from './types.js';
+export { registerPolicyMetrics } from './metrics.js';
