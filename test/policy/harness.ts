@@ -26,6 +26,7 @@ export interface HarnessOptions {
   /** Reuse a data dir (restart tests). */
   dir?: string;
   clock?: ManualClock;
+  limits?: { windowEntries?: number; deferralEntries?: number };
 }
 
 export interface Harness {
@@ -59,7 +60,7 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
   const config = testConfig({ ...options, dir });
   const clock = options.clock ?? new ManualClock(T0);
   const core = await loadCore(config.core);
-  const engine = createPolicyEngine({ config, core, clock, store: openPolicyStore(join(dir, POLICY_DB_FILE)) });
+  const engine = createPolicyEngine({ config, core, clock, store: openPolicyStore(join(dir, POLICY_DB_FILE)), limits: options.limits });
   return {
     engine, core, clock, config, dir,
     admit: (o) => engine.admit({

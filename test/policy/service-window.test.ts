@@ -57,4 +57,15 @@ describe('policy serviceWindow', () => {
     expect(() => offWithWebhooks.admit({ body: text('x') })).not.toThrow();
     offWithWebhooks.engine.close();
   });
+
+  it('past its bound the in-memory map evicts the oldest windows and falls back to the durable copy', async () => {
+    const h = await harness({ limits: { windowEntries: 2 } });
+    for (let i = 0; i < 5; i++) h.inbound(`1555000010${i}`, 'hi');
+    h.engine.flush();
+    for (let i = 0; i < 5; i++) expect(() => h.admit({ to: `1555000010${i}`, body: text('reply') })).not.toThrow();
+    expect(refusalOf(() => h.admit({ to: '15550000199', body: text('reply') })).code).toBe('OUTSIDE_SERVICE_WINDOW');
+    h.clock.advance(24 * 3600_000);
+    expect(refusalOf(() => h.admit({ to: '15550000100', body: text('reply') })).code).toBe('OUTSIDE_SERVICE_WINDOW');
+    h.engine.close();
+  });
 });
