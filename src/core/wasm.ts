@@ -2,6 +2,7 @@
  * Loading build/core.wasm and the typed view of its raw exports (numbers only; see
  * assembly/index.ts). Memory grows once, inside init(); nothing allocates afterwards.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /** The slice of the WebAssembly JS API used here (tsconfig's lib has no WebAssembly types). */
@@ -39,7 +40,9 @@ export interface CoreExports {
 export const INPUT_BYTES = 192 * 1024;
 export const OUTPUT_BYTES = 64 * 1024;
 
-const WASM_URL = new URL('../../build/core.wasm', import.meta.url);
+/** build/core.wasm at the project root: two levels up from src/core, three from dist/src/core. */
+const WASM_URL = [new URL('../../build/core.wasm', import.meta.url), new URL('../../../build/core.wasm', import.meta.url)]
+  .find((url) => existsSync(url)) ?? new URL('../../build/core.wasm', import.meta.url);
 let compiled: Promise<object> | undefined;
 
 /** A fresh instance (own memory) of the compiled core; the module is compiled once per process. */

@@ -83,7 +83,6 @@ describe('crash recovery', () => {
     }));
     await check.close();
     const sent = (states.get('sent') ?? 0) + (states.get('delivered') ?? 0) + (states.get('read') ?? 0);
-    expect(Object.fromEntries(states)).toEqual(expect.any(Object));
     expect(sent).toBe(accepted.length);
     // Duplicates only from what was in flight at the kill: at most the connections' worth.
     const duplicates = totalAccepted(sim) - accepted.length;
@@ -93,6 +92,5 @@ describe('crash recovery', () => {
 });
 
 function totalAccepted(s: Simulator): number {
-  const stats = s.stats() as any;
-  return Object.values(stats.numbers as Record<string, { accepted: number }>).reduce((sum, n) => sum + n.accepted, 0);
+  return s.stats().totals.accepted;
 }
