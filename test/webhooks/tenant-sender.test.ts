@@ -191,6 +191,27 @@ describe('TenantWebhookSender', () => {
     expect(rows()).toEqual([{ attempts: 3, state: 1, last_error: 'HTTP 503' }]);
   });
 
+  it('after an outage, a probe at the end of the cool-down brings every event back without waiting out its backoff', async () => {
+    const receiver = receiverFor();
+    receiver.status = 500;
+    await receiver.listen();
+    const h = await openSender(tempDir(), () => receiver.url, {
+      retryScheduleMs: [60_000, 60_000],
+      breaker: { failureThreshold: 2, coolDownMs: 100, maxCoolDownMs: 100 },
+    });
+    await enqueueAll(h.sender, 2);
+    await waitFor(() => h.sender.stats().openBreakers === 1);
+    expect(receiver.attempts.length).toBeLessThanOrEqual(4);
+    receiver.status = 200;
+    const startMs = Date.now();
+    await waitFor(() => h.sender.stats().delivered === 6, 5000);
+    expect(Date.now() - startMs).toBeLessThan(5000);
+    const byRecipient = deliveredByRecipient(receiver.attempts);
+    for (const r of RECIPIENTS) expect(byRecipient.get(r)).toEqual([0, 1]);
+    expectNeverAhead(receiver.attempts);
+    expect(h.sender.stats()).toMatchObject({ breakerOpens: 1, openBreakers: 0, dead: 0 });
+  });
+
   it('stores nothing for a tenant without a webhook', async () => {
     const h = await openSender(tempDir(), () => 'http://127.0.0.1:9/hook');
     expect(await h.sender.enqueue('other', { recipient: 'x' })).toBeNull();

@@ -120,6 +120,7 @@ export class EndpointLane {
       return;
     }
     let earliestMs = Infinity;
+    let earliestKey: string | undefined;
     for (const [key, queue] of this.queues) {
       if (allowance <= 0) break;
       if (this.busy.has(key)) continue;
@@ -127,7 +128,16 @@ export class EndpointLane {
       if (head.nextAttemptAtMs <= nowMs) {
         this.start(key, head, endpoint, nowMs);
         allowance--;
-      } else if (head.nextAttemptAtMs < earliestMs) earliestMs = head.nextAttemptAtMs;
+      } else if (head.nextAttemptAtMs < earliestMs) {
+        earliestMs = head.nextAttemptAtMs;
+        earliestKey = key;
+      }
+    }
+    // Half-open with nothing due: probe with the next event anyway. Its own backoff may be hours
+    // away, and the cool-down, not each event's schedule, is what decides when to test the endpoint.
+    if (allowance > 0 && earliestKey !== undefined && this.breaker.state(nowMs) === 'half-open') {
+      this.start(earliestKey, this.queues.get(earliestKey)![0]!, endpoint, nowMs);
+      return;
     }
     // When the allowance ran out, a finishing attempt pumps again; otherwise wake for the next due head.
     if (earliestMs !== Infinity) this.wakeAt(earliestMs);
