@@ -147,10 +147,13 @@ export class EndpointLane {
     this.busy.add(key);
     this.breaker.onAttempt(nowMs);
     this.deps.counters.attempts++;
+    // An early probe (half-open, before the event's own due time) must not spend the event's retry
+    // budget: otherwise a long outage would kill the probe events after a few cool-downs.
+    const early = entry.nextAttemptAtMs > nowMs;
     const attempt = this.deps
       .deliver(endpoint, entry)
       .catch((err: unknown) => `error: ${err instanceof Error ? err.name : 'unknown'}`)
-      .then((failure) => this.finish(key, entry, failure));
+      .then((failure) => this.finish(key, entry, failure, early));
     this.inFlightAttempts.add(attempt);
     void attempt.finally(() => {
       this.inFlightAttempts.delete(attempt);
@@ -158,7 +161,7 @@ export class EndpointLane {
     });
   }
 
-  private finish(key: string, entry: OutboxEntry, failure: string | null): void {
+  private finish(key: string, entry: OutboxEntry, failure: string | null, early: boolean): void {
     this.busy.delete(key);
     const nowMs = this.deps.clock.nowMs();
     const { counters, settings } = this.deps;
@@ -173,6 +176,7 @@ export class EndpointLane {
     }
     counters.failedAttempts++;
     this.breaker.onFailure(nowMs);
+    if (early) return;
     const attempts = entry.attempts + 1;
     const delayMs = retryDelayMs(attempts, settings.retryScheduleMs, settings.jitter);
     if (delayMs === null) {
