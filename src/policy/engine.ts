@@ -117,7 +117,7 @@ class Engine implements PolicyEngine {
       }
       if (needsOptIn && consent?.status !== 'opt_in') {
         if (t.optIn === 'enforce') {
-          if (this.refuses(t, 'optIn')) throw refusal.optIn(to);
+          if (this.refuses(t, 'optIn')) throw refusal.optIn(to, consent?.status === 'opt_out');
         } else {
           warnings = [refusal.optInWarning(to)];
           this.counters.warned[t.id] = (this.counters.warned[t.id] ?? 0) + 1;

@@ -29,9 +29,9 @@ export const refusal = {
       `policy undeliverable: Meta reported ${to} undeliverable (131026: not on WhatsApp, outdated app, or terms not accepted); ` +
       `sends to it are refused until ${iso(untilMs)} or until the user writes to the business. Check the number.`, (untilMs - nowMs) / 1000),
 
-  optIn: (to: string): GatewayError =>
+  optIn: (to: string, optedOut: boolean): GatewayError =>
     new GatewayError('OPT_IN_REQUIRED',
-      `policy optIn: ${to} has no recorded opt-in and this template starts a business-initiated conversation. ` +
+      `policy optIn: ${to} ${optedOut ? 'opted out' : 'has no recorded opt-in'} and this template starts a business-initiated conversation. ` +
       'Record the opt-in the user gave you (POST /v1/consent {"recipient","status":"opt_in","source"}) and send again.'),
 
   optInWarning: (to: string): string =>

@@ -66,6 +66,10 @@ describe('policy optIn', () => {
     expect(refused.details).toMatch(/POST \/v1\/consent/);
     h.engine.recordConsent([{ tenantId: TENANT, recipient: USER, status: 'opt_in', source: 'checkout', atMs: h.clock.nowMs() }]);
     expect(h.admit({ body: template('order_update', ['A-1']), category: 'utility' }).warnings).toEqual([]);
+    h.engine.recordConsent([{ tenantId: TENANT, recipient: '15550000008', status: 'opt_out', source: 'web', atMs: h.clock.nowMs() }]);
+    const optedOut = refusalOf(() => h.admit({ to: '15550000008', body: template('order_update', ['A-1']), category: 'utility' }));
+    expect(optedOut).toMatchObject({ code: 'OPT_IN_REQUIRED' });
+    expect(optedOut.details).toMatch(/^policy optIn: 15550000008 opted out/);
     // Inside an open window a template is a reply, not business-initiated.
     h.inbound('15550000009', 'hello');
     expect(() => h.admit({ to: '15550000009', body: template('menu'), category: 'utility' })).not.toThrow();
