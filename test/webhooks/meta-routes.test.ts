@@ -126,6 +126,23 @@ describe('signed events', () => {
   });
 });
 
+describe('encapsulation', () => {
+  it('keeps the raw-body parser to its own routes: the app\'s JSON routes still parse JSON', async () => {
+    const app = Fastify();
+    apps.push(app);
+    app.removeContentTypeParser(['text/plain']);
+    app.post('/echo', async (request) => ({ got: request.body }));
+    await app.register(metaWebhookRoutes, { appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN, onEvents: async () => {} });
+    const echo = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '{"a":1}' });
+    expect(echo.json()).toEqual({ got: { a: 1 } });
+    const text = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'text/plain' }, payload: 'x' });
+    expect(text.statusCode).toBe(415);
+    const body = JSON.stringify(statusPayload([{ id: 'wamid.E', status: 'sent' }]));
+    const hook = await app.inject({ method: 'POST', url: '/webhooks/whatsapp', headers: { 'content-type': 'text/plain' }, payload: body });
+    expect(hook.statusCode).toBe(401);
+  });
+});
+
 describe('deduplication', () => {
   it('hands a redelivered status or message on once; new statuses of the same wamid pass', async () => {
     const { app, received, counters } = await build();

@@ -1,8 +1,9 @@
 /**
  * Webhooks micro/meso benchmarks: `npx vitest bench --run test/webhooks/webhooks.bench.ts`
  *
- * - Meta in: signature check, parse, and a whole POST (verify + parse + dedupe) of a 100-status
- *   batch, as Meta's ASCII-escaped JSON, through Fastify's inject (no socket).
+ * - Meta in: signature check, parse, and a whole POST (verify + parse + dedupe against memory and
+ *   the durable marks) of a 100-status batch, as Meta's ASCII-escaped JSON, through Fastify's
+ *   inject (no socket).
  * - Tenant out: `enqueue` of 100 events awaited together (one group commit, synchronous=FULL), with
  *   the endpoint's breaker open so no delivery runs; and 500 events enqueued and delivered end to
  *   end to a Fastify receiver on 127.0.0.1 (wall time until the last 2xx).
@@ -14,8 +15,9 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Fastify from 'fastify';
 import { afterAll, bench, describe } from 'vitest';
+import { systemClock } from '../../src/clock.js';
 import {
-  escapeNonAscii, metaWebhookRoutes, openWebhooksDb, parseMetaWebhook, signMetaBody, SqliteOutbox, TenantWebhookSender, verifyMetaSignature,
+  DeliveryDedupe, SqliteSeenMarks, escapeNonAscii, metaWebhookRoutes, openWebhooksDb, parseMetaWebhook, signMetaBody, SqliteOutbox, TenantWebhookSender, verifyMetaSignature,
 } from '../../src/webhooks/index.js';
 import { statusPayload } from './fixtures.js';
 import { Receiver } from './receiver.js';
@@ -29,12 +31,13 @@ const batch = (): string =>
 const fixed = Buffer.from(batch());
 const fixedSig = signMetaBody(fixed, SECRET);
 
-const app = Fastify();
-await app.register(metaWebhookRoutes, { appSecret: SECRET, verifyToken: 'v', onEvents: async () => {} });
-await app.ready();
-
 const dir = mkdtempSync(join(tmpdir(), 'sendgate-wh-bench-'));
 const db = openWebhooksDb(dir);
+// As wired in production: fresh keys are looked up in the durable marks too.
+const marks = new SqliteSeenMarks(db);
+const app = Fastify();
+await app.register(metaWebhookRoutes, { appSecret: SECRET, verifyToken: 'v', onEvents: async () => {}, dedupe: new DeliveryDedupe({ clock: systemClock, marks }) });
+await app.ready();
 const outbox = new SqliteOutbox(db);
 // Port 9 (discard) is closed on 127.0.0.1: the first failures open the breaker for an hour, so the
 // enqueue benchmark measures the durable append only.
@@ -55,6 +58,7 @@ afterAll(async () => {
   await parked.close();
   await receiver.close();
   await app.close();
+  marks.close();
   await outbox.close();
   db.close();
   rmSync(dir, { recursive: true, force: true });
@@ -67,7 +71,7 @@ describe('meta in (100-status batch, ~27 KB)', () => {
   bench('parseMetaWebhook', () => {
     parseMetaWebhook(JSON.parse(fixed.toString('utf8')));
   });
-  bench('POST /webhooks/whatsapp (inject; fresh wamids)', async () => {
+  bench('POST /webhooks/whatsapp (inject; fresh wamids; durable marks)', async () => {
     batchNo++;
     const body = batch();
     const res = await app.inject({ method: 'POST', url: '/webhooks/whatsapp', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(body, SECRET) }, payload: body });

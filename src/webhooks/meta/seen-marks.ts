@@ -46,7 +46,8 @@ export class SqliteSeenMarks implements SeenMarks {
     db.exec(`CREATE TABLE IF NOT EXISTS meta_seen (key TEXT PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;
              CREATE INDEX IF NOT EXISTS meta_seen_at ON meta_seen (at_ms);`);
     this.insert = db.prepare('INSERT OR IGNORE INTO meta_seen (key, at_ms) VALUES (?, ?)');
-    this.lookup = db.prepare('SELECT at_ms FROM meta_seen WHERE key = ?').pluck();
+    // One statement for a whole batch (up to 1000 keys per Meta POST) rather than one per key.
+    this.lookup = db.prepare('SELECT key FROM meta_seen WHERE key IN (SELECT value FROM json_each(?)) AND at_ms >= ?').pluck();
     this.prune = db.prepare('DELETE FROM meta_seen WHERE at_ms < ?');
     this.timer = setInterval(() => this.flush(), options.flushEveryMs ?? 200);
     this.timer.unref();
@@ -57,10 +58,7 @@ export class SqliteSeenMarks implements SeenMarks {
     const cutoffMs = this.nowMs() - this.ttlMs;
     const wanted = new Set(keys);
     for (const [key, at] of this.pending) if (wanted.has(key) && at >= cutoffMs) found.add(key);
-    for (const key of keys) {
-      const at = this.lookup.get(key) as number | undefined;
-      if (at !== undefined && at >= cutoffMs) found.add(key);
-    }
+    if (keys.length > 0) for (const key of this.lookup.all(JSON.stringify(keys), cutoffMs) as string[]) found.add(key);
     return found;
   }
 
