@@ -20,13 +20,13 @@ describe('SqliteSeenMarks', () => {
       return { db, marks: new SqliteSeenMarks(db, { ttlMs: 10_000, flushEveryMs: 60_000, nowMs: () => nowMs }) };
     };
     const first = open();
-    first.marks.mark(['s:w1:sent', "m:it's \\"quoted\\""], nowMs);
+    first.marks.mark(['s:w1:sent', 'm:it\'s "quoted" ü'], nowMs);
     expect(await first.marks.seen(['s:w1:sent', 's:w1:read'])).toEqual(new Set(['s:w1:sent']));
     first.marks.close();
     first.db.close();
 
     const second = open();
-    expect(await second.marks.seen(['s:w1:sent', "m:it's \\"quoted\\"", 'x'])).toEqual(new Set(['s:w1:sent', "m:it's \\"quoted\\""]));
+    expect(await second.marks.seen(['s:w1:sent', 'm:it\'s "quoted" ü', 'x'])).toEqual(new Set(['s:w1:sent', 'm:it\'s "quoted" ü']));
     nowMs += 10_001;
     expect(await second.marks.seen(['s:w1:sent'])).toEqual(new Set());
     expect(await second.marks.seen([])).toEqual(new Set());
