@@ -69,7 +69,8 @@ export function removeAt(d: Desc, i: u32): void {
   const cap = d.cap;
   let hole = i;
   let j = i;
-  while (true) {
+  // A cluster ends at an empty slot; a table with none ends after one lap.
+  for (let step: u32 = 1; step < cap; step++) {
     j = j + 1 == cap ? 0 : j + 1;
     const pj = slot(d, j);
     const k = load<u64>(pj);
