@@ -61,17 +61,21 @@ describe('throughput (130429)', () => {
     expect(s.maxPerSec).toBe(81); // 80 burst + 1 refill inside the first second of manual time
   });
 
-  async function paced(s: Simulator, mps: number, durationMs: number): Promise<{ ok: number; refused: number }> {
+  /** Sends at absolute times start + i / mps (late timers catch up, never run ahead) over fresh, pre-opened sockets. */
+  async function paced(s: Simulator, id: string, mps: number, durationMs: number): Promise<{ ok: number; refused: number }> {
     const agent = new Agent({ connections: 32 });
-    const intervalMs = 1000 / mps;
-    const start = performance.now();
-    const pending: Promise<number>[] = [];
+    const target = `${s.url}/v23.0/${id}/messages`;
     try {
+      // Open the sockets first: a first request delayed by connection setup would shift the GCRA's
+      // schedule and make the on-time requests after it look like a burst.
+      await Promise.all(Array.from({ length: 32 }, () => request(`${s.url}/__sim/stats?pairs=0`, { dispatcher: agent }).then((r) => r.body.dump())));
+      const intervalMs = 1000 / mps;
+      const start = performance.now();
+      const pending: Promise<number>[] = [];
       for (let i = 0; i * intervalMs < durationMs; i++) {
-        const due = start + i * intervalMs;
-        const wait = due - performance.now();
+        const wait = start + i * intervalMs - performance.now();
         if (wait > 0) await sleep(wait);
-        pending.push(request(url(s), {
+        pending.push(request(target, {
           method: 'POST', dispatcher: agent, body: JSON.stringify(text(`1650555${String(i).padStart(4, '0')}`)),
           headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
         }).then(async (r) => { await r.body.dump(); return r.statusCode; }));
@@ -84,16 +88,18 @@ describe('throughput (130429)', () => {
   }
 
   it('a client paced at the limit is never refused; one 10 % over is (real time, 2 s each)', async () => {
-    sim = await startSimulator({ numbers: [{ phoneNumberId: '1001', accessToken: TOKEN, mps: 50, burst: 5 }] });
-    const atLimit = await paced(sim, 50, 2000);
+    // Burst 10 (180 ms of tolerance) absorbs arrival jitter at the limit; burst 2 makes a 10 % excess
+    // show within a fraction of a second, whatever the machine's load.
+    sim = await startSimulator({
+      numbers: [{ phoneNumberId: '1001', accessToken: TOKEN, mps: 50, burst: 10 }, { phoneNumberId: '1002', accessToken: TOKEN, mps: 50, burst: 2 }],
+    });
+    const atLimit = await paced(sim, '1001', 50, 2000);
     expect(atLimit).toEqual({ ok: 100, refused: 0 });
-    expect(sim.stats().numbers['1001']!.maxPerSec).toBeLessThanOrEqual(50 + 5);
-    await sleep(200);
-    sim.reset();
-    const over = await paced(sim, 55, 2000);
+    expect(sim.stats().numbers['1001']!.maxPerSec).toBeLessThanOrEqual(50 + 10);
+    const over = await paced(sim, '1002', 55, 2000);
     expect(over.refused).toBeGreaterThan(0);
     expect(over.ok + over.refused).toBe(110);
-    expect(sim.stats().numbers['1001']!.refused['130429']).toBe(over.refused);
+    expect(sim.stats().numbers['1002']!.refused['130429']).toBe(over.refused);
   });
 });
 
