@@ -9,3 +9,4 @@ export type {
 } from './types.js';
 export { POLICY_NAMES } from './types.js';
 export { registerPolicyMetrics } from './metrics.js';
+export { policyConsumerHooks } from './hooks.js';
