@@ -120,7 +120,6 @@ class Engine implements PolicyEngine {
           if (this.refuses(t, 'optIn')) throw refusal.optIn(to, consent?.status === 'opt_out');
         } else {
           warnings = [refusal.optInWarning(to)];
-          this.counters.warned[t.id] = (this.counters.warned[t.id] ?? 0) + 1;
         }
       }
     }
@@ -158,6 +157,8 @@ class Engine implements PolicyEngine {
     this.noteFirstSend(np, nowMs);
 
     if (!tierHeld && warnings === undefined) return NOTHING_CHARGED;
+    // Counted only now: a send refused by a later policy was not admitted with a warning.
+    if (warnings !== undefined) this.counters.warned[t.id] = (this.counters.warned[t.id] ?? 0) + 1;
     return new ChargedAdmission(warnings ?? NO_WARNINGS, tierHeld ? this.tier : undefined, t.id, to, this.clock);
   }
 
