@@ -215,6 +215,24 @@ describe('TenantWebhookSender', () => {
     expect(h.sender.stats()).toMatchObject({ breakerOpens: 1, openBreakers: 0, dead: 0 });
   });
 
+  it('closes promptly with attempts in flight, which stay pending and go again after restart', async () => {
+    const dir = tempDir();
+    const receiver = receiverFor();
+    receiver.delayMs = 5000;
+    await receiver.listen();
+    const first = (await openSender(dir, () => receiver.url)) as Harness & { close: () => Promise<void> };
+    const [id] = await enqueueAll(first.sender, 1);
+    await waitFor(() => receiver.inFlight === 3);
+    const startMs = Date.now();
+    await first.close();
+    expect(Date.now() - startMs).toBeLessThan(1000);
+    expect(first.sender.stats()).toMatchObject({ failedAttempts: 0, delivered: 0 });
+    receiver.delayMs = 0;
+    const second = await openSender(dir, () => receiver.url);
+    await waitFor(() => second.sender.stats().delivered === 3);
+    expect(receiver.delivered().map((a) => a.eventId)).toContain(id);
+  });
+
   it('stores nothing for a tenant without a webhook', async () => {
     const h = await openSender(tempDir(), () => 'http://127.0.0.1:9/hook');
     expect(await h.sender.enqueue('other', { recipient: 'x' })).toBeNull();

@@ -96,7 +96,7 @@ export class EndpointLane {
     return this.breaker.state(this.deps.clock.nowMs());
   }
 
-  /** Stops starting attempts; resolves when those in flight have settled. */
+  /** Stops starting attempts; resolves when those in flight have finished (the sender aborts them). */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
@@ -163,6 +163,8 @@ export class EndpointLane {
 
   private finish(key: string, entry: OutboxEntry, failure: string | null, early: boolean): void {
     this.busy.delete(key);
+    // Closing aborted this attempt: record nothing, the entry stays pending for the next start.
+    if (this.closed && failure !== null) return;
     const nowMs = this.deps.clock.nowMs();
     const { counters, settings } = this.deps;
     if (failure === null) {

@@ -84,6 +84,8 @@ export class TenantWebhookSender {
   private readonly agent: Dispatcher;
   private readonly onError: (err: unknown, what: string) => void;
   private closed = false;
+  /** Aborts attempts in flight at close: they stay pending in the outbox and go again after restart. */
+  private readonly shutdown = new AbortController();
 
   constructor(private readonly options: TenantWebhookSenderOptions) {
     this.clock = options.clock ?? systemClock;
@@ -160,10 +162,12 @@ export class TenantWebhookSender {
     return { ...this.counters, enqueued: this.enqueued, dropped: this.dropped, breakerOpens, inFlight, loaded, openBreakers, endpoints };
   }
 
-  /** Stops delivering, waits for attempts in flight, closes sockets. The outbox is the caller's to close. */
+  /** Stops delivering, aborts attempts in flight (they stay pending), closes sockets. The outbox is the caller's to close. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.lanes.values()].map((lane) => lane.close()));
+    const closing = Promise.all([...this.lanes.values()].map((lane) => lane.close()));
+    this.shutdown.abort();
+    await closing;
     await this.agent.close();
   }
 
@@ -198,7 +202,7 @@ export class TenantWebhookSender {
           [EVENT_ID_HEADER]: entry.eventId,
         },
         body: entry.body,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.shutdown.signal]),
       });
       await response.body.dump();
       return response.statusCode >= 200 && response.statusCode < 300 ? null : `HTTP ${response.statusCode}`;
