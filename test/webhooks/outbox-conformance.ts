@@ -64,6 +64,22 @@ export function describeOutboxConformance(name: string, open: () => Promise<Outb
       expect((await outbox.summary()).pending).toBe(1);
     });
 
+    it('requeues a tenant\'s dead entries behind everything queued, with fresh attempts', async () => {
+      const { outbox } = await fresh();
+      const [a, b] = await Promise.all([0, 1].map((i) => outbox.append(entry(i))));
+      const other = await outbox.append(entry(5, 't2'));
+      await outbox.settle(a!.seq, { kind: 'dead', attempts: 9, lastError: 'HTTP 500' });
+      await outbox.settle(other.seq, { kind: 'dead', attempts: 9, lastError: 'HTTP 500' });
+      const c = await outbox.append(entry(2));
+      const requeued = await outbox.requeueDead('t1', 7777);
+      expect(requeued.map((e) => [e.eventId, e.attempts, e.nextAttemptAtMs, e.body])).toEqual([['e0', 0, 7777, entry(0).body]]);
+      expect(requeued[0]!.seq).toBeGreaterThan(c.seq);
+      expect((await outbox.pending('t1', 0, 10)).map((e) => e.eventId)).toEqual(['e1', 'e2', 'e0']);
+      expect(await outbox.requeueDead('t1', 7777)).toEqual([]);
+      expect(await outbox.pending('t2', 0, 10)).toEqual([]);
+      expect(b!.seq).toBeLessThan(c.seq);
+    });
+
     it('keeps pending entries, attempts and seq order across a reopen; rejects writes once closed', async () => {
       const h = await fresh();
       const first = await h.outbox.append(entry(0));

@@ -189,6 +189,11 @@ describe('TenantWebhookSender', () => {
     const rows = () => h.db.prepare('SELECT attempts, state, last_error FROM tenant_outbox').all();
     await waitFor(() => rows().length === 1, 2000);
     expect(rows()).toEqual([{ attempts: 3, state: 1, last_error: 'HTTP 503' }]);
+    // The tenant fixed its endpoint: the dead event is delivered on replay.
+    expect(await h.sender.replayDead('acme')).toBe(1);
+    await waitFor(() => h.sender.stats().delivered === 2);
+    expect(receiver.delivered().map((a) => JSON.parse(a.body).n)).toEqual([1, 0]);
+    await waitFor(() => rows().length === 0, 2000);
   });
 
   it('after an outage, a probe at the end of the cool-down brings every event back without waiting out its backoff', async () => {

@@ -67,6 +67,10 @@ export class SqliteOutbox implements Outbox {
       remove: db.prepare('DELETE FROM tenant_outbox WHERE seq = ?'),
       retry: db.prepare('UPDATE tenant_outbox SET attempts = ?, next_attempt_at_ms = ?, last_error = ? WHERE seq = ?'),
       dead: db.prepare(`UPDATE tenant_outbox SET attempts = ?, state = ${STATE_DEAD}, last_error = ? WHERE seq = ?`),
+      deadOf: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, created_at_ms FROM tenant_outbox
+                          WHERE tenant_id = ? AND state = ${STATE_DEAD} ORDER BY seq`),
+      requeue: db.prepare(`INSERT INTO tenant_outbox (event_id, tenant_id, order_key, body, created_at_ms, next_attempt_at_ms)
+                           VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`).pluck(),
     };
   }
 
@@ -106,6 +110,17 @@ export class SqliteOutbox implements Outbox {
       };
       this.settles.push({ run, resolve: resolve as (value: never) => void, reject });
       if (this.settleTimer === undefined) this.settleTimer = setTimeout(() => this.flush(), this.settleFlushMs);
+    });
+  }
+
+  requeueDead(tenantId: string, nowMs: number): Promise<OutboxEntry[]> {
+    return this.write(() => {
+      const dead = this.stmts.deadOf.all(tenantId) as Row[];
+      return dead.map((r): OutboxEntry => {
+        this.stmts.remove.run(r.seq);
+        const seq = this.stmts.requeue.get(r.event_id, r.tenant_id, r.order_key, r.body, r.created_at_ms, nowMs) as number;
+        return { seq, eventId: r.event_id, tenantId: r.tenant_id, orderKey: r.order_key, body: r.body, createdAtMs: r.created_at_ms, attempts: 0, nextAttemptAtMs: nowMs };
+      });
     });
   }
 

@@ -36,6 +36,11 @@ export interface Outbox {
   summary(): Promise<{ tenants: string[]; pending: number }>;
   /** Records the outcome of an attempt. `delivered` removes the entry from the pending set. */
   settle(seq: number, outcome: SettleOutcome): Promise<void>;
+  /**
+   * Gives a tenant's dead entries a new life: each becomes pending again with a new `seq` (after
+   * everything already queued), 0 attempts, due at `nowMs`. Same event id. Returns them in order.
+   */
+  requeueDead(tenantId: string, nowMs: number): Promise<OutboxEntry[]>;
   close(): Promise<void>;
 }
 

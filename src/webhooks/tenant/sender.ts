@@ -145,6 +145,18 @@ export class TenantWebhookSender {
     return entry.eventId;
   }
 
+  /** Delivers a tenant's dead events again (after the tenant fixed its endpoint); returns how many. */
+  async replayDead(tenantId: string): Promise<number> {
+    if (this.closed) throw new Error('webhook sender closed');
+    const entries = await this.options.outbox.requeueDead(tenantId, this.clock.nowMs());
+    const lane = this.lane(tenantId);
+    for (const entry of entries) {
+      this.counters.pending++;
+      lane.offer(entry);
+    }
+    return entries.length;
+  }
+
   stats(): TenantWebhookStats {
     const endpoints: EndpointStats[] = [];
     let inFlight = 0;
