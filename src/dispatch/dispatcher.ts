@@ -52,6 +52,13 @@ const DEADLINE_ERROR: RecordedError = {
   httpStatus: 0,
 };
 const STORE_RETRY_MS = 1000;
+/**
+ * How far ahead of its pacing slot a message is committed as `sending`: covers the commit's
+ * latency (group commit, a busy event loop) so the request can leave right at its slot.
+ */
+const PREPARE_AHEAD_MS = 250;
+/** Arrival jitter at the upstream that a full burst still tolerates (see pacedBurst). */
+const JITTER_BUDGET_MS = 200;
 /** The default undici pool size (upstream.connections 64 × pipelining 1). */
 const DEFAULT_MAX_SENDS = 64;
 
@@ -73,9 +80,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   /** Lanes with a ready message that found every upstream slot taken, in arrival order (round robin). */
   const blocked = new Set<Lane>();
   let closing = false;
+  let pumping = false;
   let drained: (() => void) | null = null;
 
-  const timer = new WakeTimer<Wake>(clock, onWake, runTouched);
+  const timer = new WakeTimer<Wake>(clock, onWake, pump);
 
   const emit = (event: DispatchEvent): void => {
     if (deps.onEvent === undefined) return;
@@ -145,11 +153,16 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     return mps * headroom;
   }
 
-  /** Headroom applies to the bucket too, so a back-to-back burst leaves slack for network jitter. */
+  /**
+   * The bucket used for pacing is smaller than the number's: headroom applies to it too, and it
+   * leaves JITTER_BUDGET_MS worth of tokens unused, so requests that reach the upstream bunched
+   * (event-loop stalls, network jitter) right after a full burst still conform there.
+   */
   function pacedBurst(lane: Lane, info: NumberInfo): number {
     const burst = lane.overrides.burst ?? info.burst;
+    const mps = lane.overrides.mps ?? info.mps;
     const headroom = lane.overrides.headroom ?? settings.headroom;
-    return Math.max(1, Math.floor(burst * headroom));
+    return Math.max(1, Math.min(Math.floor(burst * headroom), burst - Math.ceil((mps * JITTER_BUDGET_MS) / 1000)));
   }
 
   function maxInFlight(rateMps: number): number {
@@ -186,19 +199,27 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     touched.add(lane);
   }
 
-  function runBlocked(): void {
-    for (const lane of blocked) {
-      if (sendsInFlight >= maxSends) return;
-      blocked.delete(lane);
-      run(lane); // may add itself back, at the end
+  /**
+   * Runs every lane that may move: first lanes waiting for an upstream slot (round robin), then
+   * lanes touched by an event. Not re-entrant: work found while pumping is picked up by the loop.
+   */
+  function pump(): void {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (touched.size > 0 || (blocked.size > 0 && sendsInFlight < maxSends)) {
+        for (const lane of blocked) {
+          if (sendsInFlight >= maxSends) break;
+          blocked.delete(lane);
+          run(lane); // may add itself back, at the end
+        }
+        const batch = [...touched];
+        touched.clear();
+        for (const lane of batch) run(lane);
+      }
+    } finally {
+      pumping = false;
     }
-  }
-
-  function runTouched(): void {
-    if (touched.size === 0) return;
-    const batch = [...touched];
-    touched.clear();
-    for (const lane of batch) run(lane);
   }
 
   function wakeLaneAt(lane: Lane, atMs: number): void {
@@ -234,6 +255,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     lane.tenantId = info.tenantId;
     const rateMps = lane.rate.current(targetMps(lane, info), nowMs);
 
+    const burst = pacedBurst(lane, info);
+    let pacerWaitMs = 0;
     for (let job = lane.prepared.peek(); job !== undefined; job = lane.prepared.peek()) {
       if (job.rec.deadlineAtMs <= nowMs) {
         lane.prepared.shift();
@@ -241,25 +264,38 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         background(() => ctx.expire(lane, job!, null));
         continue;
       }
-      const waitMs = pacer.take(lane.pacerKey, rateMps, pacedBurst(lane, info), nowMs);
-      if (waitMs > 0) {
-        wakeLaneAt(lane, nowMs + waitMs);
+      pacerWaitMs = pacer.take(lane.pacerKey, rateMps, burst, nowMs);
+      if (pacerWaitMs > 0) {
+        wakeLaneAt(lane, nowMs + pacerWaitMs);
         break;
       }
       lane.prepared.shift();
       void request(lane, job, info);
     }
+    // Committed messages already wait longer than the lookahead window: commit no more for now.
+    if (pacerWaitMs > PREPARE_AHEAD_MS) return;
 
     const bound = maxInFlight(rateMps);
-    // ~100 ms of sends committed ahead: enough to cover commit latency at the lane's rate.
-    const lookahead = Math.max(2, Math.ceil(rateMps / 10));
-    while (lane.inFlight < bound && lane.prepared.length + lane.preparing < lookahead) {
+    // Commit a message ahead only if its token is due within the window, so a message is not
+    // `sending` long before it leaves (nor expires while `sending`). With `ahead` messages already
+    // committed, the next one's wait is the GCRA wait with `ahead` tokens spoken for, which is
+    // exactly `check` with the bucket shrunk by `ahead` (conforms iff TAT − now ≤ (burst−1−ahead)·T).
+    const intervalMs = 1000 / rateMps;
+    while (lane.inFlight < bound) {
       const job = lane.peekReady(nowMs);
       if (job === undefined) return;
       if (job.rec.deadlineAtMs <= nowMs) {
         lane.shiftHead();
         background(() => ctx.expire(lane, job, null));
         continue;
+      }
+      const ahead = lane.prepared.length + lane.preparing;
+      const dueInMs = ahead < burst
+        ? pacer.check(lane.pacerKey, rateMps, burst - ahead, nowMs)
+        : pacer.check(lane.pacerKey, rateMps, 1, nowMs) + (ahead - burst + 1) * intervalMs;
+      if (dueInMs > PREPARE_AHEAD_MS) {
+        if (ahead === 0) wakeLaneAt(lane, nowMs + dueInMs - PREPARE_AHEAD_MS);
+        return;
       }
       if (sendsInFlight >= maxSends) {
         blocked.add(lane);
@@ -287,8 +323,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
     // The freed slot goes to lanes that were waiting for one before this lane takes more.
     touched.add(lane);
-    runBlocked();
-    runTouched();
+        pump();
   }
 
   async function prepare(lane: Lane, job: Job): Promise<void> {
@@ -300,7 +335,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (committed === 'applied' && !closing) {
       lane.prepared.push(job);
       touched.add(lane);
-      runTouched();
+      pump();
       return;
     }
     if (committed === 'applied') {
@@ -379,19 +414,19 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   function runLanesOf(predicate: (lane: Lane) => boolean): void {
     for (const lane of lanes.values()) if (predicate(lane)) touched.add(lane);
-    runTouched();
+    pump();
   }
 
   return {
     submit(record) {
       if (closing || record.state !== 'queued') return;
       add(record);
-      runTouched();
+      pump();
     },
     recover(records) {
       if (closing) return;
       for (const rec of records) if (rec.state === 'queued' || rec.state === 'sending') add(rec);
-      runTouched();
+      pump();
     },
     estimateWaitMs(phoneNumberId) {
       const lane = lanes.get(phoneNumberId);

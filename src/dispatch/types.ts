@@ -15,6 +15,8 @@ import type { Upstream } from '../upstream/types.js';
  */
 export interface Pacer {
   take(key: string, ratePerSec: number, burst: number, nowMs: number): number;
+  /** Same answer as `take` without charging: ms until a message would conform. */
+  check(key: string, ratePerSec: number, burst: number, nowMs: number): number;
 }
 
 export interface NumberInfo {

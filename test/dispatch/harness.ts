@@ -16,12 +16,14 @@ import { createUndiciUpstream, type UndiciUpstream } from '../../src/upstream/un
 
 export const DISPATCH_DEFAULTS: Config['dispatch'] = { headroom: 0.9, maxAttempts: 8, retryBaseMs: 20, retryMaxMs: 200 };
 
+export type TimedEvent = DispatchEvent & { atMs: number };
+
 export interface Rig {
   store: Store;
   upstream: UndiciUpstream;
   dispatcher: Dispatcher;
   numbers: Map<string, NumberInfo>;
-  events: DispatchEvent[];
+  events: TimedEvent[];
   warnings: string[];
   enqueue(message: Partial<NewMessage> & { phoneNumberId: string }): Promise<MessageRecord>;
   close(): Promise<void>;
@@ -48,7 +50,7 @@ export async function makeRig(options: RigOptions): Promise<Rig> {
   const upstreamConfig = { baseUrl: options.baseUrl, version: 'v23.0', connections: 32, pipelining: 1, timeoutMs: options.timeoutMs ?? 2000 };
   const upstream = createUndiciUpstream(upstreamConfig);
   const numbers = new Map(Object.entries(options.numbers));
-  const events: DispatchEvent[] = [];
+  const events: TimedEvent[] = [];
   const warnings: string[] = [];
   const log = {
     info: () => undefined,
@@ -63,7 +65,7 @@ export async function makeRig(options: RigOptions): Promise<Rig> {
     config: { dispatch: { ...DISPATCH_DEFAULTS, ...options.dispatch }, upstream: upstreamConfig },
     numbers,
     log,
-    onEvent: (e) => void events.push(e),
+    onEvent: (e) => void events.push({ ...e, atMs: Date.now() }),
     ...options.extra,
   });
   return {
