@@ -3,7 +3,7 @@
  * so tests can drive it with inject() or listen on port 0 themselves.
  */
 import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ControlPort } from './gateway/ports.js';
 import type { GatewayDeps } from './http/deps.js';
 import { installErrorHandling } from './http/error-handler.js';
@@ -21,17 +21,24 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
+function requestIds(): () => string {
+  const prefix = randomBytes(9).toString('base64url');
+  let n = 0;
+  return () => `${prefix}${(n++).toString(36)}`;
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { deps } = options;
   const app = Fastify({
     logger: options.logger ?? loggerOptions(deps.config.log.level),
     bodyLimit: deps.config.limits.maxBodyBytes,
-    // fbtrace_id-like request ids; also the id in every error envelope.
-    genReqId: () => randomBytes(12).toString('base64url'),
+    // fbtrace_id-like request ids, also the id in every error envelope: a random per-process prefix
+    // and a counter (randomBytes per request cost ~4 % of ingress CPU in a profile).
+    genReqId: requestIds(),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   // JSON only: a text/plain body is a client error, not a string to guess at.
   app.removeContentTypeParser(['text/plain']);
