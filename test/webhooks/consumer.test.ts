@@ -17,9 +17,9 @@ afterEach(async () => {
 });
 
 class RecordingSink implements TenantEventSink {
-  readonly events: Array<{ tenantId: string; event: Record<string, unknown>; orderKey: string | undefined }> = [];
-  async enqueue(tenantId: string, event: object, options?: { orderKey?: string }): Promise<string> {
-    this.events.push({ tenantId, event: event as Record<string, unknown>, orderKey: options?.orderKey });
+  readonly events: Array<{ tenantId: string; event: Record<string, unknown>; orderKey: string | undefined; eventId: string | undefined }> = [];
+  async enqueue(tenantId: string, event: object, options?: { orderKey?: string; eventId?: string }): Promise<string> {
+    this.events.push({ tenantId, event: event as Record<string, unknown>, orderKey: options?.orderKey, eventId: options?.eventId });
     return `evt_${this.events.length}`;
   }
 }
@@ -98,6 +98,23 @@ describe('MetaEventConsumer', () => {
       ['16505551234', 'message.inbound', 'wamid.i2', false, 'Hola, quiero info'],
     ]);
     expect(consumer.stats()).toMatchObject({ inbound: 2, optOuts: 1, unknownNumber: 1 });
+  });
+
+  it('derives tenant event ids from the Meta event, so a later copy is recognisable', async () => {
+    const { sink, consumer, sent } = await setup();
+    await sent('m4', 'wamid.4', '15550004444');
+    const batch = statusPayload([{ id: 'wamid.4', status: 'delivered' }, { id: 'wamid.4', status: 'read' }]);
+    await consumer.onEvents(parseMetaWebhook(batch));
+    await consumer.onEvents(parseMetaWebhook(batch));
+    await consumer.onEvents(parseMetaWebhook(inboundPayload([{ id: 'wamid.i9', body: 'x' }])));
+    await consumer.onEvents(parseMetaWebhook(inboundPayload([{ id: 'wamid.i9', body: 'x' }])));
+    const ids = sink.events.map((e) => e.eventId);
+    expect(ids).toHaveLength(6);
+    expect(ids[2]).toBe(ids[0]);
+    expect(ids[3]).toBe(ids[1]);
+    expect(ids[5]).toBe(ids[4]);
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(id).toMatch(/^evt_[A-Za-z0-9_-]{22}$/);
   });
 
   it('fails (so Meta retries) when a tenant webhook cannot be stored', async () => {

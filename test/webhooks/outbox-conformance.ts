@@ -38,6 +38,18 @@ export function describeOutboxConformance(name: string, open: () => Promise<Outb
       expect(appended[0]).toMatchObject({ ...entry(0), attempts: 0, nextAttemptAtMs: 1000 });
     });
 
+    it('stores an event id once: a second append of it, pending or dead, stores nothing', async () => {
+      const { outbox } = await fresh();
+      const first = await outbox.append(entry(0));
+      const [again, other] = await Promise.all([outbox.append({ ...entry(0), body: '{"changed":true}' }), outbox.append(entry(1))]);
+      expect(again).toBeNull();
+      expect(other).not.toBeNull();
+      await outbox.settle(first!.seq, { kind: 'dead', attempts: 3, lastError: 'HTTP 500' });
+      expect(await outbox.append(entry(0))).toBeNull();
+      await outbox.requeueDead('t1', 5000);
+      expect((await outbox.pending('t1', 0, 10)).map((e) => [e.eventId, e.body])).toEqual([['e1', entry(1).body], ['e0', entry(0).body]]);
+    });
+
     it('pages pending entries of one tenant in seq order', async () => {
       const { outbox } = await fresh();
       for (let i = 0; i < 5; i++) await outbox.append(entry(i, i === 2 ? 't2' : 't1'));

@@ -80,9 +80,11 @@ describe('SqliteOutbox', () => {
   it('rejects every write of a batch that could not commit', async () => {
     const { db, outbox } = open();
     await outbox.append(entry(1));
-    const results = await Promise.allSettled([outbox.append(entry(2)), outbox.append(entry(1))]);
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect((await outbox.summary()).pending).toBe(1);
+    const results = Promise.allSettled([outbox.append(entry(2)), outbox.settle(1, { kind: 'delivered' }), outbox.append(entry(3))]);
+    // The batch's transaction fails midway: nothing of it may stay, and every caller hears it.
+    db.exec('CREATE TRIGGER refuse_e3 BEFORE INSERT ON tenant_outbox WHEN NEW.event_id = \'e3\' BEGIN SELECT RAISE(ABORT, \'refused\'); END');
+    expect((await results).map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect((await outbox.pending('t1', 0, 10)).map((e) => e.eventId)).toEqual(['e1']);
     db.close();
   });
 });

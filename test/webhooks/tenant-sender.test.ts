@@ -238,6 +238,18 @@ describe('TenantWebhookSender', () => {
     expect(receiver.delivered().map((a) => a.eventId)).toContain(id);
   });
 
+  it('enqueues an event id once; the receiver sees it once', async () => {
+    const receiver = receiverFor();
+    await receiver.listen();
+    const h = await openSender(tempDir(), () => receiver.url);
+    const ids = await Promise.all([0, 1, 2].map(() => h.sender.enqueue('acme', { recipient: 'r', n: 0 }, { eventId: 'evt_fixed' })));
+    expect(ids).toEqual(['evt_fixed', 'evt_fixed', 'evt_fixed']);
+    await waitFor(() => h.sender.stats().delivered === 1);
+    expect(h.sender.stats()).toMatchObject({ enqueued: 1, duplicates: 2 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(receiver.attempts.map((a) => a.eventId)).toEqual(['evt_fixed']);
+  });
+
   it('stores nothing for a tenant without a webhook', async () => {
     const h = await openSender(tempDir(), () => 'http://127.0.0.1:9/hook');
     expect(await h.sender.enqueue('other', { recipient: 'x' })).toBeNull();

@@ -6,7 +6,8 @@
  *     owning the number gets a `message.inbound` webhook;
  *   - quality / capability → the signal hook (limits, throughput level).
  * Resolves once every tenant webhook is durable in the outbox, so Meta's 200 means "will be
- * delivered". Tenant webhook bodies (all carry `type`, `phoneNumberId` and `timestamp` in ms):
+ * delivered". Tenant event ids derive from the Meta event (tenantEventId), so duplicates that get
+ * past deduplication stay recognisable downstream. Tenant webhook bodies (all carry `type`, `phoneNumberId` and `timestamp` in ms):
  *   {type:'message.status', id, wamid, status, recipient, phoneNumberId, timestamp, errors?, bizOpaque?}
  *   {type:'message.inbound', messageId, from, phoneNumberId, timestamp, messageType, text?, optOut, message}
  *
@@ -15,6 +16,7 @@
  * after `unmatchedRetryMs`; still unknown after the last retry (e.g. sent around the gateway), they
  * are dropped and counted.
  */
+import { createHash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import type { MessageRecord, MessageRecords, RecordedError } from '../../store/types.js';
 import { detectOptOut, DEFAULT_OPT_OUT_SET } from '../opt-out.js';
@@ -22,7 +24,7 @@ import type { CapabilityEvent, InboundEvent, MetaEvent, QualityEvent, StatusEven
 
 /** Where tenant webhooks go (TenantWebhookSender satisfies it). */
 export interface TenantEventSink {
-  enqueue(tenantId: string, event: object, options?: { orderKey?: string }): Promise<string | null>;
+  enqueue(tenantId: string, event: object, options?: { orderKey?: string; eventId?: string }): Promise<string | null>;
 }
 
 /** Which tenant owns a business number (TenantRegistry satisfies it). */
@@ -147,7 +149,8 @@ export class MetaEventConsumer {
     };
     if (event.errors) body.errors = event.errors;
     if (event.bizOpaque !== undefined) body.bizOpaque = event.bizOpaque;
-    return Promise.all([transition, this.options.sink.enqueue(record.tenantId, body, { orderKey: record.to })]);
+    const eventId = tenantEventId(record.tenantId, `s:${event.wamid}:${event.status}`);
+    return Promise.all([transition, this.options.sink.enqueue(record.tenantId, body, { orderKey: record.to, eventId })]);
   }
 
   private inboundNotice(event: InboundEvent): InboundNotice | undefined {
@@ -178,7 +181,7 @@ export class MetaEventConsumer {
       message: event.raw,
     };
     if (event.text !== undefined) body.text = event.text;
-    return this.options.sink.enqueue(notice.tenantId, body, { orderKey: event.from });
+    return this.options.sink.enqueue(notice.tenantId, body, { orderKey: event.from, eventId: tenantEventId(notice.tenantId, `m:${event.messageId}`) });
   }
 
   private park(event: StatusEvent, tries = 0): void {
@@ -215,6 +218,15 @@ export class MetaEventConsumer {
       this.options.onError?.(err, 'late status');
     }
   }
+}
+
+/**
+ * The tenant event id of a Meta status or message: the same Meta event always gives the same id, so
+ * a copy that got past the dedupe set (after a restart, days later) is a no-op in the outbox while
+ * the first is pending, and a duplicate the receiver recognises by `X-Sendgate-Event-Id` after.
+ */
+export function tenantEventId(tenantId: string, metaKey: string): string {
+  return 'evt_' + createHash('sha256').update(tenantId).update('\n').update(metaKey).digest('base64url').slice(0, 22);
 }
 
 function toRecordedError(event: StatusEvent): RecordedError {

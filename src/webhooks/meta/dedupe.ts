@@ -16,8 +16,9 @@ import { TtlSet } from './ttl-set.js';
 
 export interface DedupeOptions {
   clock: Clock;
-  /** Keys remembered in memory. ~100 bytes each. */
+  /** Keys remembered in memory (default 200 000, ~100 bytes each). */
   capacity?: number;
+  /** How long memory remembers a key (default 24 h); capacity usually bounds it first. */
   ttlMs?: number;
   /** Durable marks, consulted for keys memory does not know (after a restart). */
   marks?: SeenMarks;
@@ -44,7 +45,7 @@ export class DeliveryDedupe {
   constructor(options: DedupeOptions) {
     this.clock = options.clock;
     this.marks = options.marks;
-    this.memory = new TtlSet(options.capacity ?? 200_000, options.ttlMs ?? 7 * 86_400_000, options.clock);
+    this.memory = new TtlSet(options.capacity ?? 200_000, options.ttlMs ?? 86_400_000, options.clock);
   }
 
   async claim(events: readonly MetaEvent[]): Promise<Claim> {

@@ -1,6 +1,9 @@
 /**
- * Durable half of Meta webhook deduplication. The in-memory TtlSet forgets on restart, while Meta
- * keeps retrying a delivery for up to 7 days; these marks bridge the restart.
+ * Durable half of Meta webhook deduplication. The in-memory TtlSet forgets on restart; these marks
+ * bridge it for the retries that follow a restart (a POST processed but not answered before a
+ * crash is retried by Meta within minutes). Kept 1 h by default: a week of marks at 3 statuses per
+ * send would be ~10^8 rows, and later copies are still caught downstream by deterministic tenant
+ * event ids (consumer.ts) and the store's forward-only transitions.
  *
  * Marks are written in batches off the request path: a mark lost in a crash costs one duplicate
  * event downstream, which consumers must tolerate anyway (delivery is at-least-once), so paying an
@@ -18,7 +21,7 @@ export interface SeenMarks {
 }
 
 export interface SqliteSeenMarksOptions {
-  /** How long a mark counts; Meta retries for 7 days. */
+  /** How long a mark counts (default 1 h). */
   ttlMs?: number;
   /** Buffered marks are written at least this often. */
   flushEveryMs?: number;
@@ -26,7 +29,7 @@ export interface SqliteSeenMarksOptions {
   nowMs?: () => number;
 }
 
-const SEVEN_DAYS_MS = 7 * 86_400_000;
+const ONE_HOUR_MS = 3_600_000;
 /** Expired rows are pruned on one flush in this many. */
 const PRUNE_EVERY_FLUSHES = 600;
 
@@ -41,7 +44,7 @@ export class SqliteSeenMarks implements SeenMarks {
   private readonly prune;
 
   constructor(private readonly db: WebhooksDb, options: SqliteSeenMarksOptions = {}) {
-    this.ttlMs = options.ttlMs ?? SEVEN_DAYS_MS;
+    this.ttlMs = options.ttlMs ?? ONE_HOUR_MS;
     this.nowMs = options.nowMs ?? Date.now;
     db.exec(`CREATE TABLE IF NOT EXISTS meta_seen (key TEXT PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;
              CREATE INDEX IF NOT EXISTS meta_seen_at ON meta_seen (at_ms);`);

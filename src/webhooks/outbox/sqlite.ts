@@ -60,7 +60,8 @@ export class SqliteOutbox implements Outbox {
       CREATE INDEX IF NOT EXISTS tenant_outbox_pending ON tenant_outbox (tenant_id, seq) WHERE state = ${STATE_PENDING};`);
     this.stmts = {
       insert: db.prepare(`INSERT INTO tenant_outbox (event_id, tenant_id, order_key, body, created_at_ms, next_attempt_at_ms)
-                          VALUES (@eventId, @tenantId, @orderKey, @body, @createdAtMs, @createdAtMs) RETURNING seq`).pluck(),
+                          VALUES (@eventId, @tenantId, @orderKey, @body, @createdAtMs, @createdAtMs)
+                          ON CONFLICT (event_id) DO NOTHING RETURNING seq`).pluck(),
       pending: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, created_at_ms, attempts, next_attempt_at_ms
                            FROM tenant_outbox WHERE tenant_id = ? AND seq > ? AND state = ${STATE_PENDING} ORDER BY seq LIMIT ?`),
       tenants: db.prepare(`SELECT tenant_id, COUNT(*) AS n FROM tenant_outbox WHERE state = ${STATE_PENDING} GROUP BY tenant_id`),
@@ -74,9 +75,10 @@ export class SqliteOutbox implements Outbox {
     };
   }
 
-  append(entry: NewOutboxEntry): Promise<OutboxEntry> {
+  append(entry: NewOutboxEntry): Promise<OutboxEntry | null> {
     return this.write(() => {
-      const seq = this.stmts.insert.get(entry) as number;
+      const seq = this.stmts.insert.get(entry) as number | undefined;
+      if (seq === undefined) return null;
       return { ...entry, seq, attempts: 0, nextAttemptAtMs: entry.createdAtMs };
     });
   }

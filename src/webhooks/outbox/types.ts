@@ -28,8 +28,12 @@ export interface OutboxEntry extends NewOutboxEntry {
 }
 
 export interface Outbox {
-  /** Appends durably; resolves after commit with the stored entry (its `seq` assigned). */
-  append(entry: NewOutboxEntry): Promise<OutboxEntry>;
+  /**
+   * Appends durably; resolves after commit with the stored entry (its `seq` assigned), or null when
+   * an entry with this event id is already stored (pending or dead): nothing new is stored. Event
+   * ids derived from the source event make a redelivered Meta webhook a no-op here.
+   */
+  append(entry: NewOutboxEntry): Promise<OutboxEntry | null>;
   /** Pending entries of one tenant with `seq > afterSeq`, in `seq` order: the sender's paged reads. */
   pending(tenantId: string, afterSeq: number, limit: number): Promise<OutboxEntry[]>;
   /** Tenants that have pending entries, and how many in all: recovery at start. */

@@ -59,6 +59,8 @@ export interface TenantWebhookStats {
   dead: number;
   /** Events not stored because the tenant has no webhook configured. */
   dropped: number;
+  /** Enqueues of an event id already stored (redelivered source events). */
+  duplicates: number;
   breakerOpens: number;
   /** Gauges. */
   pending: number;
@@ -71,6 +73,11 @@ export interface TenantWebhookStats {
 export interface EnqueueOptions {
   /** Events with the same key are delivered in order. Default: the event's `recipient`, `to`, `from` or `wa_id`, else ''. */
   orderKey?: string;
+  /**
+   * Id derived from the source event (`X-Sendgate-Event-Id`). Enqueueing an id already stored does
+   * nothing, and a receiver that saw it already dedupes it. Default: random.
+   */
+  eventId?: string;
 }
 
 export class TenantWebhookSender {
@@ -78,6 +85,7 @@ export class TenantWebhookSender {
   private readonly counters: LaneCounters = { attempts: 0, delivered: 0, failedAttempts: 0, dead: 0, pending: 0 };
   private enqueued = 0;
   private dropped = 0;
+  private duplicates = 0;
   private readonly clock: Clock;
   private readonly settings: LaneSettings;
   private readonly timeoutMs: number;
@@ -123,8 +131,8 @@ export class TenantWebhookSender {
   }
 
   /**
-   * Stores the event durably and schedules its delivery. Resolves after commit with the event id,
-   * or null when the tenant has no webhook (nothing stored).
+   * Stores the event durably and schedules its delivery. Resolves after commit with the event id
+   * (also when that id was already stored), or null when the tenant has no webhook (nothing stored).
    */
   async enqueue(tenantId: string, event: object, options: EnqueueOptions = {}): Promise<string | null> {
     if (this.closed) throw new Error('webhook sender closed');
@@ -132,17 +140,22 @@ export class TenantWebhookSender {
       this.dropped++;
       return null;
     }
+    const eventId = options.eventId ?? `evt_${randomBytes(16).toString('base64url')}`;
     const entry = await this.options.outbox.append({
-      eventId: `evt_${randomBytes(16).toString('base64url')}`,
+      eventId,
       tenantId,
       orderKey: options.orderKey ?? defaultOrderKey(event),
       body: JSON.stringify(event),
       createdAtMs: this.clock.nowMs(),
     });
+    if (entry === null) {
+      this.duplicates++;
+      return eventId;
+    }
     this.enqueued++;
     this.counters.pending++;
     this.lane(tenantId).offer(entry);
-    return entry.eventId;
+    return eventId;
   }
 
   /** Delivers a tenant's dead events again (after the tenant fixed its endpoint); returns how many. */
@@ -171,7 +184,7 @@ export class TenantWebhookSender {
       if (breaker !== 'closed') openBreakers++;
       breakerOpens += lane.breaker.opens;
     }
-    return { ...this.counters, enqueued: this.enqueued, dropped: this.dropped, breakerOpens, inFlight, loaded, openBreakers, endpoints };
+    return { ...this.counters, enqueued: this.enqueued, dropped: this.dropped, duplicates: this.duplicates, breakerOpens, inFlight, loaded, openBreakers, endpoints };
   }
 
   /** Stops delivering, aborts attempts in flight (they stay pending), closes sockets. The outbox is the caller's to close. */
