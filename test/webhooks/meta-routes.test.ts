@@ -58,6 +58,7 @@ describe('verification handshake', () => {
       'hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1',
       'hub.mode=unsubscribe&hub.verify_token=verify-me-please&hub.challenge=1',
       'hub.mode=subscribe&hub.verify_token=verify-me-please',
+      `hub.mode=subscribe&hub.verify_token=verify-me-please&hub.challenge=${'1'.repeat(300)}`,
       '',
     ]) {
       const res = await app.inject({ url: `/webhooks/whatsapp?${q}` });

@@ -52,6 +52,7 @@ export interface MetaWebhookOptions {
 }
 
 const PATH = '/webhooks/whatsapp';
+const MAX_CHALLENGE_CHARS = 256;
 
 export const metaWebhookRoutes: FastifyPluginAsync<MetaWebhookOptions> = async (app, options) => {
   const { appSecret, onEvents } = options;
@@ -69,8 +70,10 @@ export const metaWebhookRoutes: FastifyPluginAsync<MetaWebhookOptions> = async (
     const q = request.query;
     const challenge = q['hub.challenge'];
     const token = q['hub.verify_token'];
-    const ok = q['hub.mode'] === 'subscribe' && typeof challenge === 'string' && typeof token === 'string'
-      && timingSafeEqual(digest(token), verifyTokenDigest);
+    // Meta's challenge is a short number; anything long is not Meta and is not reflected.
+    const ok = q['hub.mode'] === 'subscribe' && typeof challenge === 'string' && challenge.length <= MAX_CHALLENGE_CHARS
+      && typeof token === 'string' && timingSafeEqual(digest(token), verifyTokenDigest);
+    reply.header('x-content-type-options', 'nosniff');
     if (!ok) return reply.code(403).type('text/plain').send('Forbidden');
     return reply.code(200).type('text/plain').send(challenge);
   });
