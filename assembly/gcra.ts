@@ -44,17 +44,25 @@ export function gcraTake(len: u32, ratePerSec: f64, burst: f64, nowMs: f64): f64
 }
 
 /**
- * Batch take: `count` keys packed in the input area as [u32 byteLength][bytes]...; answer i is
- * written as f64 at OUTPUT_PTR + 8*i (JS copies them out). Same meaning as gcraTake.
+ * Batch take: `count` keys in the input area as UTF-8 joined by NUL bytes (`byteLength` bytes in
+ * all; JS encodes them with one encodeInto). Answer i is written as f64 at OUTPUT_PTR + 8*i.
+ * Same meaning as gcraTake. Returns `count`, or -1 without deciding anything if the bytes do not
+ * hold exactly `count` keys (a key containing NUL).
  */
-export function gcraTakeMany(count: u32, ratePerSec: f64, burst: f64, nowMs: f64): void {
+export function gcraTakeMany(byteLength: u32, count: u32, ratePerSec: f64, burst: f64, nowMs: f64): i32 {
+  const end = SCRATCH_PTR + byteLength;
+  let separators: u32 = 0;
+  for (let p = SCRATCH_PTR; p < end; p++) if (load<u8>(p) == 0) separators++;
+  if (separators + 1 != count) return -1;
   const d = gcraTable();
   const now = clampNow(nowMs);
-  let off: u32 = 0;
+  let start: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
-    const len = load<u32>(SCRATCH_PTR + off);
-    const key = keyAt(off + 4, len, 0);
-    off += 4 + len;
+    let stop = start;
+    while (stop < byteLength && load<u8>(SCRATCH_PTR + stop) != 0) stop++;
+    const key = keyAt(start, stop - start, 0);
     store<f64>(OUTPUT_PTR + (<usize>i << 3), decide(d, key, ratePerSec, burst, now, true));
+    start = stop + 1;
   }
+  return <i32>count;
 }

@@ -57,8 +57,11 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
         if (out.length < keys.length) throw new RangeError('takeMany: out is shorter than keys');
         let first = 0;
         while (first < keys.length) {
-          const n = s.pack(keys, first, BATCH_MAX);
-          x.gcraTakeMany(n, ratePerSec, burst, nowMs);
+          const n = s.batchSize(keys, first, BATCH_MAX);
+          const chunk = first === 0 && n === keys.length ? keys : keys.slice(first, first + n);
+          if (x.gcraTakeMany(s.write(chunk.join('\0'), 0), n, ratePerSec, burst, nowMs) !== n) {
+            throw new RangeError('takeMany: keys must not contain NUL');
+          }
           s.results(out, first, n);
           first += n;
         }

@@ -5,10 +5,6 @@
  */
 import { INPUT_BYTES, OUTPUT_BYTES, type WasmMemory } from './wasm.js';
 
-// Keys are mostly short ASCII (ids, E.164 numbers): copying char codes is ~3x faster than
-// TextEncoder.encodeInto for a 20-char key on Node 20 (bench/micro/core.ts, ascii-copy vs
-// encodeInto); anything non-ASCII or long takes encodeInto.
-const ASCII_COPY_MAX = 64;
 const encoder = new TextEncoder();
 
 export class Scratch {
@@ -29,50 +25,31 @@ export class Scratch {
     this.out = new Float64Array(this.buffer, this.base + INPUT_BYTES, OUTPUT_BYTES / 8);
   }
 
+  // A WebAssembly memory that grows detaches its old ArrayBuffer, which zeroes the length of
+  // every view over it: one length check instead of the `memory.buffer` getter, an API call
+  // that cost more than the whole decision when measured (bench/micro/core.ts notes).
   private fresh(): void {
-    if (this.memory.buffer !== this.buffer) this.views();
+    if (this.bytes.byteLength === 0) this.views();
   }
 
   /** Write `s` as UTF-8 at input offset `at`; returns its byte length. Throws if it does not fit. */
   write(s: string, at: number): number {
     this.fresh();
-    const n = s.length;
-    if (n <= ASCII_COPY_MAX && at + n <= INPUT_BYTES) {
-      const bytes = this.bytes;
-      const p = this.base + at;
-      let i = 0;
-      for (; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        bytes[p + i] = c;
-      }
-      if (i === n) return n;
-    }
     const r = encoder.encodeInto(s, at === 0 ? this.input : this.input.subarray(at));
-    if (r.read !== n) throw new RangeError(`limits core: key of ${n} chars does not fit the scratch region`);
+    if (r.read !== s.length) throw new RangeError(`limits core: ${s.length} chars do not fit the scratch region`);
     return r.written;
   }
 
-  /** Pack keys[first..] as [u32 len][bytes]... until the input area or `max` keys; returns how many. */
-  pack(keys: readonly string[], first: number, max: number): number {
-    let at = 0;
-    let i = first;
+  /** How many of keys[first..] (at most `max`) fit the input area joined by NUL, whatever their UTF-8 width. */
+  batchSize(keys: readonly string[], first: number, max: number): number {
     const end = Math.min(keys.length, first + max);
+    let bytes = 0;
+    let i = first;
     for (; i < end; i++) {
-      const key = keys[i]!;
-      if (at + 4 + key.length * 3 > INPUT_BYTES) {
-        if (i === first) throw new RangeError('limits core: key does not fit the scratch region');
-        break;
-      }
-      const len = this.write(key, at + 4);
-      const p = this.base + at;
-      const b = this.bytes;
-      b[p] = len & 0xff;
-      b[p + 1] = (len >>> 8) & 0xff;
-      b[p + 2] = (len >>> 16) & 0xff;
-      b[p + 3] = len >>> 24;
-      at += 4 + len;
+      bytes += keys[i]!.length * 3 + 1;
+      if (bytes > INPUT_BYTES) break;
     }
+    if (i === first) throw new RangeError('limits core: key does not fit the scratch region');
     return i - first;
   }
 

@@ -23,7 +23,7 @@ export interface CoreExports {
   hashScratch(len: number): void;
   gcraCheck(len: number, ratePerSec: number, burst: number, nowMs: number): number;
   gcraTake(len: number, ratePerSec: number, burst: number, nowMs: number): number;
-  gcraTakeMany(count: number, ratePerSec: number, burst: number, nowMs: number): void;
+  gcraTakeMany(byteLength: number, count: number, ratePerSec: number, burst: number, nowMs: number): number;
   windowCount(len: number, windowMs: number, nowMs: number): number;
   windowTake(len: number, windowMs: number, limit: number, nowMs: number): number;
   uniqueCharge(scopeLen: number, recipientLen: number, limit: number, nowMs: number): number;

@@ -60,6 +60,12 @@ describe('gcra', () => {
     expect(out.subarray(10_000).every((v) => v === 1000)).toBe(true);
   });
 
+  it('takeMany refuses keys containing NUL before deciding anything', async () => {
+    const c = await small();
+    expect(() => c.gcra.takeMany(['a', 'b\0c'], 1, 1, T0, new Float64Array(2))).toThrow(RangeError);
+    expect(c.gcra.take('a', 1, 1, T0)).toBe(0);
+  });
+
   it('rejects a non-positive rate or a burst below 1', async () => {
     const c = await small();
     expect(() => c.gcra.take('n', 0, 1, T0)).toThrow(RangeError);
