@@ -66,7 +66,7 @@ describe('parseMetaWebhook', () => {
       entry: [
         { id: 'W', changes: [
           { field: 'message_template_status_update', value: { event: 'APPROVED' } },
-          { field: 'messages', value: { metadata: { phone_number_id: '1' }, statuses: [{ id: 'wamid.p', status: 'played', timestamp: '1' }, { id: 'wamid.ok', status: 'read', timestamp: '1', future_field: { x: 1 } }] } },
+          { field: 'messages', value: { metadata: { phone_number_id: '1' }, errors: [{ code: 131000 }], statuses: [{ id: 'wamid.p', status: 'played', timestamp: '1' }, { id: 'wamid.ok', status: 'read', timestamp: '1', future_field: { x: 1 } }] } },
           { field: 'messages', value: { statuses: [] } },
           'garbage',
         ] },
@@ -75,7 +75,7 @@ describe('parseMetaWebhook', () => {
     };
     const events = parseMetaWebhook(json, ignored);
     expect(events.map((e) => e.kind === 'status' && e.wamid)).toEqual(['wamid.ok']);
-    expect(Object.fromEntries(ignored)).toEqual({ 'field:message_template_status_update': 1, 'status:played': 1, 'bad:metadata': 1, 'bad:change': 1, 'bad:entry': 1 });
+    expect(Object.fromEntries(ignored)).toEqual({ 'field:message_template_status_update': 1, 'key:errors': 1, 'status:played': 1, 'bad:metadata': 1, 'bad:change': 1, 'bad:entry': 1 });
     expect(parseMetaWebhook(null, ignored)).toEqual([]);
     expect(parseMetaWebhook({ entry: 'x' }, ignored)).toEqual([]);
     expect(ignored.get('bad:envelope')).toBe(2);

@@ -66,7 +66,12 @@ export function parseMetaWebhook(json: unknown, ignored?: IgnoredCounts): MetaEv
   return events;
 }
 
+/** Keys of a `messages` change value that the parser reads or knowingly passes over. */
+const KNOWN_VALUE_KEYS: ReadonlySet<string> = new Set(['messaging_product', 'metadata', 'statuses', 'messages', 'contacts']);
+
 function parseMessagesValue(value: Obj, out: MetaEvent[], skip: (reason: string) => void): void {
+  // Unhandled parts of the value (e.g. value-level `errors`, new keys) are counted, not refused.
+  for (const key of Object.keys(value)) if (!KNOWN_VALUE_KEYS.has(key)) skip(`key:${key}`);
   const metadata = isObj(value.metadata) ? value.metadata : {};
   const phoneNumberId = str(metadata.phone_number_id);
   if (phoneNumberId === undefined) {
