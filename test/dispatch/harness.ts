@@ -1,13 +1,13 @@
 /**
- * Test wiring for the dispatcher: a real embedded store in a temp dir, the real limits core as the
- * Pacer, the real undici upstream, and the Cloud API simulator as the upstream server.
+ * Test wiring for the dispatcher: a real embedded store in a temp dir, the real limits core (WASM,
+ * build/core.wasm) as the Pacer, the real undici upstream, and the Cloud API simulator as the upstream server.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../src/clock.js';
 import type { Config } from '../../src/config/schema.js';
-import { createReferenceCore } from '../../src/core/reference.js';
+import { loadCore } from '../../src/core/index.js';
 import { createDispatcher } from '../../src/dispatch/dispatcher.js';
 import type { DispatchEvent, Dispatcher, DispatcherDeps, NumberInfo, Pacer } from '../../src/dispatch/types.js';
 import { openStore } from '../../src/store/index.js';
@@ -60,7 +60,7 @@ export async function makeRig(options: RigOptions): Promise<Rig> {
   const dispatcher = createDispatcher({
     store,
     upstream,
-    pacer: options.pacer ?? createReferenceCore().gcra,
+    pacer: options.pacer ?? (await loadCore({ gcraKeys: 1 << 12, windowKeys: 1024, uniqueKeys: 1024, repeatKeys: 1024 })).gcra,
     clock: systemClock,
     config: { dispatch: { ...DISPATCH_DEFAULTS, ...options.dispatch }, upstream: upstreamConfig },
     numbers,
