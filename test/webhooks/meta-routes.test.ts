@@ -192,6 +192,27 @@ describe('deduplication', () => {
     expect(counters.consumerFailures).toBe(1);
   });
 
+  it('answers 503 without internals when the durable marks cannot be read, and accepts the retry', async () => {
+    let broken = true;
+    const marks = {
+      seen: async () => {
+        if (broken) throw new Error('SQLITE_IOERR: disk I/O error at /secret/path');
+        return new Set<string>();
+      },
+      mark: () => {},
+      close: () => {},
+    };
+    const { app, received } = await build({ dedupe: new DeliveryDedupe({ clock: systemClock, marks }) });
+    const body = JSON.stringify(statusPayload([{ id: 'wamid.IO', status: 'sent' }]));
+    const res = await post(app, body, signMetaBody(body, APP_SECRET));
+    expect(res.statusCode).toBe(503);
+    expect(res.body).not.toContain('SQLITE');
+    expect(received).toHaveLength(0);
+    broken = false;
+    expect((await post(app, body, signMetaBody(body, APP_SECRET))).statusCode).toBe(200);
+    expect(received.flat()).toHaveLength(1);
+  });
+
   it('remembers deliveries across a restart through the durable marks', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sendgate-wh-'));
     try {

@@ -14,7 +14,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { systemClock, type Clock } from '../../clock.js';
 import { ERRORS, graphErrorBody, type ErrorCode } from '../../errors.js';
-import { DeliveryDedupe } from './dedupe.js';
+import { DeliveryDedupe, type Claim } from './dedupe.js';
 import type { MetaEvent } from './events.js';
 import { parseMetaWebhook, type IgnoredCounts } from './parse.js';
 import { verifyMetaSignature } from './signature.js';
@@ -93,7 +93,13 @@ export const metaWebhookRoutes: FastifyPluginAsync<MetaWebhookOptions> = async (
       return refuse(reply, 'INVALID_JSON', 'The request body is not valid JSON');
     }
     counters.accepted++;
-    const claim = await dedupe.claim(parseMetaWebhook(json, counters.ignored));
+    let claim: Claim;
+    try {
+      claim = await dedupe.claim(parseMetaWebhook(json, counters.ignored));
+    } catch (err) {
+      request.log.error({ err }, 'webhook dedupe look-up failed; Meta will retry');
+      return refuse(reply, 'STORAGE_UNAVAILABLE', 'Events could not be processed');
+    }
     counters.duplicates += claim.duplicates;
     if (claim.fresh.length > 0) {
       try {
