@@ -5,7 +5,8 @@
  * Dispatcher changes (sending, queued, sent, failed, expired, rejected) only apply while a message
  * is unfinished. Webhook statuses (delivered, read) arrive out of order and more than once, so they
  * only move a record forward along sent → delivered → read; a late `delivered` after `read` keeps
- * `read`. Once final, a record never leaves its state except along that progression.
+ * `read`. A `sent` record may still become `failed` (Meta's asynchronous failures). Otherwise, once
+ * final, a record never leaves its state except along that progression.
  */
 import type { MessageRecord, MessageState, NewMessage, Transition } from './types.js';
 
@@ -18,7 +19,8 @@ const ALLOWED_FROM: Readonly<Record<MessageState, ReadonlySet<MessageState>>> = 
   // sending → sending: a retry attempt after recovery re-dispatches a message found in `sending`.
   sending: UNFINISHED,
   sent: UNFINISHED,
-  failed: UNFINISHED,
+  // sent → failed: Meta reports many failures only later, as a `failed` status webhook (131026, 131049, 131047).
+  failed: new Set(['queued', 'sending', 'sent']),
   expired: UNFINISHED,
   rejected: UNFINISHED,
   delivered: new Set(['sent']),

@@ -230,13 +230,23 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect((await store.get(m.tenantId, m.id))?.state).toBe('queued');
       });
 
-      it('a sent message never goes back to sending, queued or failed', async () => {
+      it('a sent message never goes back to sending or queued', async () => {
         const m = await stored();
         await store.transition(m.id, { state: 'sent', wamid: 'wamid.S', atMs: T0 + 1 });
         expect(await store.transition(m.id, { state: 'sending', attempts: 9, atMs: T0 + 2 })).toBe(false);
         expect(await store.transition(m.id, { state: 'queued', notBeforeMs: 0, lastError: null, atMs: T0 + 2 })).toBe(false);
-        expect(await store.transition(m.id, { state: 'failed', lastError: upstreamError, atMs: T0 + 2 })).toBe(false);
         expect(await store.get(m.tenantId, m.id)).toMatchObject({ state: 'sent', attempts: 0 });
+      });
+
+      it("a sent message may still fail (Meta's asynchronous failures), a delivered one may not", async () => {
+        const m = await stored();
+        await store.transition(m.id, { state: 'sent', wamid: 'wamid.F', atMs: T0 + 1 });
+        expect(await store.transition(m.id, { state: 'failed', lastError: upstreamError, atMs: T0 + 2 })).toBe(true);
+        expect(await store.get(m.tenantId, m.id)).toMatchObject({ state: 'failed', wamid: 'wamid.F', lastError: upstreamError });
+        const d = await stored();
+        await store.transition(d.id, { state: 'sent', wamid: 'wamid.D', atMs: T0 + 1 });
+        await store.transition(d.id, { state: 'delivered', atMs: T0 + 2 });
+        expect(await store.transition(d.id, { state: 'failed', lastError: upstreamError, atMs: T0 + 3 })).toBe(false);
       });
 
       it('ignores unknown ids', async () => {

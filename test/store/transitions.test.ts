@@ -23,14 +23,16 @@ const transition: fc.Arbitrary<Transition> = fc.oneof(
 const PROGRESS: Partial<Record<MessageState, number>> = { sent: 0, delivered: 1, read: 2 };
 
 describe('transition rules', () => {
-  it('once final, a record only moves forward along sent → delivered → read', () => {
+  it('once final, a record only moves forward along sent → delivered → read (or sent → failed)', () => {
     fc.assert(
       fc.property(fc.array(transition, { maxLength: 30 }), (changes) => {
         let record: MessageRecord = initialRecord(message());
         for (const change of changes) {
           const next = applyTransition(record, change);
           if (next === null) continue;
-          if (FINAL_STATES.has(record.state)) {
+          if (record.state === 'sent' && next.state === 'failed') {
+            expect(next.wamid).toBe(record.wamid);
+          } else if (FINAL_STATES.has(record.state)) {
             const from = PROGRESS[record.state];
             const to = PROGRESS[next.state];
             expect(from).toBeDefined();
@@ -71,6 +73,7 @@ describe('transition rules', () => {
       ...['queued', 'sending'].flatMap((from) =>
         ['expired', 'failed', 'queued', 'rejected', 'sending', 'sent'].map((to) => `${from}>${to}`)),
       'sent>delivered',
+      'sent>failed',
       'sent>read',
     ].sort());
   });
