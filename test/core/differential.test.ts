@@ -66,4 +66,29 @@ describe('WASM core vs reference model', () => {
       { numRuns: 300 },
     );
   });
+
+  it('stays identical when 12 keys share 16-slot tables (clusters, reclaim and backward shifts)', async () => {
+    const many = fc.integer({ min: 0, max: 11 }).map((i) => `key-${i}`);
+    const crowded = fc.oneof(
+      fc.record({ k: many, r: rate, b: burst, step }).map(({ k, r, b, step }) => ({ name: `gcra.take ${k} ${r} ${b}`, step, run: (c: Core | ReferenceCore, t: number) => c.gcra.take(k, r, b, t) })),
+      fc.record({ k: many, r: rate, b: burst, step }).map(({ k, r, b, step }) => ({ name: `gcra.check ${k} ${r} ${b}`, step, run: (c: Core | ReferenceCore, t: number) => c.gcra.check(k, r, b, t) })),
+      fc.record({ k: many, w: windowMs, l: limit, step }).map(({ k, w, l, step }) => ({ name: `window.take ${k} ${w} ${l}`, step, run: (c: Core | ReferenceCore, t: number) => c.window.take(k, w, l, t) })),
+      fc.record({ k: many, w: windowMs, step }).map(({ k, w, step }) => ({ name: `window.count ${k} ${w}`, step, run: (c: Core | ReferenceCore, t: number) => c.window.count(k, w, t) })),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(crowded, { minLength: 1, maxLength: 200 }), async (ops) => {
+        const wasm = await loadCore({ gcraKeys: 1, windowKeys: 1, uniqueKeys: 1, repeatKeys: 1 });
+        const ref = createReferenceCore();
+        let now = T0;
+        for (const [i, o] of ops.entries()) {
+          now += o.step;
+          const a = o.run(wasm, now);
+          const b = o.run(ref, now);
+          if (a !== b) expect({ i, op: o.name, now, wasm: a }).toEqual({ i, op: o.name, now, wasm: b });
+        }
+        expect(wasm.stats().tableFull.gcra + wasm.stats().tableFull.window).toBe(0);
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
