@@ -1,21 +1,23 @@
 /**
- * Boots a gateway: opens storage, loads the WASM core, recovers unfinished messages, listens,
- * and shuts down gracefully (stop accepting → finish in-flight sends → close pools and storage).
+ * Boots a gateway: opens its components, recovers unfinished messages, listens, and shuts down
+ * gracefully (stop accepting → finish in-flight sends → close pools, webhooks and storage).
  * The only module that listens.
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
-import { loadCore, type Core } from './core/index.js';
+import type { Core } from './core/index.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
-import type { DispatchEvent, Dispatcher, NumberInfo } from './dispatch/types.js';
-import { allowAll } from './gateway/ports.js';
-import { TenantRegistry } from './gateway/tenants.js';
+import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
+import { openComponents, type Components } from './gateway/components.js';
+import { consentRoutes } from './http/routes/consent.js';
 import { GatewayMetrics } from './observability/metrics.js';
-import { openStore } from './store/index.js';
+import { isTemplateBody } from './policy/hooks.js';
+import { registerPolicyMetrics, type PolicyEngine } from './policy/index.js';
 import type { Store } from './store/types.js';
-import { createUndiciUpstream } from './upstream/undici-upstream.js';
+import { metaWebhookRoutes } from './webhooks/index.js';
+import { registerWebhookMetrics } from './webhooks/metrics.js';
 
 export interface GatewayHandle {
   app: FastifyInstance;
@@ -24,38 +26,40 @@ export interface GatewayHandle {
   store: Store;
   dispatcher: Dispatcher;
   core: Core;
+  policy: PolicyEngine;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   clock?: Clock;
-  /** Extra Fastify plugins (e.g. webhooks) registered on the app. */
-  plugins?: Array<(app: FastifyInstance) => Promise<void>>;
   /** Default true: /metrics includes process metrics. */
   defaultMetrics?: boolean;
 }
 
 export async function startGateway(config: Readonly<Config>, options: StartOptions = {}): Promise<GatewayHandle> {
   const clock = options.clock ?? systemClock;
-  const store = await openStore(config.storage, clock);
-  const core = await loadCore(config.core);
-  const upstream = createUndiciUpstream(config.upstream);
-  const tenants = new TenantRegistry(config);
-
-  // Live per-number limits: the dispatcher reads this map at every decision.
-  const numbers = new Map<string, NumberInfo>();
-  for (const { tenant, number } of tenants.numbers()) {
-    numbers.set(number.phoneNumberId, { tenantId: tenant.id, accessToken: number.accessToken, mps: number.mps, burst: number.burst });
-  }
+  const parts = await openComponents(config, clock);
+  const { store, core, policy, webhooks, consumer, tenants } = parts;
 
   // The app needs the dispatcher and the dispatcher logs through the app's logger: the app gets
   // late-bound ports, used only after createDispatcher below has run (before listen).
   let dispatcher: Dispatcher;
   const metrics = new GatewayMetrics(() => dispatcher.snapshot(), { defaultMetrics: options.defaultMetrics ?? true });
+  registerPolicyMetrics(metrics.registry, policy);
+  registerWebhookMetrics(metrics.registry, () => webhooks.stats());
+  const plugins: Array<(app: FastifyInstance) => Promise<void>> = [
+    (app) => consentRoutes(app, { tenants, consent: policy, clock }),
+  ];
+  const secrets = config.webhooks;
+  if (secrets !== undefined) {
+    plugins.push(async (app) => {
+      await app.register(metaWebhookRoutes, webhooks.routeOptions(secrets, consumer.onEvents));
+    });
+  }
+
   const app = await buildApp({
     deps: {
-      config, tenants, store, clock, metrics,
-      policy: allowAll,
+      config, tenants, store, clock, metrics, policy,
       coreLoaded: () => true,
       dispatch: {
         submit: (record) => dispatcher.submit(record),
@@ -68,16 +72,22 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       pause: (id) => dispatcher.pause(id),
       resume: (id) => dispatcher.resume(id),
     },
-    plugins: options.plugins,
+    plugins,
   });
   dispatcher = createDispatcher({
-    store, upstream, clock, numbers,
+    store, clock,
+    upstream: parts.upstream,
+    numbers: parts.numbers,
     pacer: core.gcra,
     config: { dispatch: config.dispatch },
     log: app.log,
     onEvent(event: DispatchEvent) {
-      if (event.type === 'attempt') metrics.upstreamSends.inc({ outcome: event.outcome, code: String(event.code) });
-      else if (event.state === 'sent') metrics.dispatchLatency.observe(event.latencyMs / 1000);
+      if (event.type === 'attempt') {
+        metrics.upstreamSends.inc({ outcome: event.outcome, code: String(event.code) });
+        return;
+      }
+      if (event.state === 'sent') metrics.dispatchLatency.observe(event.latencyMs / 1000);
+      else void settleUnsent(parts, event).catch((err: unknown) => app.log.error({ err }, 'settling an unsent message failed'));
     },
   });
   dispatcher.recover(await store.unfinished());
@@ -89,10 +99,28 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     closing ??= (async () => {
       await app.close();
       await dispatcher.close();
-      await upstream.close();
-      await store.close();
+      await parts.close();
     })();
     return closing;
   };
-  return { app, url, store, dispatcher, core, close };
+  return { app, url, store, dispatcher, core, policy, close };
+}
+
+/**
+ * A message that ended without being sent (failed at the upstream, or expired) gives its policy
+ * charges back and is reported to the tenant's webhook: Meta never sends a status for it.
+ */
+async function settleUnsent(parts: Components, event: Extract<DispatchEvent, { type: 'final' }>): Promise<void> {
+  const record = await parts.store.get(event.tenantId, event.id);
+  if (record === null) return;
+  parts.policy.onFinal({ tenantId: record.tenantId, to: record.to, state: event.state, template: isTemplateBody(record.body) });
+  if (record.lastError !== null && record.lastError.code > 0) {
+    parts.policy.onDeliveryFailure({ tenantId: record.tenantId, phoneNumberId: record.phoneNumberId, to: record.to, code: record.lastError.code });
+  }
+  const body: Record<string, unknown> = {
+    type: 'message.status', id: record.id, wamid: record.wamid, status: event.state,
+    recipient: record.to, phoneNumberId: record.phoneNumberId, timestamp: record.updatedAtMs,
+  };
+  if (record.lastError !== null) body.errors = [record.lastError];
+  await parts.webhooks.sender.enqueue(record.tenantId, body, { orderKey: record.to, eventId: `evt_final_${record.id}` });
 }

@@ -5,11 +5,22 @@
  * - business_capability_update / quality update with a new limit → engine.setMessagingLimit for
  *   the tenant owning the number (the limit is the portfolio's: Meta states it per business).
  */
-import type { CapabilityEvent, ConsumerHooks, InboundNotice, NumberOwners, QualityEvent } from '../webhooks/index.js';
+import type { MessageRecord } from '../store/types.js';
+import type { CapabilityEvent, ConsumerHooks, InboundNotice, NumberOwners, QualityEvent, StatusEvent } from '../webhooks/index.js';
 import type { PolicyEngine } from './types.js';
 
-export function policyConsumerHooks(engine: Pick<PolicyEngine, 'onInbound' | 'setMessagingLimit'>, owners: NumberOwners): Required<ConsumerHooks> {
+export function policyConsumerHooks(
+  engine: Pick<PolicyEngine, 'onInbound' | 'setMessagingLimit' | 'onDeliveryFailure' | 'onFinal'>,
+  owners: NumberOwners,
+): Required<ConsumerHooks> {
   return {
+    /** Asynchronous failures: defer or mark the recipient (131049, 131026), and give the tier slot back. */
+    onStatus(record: MessageRecord, event: StatusEvent): void {
+      if (event.status !== 'failed') return;
+      const code = event.errors?.[0]?.code ?? 0;
+      engine.onDeliveryFailure({ tenantId: record.tenantId, phoneNumberId: record.phoneNumberId, to: record.to, code });
+      engine.onFinal({ tenantId: record.tenantId, to: record.to, state: 'failed', template: isTemplateBody(record.body) });
+    },
     onInbound(notice: InboundNotice): void {
       engine.onInbound({ phoneNumberId: notice.phoneNumberId, from: notice.from, text: notice.event.text, timestampMs: notice.atMs });
     },
@@ -21,4 +32,13 @@ export function policyConsumerHooks(engine: Pick<PolicyEngine, 'onInbound' | 'se
       if (owner !== undefined) engine.setMessagingLimit(owner.tenant.id, limit);
     },
   };
+}
+
+/** Failures are rare: parsing the stored body here costs nothing on the send path. */
+export function isTemplateBody(body: string): boolean {
+  try {
+    return (JSON.parse(body) as { type?: unknown }).type === 'template';
+  } catch {
+    return true; // unknown: treated as a template, so its slot is given back
+  }
 }

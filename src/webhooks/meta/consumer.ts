@@ -48,6 +48,8 @@ export interface ConsumerHooks {
   onInbound?(notice: InboundNotice): void | Promise<void>;
   /** Limits: quality and capability signals. */
   onSignal?(event: QualityEvent | CapabilityEvent): void | Promise<void>;
+  /** A status matched to its message (policy: asynchronous failures defer or mark the recipient). */
+  onStatus?(record: MessageRecord, event: StatusEvent): void;
 }
 
 export interface MetaConsumerOptions {
@@ -131,6 +133,7 @@ export class MetaEventConsumer {
 
   private applyStatus(record: MessageRecord, event: StatusEvent): Promise<unknown> {
     this.counts.statuses++;
+    this.options.hooks?.onStatus?.(record, event);
     const atMs = event.timestampMs || this.options.clock.nowMs();
     const transition =
       event.status === 'delivered' || event.status === 'read'

@@ -1,0 +1,61 @@
+/**
+ * Opens everything a gateway runs on, in dependency order, and closes it in reverse:
+ * storage, the WASM core, the policy engine (replaying its state into the core), webhooks
+ * (outbox and sender), the Meta event consumer, and the upstream pool. No HTTP here.
+ */
+import { join } from 'node:path';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import { loadCore, type Core } from '../core/index.js';
+import type { NumberInfo } from '../dispatch/types.js';
+import { createPolicyEngine, openPolicyStore, POLICY_DB_FILE, policyConsumerHooks, type PolicyEngine } from '../policy/index.js';
+import { openStore } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import { createUndiciUpstream, type UndiciUpstream } from '../upstream/undici-upstream.js';
+import { MetaEventConsumer, openEmbeddedWebhooks, type Webhooks } from '../webhooks/index.js';
+import { TenantRegistry } from './tenants.js';
+
+export interface Components {
+  store: Store;
+  core: Core;
+  policy: PolicyEngine;
+  webhooks: Webhooks;
+  consumer: MetaEventConsumer;
+  upstream: UndiciUpstream;
+  tenants: TenantRegistry;
+  /** Live per-number limits: the dispatcher reads this map at every decision. */
+  numbers: Map<string, NumberInfo>;
+  close(): Promise<void>;
+}
+
+export async function openComponents(config: Readonly<Config>, clock: Clock): Promise<Components> {
+  if (config.storage.kind !== 'embedded') {
+    throw new Error('storage.kind "redis" is not implemented in this build; use { "kind": "embedded", "path": "..." }');
+  }
+  const dataDir = config.storage.path;
+  const tenants = new TenantRegistry(config);
+  const numbers = new Map<string, NumberInfo>();
+  for (const { tenant, number } of tenants.numbers()) {
+    numbers.set(number.phoneNumberId, { tenantId: tenant.id, accessToken: number.accessToken, mps: number.mps, burst: number.burst });
+  }
+
+  const store = await openStore(config.storage, clock);
+  const core = await loadCore(config.core);
+  // Built before any dispatch: the core never moves time backwards, and the replay of the last
+  // 24 h of tier charges and open windows must be its first calls.
+  const policy = createPolicyEngine({ config, core, clock, store: openPolicyStore(join(dataDir, POLICY_DB_FILE)) });
+  const webhooks = await openEmbeddedWebhooks({ storagePath: dataDir, clock, endpoint: (id) => tenants.tenant(id)?.webhook });
+  const consumer = new MetaEventConsumer({ records: store, owners: tenants, sink: webhooks.sender, clock, hooks: policyConsumerHooks(policy, tenants) });
+  const upstream = createUndiciUpstream(config.upstream);
+
+  return {
+    store, core, policy, webhooks, consumer, upstream, tenants, numbers,
+    async close() {
+      consumer.close();
+      await upstream.close();
+      await webhooks.close();
+      policy.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * Webhook counters for /metrics, read from stats() at scrape time:
+ *   sendgate_meta_webhook_posts_total{result}      accepted | bad_signature | invalid_json
+ *   sendgate_tenant_webhook_events_total{result}   enqueued | delivered | failed_attempt | dead
+ *   sendgate_tenant_webhook_pending, sendgate_tenant_webhook_open_breakers
+ * Failures show here and never block sends: delivery is asynchronous from the outbox.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { WebhooksStats } from './embedded.js';
+
+export function registerWebhookMetrics(registry: Registry, stats: () => WebhooksStats): void {
+  const registers = [registry];
+  new Counter({
+    name: 'sendgate_meta_webhook_posts_total', help: 'Meta webhook POSTs by result', labelNames: ['result'], registers,
+    collect() {
+      const { meta } = stats();
+      this.reset();
+      this.inc({ result: 'accepted' }, meta.accepted);
+      this.inc({ result: 'bad_signature' }, meta.badSignature);
+      this.inc({ result: 'invalid_json' }, meta.invalidJson);
+    },
+  });
+  new Counter({
+    name: 'sendgate_tenant_webhook_events_total', help: 'Tenant webhook events by result', labelNames: ['result'], registers,
+    collect() {
+      const { tenant } = stats();
+      this.reset();
+      this.inc({ result: 'enqueued' }, tenant.enqueued);
+      this.inc({ result: 'delivered' }, tenant.delivered);
+      this.inc({ result: 'failed_attempt' }, tenant.failedAttempts);
+      this.inc({ result: 'dead' }, tenant.dead);
+    },
+  });
+  new Gauge({
+    name: 'sendgate_tenant_webhook_pending', help: 'Tenant webhook events waiting in the outbox', registers,
+    collect() { this.set(stats().tenant.pending); },
+  });
+  new Gauge({
+    name: 'sendgate_tenant_webhook_open_breakers', help: 'Tenant webhook endpoints whose circuit breaker is open', registers,
+    collect() { this.set(stats().tenant.openBreakers); },
+  });
+}
