@@ -10,55 +10,23 @@
  * Every state change goes through `store.transition`: `sending` is committed before the request,
  * `sent` with the wamid after. Reactions to upstream answers: reactions.ts.
  */
-import { ERRORS } from '../errors.js';
-import type { MessageRecord, RecordedError } from '../store/types.js';
+import type { MessageRecord } from '../store/types.js';
 import { classify } from '../upstream/classify.js';
 import type { UpstreamResult } from '../upstream/types.js';
+import { DEADLINE_ERROR, UNKNOWN_NUMBER_ERROR, type DispatchContext, type Wake } from './context.js';
 import { Lane, type Job } from './lane.js';
+import { laneView, pacedBurst, targetMps } from './limits.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
 import { react } from './reactions.js';
-import type { DispatchEvent, Dispatcher, DispatcherDeps, LaneView, LimitsPatch, NumberInfo, Outcome } from './types.js';
+import type { DispatchEvent, Dispatcher, DispatcherDeps, LaneView, LimitsPatch, NumberInfo } from './types.js';
 import { WakeTimer } from './wake-timer.js';
 
-export type Wake =
-  | { atMs: number; seq?: number; kind: 'lane'; lane: Lane }
-  | { atMs: number; seq?: number; kind: 'job'; lane: Lane; job: Job }
-  | { atMs: number; seq?: number; kind: 'park'; lane: Lane; recipient: string };
-
-/** What reactions.ts needs from the dispatcher: the state it mutates and the effects it triggers. */
-export interface DispatchContext {
-  readonly deps: DispatcherDeps;
-  readonly random: () => number;
-  readonly pausedTenants: Set<string>;
-  readonly timer: WakeTimer<Wake>;
-  /**
-   * Commits a transition. 'refused': the store does not know the message or it is already final
-   * (someone else finished it); 'error': the store could not commit (logged).
-   */
-  transition(job: Job, change: Parameters<DispatcherDeps['store']['transition']>[1]): Promise<'applied' | 'refused' | 'error'>;
-  finish(lane: Lane, job: Job, outcome: Outcome): void;
-  /** Deadline passed: never sent. `lastError` is the upstream answer that delayed it, if any. */
-  expire(lane: Lane, job: Job, lastError: RecordedError | null): Promise<void>;
-  targetMps(lane: Lane, info: NumberInfo): number;
-  /** Back into the lane after `delayMs` (0: now, in the `due` FIFO). Counts as waiting again. */
-  requeue(lane: Lane, job: Job, delayMs: number): void;
-}
-
-const UNKNOWN_NUMBER_ERROR: RecordedError = { code: 100, title: 'Unknown phone number', details: 'the number is not configured', httpStatus: 0 };
-const DEADLINE_ERROR: RecordedError = {
-  code: ERRORS.DEADLINE_UNMEETABLE.graphCode,
-  title: ERRORS.DEADLINE_UNMEETABLE.title,
-  details: 'the deadline passed before the message could be sent',
-  httpStatus: 0,
-};
 const STORE_RETRY_MS = 1000;
 /**
  * How far ahead of its pacing slot a message is committed as `sending`: covers the commit's
  * latency (group commit, a busy event loop) so the request can leave right at its slot.
  */
 const PREPARE_AHEAD_MS = 250;
-/** Arrival jitter at the upstream that a full burst still tolerates (see pacedBurst). */
-const JITTER_BUDGET_MS = 200;
 /** The default undici pool size (upstream.connections 64 × pipelining 1). */
 const DEFAULT_MAX_SENDS = 64;
 
@@ -126,7 +94,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       await ctx.transition(job, { state: 'expired', atMs: clock.nowMs(), lastError: error });
       ctx.finish(lane, job, { id: job.rec.id, state: 'expired', status: 0, bodyText: '', wamid: null, error });
     },
-    targetMps,
+    targetMps: (lane, info) => targetMps(lane, info, settings.headroom),
     requeue(lane, job, delayMs) {
       lane.depth++;
       if (delayMs <= 0) {
@@ -138,31 +106,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     },
   };
 
-  function laneFor(rec: MessageRecord): Lane {
-    let lane = lanes.get(rec.phoneNumberId);
+  function laneFor(phoneNumberId: string, tenantId: string): Lane {
+    let lane = lanes.get(phoneNumberId);
     if (lane === undefined) {
-      lane = new Lane(rec.phoneNumberId, numbers.get(rec.phoneNumberId)?.tenantId ?? rec.tenantId);
-      lanes.set(rec.phoneNumberId, lane);
+      lane = new Lane(phoneNumberId, numbers.get(phoneNumberId)?.tenantId ?? tenantId);
+      lanes.set(phoneNumberId, lane);
     }
     return lane;
-  }
-
-  function targetMps(lane: Lane, info: NumberInfo): number {
-    const mps = lane.overrides.mps ?? info.mps;
-    const headroom = lane.overrides.headroom ?? settings.headroom;
-    return mps * headroom;
-  }
-
-  /**
-   * The bucket used for pacing is smaller than the number's: headroom applies to it too, and it
-   * leaves JITTER_BUDGET_MS worth of tokens unused, so requests that reach the upstream bunched
-   * (event-loop stalls, network jitter) right after a full burst still conform there.
-   */
-  function pacedBurst(lane: Lane, info: NumberInfo): number {
-    const burst = lane.overrides.burst ?? info.burst;
-    const mps = lane.overrides.mps ?? info.mps;
-    const headroom = lane.overrides.headroom ?? settings.headroom;
-    return Math.max(1, Math.min(Math.floor(burst * headroom), burst - Math.ceil((mps * JITTER_BUDGET_MS) / 1000)));
   }
 
   function maxInFlight(rateMps: number): number {
@@ -177,7 +127,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   function add(rec: MessageRecord): void {
     if (known.has(rec.id)) return;
     known.add(rec.id);
-    const lane = laneFor(rec);
+    const lane = laneFor(rec.phoneNumberId, rec.tenantId);
     const job: Job = { rec, attempts: rec.attempts, throttled: 0 };
     lane.depth++;
     const nowMs = clock.nowMs();
@@ -253,9 +203,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       return;
     }
     lane.tenantId = info.tenantId;
-    const rateMps = lane.rate.current(targetMps(lane, info), nowMs);
+    const rateMps = lane.rate.current(targetMps(lane, info, settings.headroom), nowMs);
 
-    const burst = pacedBurst(lane, info);
+    const burst = pacedBurst(lane, info, settings.headroom);
     let pacerWaitMs = 0;
     for (let job = lane.prepared.peek(); job !== undefined; job = lane.prepared.peek()) {
       if (job.rec.deadlineAtMs <= nowMs) {
@@ -433,17 +383,17 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const info = numbers.get(phoneNumberId);
       if (lane === undefined || info === undefined) return 0;
       if (isPaused(lane)) return Number.POSITIVE_INFINITY;
-      const rateMps = lane.rate.current(targetMps(lane, info), clock.nowMs());
+      const rateMps = lane.rate.current(targetMps(lane, info, settings.headroom), clock.nowMs());
       return ((lane.depth + lane.inFlight) / rateMps) * 1000;
     },
     waitForOutcome: (id, timeoutMs) => waiters.wait(id, timeoutMs),
     setLimits(phoneNumberId, patch: LimitsPatch) {
-      const lane = lanes.get(phoneNumberId) ?? laneFor({ phoneNumberId, tenantId: numbers.get(phoneNumberId)?.tenantId ?? '' } as MessageRecord);
+      const lane = laneFor(phoneNumberId, '');
       lane.overrides = { ...lane.overrides, ...patch };
       runLanesOf((l) => l === lane);
     },
     pause(phoneNumberId) {
-      const lane = lanes.get(phoneNumberId) ?? laneFor({ phoneNumberId, tenantId: numbers.get(phoneNumberId)?.tenantId ?? '' } as MessageRecord);
+      const lane = laneFor(phoneNumberId, '');
       lane.paused = true;
     },
     resume(phoneNumberId) {
@@ -462,35 +412,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     snapshot(): LaneView[] {
       const nowMs = clock.nowMs();
       const views: LaneView[] = [];
-      for (const lane of lanes.values()) {
-        const info = numbers.get(lane.phoneNumberId);
-        const oldest = lane.oldestCreatedAtMs();
-        views.push({
-          phoneNumberId: lane.phoneNumberId,
-          tenantId: lane.tenantId,
-          depth: lane.depth,
-          oldestAgeMs: Number.isFinite(oldest) ? Math.max(0, nowMs - oldest) : 0,
-          effectiveMps: info === undefined ? 0 : lane.rate.current(targetMps(lane, info), nowMs),
-          configuredMps: lane.overrides.mps ?? info?.mps ?? 0,
-          burst: lane.overrides.burst ?? info?.burst ?? 0,
-          paused: isPaused(lane),
-          inFlight: lane.inFlight,
-          parkedRecipients: lane.parkedCount(nowMs),
-        });
-      }
+      for (const lane of lanes.values()) views.push(laneView(lane, numbers.get(lane.phoneNumberId), isPaused(lane), settings.headroom, nowMs));
       return views;
     },
     async close() {
       if (closing) return;
       closing = true;
       timer.stop();
-      for (const lane of lanes.values()) {
-        for (let job = lane.prepared.shift(); job !== undefined; job = lane.prepared.shift()) {
-          const j = job;
-          background(() => requeueNow(lane, j));
-          unreserve(lane);
-        }
-      }
+      for (const lane of lanes.values()) unprepare(lane);
       if (inFlightTotal > 0) await new Promise<void>((resolve) => (drained = resolve));
     },
   };

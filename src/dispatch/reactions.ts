@@ -7,7 +7,7 @@ import type { RecordedError } from '../store/types.js';
 import type { Reaction } from '../upstream/classify.js';
 import type { UpstreamResult } from '../upstream/types.js';
 import { DEFER_USER_MS, THROTTLED_RETRY_MS, pairParkMs, retryDelayMs } from './backoff.js';
-import type { DispatchContext } from './dispatcher.js';
+import type { DispatchContext } from './context.js';
 import type { Job, Lane, Park } from './lane.js';
 import type { NumberInfo } from './types.js';
 
