@@ -11,7 +11,9 @@ import type { WakeTimer } from './wake-timer.js';
 export type Wake =
   | { atMs: number; seq?: number; kind: 'lane'; lane: Lane }
   | { atMs: number; seq?: number; kind: 'job'; lane: Lane; job: Job }
-  | { atMs: number; seq?: number; kind: 'park'; lane: Lane; recipient: string };
+  | { atMs: number; seq?: number; kind: 'park'; lane: Lane; recipient: string }
+  /** While a lane is paused nothing else looks at its messages: this expires the ones past their deadline. */
+  | { atMs: number; seq?: number; kind: 'sweep'; lane: Lane };
 
 /** What reactions.ts needs from the dispatcher: the state it mutates and the effects it triggers. */
 export interface DispatchContext {

@@ -33,6 +33,21 @@ export class Fifo<T> {
     return item;
   }
 
+  /** Removes (and returns, in order) every item matching `pred`; the rest keep their order. */
+  removeWhere(pred: (item: T) => boolean): T[] {
+    const removed: T[] = [];
+    const kept: T[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const item = this.items[i] as T;
+      (pred(item) ? removed : kept).push(item);
+    }
+    if (removed.length > 0) {
+      this.items = kept;
+      this.head = 0;
+    }
+    return removed;
+  }
+
   *[Symbol.iterator](): IterableIterator<T> {
     for (let i = this.head; i < this.items.length; i++) yield this.items[i] as T;
   }

@@ -27,6 +27,7 @@ const STORE_RETRY_MS = 1000;
  * latency (group commit, a busy event loop) so the request can leave right at its slot.
  */
 const PREPARE_AHEAD_MS = 250;
+const DEFAULT_SWEEP_MS = 60_000;
 /** The default undici pool size (upstream.connections 64 × pipelining 1). */
 const DEFAULT_MAX_SENDS = 64;
 
@@ -44,6 +45,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let inFlightTotal = 0;
   /** Upstream requests only: gated by `maxSends`. */
   let sendsInFlight = 0;
+  const sweepMs = deps.pausedSweepMs ?? DEFAULT_SWEEP_MS;
   const maxSends = deps.maxInFlightTotal ?? (deps.config.upstream ? deps.config.upstream.connections * deps.config.upstream.pipelining : DEFAULT_MAX_SENDS);
   /** Lanes with a ready message that found every upstream slot taken, in arrival order (round robin). */
   const blocked = new Set<Lane>();
@@ -143,6 +145,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       lane.wakeAtMs = Number.POSITIVE_INFINITY;
     } else if (wake.kind === 'job') {
       lane.enqueueDue(wake.job);
+    } else if (wake.kind === 'sweep') {
+      lane.sweepAtMs = Number.POSITIVE_INFINITY;
+      if (isPaused(lane)) for (const job of lane.takeExpired(nowMs)) background(() => ctx.expire(lane, job, null));
     } else if (!lane.release(wake.recipient, nowMs)) {
       return;
     }
@@ -191,6 +196,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     if (closing) return;
     if (isPaused(lane)) {
       unprepare(lane);
+      if (lane.depth > 0 && lane.sweepAtMs === Number.POSITIVE_INFINITY) {
+        lane.sweepAtMs = clock.nowMs() + sweepMs;
+        timer.schedule({ atMs: lane.sweepAtMs, kind: 'sweep', lane });
+      }
       return;
     }
     const info = numbers.get(lane.phoneNumberId);
@@ -395,6 +404,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     pause(phoneNumberId) {
       const lane = laneFor(phoneNumberId, '');
       lane.paused = true;
+      runLanesOf((l) => l === lane);
     },
     resume(phoneNumberId) {
       const lane = lanes.get(phoneNumberId);
@@ -404,6 +414,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     },
     pauseTenant(tenantId) {
       pausedTenants.add(tenantId);
+      runLanesOf((l) => l.tenantId === tenantId);
     },
     resumeTenant(tenantId) {
       pausedTenants.delete(tenantId);

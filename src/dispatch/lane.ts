@@ -50,6 +50,8 @@ export class Lane {
   inFlight = 0;
   /** Waiting messages: in the FIFOs, held for a parked recipient, or in retry backoff. */
   depth = 0;
+  /** Instant of this lane's pending paused-lane deadline sweep (Infinity: none). */
+  sweepAtMs = Number.POSITIVE_INFINITY;
   /** Instant of this lane's pending pacing wake-up in the dispatcher's heap (Infinity: none). */
   wakeAtMs = Number.POSITIVE_INFINITY;
   private headQueue: Fifo<Job> | null = null;
@@ -127,6 +129,22 @@ export class Lane {
   clearStrikes(recipient: string): void {
     const park = this.parks.get(recipient);
     if (park !== undefined && park.held.length === 0) this.parks.delete(recipient);
+  }
+
+  /** Takes out every waiting message (FIFOs and held) whose deadline has passed. */
+  takeExpired(nowMs: number): Job[] {
+    const past = (job: Job): boolean => job.rec.deadlineAtMs <= nowMs;
+    const out: Job[] = [];
+    for (const q of this.order) out.push(...q.removeWhere(past));
+    for (const park of this.parks.values()) {
+      if (park.held.some(past)) {
+        out.push(...park.held.filter(past));
+        park.held = park.held.filter((job) => !past(job));
+      }
+    }
+    this.depth -= out.length;
+    this.headQueue = null;
+    return out;
   }
 
   parkedCount(nowMs: number): number {

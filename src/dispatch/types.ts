@@ -57,6 +57,8 @@ export interface DispatcherDeps {
    * Default: config.upstream connections × pipelining, else 64.
    */
   maxInFlightTotal?: number;
+  /** How often a paused lane's waiting messages are checked against their deadlines. Default 60 s. */
+  pausedSweepMs?: number;
   /** Uniform [0, 1) for retry jitter; injectable so tests are deterministic. */
   random?: () => number;
   /** Called for every upstream answer and every final state (metrics: sends by outcome, dispatch latency). */

@@ -21,7 +21,9 @@ describe('dispatcher lifecycle', () => {
         '4002': { tenantId: 'acme', accessToken: 'tok-4002', mps: 5, burst: 1 },
         '4003': { tenantId: 'acme', accessToken: 'tok-4003', mps: 20, burst: 20 },
         '4004': { tenantId: 'acme', accessToken: 'tok-4004', mps: 100, burst: 100 },
+        '4005': { tenantId: 'acme', accessToken: 'tok-4005', mps: 100, burst: 100 },
       },
+      extra: { pausedSweepMs: 100 },
     });
   });
   afterAll(async () => {
@@ -107,6 +109,22 @@ describe('dispatcher lifecycle', () => {
     rig.dispatcher.submit(orphan);
     expect(await rig.dispatcher.waitForOutcome(orphan.id, 5000)).toMatchObject({ state: 'failed', error: { code: 100 } });
     expect(sentTo('4999')).toBe(0);
+  });
+
+  it('a paused number still expires its messages past their deadline', async () => {
+    rig.dispatcher.pause('4005');
+    const soon = await rig.enqueue({ phoneNumberId: '4005', deadlineAtMs: Date.now() + 150 });
+    const later = await rig.enqueue({ phoneNumberId: '4005' });
+    rig.dispatcher.submit(soon);
+    rig.dispatcher.submit(later);
+    expect(await rig.dispatcher.waitForOutcome(soon.id, 3000)).toMatchObject({ state: 'expired', error: { code: 900429 } });
+    const [s1, s2] = await states(rig.store, [soon, later]);
+    expect(s1!.state).toBe('expired');
+    expect(s2!.state).toBe('queued');
+    expect(rig.dispatcher.snapshot().find((l) => l.phoneNumberId === '4005')).toMatchObject({ depth: 1, paused: true });
+    rig.dispatcher.resume('4005');
+    await until('sent', async () => (await states(rig.store, [later]))[0]!.state === 'sent');
+    expect(sentTo('4005')).toBe(1);
   });
 
   it('close() lets in-flight sends finish and leaves the rest queued (not sending) in the store', async () => {

@@ -21,14 +21,17 @@ describe('MinHeap', () => {
 });
 
 describe('Fifo', () => {
-  it('behaves like an array queue across compactions', () => {
+  it('behaves like an array queue across compactions and removals', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 9 })), { maxLength: 5000 }), (ops) => {
+      fc.property(fc.array(fc.oneof(fc.constant(-1), fc.constant(-2), fc.integer({ min: 0, max: 9 })), { maxLength: 5000 }), (ops) => {
         const q = new Fifo<number>();
-        const model: number[] = [];
+        let model: number[] = [];
         for (const op of ops) {
-          if (op < 0) expect(q.shift()).toBe(model.shift());
-          else {
+          if (op === -1) expect(q.shift()).toBe(model.shift());
+          else if (op === -2) {
+            expect(q.removeWhere((x) => x % 3 === 0)).toEqual(model.filter((x) => x % 3 === 0));
+            model = model.filter((x) => x % 3 !== 0);
+          } else {
             q.push(op);
             model.push(op);
           }
