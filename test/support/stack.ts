@@ -9,8 +9,7 @@ import { request } from 'undici';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { startGateway, type GatewayHandle, type StartOptions } from '../../src/server.js';
-import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import type { SimConfigInput } from '../../src/sim/config.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/index.js';
 
 export const API_KEY = 'key-acme-test-1';
 export const OTHER_KEY = 'key-other-test-1';
@@ -30,7 +29,8 @@ export interface Stack {
 }
 
 export interface StackOptions {
-  sim?: SimConfigInput;
+  /** Simulator config; `clock` may be shared with the gateway's (`start.clock`). */
+  sim?: SimulatorOptions;
   /** Overrides merged into the gateway config (tenants replaced wholesale when given). */
   gateway?: Record<string, unknown>;
   start?: StartOptions;
