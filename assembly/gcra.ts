@@ -8,6 +8,8 @@
  *   now >= allowAt → conform: TAT := tat + interval (take) — else refuse, wait ceil(allowAt - now)
  *
  * A key whose TAT <= now is fully refilled: equivalent to absent, and its slot is reclaimed.
+ * check never inserts, so it answers 0 for an absent key even when the table is full; the take
+ * that follows gets the safe refusal (fullRetryMs) and counts it.
  * Entry (16 bytes): key u64 | TAT f64. Keys are xxh64 of the key bytes in the scratch region.
  */
 import { clampNow, fullRetryMs, keyAt, OUTPUT_PTR, SCRATCH_PTR } from './scratch';

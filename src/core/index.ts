@@ -28,6 +28,9 @@ function positiveInt(name: string, value: number): number {
 /** Load build/core.wasm into a fresh instance and size its tables (memory grows once, here). */
 export async function loadCore(options: CoreOptions): Promise<Core> {
   const x = await instantiateCore();
+  const fullRetryMs = options.fullRetryMs ?? 1000;
+  // 0 would read as "admitted": a full table must never allow silently.
+  if (!(fullRetryMs >= 1) || !Number.isFinite(fullRetryMs)) throw new RangeError(`fullRetryMs must be >= 1 (got ${fullRetryMs})`);
   const uniqueKeys = positiveInt('uniqueKeys', options.uniqueKeys);
   const repeatKeys = positiveInt('repeatKeys', options.repeatKeys);
   const used = x.init(
@@ -37,7 +40,7 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
     uniqueKeys,
     positiveInt('repeatGroups', options.repeatGroups ?? Math.max(64, Math.ceil(repeatKeys / 8))),
     repeatKeys,
-    options.fullRetryMs ?? 1000,
+    fullRetryMs,
   );
   if (used === 0) throw new RangeError('limits core: tables do not fit in WebAssembly memory (4 GiB)');
   const s = new Scratch(x.memory, x.scratchPtr() >>> 0);

@@ -5,7 +5,7 @@
  *
  * Differences that are by design:
  * - keys are exact strings here; the WASM core keys its tables by a 64-bit xxh64 of the key bytes
- *   (two distinct keys colliding has probability ~n²/2⁶⁵: ~3e-8 at 10⁦ keys, documented, accepted);
+ *   (two distinct keys colliding has probability ~n²/2⁶⁵: ~3e-8 at 10^6 keys, documented, accepted);
  * - maps here are unbounded and never report a full table (only the WASM core has capacity);
  * - stats here are key counts only, no memory.
  */
@@ -168,8 +168,8 @@ export function createReferenceCore(): ReferenceCore {
   const windows = new Map<string, Ring>();
   const unique = new DistinctWindow(UNIQUE_RING, true);
   const repeat = new DistinctWindow(REPEAT_RING, false);
-  // Group and member keys are joined with NUL, which the WASM core mirrors by seeding each
-  // part's hash with the previous one.
+  // Compound keys (scope + recipient ...) are length-prefixed parts, so no two part lists
+  // join to the same string; the WASM core chains hash seeds part by part instead.
   const join = (...parts: string[]): string => parts.map((p) => `${p.length}:${p}`).join('\0');
 
   return {

@@ -4,7 +4,7 @@
  * (src/core/reference.ts, what differential tests compare it against).
  *
  * Shared semantics (both implementations, pinned by test/core):
- * - Time is in ms and always passed in. Time never runs backwards inside a core: a call whose
+ * - Time is in ms (>= 0, e.g. epoch ms) and always passed in. Time never runs backwards inside a core: a call whose
  *   `nowMs` is earlier than the latest seen is evaluated at the latest seen, so a wall-clock step
  *   back neither frees nor blocks anything, and an idle key that was reclaimed stays equivalent
  *   to an absent one.

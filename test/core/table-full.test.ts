@@ -7,6 +7,10 @@ const T0 = 1_700_000_000_000;
 const tiny = () => loadCore({ gcraKeys: 1, windowKeys: 1, uniqueKeys: 1, repeatKeys: 1, uniqueScopes: 1, repeatGroups: 1, fullRetryMs: 777 });
 
 describe('full tables', () => {
+  it('refuses a fullRetryMs that would read as admitted', async () => {
+    await expect(loadCore({ gcraKeys: 1, windowKeys: 1, uniqueKeys: 1, repeatKeys: 1, fullRetryMs: 0 })).rejects.toThrow(RangeError);
+  });
+
   it('gcra: refuses a new key with fullRetryMs and counts it; known keys still answer; idle keys free slots', async () => {
     const c = await tiny();
     for (let i = 0; i < 16; i++) expect(c.gcra.take(`k${i}`, 1, 1, T0)).toBe(0);

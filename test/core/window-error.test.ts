@@ -41,7 +41,7 @@ describe('sliding window resolution', () => {
           expect(relErrSum / samples).toBeLessThan(0.01);
         },
       ),
-      { numRuns: 6 },
+      { numRuns: 4 },
     );
   });
 });
