@@ -70,7 +70,7 @@ export function init(gcraKeys: u32, windowKeys: u32, uniqueScopes: u32, uniqueKe
   const first = DESC_PTR + <usize>(TABLES * DESC_BYTES);
   // Size first (u64: a too-large config must fail, not wrap), grow once, then write descriptors.
   let end: u64 = <u64>first;
-  end = <u64>endOf(<usize>end, gcraKeys, KIND_DEADLINE, 0);
+  end += <u64>capOf(gcraKeys) * DEADLINE_ENTRY + 16;
   end += <u64>capOf(windowKeys) * <u64>entryBytesOf(KIND_RING, WINDOW_RING) + 16;
   end += <u64>capOf(uniqueScopes) * <u64>entryBytesOf(KIND_RING, UNIQUE_RING) + 16;
   end += <u64>capOf(uniqueKeys) * DEADLINE_ENTRY + 16;

@@ -1,28 +1,26 @@
 /**
  * The JS side of the scratch region (layout in assembly/scratch.ts): strings in as UTF-8,
  * answers out as f64. Views are cached and rebuilt only when memory.buffer changes (it does
- * not after init; the check is a pointer compare).
+ * not after init, where memory grows once).
  */
 import { INPUT_BYTES, OUTPUT_BYTES, type WasmMemory } from './wasm.js';
 
 const encoder = new TextEncoder();
 
 export class Scratch {
-  private buffer: ArrayBuffer;
   private bytes!: Uint8Array;
   private input!: Uint8Array;
   private out!: Float64Array;
 
   constructor(private readonly memory: WasmMemory, private readonly base: number) {
-    this.buffer = memory.buffer;
     this.views();
   }
 
   private views(): void {
-    this.buffer = this.memory.buffer;
-    this.bytes = new Uint8Array(this.buffer);
-    this.input = new Uint8Array(this.buffer, this.base, INPUT_BYTES);
-    this.out = new Float64Array(this.buffer, this.base + INPUT_BYTES, OUTPUT_BYTES / 8);
+    const buffer = this.memory.buffer;
+    this.bytes = new Uint8Array(buffer);
+    this.input = new Uint8Array(buffer, this.base, INPUT_BYTES);
+    this.out = new Float64Array(buffer, this.base + INPUT_BYTES, OUTPUT_BYTES / 8);
   }
 
   // A WebAssembly memory that grows detaches its old ArrayBuffer, which zeroes the length of

@@ -7,6 +7,10 @@ const T0 = 1_700_000_000_000;
 const tiny = () => loadCore({ gcraKeys: 1, windowKeys: 1, uniqueKeys: 1, repeatKeys: 1, uniqueScopes: 1, repeatGroups: 1, fullRetryMs: 777 });
 
 describe('full tables', () => {
+  it('refuses tables that cannot fit in WebAssembly memory, without growing it', async () => {
+    await expect(loadCore({ gcraKeys: 2 ** 29, windowKeys: 1, uniqueKeys: 1, repeatKeys: 1 })).rejects.toThrow(RangeError);
+  });
+
   it('refuses a fullRetryMs that would read as admitted', async () => {
     await expect(loadCore({ gcraKeys: 1, windowKeys: 1, uniqueKeys: 1, repeatKeys: 1, fullRetryMs: 0 })).rejects.toThrow(RangeError);
   });
