@@ -3,7 +3,7 @@
  * delivered, and counted in sendgate_policy_refusals_total{mode="shadow"}; opt-outs still refuse.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startE2e, text, tpl, user, type E2eStack } from '../support/e2e-stack.js';
+import { metricValue, startE2e, text, tpl, user, type E2eStack } from '../support/e2e-stack.js';
 
 let s: E2eStack;
 beforeAll(async () => {
@@ -14,18 +14,8 @@ beforeAll(async () => {
 });
 afterAll(() => s?.close());
 
-/** The value of one counter series, 0 when absent. */
-function counter(metrics: string, name: string, labels: Record<string, string>): number {
-  for (const line of metrics.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const inside = line.slice(name.length + 1, line.lastIndexOf('}'));
-    if (Object.entries(labels).every(([k, v]) => inside.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return 0;
-}
-
 const refusals = async (policy: string, mode: string) =>
-  counter(await s.metrics(), 'sendgate_policy_refusals_total', { tenant: 'acme', policy, mode });
+  metricValue(await s.metrics(), 'sendgate_policy_refusals_total', { tenant: 'acme', policy, mode });
 
 describe('shadow mode', () => {
   it('accepts and delivers what enforce would refuse, and counts it', async () => {

@@ -158,3 +158,13 @@ export const text = (to: string, body: string) => ({ messaging_product: 'whatsap
 
 /** Distinct test recipients: +1 650 555 xxxx. */
 export const user = (i: number) => `+1650555${String(i).padStart(4, '0')}`;
+
+/** The value of the first series of `name` carrying all `labels` in Prometheus text, 0 when absent. */
+export function metricValue(metrics: string, name: string, labels: Record<string, string> = {}): number {
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const inside = line.includes('{') ? line.slice(line.indexOf('{') + 1, line.lastIndexOf('}')) : '';
+    if (Object.entries(labels).every(([k, v]) => inside.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return 0;
+}
