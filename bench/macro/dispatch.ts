@@ -2,7 +2,7 @@
  * Messages per second the dispatcher delivers to the Cloud API simulator, against raw undici with
  * the same pool settings and the same concurrency, to the same simulator, in the same run.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/macro/dispatch.js [--seconds 5] [--latency-ms 50]
+ *   npx tsc -p tsconfig.json && node dist/bench/macro/dispatch.js [--seconds 5] [--latency-ms 50] [--no-sqlite]
  *
  * The simulator runs in its own child process (this file with --sim), answering after a fixed
  * latency and with limits high enough that pacing is not what limits throughput. Three runs:
@@ -157,14 +157,14 @@ async function main(): Promise<void> {
   try {
     const raw = await runRaw(sim.url, warmupMs, measureMs);
     const dispatch = await runDispatcher(sim.url, warmupMs, measureMs, false, raw);
-    const dispatchSqlite = await runDispatcher(sim.url, warmupMs, measureMs, true, raw);
+    const dispatchSqlite = process.argv.includes('--no-sqlite') ? Number.NaN : await runDispatcher(sim.url, warmupMs, measureMs, true, raw);
     const cpu = cpus();
     console.log(`node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}`);
     console.log(`simulator: own process, fixed latency ${latencyMs} ms; pool: ${CONNECTIONS} connections, pipelining ${PIPELINING}; ${NUMBERS} numbers; ${measureMs / 1000} s measured after ${warmupMs / 1000} s warm-up`);
     const ceiling = latencyMs > 0 ? `(latency ceiling ${((CONNECTIONS * 1000) / latencyMs).toFixed(0)})` : '';
     console.log(`raw undici loop        ${raw.toFixed(0).padStart(7)} msg/s   ${ceiling}`);
     console.log(`dispatcher (memory)    ${dispatch.toFixed(0).padStart(7)} msg/s   ${(dispatch / raw).toFixed(2)}x raw`);
-    console.log(`dispatcher (sqlite)    ${dispatchSqlite.toFixed(0).padStart(7)} msg/s   ${(dispatchSqlite / raw).toFixed(2)}x raw`);
+    if (!Number.isNaN(dispatchSqlite)) console.log(`dispatcher (sqlite)    ${dispatchSqlite.toFixed(0).padStart(7)} msg/s   ${(dispatchSqlite / raw).toFixed(2)}x raw`);
   } finally {
     await sim.stop();
   }
