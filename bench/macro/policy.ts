@@ -1,0 +1,177 @@
+/**
+ * Policy overhead benchmark: ingress throughput of the send route with the full policy pipeline
+ * on (A) vs the same gateway with every policy off (B), two gateway processes from one config
+ * that differs only in `policy`, measured in the same run, alternating A/B/A/B so machine noise
+ * (2 shared cores) falls on both. Goal: policies cost < 10 % of ingress throughput.
+ *
+ * A's pipeline: service window enforced (windows opened by signed Meta inbound webhooks), opt-in
+ * enforced (opt-ins recorded through the consent API), repeat on with a limit no send reaches,
+ * links allowlist, messaging limit 100K. Bodies vary per request (recipient, words, numbers,
+ * links; texts to users with an open window, utility templates to users with an opt-in), so the
+ * fingerprints, windows and tier charges are real work, and every send is admitted (non2xx 0).
+ *
+ * Each number is paced at 1 mps with a 30-day deadline, so the dispatcher stays nearly idle and
+ * the figure is the ingress path; the simulator is the upstream, in its own process.
+ * Usage: npm run build && node dist/bench/macro/policy.js [--seconds 3] [--connections 50] [--rounds 3]
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { asciiJson, hubSignature256 } from '../../src/sim/ascii-json.js';
+import { buildPayload, type WebhookUpdate } from '../../src/sim/webhook-sender.js';
+import { CLI, freePort, machineLine, spawnServer, tempJson, type Child } from './processes.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const seconds = Number(values.seconds);
+const connections = Number(values.connections);
+const rounds = Number(values.rounds);
+
+const API_KEY = 'bench-key-123456';
+const NUMBER = '1001';
+const APP_SECRET = 'bench-app-secret';
+/** Users with an open service window (texts) and users with a recorded opt-in (templates). */
+const WINDOW_USERS = 1000;
+const OPTIN_USERS = 1000;
+const windowUser = (i: number) => `1650555${String(i % WINDOW_USERS).padStart(4, '0')}`;
+const optInUser = (i: number) => `1650666${String(i % OPTIN_USERS).padStart(4, '0')}`;
+
+const FULL_POLICY = {
+  mode: 'enforce', serviceWindow: 'enforce', optIn: 'enforce',
+  repeat: { maxRecipients: 1_000_000, windowSec: 600 },
+  links: { allowedDomains: ['shop.example', 'help.example'] },
+};
+const NO_POLICY = { serviceWindow: 'off', optIn: 'off' };
+
+interface Figures { rps: number; p50: number; p99: number; non2xx: number; errors: number }
+
+const WORDS = ['order', 'parcel', 'invoice', 'booking', 'ticket', 'refund', 'delivery', 'appointment', 'table', 'room', 'plan', 'seat'];
+const VERBS = ['is ready', 'was updated', 'ships today', 'is confirmed', 'needs a signature', 'was moved', 'is on its way'];
+const NAMES = ['Ana', 'Bo', 'Carla', 'Dmitri', 'Eve', 'Farid', 'Gus', 'Hana'];
+const HOSTS = ['shop.example', 'track.shop.example', 'help.example'];
+
+/** The i-th send: even → a free-form text in an open window, odd → a utility template to an opted-in user. */
+function bodyOf(i: number): string {
+  if (i % 2 === 0) {
+    const w = WORDS[i % WORDS.length]!;
+    const v = VERBS[(i >> 3) % VERBS.length]!;
+    const text = `Hi ${NAMES[i % NAMES.length]}, your ${w} #${i} ${v}. Details: https://${HOSTS[i % HOSTS.length]}/${w}/${i}?ref=${i % 97}`;
+    return JSON.stringify({ messaging_product: 'whatsapp', recipient_type: 'individual', to: `+${windowUser(i >> 1)}`, type: 'text', text: { body: text } });
+  }
+  // Parameter values repeat (an order reference out of 500): templates are counted by their values.
+  const params = [`A-${i % 500}`, WORDS[i % WORDS.length]!, `https://${HOSTS[i % HOSTS.length]}/t/${i % 500}`];
+  return JSON.stringify({
+    messaging_product: 'whatsapp', recipient_type: 'individual', to: `+${optInUser(i >> 1)}`, type: 'template',
+    template: { name: 'order_update', language: { code: 'en_US' }, components: [{ type: 'body', parameters: params.map((text) => ({ type: 'text', text })) }] },
+  });
+}
+
+const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', 'x-sendgate-deadline': '2592000', 'x-sendgate-category': 'utility' };
+
+async function load(url: string, durationSec: number, offset: number): Promise<Figures> {
+  let i = offset;
+  const r = await autocannon({
+    url, connections, duration: durationSec,
+    requests: [{
+      method: 'POST', path: `/v23.0/${NUMBER}/messages`, headers,
+      setupRequest: (req: autocannon.Request) => ({ ...req, body: bodyOf(i++) }),
+    }],
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+}
+
+/** Opens the service window of every WINDOW_USERS user (signed Meta inbound webhooks) and records every opt-in. */
+async function seed(url: string): Promise<void> {
+  const nowSec = String(Math.floor(Date.now() / 1000));
+  for (let start = 0; start < WINDOW_USERS; start += 1000) {
+    const updates: WebhookUpdate[] = [];
+    for (let u = start; u < Math.min(start + 1000, WINDOW_USERS); u++) {
+      const from = windowUser(u);
+      updates.push({
+        wabaId: '100000000000001', phoneNumberId: NUMBER, displayPhoneNumber: NUMBER,
+        message: { contact: { profile: { name: 'User' }, wa_id: from }, message: { from, id: `wamid.bench-in-${u}`, timestamp: nowSec, type: 'text', text: { body: 'hi' } } },
+      });
+    }
+    const body = asciiJson(buildPayload(updates));
+    await expectOk(fetch(`${url}/webhooks/whatsapp`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': hubSignature256(body, APP_SECRET) }, body }), 'inbound webhooks');
+  }
+  const records = Array.from({ length: OPTIN_USERS }, (_, u) => ({ recipient: `+${optInUser(u)}`, status: 'opt_in', source: 'bench' }));
+  await expectOk(fetch(`${url}/v1/consent/bulk`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(records) }), 'consent bulk');
+}
+
+async function expectOk(pending: Promise<Response>, what: string): Promise<void> {
+  const res = await pending;
+  if (res.status !== 200) throw new Error(`${what}: ${res.status} ${await res.text()}`);
+}
+
+async function startGateway(simUrl: string, policy: object): Promise<{ child: Child; dataDir: string }> {
+  const port = await freePort();
+  const config = tempJson('gateway.json', {});
+  const dataDir = `${dirname(config)}/data`;
+  writeFileSync(config, JSON.stringify({
+    listen: { host: '127.0.0.1', port },
+    storage: { kind: 'embedded', path: dataDir },
+    upstream: { baseUrl: simUrl, version: 'v23.0' },
+    log: { level: 'warn' },
+    webhooks: { appSecret: APP_SECRET, verifyToken: 'bench-verify-token' },
+    tenants: [{ id: 'bench', apiKeys: [API_KEY], messagingLimit: 100000, policy, numbers: [{ phoneNumberId: NUMBER, accessToken: 'EAAG-bench', mps: 1, burst: 1 }] }],
+  }));
+  const child = await spawnServer([CLI, 'serve', '--config', config], `http://127.0.0.1:${port}`, '/readyz');
+  await seed(child.url);
+  return { child, dataDir };
+}
+
+async function main(): Promise<void> {
+  const simPort = await freePort();
+  const simConfig = tempJson('sim.json', { acceptAnyNumber: true, limits: { mps: 1_000_000, burst: 1_000_000, pairIntervalMs: 0 } });
+  const sim = await spawnServer([CLI, 'simulate', '--port', String(simPort), '--config', simConfig], `http://127.0.0.1:${simPort}`, '/__sim/stats');
+  const on = await startGateway(sim.url, FULL_POLICY);
+  const off = await startGateway(sim.url, NO_POLICY);
+  try {
+    // Warm-up (JIT, sockets, first pages of the stores) on both, not measured.
+    await load(on.child.url, 1, 0);
+    await load(off.child.url, 1, 0);
+    const runs: Array<{ name: 'on' | 'off'; f: Figures }> = [];
+    for (let r = 0; r < rounds; r++) {
+      // Same bodies for A and B in a round; each round moves on to new numbers and links.
+      const offset = (r + 1) * 1_000_000;
+      const order = r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
+      for (const name of order) runs.push({ name, f: await load((name === 'on' ? on : off).child.url, seconds, offset) });
+    }
+    report(runs);
+  } finally {
+    await on.child.stop();
+    await off.child.stop();
+    await sim.stop();
+    rmSync(dirname(simConfig), { recursive: true, force: true });
+    rmSync(dirname(on.dataDir), { recursive: true, force: true });
+    rmSync(dirname(off.dataDir), { recursive: true, force: true });
+  }
+}
+
+function report(runs: Array<{ name: 'on' | 'off'; f: Figures }>): void {
+  const row = (name: string, f: Figures) =>
+    `${name.padEnd(28)} ${f.rps.toFixed(0).padStart(8)} ${String(f.p50).padStart(6)} ${String(f.p99).padStart(6)} ${String(f.non2xx).padStart(7)} ${String(f.errors).padStart(6)}`;
+  console.log(`policy overhead benchmark — ${machineLine()}; ${connections} connections, ${seconds} s per run, ${rounds} rounds A/B alternating`);
+  console.log(`${'run'.padEnd(28)} ${'req/s'.padStart(8)} ${'p50ms'.padStart(6)} ${'p99ms'.padStart(6)} ${'non2xx'.padStart(7)} ${'errors'.padStart(6)}`);
+  runs.forEach((r, i) => console.log(row(`${i + 1}. ${r.name === 'on' ? 'A policies on' : 'B policies off'}`, r.f)));
+  const mean = (name: 'on' | 'off') => {
+    const fs = runs.filter((r) => r.name === name).map((r) => r.f);
+    const avg = (pick: (f: Figures) => number) => fs.reduce((s, f) => s + pick(f), 0) / fs.length;
+    return { rps: avg((f) => f.rps), p50: avg((f) => f.p50), p99: avg((f) => f.p99), non2xx: fs.reduce((s, f) => s + f.non2xx, 0), errors: fs.reduce((s, f) => s + f.errors, 0) };
+  };
+  const a = mean('on');
+  const b = mean('off');
+  console.log(row('mean A policies on', a));
+  console.log(row('mean B policies off', b));
+  const overheadPct = ((b.rps - a.rps) / b.rps) * 100;
+  console.log(`policy overhead: ${overheadPct.toFixed(1)} % of ingress throughput (goal < 10 %)${a.non2xx > 0 ? ' — WARNING: A refused some sends' : ''}`);
+}
+
+await main();
