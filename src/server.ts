@@ -71,6 +71,8 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       setLimits: (id, change) => dispatcher.setLimits(id, change),
       pause: (id) => dispatcher.pause(id),
       resume: (id) => dispatcher.resume(id),
+      pauseTenant: (id) => dispatcher.pauseTenant(id),
+      resumeTenant: (id) => dispatcher.resumeTenant(id),
     },
     plugins,
   });
@@ -79,7 +81,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     upstream: parts.upstream,
     numbers: parts.numbers,
     pacer: core.gcra,
-    config: { dispatch: config.dispatch },
+    config: { dispatch: config.dispatch, upstream: config.upstream },
     log: app.log,
     onEvent(event: DispatchEvent) {
       if (event.type === 'attempt') {

@@ -2,14 +2,16 @@
  * What ingress needs from the rest of the gateway, as small seams. The dispatcher and the policy
  * engine satisfy these structurally; tests and the app wire real implementations.
  */
-import type { MessageRecord } from '../store/types.js';
+import type { MessageRecord, RecordedError } from '../store/types.js';
 
-/** The upstream's final answer for a message, for `Prefer: wait`. */
+/** The final outcome of a message, for `Prefer: wait`. */
 export interface SendOutcome {
+  state: 'sent' | 'failed' | 'expired';
   /** HTTP status the upstream answered with (0 when the message ended without an upstream answer). */
   status: number;
-  /** The upstream's response body as received. */
+  /** The upstream's response body as received ('' when none). */
   bodyText: string;
+  error: RecordedError | null;
 }
 
 export interface DispatchPort {
@@ -30,6 +32,8 @@ export interface ControlPort {
   setLimits(phoneNumberId: string, change: LimitChange): void;
   pause(phoneNumberId: string): void;
   resume(phoneNumberId: string): void;
+  pauseTenant(tenantId: string): void;
+  resumeTenant(tenantId: string): void;
 }
 
 /** What the policy engine sees of a send at admission. */

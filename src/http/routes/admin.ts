@@ -2,6 +2,7 @@
  * Admin API, enabled only when `admin.token` is configured. Changes apply to the next decision.
  *   PUT  /admin/numbers/{id}/limits   {"mps"?, "burst"?, "headroom"?}
  *   POST /admin/numbers/{id}/pause | /resume
+ *   POST /admin/tenants/{id}/pause | /resume      (every number of the tenant)
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -38,6 +39,18 @@ export async function adminRoutes(app: FastifyInstance, opts: { deps: GatewayDep
   app.post<{ Params: { id: string } }>('/admin/numbers/:id/resume', async (request) => {
     control.resume(known(request.params.id));
     return { phone_number_id: request.params.id, paused: false };
+  });
+  const knownTenant = (id: string): string => {
+    if (deps.tenants.tenant(id) === undefined) throw new GatewayError('NOT_FOUND', `Unknown tenant ${id}`);
+    return id;
+  };
+  app.post<{ Params: { id: string } }>('/admin/tenants/:id/pause', async (request) => {
+    control.pauseTenant(knownTenant(request.params.id));
+    return { tenant: request.params.id, paused: true };
+  });
+  app.post<{ Params: { id: string } }>('/admin/tenants/:id/resume', async (request) => {
+    control.resumeTenant(knownTenant(request.params.id));
+    return { tenant: request.params.id, paused: false };
   });
 }
 

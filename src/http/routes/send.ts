@@ -7,7 +7,7 @@
  * answer when it comes within N seconds.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, graphErrorBody } from '../../errors.js';
 import { buildMessage } from '../../gateway/send-request.js';
 import type { MessageRecord } from '../../store/types.js';
 import { requireOwnNumber, requireTenant } from '../auth.js';
@@ -76,7 +76,14 @@ async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: P
     const answer = await deps.dispatch.waitForOutcome(record.id, waitSec * 1000);
     if (answer !== null) {
       reply.header('preference-applied', `wait=${waitSec}`).header('x-sendgate-message-id', record.id);
-      return reply.code(answer.status === 200 ? 200 : answer.status || 500).type('application/json').send(withGatewayId(answer.bodyText, record.id));
+      if (answer.status > 0 && answer.bodyText !== '') {
+        return reply.code(answer.status).type('application/json').send(withGatewayId(answer.bodyText, record.id));
+      }
+      // Ended without an upstream answer (expired, network failures): the envelope from what was recorded.
+      const error = answer.error;
+      const details = error === null ? `Message ${record.id} ended ${answer.state} without an upstream answer` : `${error.title}: ${error.details}`;
+      return reply.code(answer.state === 'expired' ? 504 : 502).type('application/json')
+        .send(graphErrorBody({ status: 502, graphCode: error?.code || 131000, title: error?.title ?? 'Something went wrong', type: 'OAuthException' }, details, String(request.id)));
     }
   }
   return reply.code(202).header('x-sendgate-message-id', record.id).send(acceptedBody(record, admission.warnings));
