@@ -10,9 +10,10 @@
  * A key whose TAT <= now is fully refilled: equivalent to absent, and its slot is reclaimed.
  * check never inserts, so it answers 0 for an absent key even when the table is full; the take
  * that follows gets the safe refusal (fullRetryMs) and counts it.
- * Entry (16 bytes): key u64 | TAT f64. Keys are xxh64 of the key bytes in the scratch region.
+ * Entry (16 bytes): key u64 | TAT f64. Keys are 64-bit hashes of the key strings, computed in JS
+ * (src/core/keyhash.ts) and passed as two u32 (hi, lo).
  */
-import { clampNow, fullRetryMs, keyAt, OUTPUT_PTR, SCRATCH_PTR } from './scratch';
+import { clampNow, fullRetryMs, keyOf, OUTPUT_PTR, SCRATCH_PTR } from './scratch';
 import { Desc, find, FULL, inserted } from './table';
 import { gcraTable } from './layout';
 
@@ -37,34 +38,25 @@ function decide(d: Desc, key: u64, ratePerSec: f64, burst: f64, nowMs: f64, char
   return 0;
 }
 
-export function gcraCheck(len: u32, ratePerSec: f64, burst: f64, nowMs: f64): f64 {
-  return decide(gcraTable(), keyAt(0, len, 0), ratePerSec, burst, clampNow(nowMs), false);
+export function gcraCheck(hi: u32, lo: u32, ratePerSec: f64, burst: f64, nowMs: f64): f64 {
+  return decide(gcraTable(), keyOf(hi, lo), ratePerSec, burst, clampNow(nowMs), false);
 }
 
-export function gcraTake(len: u32, ratePerSec: f64, burst: f64, nowMs: f64): f64 {
-  return decide(gcraTable(), keyAt(0, len, 0), ratePerSec, burst, clampNow(nowMs), true);
+export function gcraTake(hi: u32, lo: u32, ratePerSec: f64, burst: f64, nowMs: f64): f64 {
+  return decide(gcraTable(), keyOf(hi, lo), ratePerSec, burst, clampNow(nowMs), true);
 }
 
 /**
- * Batch take: `count` keys in the input area as UTF-8 joined by NUL bytes (`byteLength` bytes in
- * all; JS encodes them with one encodeInto). Answer i is written as f64 at OUTPUT_PTR + 8*i.
- * Same meaning as gcraTake. Returns `count`, or -1 without deciding anything if the bytes do not
- * hold exactly `count` keys (a key containing NUL).
+ * Batch take: `count` key hashes in the input area as u32 pairs (hi at SCRATCH_PTR + 8*i, lo at
+ * +4). Answer i is written as f64 at OUTPUT_PTR + 8*i. Same meaning as gcraTake, in order.
+ * JS keeps count <= min(INPUT_BYTES, OUTPUT_BYTES) / 8.
  */
-export function gcraTakeMany(byteLength: u32, count: u32, ratePerSec: f64, burst: f64, nowMs: f64): i32 {
-  const end = SCRATCH_PTR + byteLength;
-  let separators: u32 = 0;
-  for (let p = SCRATCH_PTR; p < end; p++) if (load<u8>(p) == 0) separators++;
-  if (separators + 1 != count) return -1;
+export function gcraTakeMany(count: u32, ratePerSec: f64, burst: f64, nowMs: f64): void {
   const d = gcraTable();
   const now = clampNow(nowMs);
-  let start: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
-    let stop = start;
-    while (stop < byteLength && load<u8>(SCRATCH_PTR + stop) != 0) stop++;
-    const key = keyAt(start, stop - start, 0);
-    store<f64>(OUTPUT_PTR + (<usize>i << 3), decide(d, key, ratePerSec, burst, now, true));
-    start = stop + 1;
+    const at = <usize>i << 3;
+    const key = keyOf(load<u32>(SCRATCH_PTR + at), load<u32>(SCRATCH_PTR + at, 4));
+    store<f64>(OUTPUT_PTR + at, decide(d, key, ratePerSec, burst, now, true));
   }
-  return <i32>count;
 }

@@ -1,13 +1,15 @@
 /**
- * The one scratch region through which bytes cross the boundary, and the core's clock.
+ * The one scratch region through which batches and bytes cross the boundary, the table key of a
+ * JS key hash, and the core's clock.
  *
  *   SCRATCH_PTR                                  +INPUT_BYTES                 +SCRATCH_BYTES
- *   | input: key bytes, or [u32 len][bytes]... |  output: f64 results       |
- *   | (UTF-8, written by JS encodeInto)         |  (batch answers, hashes)   |
+ *   | input: batch key hashes (u32 hi, u32 lo)  |  output: f64 results       |
+ *   |   or text bytes to fingerprint (UTF-8)    |  (batch answers, hashes)   |
  *
- * Multi-part keys (scope + recipient ...) are written back to back; their byte lengths are the
- * call's arguments. JS caches a Uint8Array over this region and rebuilds it only if
- * memory.buffer changes (it does not after init: memory grows once).
+ * Keys arrive as 64-bit hashes computed in JS (src/core/keyhash.ts), two u32 per key: as call
+ * arguments for single decisions, as pairs in the input area for batches. JS caches views over
+ * this region and rebuilds them only if memory.buffer changes (it does not after init: memory
+ * grows once).
  */
 import { xxh64 } from './xxh64';
 
@@ -19,10 +21,10 @@ import { xxh64 } from './xxh64';
 export const SCRATCH_PTR: usize = (__heap_base + 15) & ~(<usize>15);
 export const OUTPUT_PTR: usize = SCRATCH_PTR + INPUT_BYTES;
 
-/** Table key for bytes in the scratch region. 0 marks an empty slot, so a hash of 0 becomes 1. */
-@inline export function keyAt(offset: u32, len: u32, seed: u64): u64 {
-  const h = xxh64(SCRATCH_PTR + offset, len, seed);
-  return h == 0 ? 1 : h;
+/** Table key of a JS key hash (hi, lo). 0 marks an empty slot, so a hash of 0 becomes 1. */
+@inline export function keyOf(hi: u32, lo: u32): u64 {
+  const k = (<u64>hi << 32) | <u64>lo;
+  return k == 0 ? 1 : k;
 }
 
 // Time never runs backwards inside the core: an earlier `now` is read as the latest seen, so a

@@ -6,24 +6,24 @@
  * rate; test/core/window-error.test.ts measures it).
  *
  * take = count it if count < limit, else refuse (charge nothing) with the ms until enough of
- * the oldest buckets have left for one slot to be free.
+ * the oldest buckets have left for one slot to be free. Keys: JS hash (hi, lo), src/core/keyhash.ts.
  */
-import { clampNow, fullRetryMs, keyAt } from './scratch';
+import { clampNow, fullRetryMs, keyOf } from './scratch';
 import { find, FULL, inserted } from './table';
 import { ringAdd, ringAdvance, ringInit, ringTotal, ringWaitFor } from './ring';
 import { table, T_WINDOW, WINDOW_RING } from './layout';
 
-export function windowCount(len: u32, windowMs: f64, nowMs: f64): f64 {
+export function windowCount(hi: u32, lo: u32, windowMs: f64, nowMs: f64): f64 {
   const now = clampNow(nowMs);
-  const p = find(table(T_WINDOW), keyAt(0, len, 0), now, false);
+  const p = find(table(T_WINDOW), keyOf(hi, lo), now, false);
   if (p == 0) return 0;
   ringAdvance(p, WINDOW_RING, windowMs, now);
   return <f64>ringTotal(p);
 }
 
-export function windowTake(len: u32, windowMs: f64, limit: f64, nowMs: f64): f64 {
+export function windowTake(hi: u32, lo: u32, windowMs: f64, limit: f64, nowMs: f64): f64 {
   const now = clampNow(nowMs);
-  const p = find(table(T_WINDOW), keyAt(0, len, 0), now, true);
+  const p = find(table(T_WINDOW), keyOf(hi, lo), now, true);
   if (p == FULL) return fullRetryMs;
   if (inserted) ringInit(p, WINDOW_RING, windowMs, now);
   const cur = ringAdvance(p, WINDOW_RING, windowMs, now);

@@ -4,21 +4,23 @@
  * src/core/types.ts and the headers of assembly/*.ts; src/core/reference.ts is the same
  * semantics over Maps, for tests.
  *
- * Boundary: strings go through one scratch region as UTF-8 and are hashed inside the module,
- * so one call = hash + decision; answers are plain numbers.
+ * Boundary: key strings are hashed in JS into two int32 lanes (keyhash.ts) and passed as call
+ * arguments — no encoding, no allocation, no BigInt; batches write the pairs into the scratch
+ * region and make one call. Answers are plain numbers. Only fingerprintOf sends text (UTF-8
+ * through the scratch region) because its xxh64 must equal xxhash-wasm's over those bytes.
  */
 import { normalise } from './normalise.js';
-import { Scratch } from './scratch.js';
+import { KeyHasher } from './keyhash.js';
+import { BATCH_MAX, Scratch } from './scratch.js';
 import {
   type Core, type CoreOptions, type CoreStats, type CoreTable, CORE_TABLES, validateGcra, validateWindow,
 } from './types.js';
-import { instantiateCore, OUTPUT_BYTES } from './wasm.js';
+import { instantiateCore } from './wasm.js';
 
 export type { Core, CoreOptions, CoreStats, CoreTable } from './types.js';
 export { CORE_TABLES } from './types.js';
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-const BATCH_MAX = OUTPUT_BYTES / 8;
 
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1 || value > 0x3fff_ffff) throw new RangeError(`${name} must be an integer in 1..2^30 (got ${value})`);
@@ -45,64 +47,82 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
   if (used === 0) throw new RangeError('limits core: tables do not fit in WebAssembly memory (4 GiB)');
   const s = new Scratch(x.memory, x.scratchPtr() >>> 0);
 
+  const h = new KeyHasher();
+  // Each wrapper: validate, hash into h.hi/h.lo, one call with numbers only (small enough to inline).
   return {
     gcra: {
       check(key, ratePerSec, burst, nowMs) {
         validateGcra(ratePerSec, burst);
-        return x.gcraCheck(s.write(key, 0), ratePerSec, burst, nowMs);
+        h.hash(key);
+        return x.gcraCheck(h.hi, h.lo, ratePerSec, burst, nowMs);
       },
       take(key, ratePerSec, burst, nowMs) {
         validateGcra(ratePerSec, burst);
-        return x.gcraTake(s.write(key, 0), ratePerSec, burst, nowMs);
+        h.hash(key);
+        return x.gcraTake(h.hi, h.lo, ratePerSec, burst, nowMs);
       },
       takeMany(keys, ratePerSec, burst, nowMs, out) {
         validateGcra(ratePerSec, burst);
         if (out.length < keys.length) throw new RangeError('takeMany: out is shorter than keys');
-        let first = 0;
-        while (first < keys.length) {
-          const n = s.batchSize(keys, first, BATCH_MAX);
-          const chunk = first === 0 && n === keys.length ? keys : keys.slice(first, first + n);
-          if (x.gcraTakeMany(s.write(chunk.join('\0'), 0), n, ratePerSec, burst, nowMs) !== n) {
-            throw new RangeError('takeMany: keys must not contain NUL');
+        s.fresh();
+        const pairs = s.pairs;
+        for (let first = 0; first < keys.length; first += BATCH_MAX) {
+          const n = Math.min(BATCH_MAX, keys.length - first);
+          for (let i = 0; i < n; i++) {
+            h.hash(keys[first + i]!);
+            pairs[2 * i] = h.hi;
+            pairs[2 * i + 1] = h.lo;
           }
+          x.gcraTakeMany(n, ratePerSec, burst, nowMs);
           s.results(out, first, n);
-          first += n;
         }
       },
     },
     window: {
       count(key, windowMs, nowMs) {
         validateWindow(windowMs);
-        return x.windowCount(s.write(key, 0), windowMs, nowMs);
+        h.hash(key);
+        return x.windowCount(h.hi, h.lo, windowMs, nowMs);
       },
       take(key, windowMs, limit, nowMs) {
         validateWindow(windowMs);
-        return x.windowTake(s.write(key, 0), windowMs, limit, nowMs);
+        h.hash(key);
+        return x.windowTake(h.hi, h.lo, windowMs, limit, nowMs);
       },
     },
     unique: {
       charge(scope, recipient, limit, nowMs) {
-        const a = s.write(scope, 0);
-        return x.uniqueCharge(a, s.write(recipient, a), limit, nowMs);
+        h.hash(scope);
+        const scopeHi = h.hi;
+        const scopeLo = h.lo;
+        h.hashWith(recipient, scopeHi, scopeLo);
+        return x.uniqueCharge(scopeHi, scopeLo, h.hi, h.lo, limit, nowMs);
       },
       release(scope, recipient, nowMs) {
-        const a = s.write(scope, 0);
-        x.uniqueRelease(a, s.write(recipient, a), nowMs);
+        h.hash(scope);
+        const scopeHi = h.hi;
+        const scopeLo = h.lo;
+        h.hashWith(recipient, scopeHi, scopeLo);
+        x.uniqueRelease(scopeHi, scopeLo, h.hi, h.lo, nowMs);
       },
       count(scope, nowMs) {
-        return x.uniqueCount(s.write(scope, 0), nowMs);
+        h.hash(scope);
+        return x.uniqueCount(h.hi, h.lo, nowMs);
       },
     },
     repeat: {
       charge(scope, fingerprint, recipient, windowMs, maxRecipients, nowMs) {
         validateWindow(windowMs);
-        const a = s.write(scope, 0);
-        const b = s.write(fingerprint, a);
-        return x.repeatCharge(a, b, s.write(recipient, a + b), windowMs, maxRecipients, nowMs);
+        h.hash(scope);
+        h.hashWith(fingerprint, h.hi, h.lo);
+        const groupHi = h.hi;
+        const groupLo = h.lo;
+        h.hashWith(recipient, groupHi, groupLo);
+        return x.repeatCharge(groupHi, groupLo, h.hi, h.lo, windowMs, maxRecipients, nowMs);
       },
     },
     fingerprintOf(text) {
-      x.hashScratch(s.write(normalise(text), 0));
+      x.hashScratch(s.write(normalise(text)));
       const out = s.output();
       let hex = '';
       for (let i = 7; i >= 0; i--) hex += HEX[out[i]!];

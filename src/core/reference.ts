@@ -4,8 +4,9 @@
  * differential tests drive both with the same operations and require identical answers.
  *
  * Differences that are by design:
- * - keys are exact strings here; the WASM core keys its tables by a 64-bit xxh64 of the key bytes
- *   (two distinct keys colliding has probability ~n²/2⁶⁵: ~3e-8 at 10^6 keys, documented, accepted);
+ * - keys are exact strings here; the WASM core keys its tables by a 64-bit hash of the key's UTF-16
+ *   code units computed in JS with a per-process random seed (src/core/keyhash.ts; two distinct
+ *   keys colliding has probability ~n²/2⁶⁵: ~3e-8 at 10^6 keys, documented, accepted);
  * - maps here are unbounded and never report a full table (only the WASM core has capacity);
  * - stats here are key counts only, no memory.
  */

@@ -21,15 +21,17 @@ export interface CoreExports {
   init(gcraKeys: number, windowKeys: number, uniqueScopes: number, uniqueKeys: number, repeatGroups: number, repeatKeys: number, fullRetryMs: number): number;
   scratchPtr(): number;
   hashScratch(len: number): void;
-  gcraCheck(len: number, ratePerSec: number, burst: number, nowMs: number): number;
-  gcraTake(len: number, ratePerSec: number, burst: number, nowMs: number): number;
-  gcraTakeMany(byteLength: number, count: number, ratePerSec: number, burst: number, nowMs: number): number;
-  windowCount(len: number, windowMs: number, nowMs: number): number;
-  windowTake(len: number, windowMs: number, limit: number, nowMs: number): number;
-  uniqueCharge(scopeLen: number, recipientLen: number, limit: number, nowMs: number): number;
-  uniqueRelease(scopeLen: number, recipientLen: number, nowMs: number): void;
-  uniqueCount(scopeLen: number, nowMs: number): number;
-  repeatCharge(scopeLen: number, fingerprintLen: number, recipientLen: number, windowMs: number, maxRecipients: number, nowMs: number): number;
+  // Keys are 64-bit hashes as two int32 lanes (src/core/keyhash.ts); wasm reads them as u32.
+  gcraCheck(hi: number, lo: number, ratePerSec: number, burst: number, nowMs: number): number;
+  gcraTake(hi: number, lo: number, ratePerSec: number, burst: number, nowMs: number): number;
+  /** count hash pairs in the input area (Int32 hi, lo per key); answers as f64 in the output area. */
+  gcraTakeMany(count: number, ratePerSec: number, burst: number, nowMs: number): void;
+  windowCount(hi: number, lo: number, windowMs: number, nowMs: number): number;
+  windowTake(hi: number, lo: number, windowMs: number, limit: number, nowMs: number): number;
+  uniqueCharge(scopeHi: number, scopeLo: number, memberHi: number, memberLo: number, limit: number, nowMs: number): number;
+  uniqueRelease(scopeHi: number, scopeLo: number, memberHi: number, memberLo: number, nowMs: number): void;
+  uniqueCount(scopeHi: number, scopeLo: number, nowMs: number): number;
+  repeatCharge(groupHi: number, groupLo: number, memberHi: number, memberLo: number, windowMs: number, maxRecipients: number, nowMs: number): number;
   tableCapacity(id: number): number;
   tableCount(id: number): number;
   tableFull(id: number): number;

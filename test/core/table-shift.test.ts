@@ -4,12 +4,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadCore } from '../../src/core/index.js';
-import { xxh64 } from '../../src/core/xxh64.js';
+import { KeyHasher } from '../../src/core/keyhash.js';
 
 const T0 = 1_700_000_000_000;
-const CAP = 16n; // any configured size below 8 gets 16 slots
-const enc = new TextEncoder();
-const homeOf = (key: string): number => Number(((xxh64(enc.encode(key)) >> 32n) * CAP) >> 32n);
+const CAP = 16; // any configured size below 8 gets 16 slots
+// Same seeds as the core in this process: home slot = high lane (u32) scaled to the capacity.
+const hasher = new KeyHasher();
+const homeOf = (key: string): number => {
+  hasher.hash(key);
+  return Math.floor(((hasher.hi >>> 0) * CAP) / 2 ** 32);
+};
 
 /** `count` keys sharing one home slot. */
 function collidingKeys(count: number): string[] {
