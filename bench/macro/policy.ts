@@ -14,7 +14,8 @@
  * the figure is the ingress path; the simulator is the upstream, in its own process.
  * Usage: npm run build && node dist/bench/macro/policy.js [--seconds 3] [--connections 50] [--rounds 3]
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -49,7 +50,22 @@ const FULL_POLICY = {
 };
 const NO_POLICY = { serviceWindow: 'off', optIn: 'off' };
 
-interface Figures { rps: number; p50: number; p99: number; non2xx: number; errors: number }
+interface Figures { rps: number; p50: number; p99: number; non2xx: number; errors: number; codes: string; cpuUsPerReq: number }
+
+/**
+ * CPU time the gateway process spent (user + system, ms) from /proc; NaN where there is none.
+ * On 2 cores shared with other work, CPU per request is steadier than req/s: a neighbour's burst
+ * lowers req/s of whichever run it lands on but not the gateway's own cost per request.
+ */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in clock ticks (100 Hz).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
 
 const WORDS = ['order', 'parcel', 'invoice', 'booking', 'ticket', 'refund', 'delivery', 'appointment', 'table', 'room', 'plan', 'seat'];
 const VERBS = ['is ready', 'was updated', 'ships today', 'is confirmed', 'needs a signature', 'was moved', 'is on its way'];
@@ -74,8 +90,9 @@ function bodyOf(i: number): string {
 
 const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', 'x-sendgate-deadline': '2592000', 'x-sendgate-category': 'utility' };
 
-async function load(url: string, durationSec: number, offset: number): Promise<Figures> {
+async function load(url: string, durationSec: number, offset: number, pid?: number): Promise<Figures> {
   let i = offset;
+  const cpuBeforeMs = cpuMs(pid);
   const r = await autocannon({
     url, connections, duration: durationSec,
     requests: [{
@@ -83,7 +100,11 @@ async function load(url: string, durationSec: number, offset: number): Promise<F
       setupRequest: (req: autocannon.Request) => ({ ...req, body: bodyOf(i++) }),
     }],
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+  // Which statuses the non-2xx were (a refusal in A would make the comparison meaningless).
+  const stats = (r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {};
+  const codes = Object.entries(stats).filter(([code]) => !code.startsWith('2')).map(([code, v]) => `${code}×${v.count}`).join(' ');
+  const cpuUsPerReq = ((cpuMs(pid) - cpuBeforeMs) * 1000) / Math.max(1, r.requests.total);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, codes, cpuUsPerReq };
 }
 
 /** Opens the service window of every WINDOW_USERS user (signed Meta inbound webhooks) and records every opt-in. */
@@ -110,7 +131,7 @@ async function expectOk(pending: Promise<Response>, what: string): Promise<void>
   if (res.status !== 200) throw new Error(`${what}: ${res.status} ${await res.text()}`);
 }
 
-async function startGateway(simUrl: string, policy: object): Promise<{ child: Child; dataDir: string }> {
+async function startGateway(simUrl: string, policy: object, messagingLimit: number | string): Promise<{ child: Child; dataDir: string }> {
   const port = await freePort();
   const config = tempJson('gateway.json', {});
   const dataDir = `${dirname(config)}/data`;
@@ -120,7 +141,7 @@ async function startGateway(simUrl: string, policy: object): Promise<{ child: Ch
     upstream: { baseUrl: simUrl, version: 'v23.0' },
     log: { level: 'warn' },
     webhooks: { appSecret: APP_SECRET, verifyToken: 'bench-verify-token' },
-    tenants: [{ id: 'bench', apiKeys: [API_KEY], messagingLimit: 100000, policy, numbers: [{ phoneNumberId: NUMBER, accessToken: 'EAAG-bench', mps: 1, burst: 1 }] }],
+    tenants: [{ id: 'bench', apiKeys: [API_KEY], messagingLimit, policy, numbers: [{ phoneNumberId: NUMBER, accessToken: 'EAAG-bench', mps: 1, burst: 1 }] }],
   }));
   const child = await spawnServer([CLI, 'serve', '--config', config], `http://127.0.0.1:${port}`, '/readyz');
   await seed(child.url);
@@ -131,8 +152,8 @@ async function main(): Promise<void> {
   const simPort = await freePort();
   const simConfig = tempJson('sim.json', { acceptAnyNumber: true, limits: { mps: 1_000_000, burst: 1_000_000, pairIntervalMs: 0 } });
   const sim = await spawnServer([CLI, 'simulate', '--port', String(simPort), '--config', simConfig], `http://127.0.0.1:${simPort}`, '/__sim/stats');
-  const on = await startGateway(sim.url, FULL_POLICY);
-  const off = await startGateway(sim.url, NO_POLICY);
+  const on = await startGateway(sim.url, FULL_POLICY, 100000);
+  const off = await startGateway(sim.url, NO_POLICY, 'unlimited');
   try {
     // Warm-up (JIT, sockets, first pages of the stores) on both, not measured.
     await load(on.child.url, 1, 0);
@@ -142,7 +163,10 @@ async function main(): Promise<void> {
       // Same bodies for A and B in a round; each round moves on to new numbers and links.
       const offset = (r + 1) * 1_000_000;
       const order = r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
-      for (const name of order) runs.push({ name, f: await load((name === 'on' ? on : off).child.url, seconds, offset) });
+      for (const name of order) {
+        const { child } = name === 'on' ? on : off;
+        runs.push({ name, f: await load(child.url, seconds, offset, child.process.pid) });
+      }
     }
     report(runs);
   } finally {
@@ -157,21 +181,23 @@ async function main(): Promise<void> {
 
 function report(runs: Array<{ name: 'on' | 'off'; f: Figures }>): void {
   const row = (name: string, f: Figures) =>
-    `${name.padEnd(28)} ${f.rps.toFixed(0).padStart(8)} ${String(f.p50).padStart(6)} ${String(f.p99).padStart(6)} ${String(f.non2xx).padStart(7)} ${String(f.errors).padStart(6)}`;
-  console.log(`policy overhead benchmark — ${machineLine()}; ${connections} connections, ${seconds} s per run, ${rounds} rounds A/B alternating`);
-  console.log(`${'run'.padEnd(28)} ${'req/s'.padStart(8)} ${'p50ms'.padStart(6)} ${'p99ms'.padStart(6)} ${'non2xx'.padStart(7)} ${'errors'.padStart(6)}`);
+    `${name.padEnd(28)} ${f.rps.toFixed(0).padStart(8)} ${String(f.p50).padStart(6)} ${String(f.p99).padStart(6)} ${f.cpuUsPerReq.toFixed(0).padStart(9)} ${String(f.non2xx).padStart(7)} ${String(f.errors).padStart(6)} ${f.codes}`;
+  console.log(`policy overhead benchmark — ${machineLine()}; ${connections} connections, ${seconds} s per run, ${rounds} rounds A/B alternating; load average (1 min) ${loadavg()[0]!.toFixed(2)}`);
+  console.log(`${'run'.padEnd(28)} ${'req/s'.padStart(8)} ${'p50ms'.padStart(6)} ${'p99ms'.padStart(6)} ${'cpuµs/req'.padStart(9)} ${'non2xx'.padStart(7)} ${'errors'.padStart(6)}`);
   runs.forEach((r, i) => console.log(row(`${i + 1}. ${r.name === 'on' ? 'A policies on' : 'B policies off'}`, r.f)));
   const mean = (name: 'on' | 'off') => {
     const fs = runs.filter((r) => r.name === name).map((r) => r.f);
     const avg = (pick: (f: Figures) => number) => fs.reduce((s, f) => s + pick(f), 0) / fs.length;
-    return { rps: avg((f) => f.rps), p50: avg((f) => f.p50), p99: avg((f) => f.p99), non2xx: fs.reduce((s, f) => s + f.non2xx, 0), errors: fs.reduce((s, f) => s + f.errors, 0) };
+    return { rps: avg((f) => f.rps), p50: avg((f) => f.p50), p99: avg((f) => f.p99), non2xx: fs.reduce((s, f) => s + f.non2xx, 0), errors: fs.reduce((s, f) => s + f.errors, 0), codes: '', cpuUsPerReq: avg((f) => f.cpuUsPerReq) };
   };
   const a = mean('on');
   const b = mean('off');
   console.log(row('mean A policies on', a));
   console.log(row('mean B policies off', b));
   const overheadPct = ((b.rps - a.rps) / b.rps) * 100;
-  console.log(`policy overhead: ${overheadPct.toFixed(1)} % of ingress throughput (goal < 10 %)${a.non2xx > 0 ? ' — WARNING: A refused some sends' : ''}`);
+  const cpuPct = ((a.cpuUsPerReq - b.cpuUsPerReq) / a.cpuUsPerReq) * 100;
+  console.log(`policy overhead: ${overheadPct.toFixed(1)} % of ingress throughput (goal < 10 %); ${cpuPct.toFixed(1)} % of the gateway's CPU per admitted send` +
+    `${a.non2xx + b.non2xx > 0 ? ' — WARNING: some sends were refused, compare with care' : ''}`);
 }
 
 await main();
