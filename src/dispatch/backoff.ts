@@ -26,3 +26,6 @@ export const DEFER_USER_MS = 24 * 3_600_000;
 
 /** 130429: the table's "back off ~1 s" before the same message tries again at the lowered rate. */
 export const THROTTLED_RETRY_MS = 1000;
+
+/** 131057 (number in maintenance, e.g. a throughput upgrade): "up to 1 min", then probe (§3, §4). */
+export const MAINTENANCE_PAUSE_MS = 60_000;

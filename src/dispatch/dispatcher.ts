@@ -15,8 +15,9 @@ import { classify } from '../upstream/classify.js';
 import type { UpstreamResult } from '../upstream/types.js';
 import { DEADLINE_ERROR, UNKNOWN_NUMBER_ERROR, type DispatchContext, type Wake } from './context.js';
 import { Lane, type Job } from './lane.js';
-import { laneView, pacedBurst, targetMps } from './limits.js';
+import { laneView, pacedBurst, targetMps, warmupWindowMs } from './limits.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
+import { checkPair, dropPairAhead, notePairAhead, pairDueInMs, pairOf, takePair } from './pair-rate.js';
 import { react } from './reactions.js';
 import type { DispatchEvent, Dispatcher, DispatcherDeps, LaneView, LimitsPatch, NumberInfo } from './types.js';
 import { WakeTimer } from './wake-timer.js';
@@ -88,6 +89,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         tenantId: job.rec.tenantId,
         phoneNumberId: lane.phoneNumberId,
         state: outcome.state,
+        to: job.rec.to,
+        template: isTemplateBody(job.rec.body),
         latencyMs: clock.nowMs() - job.rec.createdAtMs,
       });
     },
@@ -122,8 +125,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     return Math.min(1024, Math.max(8, Math.ceil(rateMps)));
   }
 
-  function isPaused(lane: Lane): boolean {
-    return lane.paused || pausedTenants.has(lane.tenantId);
+  function isPaused(lane: Lane, nowMs: number): boolean {
+    return lane.paused || pausedTenants.has(lane.tenantId) || lane.pausedUntilMs > nowMs;
+  }
+
+  /** The warm-up cap of the lane's number now, when the dispatcher has the seams for it. */
+  function warmupOf(lane: Lane, nowMs: number): { windowMs: number; limit: number } | null {
+    if (deps.warmup === undefined || deps.window === undefined) return null;
+    const caps = deps.warmup.capsOf(lane.phoneNumberId, nowMs);
+    return caps === null ? null : { windowMs: warmupWindowMs(caps.windowMs), limit: caps.limit };
   }
 
   function add(rec: MessageRecord): void {
@@ -147,7 +157,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       lane.enqueueDue(wake.job);
     } else if (wake.kind === 'sweep') {
       lane.sweepAtMs = Number.POSITIVE_INFINITY;
-      if (isPaused(lane)) for (const job of lane.takeExpired(nowMs)) background(() => ctx.expire(lane, job, null));
+      if (isPaused(lane, nowMs)) for (const job of lane.takeExpired(nowMs)) background(() => ctx.expire(lane, job, null));
     } else if (!lane.release(wake.recipient, nowMs)) {
       return;
     }
@@ -194,16 +204,18 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
    */
   function run(lane: Lane): void {
     if (closing) return;
-    if (isPaused(lane)) {
+    const nowMs = clock.nowMs();
+    if (isPaused(lane, nowMs)) {
       unprepare(lane);
+      // A maintenance pause (131057) ends by itself: the lane runs again then, one probe first.
+      if (lane.pausedUntilMs > nowMs && !lane.paused) wakeLaneAt(lane, lane.pausedUntilMs);
       if (lane.depth > 0 && lane.sweepAtMs === Number.POSITIVE_INFINITY) {
-        lane.sweepAtMs = clock.nowMs() + sweepMs;
+        lane.sweepAtMs = nowMs + sweepMs;
         timer.schedule({ atMs: lane.sweepAtMs, kind: 'sweep', lane });
       }
       return;
     }
     const info = numbers.get(lane.phoneNumberId);
-    const nowMs = clock.nowMs();
     if (info === undefined) {
       for (let job = lane.peekReady(nowMs); job !== undefined; job = lane.peekReady(nowMs)) {
         lane.shiftHead();
@@ -215,26 +227,43 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const rateMps = lane.rate.current(targetMps(lane, info, settings.headroom), nowMs);
 
     const burst = pacedBurst(lane, info, settings.headroom);
+    const warmup = warmupOf(lane, nowMs);
     let pacerWaitMs = 0;
     for (let job = lane.prepared.peek(); job !== undefined; job = lane.prepared.peek()) {
       if (job.rec.deadlineAtMs <= nowMs) {
         lane.prepared.shift();
+        dropPairAhead(lane, job);
         unreserve(lane);
         background(() => ctx.expire(lane, job!, null));
         continue;
       }
-      pacerWaitMs = pacer.take(lane.pacerKey, rateMps, burst, nowMs);
+      const pair = pairOf(info, job);
+      if (pair !== undefined && checkPair(pacer, lane, job.rec.to, pair, nowMs) > 0) {
+        // Only when the pair's config changed since the commit: never early, so back to the queue.
+        lane.prepared.shift();
+        dropPairAhead(lane, job);
+        const j = job;
+        background(() => requeueNow(lane, j));
+        unreserve(lane);
+        continue;
+      }
+      pacerWaitMs = departureWaitMs(lane, rateMps, burst, warmup, nowMs);
       if (pacerWaitMs > 0) {
         wakeLaneAt(lane, nowMs + pacerWaitMs);
         break;
       }
+      if (pair !== undefined) takePair(pacer, lane, job.rec.to, pair, nowMs);
       lane.prepared.shift();
+      dropPairAhead(lane, job);
       void request(lane, job, info);
     }
     // Committed messages already wait longer than the lookahead window: commit no more for now.
     if (pacerWaitMs > PREPARE_AHEAD_MS) return;
 
-    const bound = maxInFlight(rateMps);
+    // After a maintenance pause one request goes first, as a probe: the rest wait for its answer.
+    const bound = lane.probing ? 1 : maxInFlight(rateMps);
+    // A warming-up number commits no more messages ahead than its window still lets leave.
+    const room = warmup === null ? Number.POSITIVE_INFINITY : warmup.limit - deps.window!.count(lane.warmupKey, warmup.windowMs, nowMs);
     // Commit a message ahead only if its token is due within the window, so a message is not
     // `sending` long before it leaves (nor expires while `sending`). With `ahead` messages already
     // committed, the next one's wait is the GCRA wait with `ahead` tokens spoken for, which is
@@ -248,7 +277,21 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         background(() => ctx.expire(lane, job, null));
         continue;
       }
+      const pair = pairOf(info, job);
+      if (pair !== undefined) {
+        const pairWaitMs = pairDueInMs(pacer, lane, job.rec.to, pair, nowMs);
+        if (pairWaitMs > 0) {
+          lane.shiftHead();
+          holdForPair(lane, job, nowMs + pairWaitMs);
+          continue;
+        }
+      }
       const ahead = lane.prepared.length + lane.preparing;
+      if (ahead >= room) {
+        // Window full (room ≤ 0, so this take refuses and counts nothing): wake when a slot frees.
+        if (ahead === 0) wakeLaneAt(lane, nowMs + Math.max(1, deps.window!.take(lane.warmupKey, warmup!.windowMs, warmup!.limit, nowMs)));
+        return;
+      }
       const dueInMs = ahead < burst
         ? pacer.check(lane.pacerKey, rateMps, burst - ahead, nowMs)
         : pacer.check(lane.pacerKey, rateMps, 1, nowMs) + (ahead - burst + 1) * intervalMs;
@@ -261,8 +304,32 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         return;
       }
       lane.shiftHead();
+      if (pair !== undefined) notePairAhead(lane, job);
       void prepare(lane, job);
     }
+  }
+
+  /** The number's token, and for a warming-up number a slot of its window: 0 = both taken, else ms to wait (nothing taken). */
+  function departureWaitMs(lane: Lane, rateMps: number, burst: number, warmup: { windowMs: number; limit: number } | null, nowMs: number): number {
+    if (warmup === null) return pacer.take(lane.pacerKey, rateMps, burst, nowMs);
+    const waitMs = pacer.check(lane.pacerKey, rateMps, burst, nowMs);
+    if (waitMs > 0) return waitMs;
+    const windowWaitMs = deps.window!.take(lane.warmupKey, warmup.windowMs, warmup.limit, nowMs);
+    if (windowWaitMs > 0) return windowWaitMs;
+    pacer.take(lane.pacerKey, rateMps, burst, nowMs); // conforms: checked at this instant
+    return 0;
+  }
+
+  /** Holds a message with its recipient until the pair rate lets it go; the lane's other recipients keep flowing. */
+  function holdForPair(lane: Lane, job: Job, untilMs: number): void {
+    if (untilMs >= job.rec.deadlineAtMs) {
+      background(() => ctx.expire(lane, job, null));
+      return;
+    }
+    const park = lane.park(job.rec.to, untilMs, false);
+    lane.depth++;
+    park.held.push(job);
+    timer.schedule({ atMs: park.untilMs, kind: 'park', lane, recipient: job.rec.to });
   }
 
   /** Takes an upstream slot for the lane (from `sending` commit to the end of the request). */
@@ -297,6 +364,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       pump();
       return;
     }
+    dropPairAhead(lane, job);
     if (committed === 'applied') {
       background(() => requeueNow(lane, job)); // closing: back to queued
     } else {
@@ -318,6 +386,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   function unprepare(lane: Lane): void {
     for (let job = lane.prepared.shift(); job !== undefined; job = lane.prepared.shift()) {
       const j = job;
+      dropPairAhead(lane, j);
       background(() => requeueNow(lane, j));
       unreserve(lane);
     }
@@ -391,9 +460,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const lane = lanes.get(phoneNumberId);
       const info = numbers.get(phoneNumberId);
       if (lane === undefined || info === undefined) return 0;
-      if (isPaused(lane)) return Number.POSITIVE_INFINITY;
-      const rateMps = lane.rate.current(targetMps(lane, info, settings.headroom), clock.nowMs());
-      return ((lane.depth + lane.inFlight) / rateMps) * 1000;
+      const nowMs = clock.nowMs();
+      if (lane.paused || pausedTenants.has(lane.tenantId)) return Number.POSITIVE_INFINITY;
+      let rateMps = lane.rate.current(targetMps(lane, info, settings.headroom), nowMs);
+      const warmup = warmupOf(lane, nowMs);
+      if (warmup !== null) rateMps = Math.min(rateMps, (warmup.limit * 1000) / warmup.windowMs);
+      const pauseMs = Math.max(0, lane.pausedUntilMs - nowMs);
+      return pauseMs + ((lane.depth + lane.inFlight) / rateMps) * 1000;
     },
     waitForOutcome: (id, timeoutMs) => waiters.wait(id, timeoutMs),
     setLimits(phoneNumberId, patch: LimitsPatch) {
@@ -423,7 +496,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     snapshot(): LaneView[] {
       const nowMs = clock.nowMs();
       const views: LaneView[] = [];
-      for (const lane of lanes.values()) views.push(laneView(lane, numbers.get(lane.phoneNumberId), isPaused(lane), settings.headroom, nowMs));
+      for (const lane of lanes.values()) views.push(laneView(lane, numbers.get(lane.phoneNumberId), isPaused(lane, nowMs), settings.headroom, nowMs));
       return views;
     },
     async close() {
@@ -434,4 +507,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (inFlightTotal > 0) await new Promise<void>((resolve) => (drained = resolve));
     },
   };
+}
+
+/** For the `final` event; a body that does not parse counts as a template, so its charges are given back. */
+function isTemplateBody(body: string): boolean {
+  try {
+    return (JSON.parse(body) as { type?: unknown }).type === 'template';
+  } catch {
+    return true;
+  }
 }

@@ -17,6 +17,8 @@ export interface Job {
   attempts: number;
   /** Attempts answered with throttling/pausing codes; they do not count against maxAttempts. */
   throttled: number;
+  /** Counted in the lane's `pairAhead` for its recipient: its pair token is taken at departure. */
+  pairCounted?: boolean;
 }
 
 export interface Park {
@@ -54,6 +56,14 @@ export class Lane {
   sweepAtMs = Number.POSITIVE_INFINITY;
   /** Instant of this lane's pending pacing wake-up in the dispatcher's heap (Infinity: none). */
   wakeAtMs = Number.POSITIVE_INFINITY;
+  /** End of a timed pause after 131057 (maintenance); 0: none. */
+  pausedUntilMs = 0;
+  /** After a maintenance pause: one request at a time until one is answered without 131057. */
+  probing = false;
+  /** Warm-up window key for departures, apart from admission's own key. */
+  readonly warmupKey: string;
+  /** Per recipient: messages committed (or being committed) ahead of their pair token. */
+  readonly pairAhead = new Map<string, number>();
   private headQueue: Fifo<Job> | null = null;
 
   constructor(
@@ -61,6 +71,19 @@ export class Lane {
     public tenantId: string,
   ) {
     this.pacerKey = `dispatch:${phoneNumberId}`;
+    this.warmupKey = `warmup-pace:${phoneNumberId}`;
+  }
+
+  /** GCRA key of the (number, recipient) pair rate. */
+  pairKey(recipient: string): string {
+    return `pair:${this.phoneNumberId}:${recipient}`;
+  }
+
+  /** A message to `recipient` was committed ahead of its pair token (+1) or left / was dropped (-1). */
+  addPairAhead(recipient: string, delta: 1 | -1): void {
+    const n = (this.pairAhead.get(recipient) ?? 0) + delta;
+    if (n <= 0) this.pairAhead.delete(recipient);
+    else this.pairAhead.set(recipient, n);
   }
 
   enqueueFresh(job: Job): void {
@@ -82,6 +105,13 @@ export class Lane {
       let job = q.peek();
       while (job !== undefined) {
         const park = checkParks ? this.parks.get(job.rec.to) : undefined;
+        if (park !== undefined && park.untilMs <= nowMs && park.held.length > 0) {
+          // The park ended but its release wake-up has not run yet: the held messages are older
+          // than this one, so they go first (FIFO per recipient); scan again from the top.
+          this.release(job.rec.to, nowMs);
+          i = -1;
+          break;
+        }
         if (park === undefined || park.untilMs <= nowMs) {
           this.headQueue = q;
           return job;

@@ -30,6 +30,24 @@ export function pacedBurst(lane: Lane, info: NumberInfo, defaultHeadroom: number
   return Math.max(1, Math.min(Math.floor(burst * headroom), burst - Math.ceil((mps * JITTER_BUDGET_MS) / 1000)));
 }
 
+/**
+ * The pair rate the lane paces at: the configured interval, with the bucket shrunk by the same
+ * jitter budget as the number's (at least one token), so sends bunched on the way still conform
+ * at the upstream's pair limit when it is configured like ours.
+ */
+export function pairPacing(pair: { intervalMs: number; burst: number }): { ratePerSec: number; burst: number; intervalMs: number } {
+  const intervalMs = Math.max(1, pair.intervalMs);
+  return { ratePerSec: 1000 / intervalMs, intervalMs, burst: Math.max(1, pair.burst - Math.ceil(JITTER_BUDGET_MS / intervalMs)) };
+}
+
+/**
+ * The window a warming-up lane counts departures on: the cap's window plus the jitter budget, so
+ * requests that reach the upstream bunched never put more than the cap in any window there.
+ */
+export function warmupWindowMs(windowMs: number): number {
+  return windowMs + JITTER_BUDGET_MS;
+}
+
 export function laneView(lane: Lane, info: NumberInfo | undefined, paused: boolean, defaultHeadroom: number, nowMs: number): LaneView {
   const oldest = lane.oldestCreatedAtMs();
   return {
@@ -41,6 +59,7 @@ export function laneView(lane: Lane, info: NumberInfo | undefined, paused: boole
     configuredMps: lane.overrides.mps ?? info?.mps ?? 0,
     burst: lane.overrides.burst ?? info?.burst ?? 0,
     paused,
+    pausedUntilMs: lane.pausedUntilMs > nowMs ? lane.pausedUntilMs : 0,
     inFlight: lane.inFlight,
     parkedRecipients: lane.parkedCount(nowMs),
   };

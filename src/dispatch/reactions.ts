@@ -6,7 +6,7 @@
 import type { RecordedError } from '../store/types.js';
 import type { Reaction } from '../upstream/classify.js';
 import type { UpstreamResult } from '../upstream/types.js';
-import { DEFER_USER_MS, THROTTLED_RETRY_MS, pairParkMs, retryDelayMs } from './backoff.js';
+import { DEFER_USER_MS, MAINTENANCE_PAUSE_MS, THROTTLED_RETRY_MS, pairParkMs, retryDelayMs } from './backoff.js';
 import type { DispatchContext } from './context.js';
 import type { Job, Lane, Park } from './lane.js';
 import type { NumberInfo } from './types.js';
@@ -34,6 +34,8 @@ export async function react(
   const settings = ctx.deps.config.dispatch;
   const nowMs = clock.nowMs();
   const id = job.rec.id;
+  // Any answer but maintenance again ends a probe: the lane goes back to its full in-flight bound.
+  if (reaction !== 'pause-probe') lane.probing = false;
 
   if (result.kind === 'ok') {
     lane.clearStrikes(job.rec.to);
@@ -71,6 +73,18 @@ export async function react(
       job.throttled++;
       const park = lane.park(job.rec.to, nowMs + DEFER_USER_MS, false);
       await hold(ctx, lane, job, park, lastError, nowMs);
+      return;
+    }
+    case 'pause-probe': {
+      job.throttled++;
+      const untilMs = nowMs + (ctx.deps.maintenancePauseMs ?? MAINTENANCE_PAUSE_MS);
+      if (untilMs > lane.pausedUntilMs) {
+        lane.pausedUntilMs = untilMs;
+        log.warn({ phoneNumberId: lane.phoneNumberId, pausedForMs: untilMs - nowMs }, 'number in maintenance (131057): paused, one probe send when the pause ends');
+      }
+      lane.probing = true;
+      // Back with the messages that already waited (`due`, served first): the probe comes from them.
+      await requeueAfter(0);
       return;
     }
     case 'pause-number':

@@ -25,6 +25,26 @@ export interface NumberInfo {
   /** Configured sustained messages per second. */
   mps: number;
   burst: number;
+  /**
+   * Pair rate (number × recipient, cloud-api.md §3): at most one message per `intervalMs` to the
+   * same recipient, with a bucket of `burst`. Excess is delayed for that recipient only.
+   * Absent: no pair pacing (the upstream's 131056 still parks the recipient).
+   */
+  pair?: { intervalMs: number; burst: number };
+}
+
+/** Warm-up caps of a young number (the policy engine's `warmupCapsOf` satisfies it). */
+export interface WarmupCapsSource {
+  capsOf(phoneNumberId: string, nowMs: number): { windowMs: number; limit: number } | null;
+}
+
+/**
+ * Sliding-window counter: `take` counts one and returns 0, or returns the ms until a slot frees
+ * and counts nothing. The WASM core's `window` satisfies it.
+ */
+export interface WindowCounter {
+  take(key: string, windowMs: number, limit: number, nowMs: number): number;
+  count(key: string, windowMs: number, nowMs: number): number;
 }
 
 /** Any phoneNumberId → NumberInfo lookup; a Map satisfies it. Read at every decision, so live config changes apply. */
@@ -49,6 +69,12 @@ export interface DispatcherDeps {
   config: { dispatch: Config['dispatch']; upstream?: Pick<Config['upstream'], 'connections' | 'pipelining'> };
   numbers: NumberLookup;
   log: DispatchLog;
+  /** Warm-up caps per number; with `window`, a young number never sends more than its cap in any window. */
+  warmup?: WarmupCapsSource;
+  /** Counts a warming-up number's departures (its own keys, apart from any admission counting). */
+  window?: WindowCounter;
+  /** How long a number answered 131057 (maintenance) stays paused before a probe. Default 60 s. */
+  maintenancePauseMs?: number;
   /** Upper bound of concurrent upstream requests per number. Default: one second's worth at the number's rate, within [8, 1024]. */
   maxInFlightPerNumber?: number;
   /**
@@ -97,6 +123,10 @@ export type DispatchEvent =
       tenantId: string;
       phoneNumberId: string;
       state: Outcome['state'];
+      /** Recipient digits ('' for mark-as-read): lets the listener give policy charges back without a store read. */
+      to: string;
+      /** The body is a template send. */
+      template: boolean;
       /** Acceptance (createdAtMs) → final state. */
       latencyMs: number;
     };
@@ -118,7 +148,10 @@ export interface LaneView {
   effectiveMps: number;
   configuredMps: number;
   burst: number;
+  /** Paused by the API, an upstream answer, or a timed maintenance pause (131057). */
   paused: boolean;
+  /** End of a timed maintenance pause (131057); 0 when none. */
+  pausedUntilMs: number;
   inFlight: number;
   /** Recipients currently parked (131056 backoff or 131049 deferral). */
   parkedRecipients: number;

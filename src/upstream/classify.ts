@@ -12,6 +12,8 @@ export type Reaction =
   | 'slow-number'
   /** Pair rate (131056): park only that recipient 4^n s; the number keeps flowing. */
   | 'backoff-pair'
+  /** Number in maintenance (131057, e.g. a throughput upgrade): pause the number ~60 s, then probe with one send. */
+  | 'pause-probe'
   /** Transient: exponential backoff with full jitter, bounded by maxAttempts. */
   | 'retry'
   /** The number is restricted or blocked: stop its lane until resumed through the API. */
@@ -27,8 +29,8 @@ export type Reaction =
 export const REACTION_BY_CODE: ReadonlyMap<number, Reaction> = new Map<number, Reaction>([
   [130429, 'slow-number'],
   [131056, 'backoff-pair'],
-  // number in maintenance (throughput upgrade), unknown, overloaded, temporarily unavailable
-  [131057, 'retry'],
+  [131057, 'pause-probe'],
+  // unknown, overloaded, temporarily unavailable
   [131000, 'retry'],
   [131016, 'retry'],
   [133004, 'retry'],

@@ -9,7 +9,7 @@ describe('reaction table (cloud-api.md §4)', () => {
   it.each([
     [130429, 400, 'slow-number'],
     [131056, 400, 'backoff-pair'],
-    [131057, 500, 'retry'],
+    [131057, 500, 'pause-probe'],
     [131000, 500, 'retry'],
     [131016, 503, 'retry'],
     [133004, 503, 'retry'],
