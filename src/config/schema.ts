@@ -55,6 +55,18 @@ export const PolicySchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /**
+     * Pair rate (number × recipient): at most one message per `intervalSec` to the same user, with a
+     * bucket of `burst` (Meta allows up to 45, borrowed from the future). Excess is delayed for that
+     * recipient only, never sent early.
+     */
+    pairRate: Type.Object(
+      {
+        intervalSec: Type.Number({ minimum: 0.05, maximum: 3600, default: 6 }),
+        burst: Type.Integer({ minimum: 1, maximum: 45, default: 5 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** How long a recipient reported undeliverable (131026) is refused. */
     undeliverableSec: Type.Integer({ minimum: 0, maximum: 30 * 86_400, default: 86_400 }),
     /** How long marketing to a user with a 131049 (per-user marketing cap) is refused. */
