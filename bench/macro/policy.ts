@@ -156,8 +156,8 @@ async function main(): Promise<void> {
   const off = await startGateway(sim.url, NO_POLICY, 'unlimited');
   try {
     // Warm-up (JIT, sockets, first pages of the stores) on both, not measured.
-    await load(on.child.url, 1, 0);
-    await load(off.child.url, 1, 0);
+    await load(on.child.url, 2, 0);
+    await load(off.child.url, 2, 0);
     const runs: Array<{ name: 'on' | 'off'; f: Figures }> = [];
     for (let r = 0; r < rounds; r++) {
       // Same bodies for A and B in a round; each round moves on to new numbers and links.
@@ -185,15 +185,22 @@ function report(runs: Array<{ name: 'on' | 'off'; f: Figures }>): void {
   console.log(`policy overhead benchmark — ${machineLine()}; ${connections} connections, ${seconds} s per run, ${rounds} rounds A/B alternating; load average (1 min) ${loadavg()[0]!.toFixed(2)}`);
   console.log(`${'run'.padEnd(28)} ${'req/s'.padStart(8)} ${'p50ms'.padStart(6)} ${'p99ms'.padStart(6)} ${'cpuµs/req'.padStart(9)} ${'non2xx'.padStart(7)} ${'errors'.padStart(6)}`);
   runs.forEach((r, i) => console.log(row(`${i + 1}. ${r.name === 'on' ? 'A policies on' : 'B policies off'}`, r.f)));
-  const mean = (name: 'on' | 'off') => {
+  // Medians: one run that a neighbour's burst lands on should not move the verdict.
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((x, y) => x - y);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  const mean = (name: 'on' | 'off'): Figures => {
     const fs = runs.filter((r) => r.name === name).map((r) => r.f);
-    const avg = (pick: (f: Figures) => number) => fs.reduce((s, f) => s + pick(f), 0) / fs.length;
-    return { rps: avg((f) => f.rps), p50: avg((f) => f.p50), p99: avg((f) => f.p99), non2xx: fs.reduce((s, f) => s + f.non2xx, 0), errors: fs.reduce((s, f) => s + f.errors, 0), codes: '', cpuUsPerReq: avg((f) => f.cpuUsPerReq) };
+    const med = (pick: (f: Figures) => number) => median(fs.map(pick));
+    const sum = (pick: (f: Figures) => number) => fs.reduce((s, f) => s + pick(f), 0);
+    return { rps: med((f) => f.rps), p50: med((f) => f.p50), p99: med((f) => f.p99), non2xx: sum((f) => f.non2xx), errors: sum((f) => f.errors), codes: '', cpuUsPerReq: med((f) => f.cpuUsPerReq) };
   };
   const a = mean('on');
   const b = mean('off');
-  console.log(row('mean A policies on', a));
-  console.log(row('mean B policies off', b));
+  console.log(row('median A policies on', a));
+  console.log(row('median B policies off', b));
   const overheadPct = ((b.rps - a.rps) / b.rps) * 100;
   const cpuPct = ((a.cpuUsPerReq - b.cpuUsPerReq) / a.cpuUsPerReq) * 100;
   console.log(`policy overhead: ${overheadPct.toFixed(1)} % of ingress throughput (goal < 10 %); ${cpuPct.toFixed(1)} % of the gateway's CPU per admitted send` +
