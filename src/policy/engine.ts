@@ -5,11 +5,13 @@
  *
  * Order inside admit(), chosen so a refusal charges nothing:
  *   1. checks that charge nothing: undeliverable, service window, opt-out, marketing deferral,
- *      opt-in, links, and the warm-up cap (counted, not taken);
+ *      opt-in, links;
  *   2. the tier slot (core.unique, the only charge the core can give back);
  *   3. the repeat slot (core.repeat, which cannot be given back: if it refuses, the tier slot is
- *      released; if it admits, nothing after it can refuse);
- *   4. the warm-up window slot (taken last; step 1 proved it fits).
+ *      released; if it admits, nothing after it can refuse).
+ * Warm-up is not an admission check: DESIGN says it delays, so the dispatcher paces a young
+ * number's departures with `warmupCapsOf` and admission only notes the first send (age origin);
+ * a backlog the caps cannot drain in time is refused by the deadline check, like any other.
  * Shadow mode runs the same checks and counts what would have been refused, refusing nothing
  * except opt-outs: honouring a user's STOP is not a policy to trial.
  */
@@ -28,7 +30,7 @@ import { resolvePolicies, type NumberPolicy, type TenantPolicy } from './tenant-
 import type {
   ConsentRecord, ConsentView, DeliveryFailure, FinalEvent, InboundMessage, PolicyCore, PolicyEngine, PolicyName, PolicyStats,
 } from './types.js';
-import { warmupCaps, warmupKey, type WarmupCaps } from './warmup.js';
+import { warmupCaps, type WarmupCaps } from './warmup.js';
 
 export interface PolicyEngineDeps {
   config: Pick<Config, 'tenants' | 'webhooks'>;
@@ -129,14 +131,6 @@ class Engine implements PolicyEngine {
       const host = t.links.firstRefused(content);
       if (host !== undefined && this.refuses(t, 'links')) throw refusal.links(host);
     }
-    let caps = this.capsOf(np, nowMs);
-    if (caps !== null && this.core.window.count(warmupKey(phoneNumberId), caps.windowMs, nowMs) >= caps.limit) {
-      // At the cap take() refuses and charges nothing: it is asked only for the wait.
-      const waitMs = this.core.window.take(warmupKey(phoneNumberId), caps.windowMs, caps.limit, nowMs);
-      if (this.refuses(t, 'warmup')) throw refusal.warmup(phoneNumberId, caps.limit, caps.windowMs, waitMs);
-      caps = null;
-    }
-
     let tierHeld = false;
     if (template && !windowOpen && t.messagingLimit !== 'unlimited') {
       const waitMs = this.tier.charge(t.id, to, t.messagingLimit, nowMs);
@@ -153,7 +147,6 @@ class Engine implements PolicyEngine {
         }
       }
     }
-    if (caps !== null) this.core.window.take(warmupKey(phoneNumberId), caps.windowMs, caps.limit, nowMs);
     this.noteFirstSend(np, nowMs);
 
     if (!tierHeld && warnings === undefined) return NOTHING_CHARGED;

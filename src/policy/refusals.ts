@@ -52,9 +52,4 @@ export const refusal = {
   links: (host: string): GatewayError =>
     new GatewayError('LINK_NOT_ALLOWED',
       `policy links: the message links to ${host}, which is not one of this tenant's allowed domains; remove the link or link to an allowed domain.`),
-
-  warmup: (phoneNumberId: string, limit: number, windowMs: number, waitMs: number): GatewayError =>
-    new GatewayError('WARMUP_CAP_REACHED',
-      `policy warmup: number ${phoneNumberId} is warming up and may send at most ${limit} messages per ${Math.round(windowMs / 1000)} s; ` +
-      `retry in about ${sec(waitMs)} s (Retry-After). The cap rises as the number ages.`, waitMs / 1000),
 };

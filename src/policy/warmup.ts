@@ -4,10 +4,9 @@
  * `createdAt`, else from its first send through sendgate; `warmup: false` turns it off even with
  * a `createdAt`. A number with neither is established: no caps.
  *
- * `warmupCaps` is pure so the dispatcher can pace with the same numbers (DESIGN says warm-up
- * delays); admission only checks, refusing with 429 + Retry-After when a client posts faster
- * than the cap. Admission counts on its own core window key (`warmupKey`): a dispatcher pacing
- * the same number must use a different key, or every send would be counted twice.
+ * DESIGN says warm-up delays: the dispatcher paces a young number's departures with these caps
+ * (through the engine's `warmupCapsOf`, on its own core window key) and admission refuses
+ * nothing for warm-up; it only records the first send, the age origin of `warmup: true` numbers.
  */
 import type { NumberConfig } from '../config/schema.js';
 
@@ -46,6 +45,3 @@ export function warmupCaps(number: Pick<NumberConfig, 'warmup' | 'createdAt'>, n
   }
   return best === undefined ? null : { windowMs: schedule.windowSec * 1000, limit: best.limit };
 }
-
-/** The core window key admission counts a number's sends on. */
-export const warmupKey = (phoneNumberId: string): string => `warmup-admit:${phoneNumberId}`;
