@@ -51,5 +51,12 @@ describe('messaging limit', () => {
     expect(full.status).toBe(429);
     // 249 + the second promo + recipient 251; the refused ones never reached the simulator.
     expect(s.sim.stats().totals.accepted).toBe(251);
+
+    // Once that user writes, a template to them is a reply inside the window: not limited.
+    await s.inbound(user(252), 'hello?');
+    const reply = await s.send(tpl(user(252)), marketing);
+    expect(reply.status).toBe(202);
+    await s.waitForState(reply.json.messages[0].id, ['sent', 'delivered', 'read']);
+    expect((await s.send(tpl(user(253)), marketing)).status).toBe(429);
   });
 });
