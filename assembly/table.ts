@@ -57,6 +57,11 @@ export let inserted = false;
   return <usize>d.base + <usize>i * <usize>d.entryBytes;
 }
 
+/** Address of the home slot of `key` (where its probe starts). */
+@inline export function homeSlot(d: Desc, key: u64): usize {
+  return slot(d, home(d, key));
+}
+
 function expired(d: Desc, p: usize, nowMs: f64): bool {
   if (d.kind == KIND_DEADLINE) return load<f64>(p, 8) <= nowMs;
   if (load<u32>(p, R_TOTAL) == 0) return true;

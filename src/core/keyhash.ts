@@ -4,12 +4,15 @@
  * WASM module instead of encoding the string into its memory (TextEncoder.encodeInto + the
  * bytes crossing cost more than the decision itself).
  *
- * Algorithm: two murmur3_32-style lanes over pairs of UTF-16 code units (k = u[i] | u[i+1] << 16),
- * each lane with its own block-mixing constants, rotations and seed, so neither lane is a
- * function of the other; string length mixed into both; then a cross-mixing finaliser (lane sums
- * around murmur3's fmix32, as in murmur3_x86_128) that is a bijection of the 64-bit lane state.
- * Code units are hashed as they are: any string, lone surrogates included, has one hash;
- * there is no encoding step that could fail or normalise two strings to one.
+ * Algorithm: blocks of two UTF-16 code units (k = u[i] | u[i+1] << 16) go through one invertible
+ * block mix (multiply, xorshift) and then into two 32-bit lanes, each with its own seed,
+ * multiplier and rotation (lane' = rotl((lane ^ k) * M, r): a bijection of the lane for each
+ * block, and the rotation carries high bits down so no difference stays parked in the top bit);
+ * the length goes into both lanes; then a cross-mixing finaliser (lane sums around murmur3's
+ * fmix32, as in murmur3_x86_128) that is a bijection of the 64-bit lane state. This is about
+ * half the arithmetic of two full murmur3 lanes (measured: reading the code units, not the
+ * mixing, is most of what is left). Code units are hashed as they are: any string, lone
+ * surrogates included, has one hash; no encoding step can fail or merge two strings.
  *
  * Collisions (the WASM tables store only the hash: two keys with one hash share a bucket):
  * for keys that are not crafted against the seed, the chance that some pair among n keys
@@ -50,22 +53,18 @@ export class KeyHasher {
     const pairs = n & ~1;
     let i = 0;
     for (; i < pairs; i += 2) {
-      const k = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16);
-      let ka = Math.imul(k, 0xcc9e2d51);
-      ka = Math.imul((ka << 15) | (ka >>> 17), 0x1b873593);
-      a ^= ka;
-      a = (Math.imul((a << 13) | (a >>> 19), 5) + 0xe6546b64) | 0;
-      let kb = Math.imul(k, 0x85ebca77);
-      kb = Math.imul((kb << 16) | (kb >>> 16), 0xc2b2ae3d);
-      b ^= kb;
-      b = (Math.imul((b << 17) | (b >>> 15), 5) + 0x561ccd1b) | 0;
+      let k = Math.imul(s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16), 0xcc9e2d51);
+      k ^= k >>> 15;
+      a = Math.imul(a ^ k, 0x1b873593);
+      a = (a << 13) | (a >>> 19);
+      b = Math.imul(b ^ k, 0x85ebca77);
+      b = (b << 17) | (b >>> 15);
     }
     if (i < n) {
-      const k = s.charCodeAt(i);
-      const ka = Math.imul(k, 0xcc9e2d51);
-      a ^= Math.imul((ka << 15) | (ka >>> 17), 0x1b873593);
-      const kb = Math.imul(k, 0x85ebca77);
-      b ^= Math.imul((kb << 16) | (kb >>> 16), 0xc2b2ae3d);
+      let k = Math.imul(s.charCodeAt(i), 0xcc9e2d51);
+      k ^= k >>> 15;
+      a = Math.imul(a ^ k, 0x1b873593);
+      b = Math.imul(b ^ k, 0x85ebca77);
     }
     a ^= n;
     b ^= n;
