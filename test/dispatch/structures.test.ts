@@ -81,3 +81,35 @@ describe('Lane ordering', () => {
     expect(lane.parks.has('parked')).toBe(false);
   });
 });
+
+describe('Lane: a park that ended before its release wake-up ran', () => {
+  it('serves the held messages before a newer one to the same recipient (FIFO per recipient)', () => {
+    const lane = new Lane('1001', 't');
+    const p1 = job(1, 'parked'), p2 = job(1, 'parked');
+    lane.enqueueFresh(p1);
+    lane.enqueueFresh(p2);
+    lane.depth = 2;
+    lane.park('parked', 1000, false);
+    expect(lane.peekReady(0)).toBeUndefined(); // both held
+    const p3 = job(1, 'parked'); // newer: arrives once the park has ended
+    lane.enqueueFresh(p3);
+    lane.depth++;
+    const order: Job[] = [];
+    for (let j = lane.peekReady(1000); j !== undefined; j = lane.peekReady(1000)) order.push(lane.shiftHead()!);
+    expect(order).toEqual([p1, p2, p3]);
+    expect(lane.depth).toBe(0);
+  });
+
+  it('counts messages committed ahead of their pair token per recipient', () => {
+    const lane = new Lane('1001', 't');
+    lane.addPairAhead('a', 1);
+    lane.addPairAhead('a', 1);
+    lane.addPairAhead('b', 1);
+    lane.addPairAhead('a', -1);
+    expect(lane.pairAhead.get('a')).toBe(1);
+    lane.addPairAhead('a', -1);
+    lane.addPairAhead('b', -1);
+    expect(lane.pairAhead.size).toBe(0);
+    expect(lane.pairKey('15550000001')).toBe('pair:1001:15550000001');
+  });
+});
