@@ -69,5 +69,12 @@ describe('opt-in enforced', () => {
 
     // Someone else still has none.
     expect((await s.send(tpl(user(21)), { 'x-sendgate-category': 'utility' })).status).toBe(422);
+
+    // A later withdrawal through the API takes effect on the very next send (consent reads are cached).
+    expect((await s.consent({ recipient: to, status: 'opt_out', source: 'support-call' })).status).toBe(200);
+    const withdrawn = await s.send(tpl(to), { 'x-sendgate-category': 'marketing' });
+    expect(withdrawn.status).toBe(422);
+    expect(withdrawn.json.error.code).toBe(131050);
+    expect((await s.send(tpl(to), { 'x-sendgate-category': 'utility' })).json.error.code).toBe(900422);
   });
 });
