@@ -36,18 +36,14 @@ async function startGateway(port: number, simUrl: string): Promise<Child> {
   return spawnServer([CLI, 'serve', '--config', config], `http://127.0.0.1:${port}`, '/readyz');
 }
 
-describe('crash recovery', () => {
-  it('delivers every accepted message after kill -9 and restart', async () => {
-    sim = await startSimulator({ numbers: NUMBERS.map((id) => ({ phoneNumberId: id, accessToken: `EAAG-${id}` })) });
-    const port = await freePort();
-    gateway = await startGateway(port, sim.url);
-
-    const pool = new Pool(gateway.url, { connections: 32 });
+/** Posts PER_NUMBER messages to every number; returns the accepted gateway ids. */
+async function postBacklog(url: string, tag: string): Promise<string[]> {
+    const pool = new Pool(url, { connections: 32 });
     const accepted: string[] = [];
     const sends: Promise<void>[] = [];
     for (let i = 0; i < PER_NUMBER; i++) {
       for (const number of NUMBERS) {
-        const to = `+1650${number}${String(i).padStart(4, '0')}`;
+        const to = `+1${tag}${number}${String(i).padStart(4, '0')}`;
         sends.push(pool.request({
           path: `/v23.0/${number}/messages`, method: 'POST',
           headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
@@ -60,6 +56,15 @@ describe('crash recovery', () => {
     }
     await Promise.all(sends);
     await pool.close();
+    return accepted;
+}
+
+describe('crash recovery', () => {
+  it('delivers every accepted message after kill -9 and restart', async () => {
+    sim = await startSimulator({ numbers: NUMBERS.map((id) => ({ phoneNumberId: id, accessToken: `EAAG-${id}` })) });
+    const port = await freePort();
+    gateway = await startGateway(port, sim.url);
+    const accepted = await postBacklog(gateway.url, '650');
     expect(accepted.length).toBe(NUMBERS.length * PER_NUMBER);
 
     // Let some go out, then kill -9 with most still queued.
@@ -88,6 +93,25 @@ describe('crash recovery', () => {
     const duplicates = totalAccepted(sim) - accepted.length;
     expect(duplicates).toBeGreaterThanOrEqual(0);
     expect(duplicates).toBeLessThanOrEqual(CONNECTIONS);
+  }, 120_000);
+
+  it('SIGTERM drains in-flight sends and keeps the rest queued: nothing lost, nothing sent twice', async () => {
+    const port = Number(new URL(gateway!.url).port);
+    await gateway!.stop();
+    sim!.reset();
+    gateway = await startGateway(port, sim!.url);
+    const accepted = await postBacklog(gateway.url, '651');
+    await new Promise((r) => setTimeout(r, 300));
+    const exit = new Promise<number | null>((r) => gateway!.process.once('exit', (code) => r(code)));
+    gateway.process.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    const sentAtStop = totalAccepted(sim!);
+    expect(sentAtStop).toBeLessThan(accepted.length);
+    gateway = await startGateway(port, sim!.url);
+    const deadline = Date.now() + 60_000;
+    while (totalAccepted(sim!) < accepted.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(totalAccepted(sim!)).toBe(accepted.length); // exactly once: a graceful stop repeats nothing
   }, 120_000);
 });
 
