@@ -6,6 +6,8 @@ import type { NetworkReason, UpstreamResult } from './types.js';
 
 interface GraphSuccess {
   messages?: Array<{ id?: unknown }>;
+  /** Mark-as-read (`"status": "read"`) answers `{"success": true}`: no message is created. */
+  success?: unknown;
 }
 interface GraphError {
   error?: { message?: unknown; code?: unknown; error_data?: { details?: unknown } };
@@ -30,7 +32,9 @@ export function parseAnswer(status: number, bodyText: string): UpstreamResult {
   if (status >= 200 && status < 300) {
     const id = (json as GraphSuccess | undefined)?.messages?.[0]?.id;
     if (typeof id === 'string' && id.length > 0) return { kind: 'ok', status, wamid: id, bodyText };
-    // A 2xx without a message id cannot be tracked by status webhooks: treat it as an upstream fault.
+    // Nothing to track by status webhooks: sent, with no wamid ('').
+    if ((json as GraphSuccess | undefined)?.success === true) return { kind: 'ok', status, wamid: '', bodyText };
+    // Any other 2xx without a message id cannot be tracked by status webhooks: treat it as an upstream fault.
     return { kind: 'error', status, code: -1, title: 'Malformed success response', details: 'no messages[0].id', bodyText };
   }
   const err = (json as GraphError | undefined)?.error;

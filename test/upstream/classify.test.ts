@@ -48,16 +48,16 @@ describe('parseAnswer', () => {
     expect(parseAnswer(200, body)).toEqual({ kind: 'ok', status: 200, wamid: 'wamid.XYZ', bodyText: body });
   });
 
+  it('a mark-as-read answer ({"success":true}) is sent with no wamid; any other 2xx without one is a fault', () => {
+    expect(parseAnswer(200, '{"success":true}')).toEqual({ kind: 'ok', status: 200, wamid: '', bodyText: '{"success":true}' });
+    expect(parseAnswer(200, '{"success":false}')).toMatchObject({ kind: 'error', code: -1 });
+    expect(parseAnswer(200, '{}')).toMatchObject({ kind: 'error', code: -1 });
+  });
+
   it('takes code, title without the (#code) prefix, and details from the Graph envelope', () => {
     const body = envelope(131056, 'Pair rate limit hit', 'too many to this user');
     expect(parseAnswer(400, body)).toEqual({
       kind: 'error', status: 400, code: 131056, title: 'Pair rate limit hit', details: 'too many to this user', bodyText: body,
     });
-  });
-
-  it('a 2xx without messages[0].id is an error with no Graph code', () => {
-    const r = parseAnswer(200, '{"success":true}');
-    expect(r.kind).toBe('error');
-    if (r.kind === 'error') expect(r.code).toBe(-1);
   });
 });
