@@ -12,9 +12,12 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { CLI, freePort, machineLine, spawnServer, tempJson } from './processes.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '100' } } });
+const { values } = parseArgs({ options: {
+  seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '100' }, rounds: { type: 'string', default: '3' },
+} });
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
+const rounds = Number(values.rounds);
 
 const API_KEY = 'bench-key-123456';
 const NUMBER = '1001';
@@ -30,11 +33,15 @@ async function load(url: string): Promise<Figures> {
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
 }
 
+/** Median by req/s of several rounds. */
+function median(runs: Figures[]): Figures {
+  return [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]!;
+}
+
 async function main(): Promise<void> {
+  // Both targets stay up; rounds alternate bare / gateway so load drift on this shared machine hits both alike.
   const barePort = await freePort();
   const bare = await spawnServer([new URL('./bare-server.js', import.meta.url).pathname, String(barePort)], `http://127.0.0.1:${barePort}`, '/healthz');
-  const bareFigures = await load(bare.url);
-  await bare.stop();
 
   const simPort = await freePort();
   const simConfig = tempJson('sim.json', { acceptAnyNumber: true, limits: { mps: 1_000_000, burst: 1_000_000, pairIntervalMs: 0 } });
@@ -49,14 +56,23 @@ async function main(): Promise<void> {
     tenants: [{ id: 'bench', apiKeys: [API_KEY], numbers: [{ phoneNumberId: NUMBER, accessToken: 'EAAG-bench', mps: 1, burst: 1 }] }],
   });
   const gateway = await spawnServer([CLI, 'serve', '--config', gwConfig], `http://127.0.0.1:${gwPort}`, '/readyz');
-  const gwFigures = await load(gateway.url);
+  const bareRuns: Figures[] = [];
+  const gwRuns: Figures[] = [];
+  for (let round = 0; round < rounds; round++) {
+    bareRuns.push(await load(bare.url));
+    gwRuns.push(await load(gateway.url));
+  }
+  await bare.stop();
   await gateway.stop();
+  const bareFigures = median(bareRuns);
+  const gwFigures = median(gwRuns);
   await sim.stop();
   rmSync(dataDir, { recursive: true, force: true });
 
   const row = (name: string, f: Figures) =>
     `${name.padEnd(34)} ${f.rps.toFixed(0).padStart(8)} ${String(f.p50).padStart(6)} ${String(f.p99).padStart(6)} ${String(f.non2xx).padStart(7)} ${String(f.errors).padStart(6)}`;
-  console.log(`ingress benchmark — ${machineLine()}; ${connections} connections, ${seconds} s per run`);
+  console.log(`ingress benchmark — ${machineLine()}; ${connections} connections, ${seconds} s per run, median of ${rounds} alternating rounds`);
+  console.log(`rounds req/s — bare: ${bareRuns.map((f) => f.rps.toFixed(0)).join(', ')}; sendgate: ${gwRuns.map((f) => f.rps.toFixed(0)).join(', ')}`);
   console.log(`${'target'.padEnd(34)} ${'req/s'.padStart(8)} ${'p50ms'.padStart(6)} ${'p99ms'.padStart(6)} ${'non2xx'.padStart(7)} ${'errors'.padStart(6)}`);
   console.log(row('bare Fastify route', bareFigures));
   console.log(row('sendgate send (durable enqueue)', gwFigures));
