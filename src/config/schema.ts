@@ -171,6 +171,19 @@ export const ConfigSchema = Type.Object(
     ),
     admin: Type.Optional(Type.Object({ token: Type.String({ minLength: 16 }) }, { additionalProperties: false })),
     webhooks: Type.Optional(Type.Object({ appSecret: Secret, verifyToken: Secret }, { additionalProperties: false })),
+    /** Delivery of tenant webhooks (src/webhooks/tenant): retry schedule, timeouts, circuit breaker. */
+    webhookDelivery: Type.Object(
+      {
+        /** Delay before retry n (ms); its length bounds the attempts. Default: 5 s, 30 s, 2 min, 10 min, 1 h, 3 h, 6 h, 12 h, then daily to about a week. */
+        retryScheduleMs: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 7 * 86_400_000 }), { minItems: 1, maxItems: 100 })),
+        concurrencyPerEndpoint: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
+        timeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+        /** Consecutive failures that open an endpoint's breaker, and its first cool-down. */
+        breakerFailures: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+        breakerCoolDownMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       { level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }) },
       { additionalProperties: false, default: {} },

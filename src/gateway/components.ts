@@ -44,7 +44,17 @@ export async function openComponents(config: Readonly<Config>, clock: Clock): Pr
   // Built before any dispatch: the core never moves time backwards, and the replay of the last
   // 24 h of tier charges and open windows must be its first calls.
   const policy = createPolicyEngine({ config, core, clock, store: openPolicyStore(join(dataDir, POLICY_DB_FILE)) });
-  const webhooks = await openEmbeddedWebhooks({ storagePath: dataDir, clock, endpoint: (id) => tenants.tenant(id)?.webhook });
+  const delivery = config.webhookDelivery;
+  const webhooks = await openEmbeddedWebhooks({
+    storagePath: dataDir, clock,
+    endpoint: (id) => tenants.tenant(id)?.webhook,
+    sender: {
+      ...(delivery.retryScheduleMs !== undefined ? { retryScheduleMs: delivery.retryScheduleMs } : {}),
+      concurrencyPerEndpoint: delivery.concurrencyPerEndpoint,
+      timeoutMs: delivery.timeoutMs,
+      breaker: { failureThreshold: delivery.breakerFailures, coolDownMs: delivery.breakerCoolDownMs },
+    },
+  });
   const consumer = new MetaEventConsumer({ records: store, owners: tenants, sink: webhooks.sender, clock, hooks: policyConsumerHooks(policy, tenants) });
   const upstream = createUndiciUpstream(config.upstream);
 
