@@ -3,8 +3,11 @@
  * core (single call and batch), the Map-based TS reference model and rate-limiter-flexible's
  * RateLimiterMemory, at 10^5 and 10^6 keys, with key strings prebuilt and built per decision
  * (bench/micro/core/worker.ts says what each means). Each measurement runs in its own process;
- * each process times several rounds and the median round is reported (min–max alongside).
- * Ratios are medians against the TS model / rate-limiter-flexible of the same run.
+ * each process times several rounds; every implementation runs twice, in forward then reverse
+ * order, so drift in the machine's load hits all alike; the median round is reported (min–max
+ * alongside). The machine is shared: decisions per CPU second (time the process actually ran)
+ * are the primary figure and the ratios are medians of those against the TS model /
+ * rate-limiter-flexible of the same run; wall-clock medians are printed too.
  *
  *   npm run build && npm run bench:core                 (= node dist/bench/micro/core.js)
  *   node dist/bench/micro/core.js 100000 prebuilt       (one key count, one key mode)
@@ -16,6 +19,7 @@ import type { Impl, KeyMode, WorkerResult } from './core/worker.js';
 const WORKER = new URL('./core/worker.js', import.meta.url);
 const IMPLS: readonly Impl[] = ['wasm', 'wasm-batch', 'ts-model', 'rate-limiter-flexible'];
 const BREAKDOWN: readonly Impl[] = ['hash-only', 'wasm-prehashed'];
+const PASSES = 2;
 
 function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -31,25 +35,37 @@ async function main(): Promise<void> {
   const counts = args.filter((a) => /^\d+$/.test(a)).map(Number);
   const keyCounts = counts.length > 0 ? counts : [100_000, 1_000_000];
   const keyModes: readonly KeyMode[] = modes.length > 0 ? modes : ['prebuilt', 'built'];
-  console.log('limits core, GCRA take (rate 1/s, burst 5), key hashing included');
+  console.log(`limits core, GCRA take (rate 1/s, burst 5), key hashing included; decisions per second, ${PASSES} processes x 5 rounds each`);
   console.log(formatMachine());
   const rows: string[][] = [];
   for (const mode of keyModes) {
     for (const keys of keyCounts) {
-      const results = new Map<Impl, WorkerResult>();
-      for (const impl of [...IMPLS, ...BREAKDOWN]) results.set(impl, await runChild<WorkerResult>(WORKER, [impl, String(keys), mode]));
-      const model = median(results.get('ts-model')!.roundsPerSec);
-      const rlf = median(results.get('rate-limiter-flexible')!.roundsPerSec);
-      for (const impl of [...IMPLS, ...BREAKDOWN]) {
-        const r = results.get(impl)!;
-        const m = median(r.roundsPerSec);
+      const all = [...IMPLS, ...BREAKDOWN];
+      const cpu = new Map<Impl, number[]>(all.map((i) => [i, []]));
+      const wall = new Map<Impl, number[]>(all.map((i) => [i, []]));
+      const last = new Map<Impl, WorkerResult>();
+      for (let pass = 0; pass < PASSES; pass++) {
+        for (const impl of pass % 2 === 0 ? all : [...all].reverse()) {
+          const r = await runChild<WorkerResult>(WORKER, [impl, String(keys), mode]);
+          cpu.get(impl)!.push(...r.roundsPerCpuSec);
+          wall.get(impl)!.push(...r.roundsPerSec);
+          last.set(impl, r);
+        }
+      }
+      const model = median(cpu.get('ts-model')!);
+      const rlf = median(cpu.get('rate-limiter-flexible')!);
+      for (const impl of all) {
+        const c = cpu.get(impl)!;
+        const m = median(c);
+        const r = last.get(impl)!;
         const breakdown = BREAKDOWN.includes(impl);
         rows.push([
           breakdown ? `(${impl})` : impl,
           mode,
           keys.toLocaleString('en-US'),
           fmt(m),
-          `${fmt(Math.min(...r.roundsPerSec))}–${fmt(Math.max(...r.roundsPerSec))}`,
+          `${fmt(Math.min(...c))}–${fmt(Math.max(...c))}`,
+          fmt(median(wall.get(impl)!)),
           breakdown ? '' : (m / model).toFixed(2) + 'x',
           breakdown ? '' : (m / rlf).toFixed(1) + 'x',
           breakdown ? '' : r.bytesPerKey.toFixed(1),
@@ -58,7 +74,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log(formatTable(['implementation', 'key mode', 'keys', 'decisions/s (median)', 'min–max of rounds', 'vs ts-model', 'vs rlf', 'bytes/key', 'heap+ext MiB'], rows));
+  console.log(formatTable(['implementation', 'key mode', 'keys', 'per CPU-s (median)', 'min–max of rounds', 'per wall-s', 'vs ts-model', 'vs rlf', 'bytes/key', 'heap+ext MiB'], rows));
   console.log('bytes/key: WASM = GCRA table bytes / keys (fixed at init); JS = heap+external delta after gc / keys.');
   console.log('(hash-only) = the key hash alone, per key; (wasm-prehashed) = the WASM decision on hashes computed before timing.');
 }

@@ -1,7 +1,7 @@
 /**
  * One implementation, one key count, one key mode, one process (spawned by bench/micro/core.ts):
  *   node --expose-gc dist/bench/micro/core/worker.js <impl> <keys> <prebuilt|built>
- * Prints one JSON line: decisions per second of each timed round, and bytes per tracked key.
+ * Prints one JSON line: decisions per second (wall and CPU) of each timed round, and bytes per tracked key.
  *
  * Keys are pair keys as the gateway builds them (phone number id : recipient). Every
  * implementation runs the same op sequence: GCRA take, rate 1/s, burst 5, keys visited in a
@@ -31,8 +31,13 @@ export interface WorkerResult {
   impl: Impl;
   keys: number;
   mode: KeyMode;
-  /** Decisions per second of each timed round. */
+  /** Decisions per wall-clock second of each timed round. */
   roundsPerSec: number[];
+  /**
+   * Decisions per CPU second (user + system, all threads of the process, GC helpers included) of
+   * each round: on a shared machine wall time also counts the time the process waited for a core.
+   */
+  roundsPerCpuSec: number[];
   bytesPerKey: number;
   memoryBytesDelta: number;
 }
@@ -49,7 +54,7 @@ function heapBytes(): number {
   gc?.();
   gc?.();
   const m = process.memoryUsage();
-  return m.heapUsed + m.external + m.arrayBuffers;
+  return m.heapUsed + m.external; // external includes arrayBuffers (WASM memory)
 }
 
 function stride(n: number): number {
@@ -131,19 +136,26 @@ async function main(): Promise<void> {
   const perRound = isAsync ? 100_000 : 500_000;
   const calls = batched ? Math.ceil(perRound / BATCH) : perRound;
   const roundsPerSec: number[] = [];
+  const roundsPerCpuSec: number[] = [];
   let c = 0; // op counter over all rounds: every round continues the same sequence
   for (let round = -1; round < ROUNDS; round++) {
     // Round -1 warms the JIT up and is not reported.
     const start = process.hrtime.bigint();
+    const cpuStart = process.cpuUsage();
     for (let k = 0; k < calls; k++, c++) {
       const now = T0 + 2 + (batched ? c * BATCH : c) / 1000;
       const r = decide(batched ? c : order[c % n]!, now);
       if (isAsync) await r;
     }
+    const cpu = process.cpuUsage(cpuStart);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    if (round >= 0) roundsPerSec.push((batched ? calls * BATCH : calls) / seconds);
+    const done = batched ? calls * BATCH : calls;
+    if (round >= 0) {
+      roundsPerSec.push(done / seconds);
+      roundsPerCpuSec.push(done / ((cpu.user + cpu.system) / 1e6));
+    }
   }
-  const result: WorkerResult = { impl, keys: n, mode, roundsPerSec, bytesPerKey, memoryBytesDelta };
+  const result: WorkerResult = { impl, keys: n, mode, roundsPerSec, roundsPerCpuSec, bytesPerKey, memoryBytesDelta };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
