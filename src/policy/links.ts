@@ -17,7 +17,7 @@ const SCHEME_RE = /\bhttps?:\/\/([^\s/?#]+)/gu;
 const WWW_RE = /(?<![\w.-])www\.[^\s/?#:,;!)"'<>]+/gu;
 const BARE_RE = /(?<![\w.@/-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,24}))(\/)?/gu;
 
-const COMMON_TLDS = new Set([
+export const COMMON_TLDS: ReadonlySet<string> = new Set([
   'com', 'net', 'org', 'info', 'biz', 'io', 'co', 'me', 'ly', 'gl', 'to', 'app', 'dev', 'page', 'link', 'click', 'site',
   'online', 'store', 'shop', 'xyz', 'top', 'club', 'live', 'life', 'news', 'tk', 'ml', 'ga', 'cf', 'gq', 'ru', 'cn', 'br',
   'mx', 'ar', 'es', 'in', 'uk', 'de', 'fr', 'it', 'nl', 'id', 'tr', 'us', 'ca', 'au', 'pt', 'cl', 'pe', 'za', 'ng', 'ke',
@@ -53,27 +53,77 @@ export class LinkAllowlist {
   }
 }
 
-/** Hosts linked from a text, lower case, punycode for IDNs, without trailing dots. */
-export function linkHosts(text: string): string[] {
-  const s = text.normalize('NFKC').toLowerCase();
-  const hosts: string[] = [];
-  for (const m of s.matchAll(SCHEME_RE)) {
-    const authority = m[1]!;
-    const host = authority.slice(authority.lastIndexOf('@') + 1).replace(/:\d*$/, '');
-    if (host.length > 0) hosts.push(asciiHost(host));
+/** ASCII is its own NFKC form: only other text needs the (ICU) normalisation. */
+const NON_ASCII_RE = /[^\x00-\x7f]/;
+/**
+ * Every bare-host match has a label character, a dot and a label character in a row; scheme and
+ * www links need ':' or a dot. Texts without them (most replies) skip the three scans.
+ */
+const BARE_HINT_RE = /[a-z0-9]\.[a-z0-9]/;
+const PORT_RE = /:\d*$/;
+const NO_HOSTS: readonly string[] = Object.freeze([]);
+
+/**
+ * Hosts linked from a text, lower case, punycode for IDNs, without trailing dots.
+ * The work is skipped where it cannot find anything (on the 2-core bench machine, for a 100-char
+ * text: NFKC ~0.4 µs, the bare-host scan ~1.7 µs, all of it ~6.7 µs): NFKC only for non-ASCII
+ * text, each scan only when its literal prefix or hint occurs, each blanking pass only after a
+ * match. The answers are those of the three-regex definition above (property test in
+ * test/policy/links.property.test.ts against that definition written out plainly).
+ */
+export function linkHosts(text: string): readonly string[] {
+  const s = (NON_ASCII_RE.test(text) ? text.normalize('NFKC') : text).toLowerCase();
+  if (s.indexOf('.') < 0 && s.indexOf(':') < 0) return NO_HOSTS;
+  let hosts: string[] | undefined;
+  let rest = s;
+  if (s.includes('://')) {
+    let found = false;
+    for (const m of s.matchAll(SCHEME_RE)) {
+      found = true;
+      const authority = m[1]!;
+      let host = authority.slice(authority.lastIndexOf('@') + 1);
+      if (host.includes(':')) host = host.replace(PORT_RE, '');
+      if (host.length > 0) (hosts ??= []).push(asciiHost(host));
+    }
+    // Scheme URLs were read above; blank them so their hosts are not read again as bare domains.
+    if (found) rest = s.replace(SCHEME_RE, ' ');
   }
-  // Scheme URLs were read above; blank them so their hosts are not read again as bare domains.
-  const rest = s.replace(SCHEME_RE, ' ');
-  for (const m of rest.matchAll(WWW_RE)) hosts.push(asciiHost(m[0].replace(/:\d*$/, '')));
-  const noWww = rest.replace(WWW_RE, ' ');
-  for (const m of noWww.matchAll(BARE_RE)) {
-    if (m[3] === '/' || COMMON_TLDS.has(m[2]!)) hosts.push(m[1]!);
+  if (rest.includes('www.')) {
+    let found = false;
+    for (const m of rest.matchAll(WWW_RE)) {
+      found = true;
+      const h = m[0];
+      (hosts ??= []).push(asciiHost(h.includes(':') ? h.replace(PORT_RE, '') : h));
+    }
+    if (found) rest = rest.replace(WWW_RE, ' ');
   }
-  return hosts;
+  if (BARE_HINT_RE.test(rest)) {
+    for (const m of rest.matchAll(BARE_RE)) {
+      if (m[3] === '/' || COMMON_TLDS.has(m[2]!)) (hosts ??= []).push(m[1]!);
+    }
+  }
+  return hosts ?? NO_HOSTS;
 }
+
+/**
+ * Hosts seen recently and their punycode form: `new URL` is ~0.5 µs a host, and a tenant's
+ * messages link to a handful of hosts. Bounded: cleared when full (a burst of new hosts costs
+ * what it cost without the cache).
+ */
+const ASCII_HOSTS = new Map<string, string>();
+const ASCII_HOSTS_MAX = 4096;
 
 /** Punycode form of a host (what the allowlist compares), trailing dots dropped. */
 function asciiHost(host: string): string {
+  const cached = ASCII_HOSTS.get(host);
+  if (cached !== undefined) return cached;
+  const ascii = toAsciiHost(host);
+  if (ASCII_HOSTS.size >= ASCII_HOSTS_MAX) ASCII_HOSTS.clear();
+  ASCII_HOSTS.set(host, ascii);
+  return ascii;
+}
+
+function toAsciiHost(host: string): string {
   const trimmed = host.replace(/\.+$/, '');
   try {
     return new URL(`http://${trimmed}`).hostname;
