@@ -2,13 +2,15 @@
  * Messages per second the dispatcher delivers to the Cloud API simulator, against raw undici with
  * the same pool settings and the same concurrency, to the same simulator, in the same run.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/macro/dispatch.js [--seconds 5] [--latency-ms 50] [--no-sqlite]
+ *   npx tsc -p tsconfig.json && node dist/bench/macro/dispatch.js [--seconds 5] [--latency-ms 50] [--no-sqlite] [--pair]
  *
  * The simulator runs in its own child process (this file with --sim), answering after a fixed
  * latency and with limits high enough that pacing is not what limits throughput. Three runs:
  *   raw       a plain loop per connection: POST, read the body, repeat;
  *   dispatch  createDispatcher + the undici upstream + the WASM core; records kept in memory;
- *   dispatch+sqlite  the same with the embedded (SQLite) store: `sending` and `sent` committed.
+ *   dispatch+sqlite  the same with the embedded (SQLite) store: `sending` and `sent` committed;
+ *   dispatch+pair    (--pair) memory, with the pair rate on (6 s, burst 5): every message checks and
+ *                    charges its (number, recipient) bucket; recipients are distinct, so none waits.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -86,13 +88,15 @@ function memoryTransitions(): Pick<Store, 'transition'> {
   return { transition: () => Promise.resolve(true) };
 }
 
-async function runDispatcher(url: string, warmupMs: number, measureMs: number, withSqlite: boolean, rawMps: number): Promise<number> {
+async function runDispatcher(url: string, warmupMs: number, measureMs: number, withSqlite: boolean, rawMps: number, withPair = false): Promise<number> {
   const clock = systemClock;
   const numbers = new Map<string, NumberInfo>();
-  for (let i = 0; i < NUMBERS; i++) numbers.set(String(1000 + i), { tenantId: 'bench', accessToken: 'bench-token', mps: 100_000, burst: 100_000 });
+  const pair = withPair ? { intervalMs: 6000, burst: 5 } : undefined;
+  for (let i = 0; i < NUMBERS; i++) numbers.set(String(1000 + i), { tenantId: 'bench', accessToken: 'bench-token', mps: 100_000, burst: 100_000, pair });
   const upstreamConfig = { baseUrl: url, version: VERSION, connections: CONNECTIONS, pipelining: PIPELINING, timeoutMs: 15_000 };
   const upstream = createUndiciUpstream(upstreamConfig);
-  const core = await loadCore({ gcraKeys: 1 << 12, windowKeys: 1024, uniqueKeys: 1024, repeatKeys: 1024 });
+  // With the pair rate every recipient holds a GCRA key for its interval (6 s) after a send.
+  const core = await loadCore({ gcraKeys: withPair ? 1 << 16 : 1 << 12, windowKeys: 1024, uniqueKeys: 1024, repeatKeys: 1024 });
   const dir = withSqlite ? mkdtempSync(join(tmpdir(), 'sendgate-bench-')) : '';
   const store = withSqlite ? await openStore({ kind: 'embedded', path: dir }, clock) : null;
 
@@ -143,8 +147,11 @@ async function runDispatcher(url: string, warmupMs: number, measureMs: number, w
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  if (failed > 0) console.log(`  (dispatch${withSqlite ? '+sqlite' : ''}: ${failed} messages not sent)`);
-  if (finals >= total) console.log(`  (dispatch${withSqlite ? '+sqlite' : ''}: backlog ran dry; the figure is a lower bound)`);
+  const label = `dispatch${withSqlite ? '+sqlite' : ''}${withPair ? '+pair' : ''}`;
+  if (failed > 0) console.log(`  (${label}: ${failed} messages not sent)`);
+  if (finals >= total) console.log(`  (${label}: backlog ran dry; the figure is a lower bound)`);
+  const full = core.stats().tableFull.gcra;
+  if (full > 0) console.log(`  (${label}: ${full} pacing decisions refused by a full GCRA table)`);
   return counted / (measureMs / 1000);
 }
 
@@ -156,8 +163,12 @@ async function main(): Promise<void> {
   const sim = await spawnSim(latencyMs);
   try {
     const raw = await runRaw(sim.url, warmupMs, measureMs);
+    // The first dispatcher pass in a process runs cold (JIT, pools): with --pair, one unmeasured
+    // pass first, so the memory and pair-rate figures compare warm runs.
+    if (process.argv.includes('--pair')) await runDispatcher(sim.url, warmupMs, measureMs, false, raw);
     const dispatch = await runDispatcher(sim.url, warmupMs, measureMs, false, raw);
     const dispatchSqlite = process.argv.includes('--no-sqlite') ? Number.NaN : await runDispatcher(sim.url, warmupMs, measureMs, true, raw);
+    const dispatchPair = process.argv.includes('--pair') ? await runDispatcher(sim.url, warmupMs, measureMs, false, raw, true) : Number.NaN;
     const cpu = cpus();
     console.log(`node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}`);
     console.log(`simulator: own process, fixed latency ${latencyMs} ms; pool: ${CONNECTIONS} connections, pipelining ${PIPELINING}; ${NUMBERS} numbers; ${measureMs / 1000} s measured after ${warmupMs / 1000} s warm-up`);
@@ -165,6 +176,7 @@ async function main(): Promise<void> {
     console.log(`raw undici loop        ${raw.toFixed(0).padStart(7)} msg/s   ${ceiling}`);
     console.log(`dispatcher (memory)    ${dispatch.toFixed(0).padStart(7)} msg/s   ${(dispatch / raw).toFixed(2)}x raw`);
     if (!Number.isNaN(dispatchSqlite)) console.log(`dispatcher (sqlite)    ${dispatchSqlite.toFixed(0).padStart(7)} msg/s   ${(dispatchSqlite / raw).toFixed(2)}x raw`);
+    if (!Number.isNaN(dispatchPair)) console.log(`dispatcher (pair rate) ${dispatchPair.toFixed(0).padStart(7)} msg/s   ${(dispatchPair / raw).toFixed(2)}x raw, ${(dispatchPair / dispatch).toFixed(2)}x memory`);
   } finally {
     await sim.stop();
   }
