@@ -13,14 +13,15 @@
 import type { MessageRecord } from '../store/types.js';
 import { classify } from '../upstream/classify.js';
 import type { UpstreamResult } from '../upstream/types.js';
-import { DEADLINE_ERROR, UNKNOWN_NUMBER_ERROR, type DispatchContext, type Wake } from './context.js';
+import { DEADLINE_ERROR, UNKNOWN_NUMBER_ERROR, isTemplateBody, type DispatchContext, type Wake } from './context.js';
 import { Lane, type Job } from './lane.js';
-import { laneView, pacedBurst, targetMps, warmupWindowMs } from './limits.js';
+import { laneView, pacedBurst, targetMps } from './limits.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
 import { checkPair, dropPairAhead, notePairAhead, pairDueInMs, pairOf, takePair } from './pair-rate.js';
 import { react } from './reactions.js';
 import type { DispatchEvent, Dispatcher, DispatcherDeps, LaneView, LimitsPatch, NumberInfo } from './types.js';
 import { WakeTimer } from './wake-timer.js';
+import { departureWaitMs, warmupOf, warmupRoom, warmupWaitMs } from './warmup-pacing.js';
 
 const STORE_RETRY_MS = 1000;
 /**
@@ -129,12 +130,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     return lane.paused || pausedTenants.has(lane.tenantId) || lane.pausedUntilMs > nowMs;
   }
 
-  /** The warm-up cap of the lane's number now, when the dispatcher has the seams for it. */
-  function warmupOf(lane: Lane, nowMs: number): { windowMs: number; limit: number } | null {
-    if (deps.warmup === undefined || deps.window === undefined) return null;
-    const caps = deps.warmup.capsOf(lane.phoneNumberId, nowMs);
-    return caps === null ? null : { windowMs: warmupWindowMs(caps.windowMs), limit: caps.limit };
-  }
 
   function add(rec: MessageRecord): void {
     if (known.has(rec.id)) return;
@@ -227,7 +222,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const rateMps = lane.rate.current(targetMps(lane, info, settings.headroom), nowMs);
 
     const burst = pacedBurst(lane, info, settings.headroom);
-    const warmup = warmupOf(lane, nowMs);
+    const warmup = warmupOf(deps, lane, nowMs);
     let pacerWaitMs = 0;
     for (let job = lane.prepared.peek(); job !== undefined; job = lane.prepared.peek()) {
       if (job.rec.deadlineAtMs <= nowMs) {
@@ -247,7 +242,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         unreserve(lane);
         continue;
       }
-      pacerWaitMs = departureWaitMs(lane, rateMps, burst, warmup, nowMs);
+      pacerWaitMs = departureWaitMs(pacer, lane, rateMps, burst, warmup, nowMs);
       if (pacerWaitMs > 0) {
         wakeLaneAt(lane, nowMs + pacerWaitMs);
         break;
@@ -263,7 +258,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     // After a maintenance pause one request goes first, as a probe: the rest wait for its answer.
     const bound = lane.probing ? 1 : maxInFlight(rateMps);
     // A warming-up number commits no more messages ahead than its window still lets leave.
-    const room = warmup === null ? Number.POSITIVE_INFINITY : warmup.limit - deps.window!.count(lane.warmupKey, warmup.windowMs, nowMs);
+    const room = warmupRoom(lane, warmup, nowMs);
     // Commit a message ahead only if its token is due within the window, so a message is not
     // `sending` long before it leaves (nor expires while `sending`). With `ahead` messages already
     // committed, the next one's wait is the GCRA wait with `ahead` tokens spoken for, which is
@@ -288,8 +283,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
       const ahead = lane.prepared.length + lane.preparing;
       if (ahead >= room) {
-        // Window full (room ≤ 0, so this take refuses and counts nothing): wake when a slot frees.
-        if (ahead === 0) wakeLaneAt(lane, nowMs + Math.max(1, deps.window!.take(lane.warmupKey, warmup!.windowMs, warmup!.limit, nowMs)));
+        // Window full (room ≤ 0): wake when a slot frees.
+        if (ahead === 0) wakeLaneAt(lane, nowMs + warmupWaitMs(lane, warmup!, nowMs));
         return;
       }
       const dueInMs = ahead < burst
@@ -307,17 +302,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (pair !== undefined) notePairAhead(lane, job);
       void prepare(lane, job);
     }
-  }
-
-  /** The number's token, and for a warming-up number a slot of its window: 0 = both taken, else ms to wait (nothing taken). */
-  function departureWaitMs(lane: Lane, rateMps: number, burst: number, warmup: { windowMs: number; limit: number } | null, nowMs: number): number {
-    if (warmup === null) return pacer.take(lane.pacerKey, rateMps, burst, nowMs);
-    const waitMs = pacer.check(lane.pacerKey, rateMps, burst, nowMs);
-    if (waitMs > 0) return waitMs;
-    const windowWaitMs = deps.window!.take(lane.warmupKey, warmup.windowMs, warmup.limit, nowMs);
-    if (windowWaitMs > 0) return windowWaitMs;
-    pacer.take(lane.pacerKey, rateMps, burst, nowMs); // conforms: checked at this instant
-    return 0;
   }
 
   /** Holds a message with its recipient until the pair rate lets it go; the lane's other recipients keep flowing. */
@@ -463,7 +447,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const nowMs = clock.nowMs();
       if (lane.paused || pausedTenants.has(lane.tenantId)) return Number.POSITIVE_INFINITY;
       let rateMps = lane.rate.current(targetMps(lane, info, settings.headroom), nowMs);
-      const warmup = warmupOf(lane, nowMs);
+      const warmup = warmupOf(deps, lane, nowMs);
       if (warmup !== null) rateMps = Math.min(rateMps, (warmup.limit * 1000) / warmup.windowMs);
       const pauseMs = Math.max(0, lane.pausedUntilMs - nowMs);
       return pauseMs + ((lane.depth + lane.inFlight) / rateMps) * 1000;
@@ -483,6 +467,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const lane = lanes.get(phoneNumberId);
       if (lane === undefined) return;
       lane.paused = false;
+      lane.pausedUntilMs = 0; // an operator's resume also ends a maintenance pause (131057) early
       runLanesOf((l) => l === lane);
     },
     pauseTenant(tenantId) {
@@ -507,13 +492,4 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (inFlightTotal > 0) await new Promise<void>((resolve) => (drained = resolve));
     },
   };
-}
-
-/** For the `final` event; a body that does not parse counts as a template, so its charges are given back. */
-function isTemplateBody(body: string): boolean {
-  try {
-    return (JSON.parse(body) as { type?: unknown }).type === 'template';
-  } catch {
-    return true;
-  }
 }

@@ -168,6 +168,7 @@ export interface Dispatcher {
   waitForOutcome(id: string, timeoutMs: number): Promise<Outcome | null>;
   setLimits(phoneNumberId: string, patch: LimitsPatch): void;
   pause(phoneNumberId: string): void;
+  /** Ends a pause by `pause`, by an upstream answer, or a maintenance pause (131057). */
   resume(phoneNumberId: string): void;
   pauseTenant(tenantId: string): void;
   resumeTenant(tenantId: string): void;

@@ -148,4 +148,18 @@ describe('pacing policies in the dispatcher', () => {
     expect(finals(records).every((e) => e.state === 'sent')).toBe(true);
     expect(rig.dispatcher.snapshot().find((l) => l.phoneNumberId === MAINT_NUMBER)).toMatchObject({ paused: false, pausedUntilMs: 0 });
   });
+
+  it('an operator resume ends a maintenance pause early', async () => {
+    sim.setFaults({ errorRates: { '131057': 1 } }, MAINT_NUMBER);
+    const record = await rig.enqueue({ phoneNumberId: MAINT_NUMBER });
+    rig.dispatcher.submit(record);
+    await until('refused once', () => rig.events.some((e) => e.type === 'attempt' && e.id === record.id), 3000);
+    expect(rig.dispatcher.snapshot().find((l) => l.phoneNumberId === MAINT_NUMBER)!.pausedUntilMs).toBeGreaterThan(0);
+    sim.setFaults(undefined, MAINT_NUMBER);
+    const resumedMs = Date.now();
+    rig.dispatcher.resume(MAINT_NUMBER);
+    await until('sent', allFinal([record]), 3000);
+    expect(Date.now() - resumedMs).toBeLessThan(MAINTENANCE_PAUSE_MS / 2);
+    expect(finals([record])[0]!.state).toBe('sent');
+  });
 });
