@@ -3,7 +3,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import { EmbeddedStore } from './embedded/embedded-store.js';
+import { ThreadedEmbeddedStore } from './embedded/threaded-store.js';
 import type { Store } from './types.js';
 
 export type { Store } from './types.js';
@@ -12,7 +12,8 @@ export { FINAL_STATES } from './types.js';
 export async function openStore(storage: Config['storage'], clock: Clock): Promise<Store> {
   switch (storage.kind) {
     case 'embedded':
-      return new EmbeddedStore({ path: storage.path, clock });
+      // In a worker thread: SQLite's commits and fsyncs never block the HTTP event loop.
+      return ThreadedEmbeddedStore.open(storage.path, clock);
     case 'redis':
       throw new Error('storage.kind "redis" is not implemented in this build; use { "kind": "embedded", "path": "..." }');
   }

@@ -1,0 +1,40 @@
+/**
+ * Messages between the gateway's thread and the store's worker thread (see threaded-store.ts).
+ * Each side batches what it has to say within one turn of its event loop into one postMessage.
+ */
+import type { MessageRecord, NewMessage, Transition } from '../types.js';
+
+export type StoreCall =
+  | { op: 'enqueue'; args: [NewMessage] }
+  | { op: 'transition'; args: [string, Transition] }
+  | { op: 'get'; args: [string, string] }
+  | { op: 'findByWamid'; args: [string] }
+  | { op: 'unfinished'; args: [] }
+  | { op: 'close'; args: [] };
+
+/** A call with its id and the caller's clock reading (the worker has no clock of its own). */
+export type StoreRequest = StoreCall & { id: number; nowMs: number };
+
+export interface StoreReply {
+  id: number;
+  ok: boolean;
+  value?: unknown;
+  /** On failure: the message only (stack traces stay in the worker). */
+  error?: string;
+}
+
+/** Worker → gateway: replies of one turn, and the store's health after them. */
+export interface ReplyBatch {
+  replies: StoreReply[];
+  healthy: boolean;
+}
+
+/** Worker → gateway, once: opened, or why not. */
+export type OpenResult = { opened: true } | { opened: false; error: string };
+
+export interface WorkerInit {
+  path: string;
+  nowMs: number;
+}
+
+export type { MessageRecord };
