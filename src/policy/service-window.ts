@@ -20,6 +20,12 @@ const key = (phoneNumberId: string, user: string): string => `${phoneNumberId}\u
 export class ServiceWindows {
   private readonly lastInboundMs = new Map<string, number>();
   private evicted = false;
+  /**
+   * A time before which the first entry cannot have expired: isOpen() skips the sweep until then
+   * (the sweep allocates an iterator and an entry each call, on every admission). Any change to
+   * the map's front resets it to -Infinity, so the next sweep looks again.
+   */
+  private sweepFromMs = -Infinity;
 
   constructor(
     private readonly store: Pick<PolicyStore, 'windowOpenedMs' | 'write'>,
@@ -34,11 +40,13 @@ export class ServiceWindows {
     const at = previous !== undefined && previous > atMs ? previous : atMs;
     this.lastInboundMs.delete(k);
     this.lastInboundMs.set(k, at);
+    this.sweepFromMs = -Infinity;
     if (persist) this.store.write({ kind: 'window', phoneNumberId, user, atMs: at });
     this.sweep(nowMs);
     while (this.lastInboundMs.size > this.maxEntries) {
       this.lastInboundMs.delete(this.lastInboundMs.keys().next().value!);
       this.evicted = true;
+      this.sweepFromMs = -Infinity;
     }
   }
 
@@ -56,10 +64,22 @@ export class ServiceWindows {
   }
 
   private sweep(nowMs: number): void {
+    if (nowMs < this.sweepFromMs) return;
     for (let i = 0; i < SWEEP_PER_CALL; i++) {
       const first = this.lastInboundMs.entries().next();
-      if (first.done === true || first.value[1] + SERVICE_WINDOW_MS > nowMs) return;
+      if (first.done === true) {
+        // Nothing to expire until something is opened (open() resets the bound).
+        this.sweepFromMs = Infinity;
+        return;
+      }
+      const expiresMs = first.value[1] + SERVICE_WINDOW_MS;
+      if (expiresMs > nowMs) {
+        this.sweepFromMs = expiresMs;
+        return;
+      }
       this.lastInboundMs.delete(first.value[0]);
     }
+    // Stopped at the per-call bound with maybe more expired behind: look again next call.
+    this.sweepFromMs = -Infinity;
   }
 }
