@@ -31,7 +31,7 @@ beforeAll(async () => {
       // The dispatcher is not under test: accepted records are collected, never sent.
       dispatch: { submit: (r) => submitted.push(r), estimateWaitMs: () => 0, waitForOutcome: async () => null },
     },
-    control: { setLimits() {}, pause() {}, resume() {} },
+    control: { setLimits() {}, pause() {}, resume() {}, pauseTenant() {}, resumeTenant() {} },
     plugins: [(instance) => consentRoutes(instance, { tenants, consent: h.engine, clock: h.clock })],
   });
 });

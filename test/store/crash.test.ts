@@ -6,19 +6,17 @@
  * (type-stripping only) so it never depends on a stale dist/ build.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transpileChild } from '../support/transpile-child.js';
 import { systemClock } from '../../src/clock.js';
 import { DB_FILE } from '../../src/store/embedded/database.js';
 import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js';
 import { bodyFor } from './crash-body.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHILD = 'test/store/crash-child.ts';
 const ROUNDS = 3;
 /** Kill once at least this many enqueues were acknowledged (mid-stream: many more are in flight). */
@@ -26,35 +24,6 @@ const ACKS_BEFORE_KILL = 400;
 
 let work: string;
 
-/** Relative module specifiers of a source file (`from './x.js'`, `import('./y.js')`). */
-function relativeImports(source: string): string[] {
-  return [...source.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((m) => m[1]!);
-}
-
-/**
- * Transpiles the child and, following its relative imports, everything it loads into `out`
- * (same tree, type-stripping only), with node_modules linked so bare imports resolve.
- */
-function buildChild(out: string): string {
-  const pending = [join(ROOT, CHILD)];
-  const done = new Set<string>();
-  while (pending.length > 0) {
-    const file = pending.pop()!;
-    if (done.has(file)) continue;
-    done.add(file);
-    const source = readFileSync(file, 'utf8');
-    const js = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    }).outputText;
-    const target = join(out, relative(ROOT, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, js);
-    for (const spec of relativeImports(source)) pending.push(resolve(dirname(file), spec).replace(/\.js$/, '.ts'));
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
-  return join(out, CHILD).replace(/\.ts$/, '.js');
-}
 
 interface RoundResult {
   enqueued: string[];
@@ -100,7 +69,7 @@ describe('embedded store under kill -9', () => {
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'sendgate-crash-'));
-    childJs = buildChild(join(work, 'build'));
+    childJs = transpileChild(CHILD, join(work, 'build'));
   });
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -32,7 +32,7 @@ export function describeOutboxConformance(name: string, open: () => Promise<Outb
     it('hands out increasing seq in call order, also for concurrent appends', async () => {
       const { outbox } = await fresh();
       const appended = await Promise.all([0, 1, 2, 3, 4].map((i) => outbox.append(entry(i))));
-      const seqs = appended.map((e) => e.seq);
+      const seqs = appended.map((e) => e!.seq);
       expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
       expect(new Set(seqs).size).toBe(5);
       expect(appended[0]).toMatchObject({ ...entry(0), attempts: 0, nextAttemptAtMs: 1000 });
@@ -40,7 +40,7 @@ export function describeOutboxConformance(name: string, open: () => Promise<Outb
 
     it('stores an event id once: a second append of it, pending or dead, stores nothing', async () => {
       const { outbox } = await fresh();
-      const first = await outbox.append(entry(0));
+      const first = (await outbox.append(entry(0)))!;
       const [again, other] = await Promise.all([outbox.append({ ...entry(0), body: '{"changed":true}' }), outbox.append(entry(1))]);
       expect(again).toBeNull();
       expect(other).not.toBeNull();
@@ -79,10 +79,10 @@ export function describeOutboxConformance(name: string, open: () => Promise<Outb
     it('requeues a tenant\'s dead entries behind everything queued, with fresh attempts', async () => {
       const { outbox } = await fresh();
       const [a, b] = await Promise.all([0, 1].map((i) => outbox.append(entry(i))));
-      const other = await outbox.append(entry(5, 't2'));
+      const other = (await outbox.append(entry(5, 't2')))!;
       await outbox.settle(a!.seq, { kind: 'dead', attempts: 9, lastError: 'HTTP 500' });
       await outbox.settle(other.seq, { kind: 'dead', attempts: 9, lastError: 'HTTP 500' });
-      const c = await outbox.append(entry(2));
+      const c = (await outbox.append(entry(2)))!;
       const requeued = await outbox.requeueDead('t1', 7777);
       expect(requeued.map((e) => [e.eventId, e.attempts, e.nextAttemptAtMs, e.body])).toEqual([['e0', 0, 7777, entry(0).body]]);
       expect(requeued[0]!.seq).toBeGreaterThan(c.seq);
@@ -94,13 +94,13 @@ export function describeOutboxConformance(name: string, open: () => Promise<Outb
 
     it('keeps pending entries, attempts and seq order across a reopen; rejects writes once closed', async () => {
       const h = await fresh();
-      const first = await h.outbox.append(entry(0));
+      const first = (await h.outbox.append(entry(0)))!;
       await h.outbox.append(entry(1));
       await h.outbox.settle(first.seq, { kind: 'retry', attempts: 1, nextAttemptAtMs: 5000, lastError: 'HTTP 502' });
       const old = h.outbox;
       const reopened = await h.reopen();
       await expect(old.append(entry(8))).rejects.toThrow();
-      const later = await reopened.append(entry(2));
+      const later = (await reopened.append(entry(2)))!;
       const pending = await reopened.pending('t1', 0, 10);
       expect(pending.map((e) => [e.eventId, e.attempts, e.body])).toEqual([['e0', 1, entry(0).body], ['e1', 0, entry(1).body], ['e2', 0, entry(2).body]]);
       expect(later.seq).toBeGreaterThan(pending[1]!.seq);

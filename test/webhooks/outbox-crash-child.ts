@@ -21,7 +21,7 @@ async function worker(): Promise<never> {
   for (;;) {
     n++;
     const eventId = `${prefix}-${n}`;
-    const entry = await outbox.append({ eventId, tenantId: 'crash', orderKey: `r${n % 7}`, body: JSON.stringify({ eventId, pad: 'x'.repeat(200) }), createdAtMs: Date.now() });
+    const entry = (await outbox.append({ eventId, tenantId: 'crash', orderKey: `r${n % 7}`, body: JSON.stringify({ eventId, pad: 'x'.repeat(200) }), createdAtMs: Date.now() }))!;
     process.stdout.write(`A ${eventId} ${entry.seq}\n`);
     if (entry.seq % 3 === 0) {
       process.stdout.write(`R ${entry.seq}\n`);

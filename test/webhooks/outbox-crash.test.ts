@@ -4,39 +4,19 @@
  * The child runs the current src/ code, transpiled (type-stripping only) into a temp dir.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transpileChild } from '../support/transpile-child.js';
 import { openWebhooksDb } from '../../src/webhooks/db.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHILD = 'test/webhooks/outbox-crash-child.ts';
 const ACKS_BEFORE_KILL = 300;
 
 let work: string;
 let childJs: string;
 
-function buildChild(out: string): string {
-  const pending = [join(ROOT, CHILD)];
-  const done = new Set<string>();
-  while (pending.length > 0) {
-    const file = pending.pop()!;
-    if (done.has(file)) continue;
-    done.add(file);
-    const source = readFileSync(file, 'utf8');
-    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-    const target = join(out, relative(ROOT, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, js);
-    for (const m of source.matchAll(/from\s+'(\.{1,2}\/[^']+)'/g)) pending.push(resolve(dirname(file), m[1]!).replace(/\.js$/, '.ts'));
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}');
-  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
-  return join(out, CHILD).replace(/\.ts$/, '.js');
-}
 
 function runAndKill(dataDir: string, prefix: string): Promise<{ stdout: string; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
@@ -62,7 +42,7 @@ function runAndKill(dataDir: string, prefix: string): Promise<{ stdout: string; 
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'sendgate-outbox-crash-'));
-  childJs = buildChild(join(work, 'build'));
+  childJs = transpileChild(CHILD, join(work, 'build'));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

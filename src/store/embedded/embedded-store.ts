@@ -7,7 +7,7 @@
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../clock.js';
 import { storeClosed } from '../errors.js';
-import { applyTransition, initialRecord } from '../transitions.js';
+import { initialRecord } from '../transitions.js';
 import type { EnqueueOutcome, MessageRecord, NewMessage, Store, Transition } from '../types.js';
 import { openDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
