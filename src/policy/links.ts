@@ -23,8 +23,12 @@ export const COMMON_TLDS: ReadonlySet<string> = new Set([
   'mx', 'ar', 'es', 'in', 'uk', 'de', 'fr', 'it', 'nl', 'id', 'tr', 'us', 'ca', 'au', 'pt', 'cl', 'pe', 'za', 'ng', 'ke',
 ]);
 
+const ANSWERS_MAX = 4096;
+
 export class LinkAllowlist {
   private readonly domains: ReadonlySet<string>;
+  /** Answers of allows() by host: a tenant's messages link to few hosts (bounded, cleared when full). */
+  private readonly answers = new Map<string, boolean>();
 
   constructor(allowedDomains: readonly string[]) {
     this.domains = new Set(allowedDomains.map((d) => asciiHost(d.toLowerCase().replace(/^\.+|\.+$/g, ''))));
@@ -32,6 +36,16 @@ export class LinkAllowlist {
 
   /** True when `host` is an allowed domain or one of its subdomains. */
   allows(host: string): boolean {
+    let answer = this.answers.get(host);
+    if (answer === undefined) {
+      answer = this.walk(host);
+      if (this.answers.size >= ANSWERS_MAX) this.answers.clear();
+      this.answers.set(host, answer);
+    }
+    return answer;
+  }
+
+  private walk(host: string): boolean {
     let h = host;
     for (;;) {
       if (this.domains.has(h)) return true;
@@ -67,8 +81,9 @@ const NO_HOSTS: readonly string[] = Object.freeze([]);
  * Hosts linked from a text, lower case, punycode for IDNs, without trailing dots.
  * The work is skipped where it cannot find anything (on the 2-core bench machine, for a 100-char
  * text: NFKC ~0.4 µs, the bare-host scan ~1.7 µs, all of it ~6.7 µs): NFKC only for non-ASCII
- * text, each scan only when its literal prefix or hint occurs, each blanking pass only after a
- * match. The answers are those of the three-regex definition above (property test in
+ * text, each scan only when its literal prefix or hint occurs; matches are read with exec()
+ * (matchAll clones its regex on every call) and blanked from their indices (no second scan).
+ * The answers are those of the three-regex definition above (property test in
  * test/policy/links.property.test.ts against that definition written out plainly).
  */
 export function linkHosts(text: string): readonly string[] {
@@ -77,28 +92,35 @@ export function linkHosts(text: string): readonly string[] {
   let hosts: string[] | undefined;
   let rest = s;
   if (s.includes('://')) {
-    let found = false;
-    for (const m of s.matchAll(SCHEME_RE)) {
-      found = true;
+    SCHEME_RE.lastIndex = 0;
+    let blanked = '';
+    let from = 0;
+    for (let m = SCHEME_RE.exec(s); m !== null; m = SCHEME_RE.exec(s)) {
       const authority = m[1]!;
       let host = authority.slice(authority.lastIndexOf('@') + 1);
       if (host.includes(':')) host = host.replace(PORT_RE, '');
       if (host.length > 0) (hosts ??= []).push(asciiHost(host));
+      // Scheme URLs were read here; blank them so their hosts are not read again as bare domains.
+      blanked += `${s.slice(from, m.index)} `;
+      from = m.index + m[0].length;
     }
-    // Scheme URLs were read above; blank them so their hosts are not read again as bare domains.
-    if (found) rest = s.replace(SCHEME_RE, ' ');
+    if (from > 0) rest = blanked + s.slice(from);
   }
   if (rest.includes('www.')) {
-    let found = false;
-    for (const m of rest.matchAll(WWW_RE)) {
-      found = true;
+    WWW_RE.lastIndex = 0;
+    let blanked = '';
+    let from = 0;
+    for (let m = WWW_RE.exec(rest); m !== null; m = WWW_RE.exec(rest)) {
       const h = m[0];
       (hosts ??= []).push(asciiHost(h.includes(':') ? h.replace(PORT_RE, '') : h));
+      blanked += `${rest.slice(from, m.index)} `;
+      from = m.index + h.length;
     }
-    if (found) rest = rest.replace(WWW_RE, ' ');
+    if (from > 0) rest = blanked + rest.slice(from);
   }
   if (BARE_HINT_RE.test(rest)) {
-    for (const m of rest.matchAll(BARE_RE)) {
+    BARE_RE.lastIndex = 0;
+    for (let m = BARE_RE.exec(rest); m !== null; m = BARE_RE.exec(rest)) {
       if (m[3] === '/' || COMMON_TLDS.has(m[2]!)) (hosts ??= []).push(m[1]!);
     }
   }
