@@ -8,6 +8,7 @@
  * Failures are rare next to sends, so the map stays small; it is still bounded (`maxEntries`,
  * oldest first out) and swept of expired entries from the front.
  */
+import { RecencyMap } from './recency-map.js';
 import type { PolicyStore } from './store.js';
 
 export interface Deferral { undeliverableUntilMs: number; marketingUntilMs: number }
@@ -15,10 +16,9 @@ export interface Deferral { undeliverableUntilMs: number; marketingUntilMs: numb
 const NONE: Deferral = Object.freeze({ undeliverableUntilMs: 0, marketingUntilMs: 0 });
 const SWEEP_PER_CALL = 4;
 
-const key = (tenantId: string, recipient: string): string => `${tenantId}\u0000${recipient}`;
-
 export class Deferrals {
-  private readonly byRecipient = new Map<string, Deferral>();
+  /** (tenant, recipient) → its suspensions, in the order they were last set. */
+  private readonly byRecipient = new RecencyMap<Deferral>();
 
   constructor(
     private readonly store: Pick<PolicyStore, 'write'>,
@@ -28,42 +28,39 @@ export class Deferrals {
   get(tenantId: string, recipient: string, nowMs: number): Deferral {
     this.sweep(nowMs);
     if (this.byRecipient.size === 0) return NONE;
-    return this.byRecipient.get(key(tenantId, recipient)) ?? NONE;
+    return this.byRecipient.get(tenantId, recipient)?.value ?? NONE;
   }
 
   /** Extends (never shortens) a recipient's suspensions; `persist` false when replaying. */
   set(tenantId: string, recipient: string, change: Partial<Deferral>, persist = true): void {
-    const k = key(tenantId, recipient);
-    const old = this.byRecipient.get(k) ?? NONE;
+    const old = this.byRecipient.get(tenantId, recipient)?.value ?? NONE;
     const next: Deferral = {
       undeliverableUntilMs: Math.max(old.undeliverableUntilMs, change.undeliverableUntilMs ?? 0),
       marketingUntilMs: Math.max(old.marketingUntilMs, change.marketingUntilMs ?? 0),
     };
-    this.put(k, tenantId, recipient, next, persist);
+    this.put(tenantId, recipient, next, persist);
   }
 
   /** The user wrote to the business: they are reachable again. */
   clearUndeliverable(tenantId: string, recipient: string): void {
-    const k = key(tenantId, recipient);
-    const old = this.byRecipient.get(k);
+    const old = this.byRecipient.get(tenantId, recipient)?.value;
     if (old === undefined || old.undeliverableUntilMs === 0) return;
-    this.put(k, tenantId, recipient, { undeliverableUntilMs: 0, marketingUntilMs: old.marketingUntilMs }, true);
+    this.put(tenantId, recipient, { undeliverableUntilMs: 0, marketingUntilMs: old.marketingUntilMs }, true);
   }
 
-  private put(k: string, tenantId: string, recipient: string, d: Deferral, persist: boolean): void {
-    this.byRecipient.delete(k);
-    this.byRecipient.set(k, d);
+  private put(tenantId: string, recipient: string, d: Deferral, persist: boolean): void {
+    this.byRecipient.set(tenantId, recipient, d);
     if (persist) this.store.write({ kind: 'deferral', tenantId, recipient, ...d });
-    while (this.byRecipient.size > this.maxEntries) this.byRecipient.delete(this.byRecipient.keys().next().value!);
+    while (this.byRecipient.size > this.maxEntries) this.byRecipient.remove(this.byRecipient.oldest()!);
   }
 
   private sweep(nowMs: number): void {
     for (let i = 0; i < SWEEP_PER_CALL; i++) {
-      const first = this.byRecipient.entries().next();
-      if (first.done === true) return;
-      const d = first.value[1];
+      const first = this.byRecipient.oldest();
+      if (first === undefined) return;
+      const d = first.value;
       if (d.undeliverableUntilMs > nowMs || d.marketingUntilMs > nowMs) return;
-      this.byRecipient.delete(first.value[0]);
+      this.byRecipient.remove(first);
     }
   }
 }

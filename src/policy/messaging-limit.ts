@@ -9,8 +9,9 @@
  * admissions that charged or refreshed the slot and have not failed; the slot goes back to the
  * core only when the last holder fails or is released. Entries leave the map 24 h after their last
  * charge (the core has forgotten them by then), so the map is bounded by the sum of the tenants'
- * limits. Kept in refresh order (delete + set) so expired entries are swept from the front.
+ * limits. Kept in refresh order (RecencyMap) so expired entries are swept from the front.
  */
+import { RecencyMap } from './recency-map.js';
 import type { PolicyStore } from './store.js';
 import type { PolicyCore } from './types.js';
 import { UNIQUE_WINDOW_MS } from '../core/types.js';
@@ -21,10 +22,9 @@ const SWEEP_PER_CALL = 4;
 
 interface Holders { count: number; lastMs: number }
 
-const key = (tenantId: string, recipient: string): string => `${tenantId}\u0000${recipient}`;
-
 export class TierCharges {
-  private readonly holders = new Map<string, Holders>();
+  /** (tenant, recipient) → who holds its slot. */
+  private readonly holders = new RecencyMap<Holders>();
 
   constructor(
     private readonly core: PolicyCore,
@@ -36,21 +36,18 @@ export class TierCharges {
     this.sweep(nowMs);
     const waitMs = this.core.unique.charge(tenantId, recipient, limit, nowMs);
     if (waitMs > 0) return waitMs;
-    const k = key(tenantId, recipient);
-    const h = this.holders.get(k);
-    this.holders.delete(k);
-    this.holders.set(k, { count: (h?.count ?? 0) + 1, lastMs: nowMs });
+    const h = this.holders.get(tenantId, recipient)?.value;
+    this.holders.set(tenantId, recipient, { count: (h?.count ?? 0) + 1, lastMs: nowMs });
     this.store.write({ kind: 'charge', tenantId, recipient, atMs: nowMs });
     return 0;
   }
 
   /** One holder gives its slot back; the slot frees when no holder is left. */
   release(tenantId: string, recipient: string, nowMs: number): void {
-    const k = key(tenantId, recipient);
-    const h = this.holders.get(k);
-    if (h === undefined) return;
-    if (--h.count > 0) return;
-    this.holders.delete(k);
+    const entry = this.holders.get(tenantId, recipient);
+    if (entry === undefined) return;
+    if (--entry.value.count > 0) return;
+    this.holders.remove(entry);
     this.core.unique.release(tenantId, recipient, nowMs);
     this.store.write({ kind: 'uncharge', tenantId, recipient });
   }
@@ -58,9 +55,7 @@ export class TierCharges {
   /** Re-applies a charge recorded before a restart (oldest first), without writing it again. */
   replay(tenantId: string, recipient: string, atMs: number): void {
     this.core.unique.charge(tenantId, recipient, REPLAY_LIMIT, atMs);
-    const k = key(tenantId, recipient);
-    this.holders.delete(k);
-    this.holders.set(k, { count: 1, lastMs: atMs });
+    this.holders.set(tenantId, recipient, { count: 1, lastMs: atMs });
   }
 
   used(tenantId: string, nowMs: number): number {
@@ -69,9 +64,9 @@ export class TierCharges {
 
   private sweep(nowMs: number): void {
     for (let i = 0; i < SWEEP_PER_CALL; i++) {
-      const first = this.holders.entries().next();
-      if (first.done === true || first.value[1].lastMs + UNIQUE_WINDOW_MS > nowMs) return;
-      this.holders.delete(first.value[0]);
+      const first = this.holders.oldest();
+      if (first === undefined || first.value.lastMs + UNIQUE_WINDOW_MS > nowMs) return;
+      this.holders.remove(first);
     }
   }
 }

@@ -18,6 +18,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { RecencyMap } from './recency-map.js';
 import type { ConsentRecord, ConsentStatus } from './types.js';
 
 export const POLICY_DB_FILE = 'policy.db';
@@ -82,8 +83,6 @@ CREATE TABLE IF NOT EXISTS first_sends (phone_number_id TEXT PRIMARY KEY, at_ms 
 
 interface ConsentRow { tenant_id: string; recipient: string; status: ConsentStatus; source: string; at_ms: number }
 
-const consentKey = (tenantId: string, recipient: string): string => `${tenantId}\u0000${recipient}`;
-
 const toRecord = (r: ConsentRow): ConsentRecord =>
   ({ tenantId: r.tenant_id, recipient: r.recipient, status: r.status, source: r.source, atMs: r.at_ms });
 
@@ -131,8 +130,8 @@ const CONSENT_CACHE_MAX = 100_000;
 
 class SqlitePolicyStore implements PolicyStore {
   private pending: StateWrite[] = [];
-  /** tenant \0 recipient → its current record, null when it has none. */
-  private readonly consentCache = new Map<string, Readonly<ConsentRecord> | null>();
+  /** (tenant, recipient) → its current record, null when it has none; oldest read first out. */
+  private readonly consentCache = new RecencyMap<Readonly<ConsentRecord> | null>();
   private scheduled = false;
   private closed = false;
   private readonly s;
@@ -182,18 +181,17 @@ class SqlitePolicyStore implements PolicyStore {
       return tx(records);
     } finally {
       // Also after a failed commit: the next read goes to the database, whatever it holds.
-      for (const r of records) this.consentCache.delete(consentKey(r.tenantId, r.recipient));
+      for (const r of records) this.consentCache.delete(r.tenantId, r.recipient);
     }
   }
 
   getConsent(tenantId: string, recipient: string): ConsentRecord | undefined {
-    const key = consentKey(tenantId, recipient);
-    const cached = this.consentCache.get(key);
-    if (cached !== undefined) return cached ?? undefined;
+    const cached = this.consentCache.get(tenantId, recipient);
+    if (cached !== undefined) return cached.value ?? undefined;
     const row = this.s.getConsent.get(tenantId, recipient) as ConsentRow | undefined;
     const record = row === undefined ? undefined : Object.freeze(toRecord(row));
-    if (this.consentCache.size >= CONSENT_CACHE_MAX) this.consentCache.delete(this.consentCache.keys().next().value as string);
-    this.consentCache.set(key, record ?? null);
+    if (this.consentCache.size >= CONSENT_CACHE_MAX) this.consentCache.remove(this.consentCache.oldest()!);
+    this.consentCache.set(tenantId, recipient, record ?? null);
     return record;
   }
 
