@@ -7,6 +7,10 @@
  * (configured mps × headroom, lowered after 130429). When the Pacer says "in N ms", the lane asks
  * the WakeTimer (one heap, one Node timer for everything) to run it again then.
  *
+ * On top of the number's rate: the pair rate holds a recipient that is ahead (pair-rate.ts), a
+ * warming-up number's lane sleeps while its window is full (warmup-pacing.ts), and a number in
+ * maintenance (131057) is paused for a while, then probed with one request.
+ *
  * Every state change goes through `store.transition`: `sending` is committed before the request,
  * `sent` with the wamid after. Reactions to upstream answers: reactions.ts.
  */
