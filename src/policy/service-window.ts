@@ -22,7 +22,7 @@ export class ServiceWindows {
   private evicted = false;
   /**
    * A time before which the first entry cannot have expired: isOpen() skips the sweep until then
-   * (the sweep allocates an iterator and an entry each call, on every admission). Any change to
+   * (the sweep is on every admission). Any change to
    * the map's front resets it to -Infinity, so the next sweep looks again.
    */
   private sweepFromMs = -Infinity;

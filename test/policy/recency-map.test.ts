@@ -63,5 +63,11 @@ describe('RecencyMap', () => {
     expect(map.size).toBe(1);
     expect(map.get('t', 's')?.value).toBe(2);
     expect(map.get('t', 'r')).toBeUndefined();
+    // A stale entry does not remove the one set since under the same key.
+    const again = map.set('t', 'r', 3);
+    map.remove(e);
+    expect(map.get('t', 'r')).toBe(again);
+    expect(map.size).toBe(2);
+    expect(map.oldest()?.member).toBe('s');
   });
 });
