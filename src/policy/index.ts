@@ -1,6 +1,6 @@
 /** The policy engine's public face: the engine, its store, and the warm-up caps the dispatcher paces with. */
 export { createPolicyEngine, type PolicyEngineDeps } from './engine.js';
-export { openPolicyStore, POLICY_DB_FILE, type PolicyStore } from './store.js';
+export { openPolicyStore, POLICY_DB_FILE, type PolicyStore, type PolicyStoreOptions } from './store.js';
 export { warmupCaps, DEFAULT_WARMUP, type WarmupCaps, type WarmupSchedule } from './warmup.js';
 export { SERVICE_WINDOW_MS } from './service-window.js';
 export type {

@@ -53,7 +53,7 @@ export interface PolicyStore {
   consentHistory(tenantId: string, recipient: string, limit: number): ConsentRecord[];
   /** Latest inbound time of (number, user), for lookups the in-memory cache no longer holds. */
   windowOpenedMs(phoneNumberId: string, user: string): number | undefined;
-  /** Queues a write-behind state change (committed on the next tick, or by flush()). */
+  /** Queues a write-behind state change (committed within writeBehindMs, or by flush()). */
   write(change: StateWrite): void;
   /** Admission state younger than `sinceMs` (deferrals still running at `nowMs`); prunes older rows. */
   loadState(sinceMs: number, nowMs: number): LoadedState;
