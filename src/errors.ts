@@ -54,7 +54,6 @@ export const ERRORS = {
   LINK_NOT_ALLOWED: own(422, 900424, 'Link to a domain outside the allowlist'),
   // 429: policy budgets that free up with time (Retry-After says when)
   MESSAGING_LIMIT_REACHED: own(429, 900430, 'Messaging limit reached'),
-  WARMUP_CAP_REACHED: own(429, 900431, 'Warm-up cap reached'),
   // 5xx
   STORAGE_UNAVAILABLE: own(503, 900503, 'Storage unavailable'),
   NOT_READY: own(503, 900504, 'Gateway not ready'),

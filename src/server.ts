@@ -13,7 +13,6 @@ import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
 import { openComponents, type Components } from './gateway/components.js';
 import { consentRoutes } from './http/routes/consent.js';
 import { GatewayMetrics } from './observability/metrics.js';
-import { isTemplateBody } from './policy/hooks.js';
 import { registerPolicyMetrics, type PolicyEngine } from './policy/index.js';
 import type { Store } from './store/types.js';
 import { metaWebhookRoutes } from './webhooks/index.js';
@@ -81,6 +80,8 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     upstream: parts.upstream,
     numbers: parts.numbers,
     pacer: core.gcra,
+    window: core.window,
+    warmup: { capsOf: (phoneNumberId, nowMs) => policy.warmupCapsOf(phoneNumberId, nowMs) },
     config: { dispatch: config.dispatch, upstream: config.upstream },
     log: app.log,
     onEvent(event: DispatchEvent) {
@@ -113,9 +114,9 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
  * charges back and is reported to the tenant's webhook: Meta never sends a status for it.
  */
 async function settleUnsent(parts: Components, event: Extract<DispatchEvent, { type: 'final' }>): Promise<void> {
+  parts.policy.onFinal({ tenantId: event.tenantId, to: event.to, state: event.state, template: event.template });
   const record = await parts.store.get(event.tenantId, event.id);
   if (record === null) return;
-  parts.policy.onFinal({ tenantId: record.tenantId, to: record.to, state: event.state, template: isTemplateBody(record.body) });
   if (record.lastError !== null && record.lastError.code > 0) {
     parts.policy.onDeliveryFailure({ tenantId: record.tenantId, phoneNumberId: record.phoneNumberId, to: record.to, code: record.lastError.code });
   }

@@ -30,7 +30,6 @@ describe('error catalogue', () => {
         "UNAUTHORIZED": "401 190 OAuthException",
         "UNKNOWN_NUMBER": "404 100 OAuthException",
         "UNSUPPORTED_CONTENT_TYPE": "400 100 OAuthException",
-        "WARMUP_CAP_REACHED": "429 900431 SendgateException",
       }
     `);
   });

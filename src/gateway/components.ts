@@ -36,7 +36,11 @@ export async function openComponents(config: Readonly<Config>, clock: Clock): Pr
   const tenants = new TenantRegistry(config);
   const numbers = new Map<string, NumberInfo>();
   for (const { tenant, number } of tenants.numbers()) {
-    numbers.set(number.phoneNumberId, { tenantId: tenant.id, accessToken: number.accessToken, mps: number.mps, burst: number.burst });
+    const pairRate = tenant.policy.pairRate;
+    numbers.set(number.phoneNumberId, {
+      tenantId: tenant.id, accessToken: number.accessToken, mps: number.mps, burst: number.burst,
+      pair: { intervalMs: pairRate.intervalSec * 1000, burst: pairRate.burst },
+    });
   }
 
   const store = await openStore(config.storage, clock);
