@@ -73,6 +73,17 @@ describe('MetaEventConsumer', () => {
     expect(sink.events).toHaveLength(3);
   });
 
+  it('records an asynchronous failure after sent, with Meta\'s error and what to do about it', async () => {
+    const { store, consumer, sent } = await setup();
+    await sent('m47', 'wamid.47', '15550004747');
+    const errors = [{ code: 131047, title: 'Re-engagement message', message: 'Re-engagement message', error_data: { details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.' } }];
+    await consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.47', status: 'failed', errors }])));
+    const record = await store.get('acme', 'm47');
+    expect(record?.state).toBe('failed');
+    expect(record?.lastError?.code).toBe(131047);
+    expect(record?.lastError?.details).toMatch(/more than 24 hours have passed.*send an approved template instead/);
+  });
+
   it('parks a status that overtook the sent record, and applies it once the wamid is known', async () => {
     const { store, sink, consumer, sent } = await setup();
     await consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.late', status: 'delivered' }, { id: 'wamid.never', status: 'read' }])));

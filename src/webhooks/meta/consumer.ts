@@ -232,7 +232,17 @@ export function tenantEventId(tenantId: string, metaKey: string): string {
   return 'evt_' + createHash('sha256').update(tenantId).update('\n').update(metaKey).digest('base64url').slice(0, 22);
 }
 
+/** What a client should do about an asynchronous failure, appended to Meta's details. */
+const HINTS: ReadonlyMap<number, string> = new Map([
+  [131047, 'More than 24 hours since the user last wrote: send an approved template instead'],
+  [131026, 'The recipient cannot receive this message (not on WhatsApp, old app, or terms not accepted); sendgate holds further sends to them for a while'],
+  [131049, 'Meta limited marketing to this user; sendgate defers marketing to them for at least 24 hours'],
+]);
+
 function toRecordedError(event: StatusEvent): RecordedError {
   const first = event.errors?.[0];
-  return { code: first?.code ?? 0, title: first?.title ?? 'Failed', details: first?.details ?? '', httpStatus: 0 };
+  const code = first?.code ?? 0;
+  const hint = HINTS.get(code);
+  const details = [first?.details ?? '', hint ?? ''].filter((part) => part !== '').join(' — ');
+  return { code, title: first?.title ?? 'Failed', details, httpStatus: 0 };
 }
