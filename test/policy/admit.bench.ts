@@ -4,7 +4,7 @@
  * admit() is on every send's hot path, synchronously before the durable enqueue. Cases:
  * - free-form reply inside an open window (window map lookup only);
  * - free-form with every content policy on (window, links, repeat fingerprint on the WASM core);
- * - template outside the window with everything on: consent read (SQLite, FULL, WAL), tier charge
+ * - template outside the window with everything on: consent read (cached, SQLite on a miss), tier charge
  *   (core.unique), repeat charge on the parameters, link scan, warm-up window;
  * - onInbound (window refresh + opt-out word check + write-behind).
  * Prints the machine first: numbers from a shared 2-core box are only comparable on that box.
