@@ -29,9 +29,14 @@ const NAME_ONE_RE = new RegExp(`^([ \\t]*${GREETING}[ \\t]+)${WORD}`, 'gmu');
 const DIGITS_RE = /\p{Nd}+/gu;
 const SPACE_RE = /\s+/gu;
 
+const ASCII_RE = /^[\x00-\x7f]*$/;
+
 export function normalise(text: string): string {
-  let s = text.normalize('NFKC').toLowerCase();
-  s = s.replace(URL_RE, '<url>').replace(EMAIL_RE, '<email>');
+  // Shortcuts with identical output, each skipping a pass that cannot match (the e-mail pattern
+  // backtracks over every word: ~0.8 µs per 100 chars; NFKC leaves ASCII unchanged).
+  let s = (ASCII_RE.test(text) ? text : text.normalize('NFKC')).toLowerCase();
+  if (s.includes('/') || s.includes('www.')) s = s.replace(URL_RE, '<url>');
+  if (s.includes('@')) s = s.replace(EMAIL_RE, '<email>');
   s = s.replace(NAME_LIST_RE, '$1<name>').replace(NAME_ONE_RE, '$1<name>');
   s = s.replace(DIGITS_RE, '#');
   return s.replace(SPACE_RE, ' ').trim();
