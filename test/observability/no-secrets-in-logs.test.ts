@@ -3,7 +3,7 @@
  * upstream failures (bad Meta token → 190), bad API keys and bad input, prints none of the Meta
  * token, the API keys, the webhook secrets or the recipients' phone numbers.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +19,10 @@ const WEBHOOK_SECRET = 'tenant-webhook-secret-0000';
 const PHONE = '16505557777';
 
 let sim: Simulator | undefined;
+let child: ChildProcess | undefined;
 const dataDir = mkdtempSync(join(tmpdir(), 'sendgate-logs-'));
 afterAll(async () => {
+  if (child !== undefined && child.exitCode === null) child.kill('SIGKILL');
   await sim?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -44,10 +46,11 @@ describe('logs', () => {
         numbers: [{ phoneNumberId: '5001', accessToken: META_TOKEN }],
       }],
     });
-    const child = spawn(process.execPath, [CLI, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const gateway = spawn(process.execPath, [CLI, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = gateway;
     let output = '';
-    child.stdout.on('data', (c: Buffer) => { output += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { output += c.toString(); });
+    gateway.stdout.on('data', (c: Buffer) => { output += c.toString(); });
+    gateway.stderr.on('data', (c: Buffer) => { output += c.toString(); });
     const url = `http://127.0.0.1:${port}`;
     await eventually(async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.ok ? true : undefined), 20_000);
 
@@ -65,8 +68,8 @@ describe('logs', () => {
       return s.last_error?.code === 190 ? true : undefined; // 190 pauses the tenant; the message waits
     });
     await new Promise((r) => setTimeout(r, 300));
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    gateway.kill('SIGTERM');
+    await new Promise((r) => gateway.once('exit', r));
 
     expect(output.length).toBeGreaterThan(0);
     for (const secret of [META_TOKEN, API_KEY, APP_SECRET, WEBHOOK_SECRET, PHONE]) expect(output).not.toContain(secret);
