@@ -5,7 +5,7 @@
  * timingSafeEqual: the time taken does not depend on how much of a wrong key matched,
  * and the raw keys are not kept as map keys.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Config, NumberConfig, TenantConfig } from '../config/schema.js';
 
 export interface NumberEntry {
@@ -50,8 +50,9 @@ export class TenantRegistry {
   }
 }
 
+/** One-shot crypto.hash: no Hash object per request (createHash + digest was ~2.5 % of ingress CPU). */
 function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+  return hash('sha256', text, 'buffer');
 }
 
 /** `Authorization: Bearer <token>` → token, or undefined. */

@@ -19,6 +19,17 @@ export class GatewayMetrics {
   readonly rejected: Counter<'reason'>;
   readonly upstreamSends: Counter<'outcome' | 'code'>;
   readonly dispatchLatency: Histogram;
+  /** Per-tenant children of `accepted`, bound once: a labelled inc() hashes its labels every call. */
+  private readonly acceptedByTenant = new Map<string, { inc(): void }>();
+
+  acceptedBy(tenantId: string): { inc(): void } {
+    let child = this.acceptedByTenant.get(tenantId);
+    if (child === undefined) {
+      child = this.accepted.labels({ tenant: tenantId });
+      this.acceptedByTenant.set(tenantId, child);
+    }
+    return child;
+  }
 
   constructor(lanes: () => Iterable<LaneSnapshot>, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];

@@ -67,7 +67,7 @@ async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: P
   }
   const record = outcome.record;
   if (outcome.kind === 'created') {
-    deps.metrics.accepted.inc({ tenant: tenant.id });
+    deps.metrics.acceptedBy(tenant.id).inc();
     deps.dispatch.submit(record);
   }
 

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Clock } from '../../clock.js';
 import { storageUnavailable, storeClosed } from '../errors.js';
+import { initialRecord } from '../transitions.js';
 import type { EnqueueOutcome, MessageRecord, NewMessage, Store, Transition } from '../types.js';
 import type { OpenResult, ReplyBatch, StoreCall, StoreRequest, WorkerInit } from './protocol.js';
 
@@ -58,7 +59,8 @@ export class ThreadedEmbeddedStore implements Store {
   }
 
   enqueue(message: NewMessage): Promise<EnqueueOutcome> {
-    return this.call({ op: 'enqueue', args: [message] }) as Promise<EnqueueOutcome>;
+    return (this.call({ op: 'enqueue', args: [message] }) as Promise<EnqueueOutcome | { kind: 'created' }>).then((outcome) =>
+      outcome.kind === 'created' && !('record' in outcome) ? { kind: 'created', record: initialRecord(message) } : (outcome as EnqueueOutcome));
   }
 
   transition(id: string, change: Transition): Promise<boolean> {
