@@ -10,7 +10,7 @@
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { CLI, freePort, machineLine, spawnServer, tempJson } from './processes.js';
+import { CLI, cpuMs, freePort, machineLine, spawnServer, tempJson, type Child } from './processes.js';
 
 const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '100' }, rounds: { type: 'string', default: '3' },
@@ -24,13 +24,17 @@ const NUMBER = '1001';
 const body = JSON.stringify({ messaging_product: 'whatsapp', recipient_type: 'individual', to: '+16505551234', type: 'text', text: { body: 'hello from the ingress benchmark' } });
 const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', 'x-sendgate-deadline': '2592000' };
 
-interface Figures { rps: number; p50: number; p99: number; non2xx: number; errors: number }
+interface Figures { rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuUsPerReq: number }
 
-async function load(url: string): Promise<Figures> {
+async function load(target: Child): Promise<Figures> {
+  const url = `${target.url}/v23.0/${NUMBER}/messages`;
   // Short warm-up so JIT and connection setup are not measured.
-  await autocannon({ url: `${url}/v23.0/${NUMBER}/messages`, method: 'POST', headers, body, connections, duration: 1 });
-  const r = await autocannon({ url: `${url}/v23.0/${NUMBER}/messages`, method: 'POST', headers, body, connections, duration: seconds });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+  await autocannon({ url, method: 'POST', headers, body, connections, duration: 1 });
+  const cpuBeforeMs = cpuMs(target.process.pid);
+  const r = await autocannon({ url, method: 'POST', headers, body, connections, duration: seconds });
+  // The server's own CPU (all its threads) per request: steadier than req/s on a shared machine.
+  const cpuUsPerReq = ((cpuMs(target.process.pid) - cpuBeforeMs) * 1000) / Math.max(1, r.requests.total);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cpuUsPerReq };
 }
 
 /** Median by req/s of several rounds. */
@@ -59,8 +63,8 @@ async function main(): Promise<void> {
   const bareRuns: Figures[] = [];
   const gwRuns: Figures[] = [];
   for (let round = 0; round < rounds; round++) {
-    bareRuns.push(await load(bare.url));
-    gwRuns.push(await load(gateway.url));
+    bareRuns.push(await load(bare));
+    gwRuns.push(await load(gateway));
   }
   await bare.stop();
   await gateway.stop();
@@ -70,10 +74,10 @@ async function main(): Promise<void> {
   rmSync(dataDir, { recursive: true, force: true });
 
   const row = (name: string, f: Figures) =>
-    `${name.padEnd(34)} ${f.rps.toFixed(0).padStart(8)} ${String(f.p50).padStart(6)} ${String(f.p99).padStart(6)} ${String(f.non2xx).padStart(7)} ${String(f.errors).padStart(6)}`;
+    `${name.padEnd(34)} ${f.rps.toFixed(0).padStart(8)} ${String(f.p50).padStart(6)} ${String(f.p99).padStart(6)} ${f.cpuUsPerReq.toFixed(0).padStart(10)} ${String(f.non2xx).padStart(7)} ${String(f.errors).padStart(6)}`;
   console.log(`ingress benchmark — ${machineLine()}; ${connections} connections, ${seconds} s per run, median of ${rounds} alternating rounds`);
   console.log(`rounds req/s — bare: ${bareRuns.map((f) => f.rps.toFixed(0)).join(', ')}; sendgate: ${gwRuns.map((f) => f.rps.toFixed(0)).join(', ')}`);
-  console.log(`${'target'.padEnd(34)} ${'req/s'.padStart(8)} ${'p50ms'.padStart(6)} ${'p99ms'.padStart(6)} ${'non2xx'.padStart(7)} ${'errors'.padStart(6)}`);
+  console.log(`${'target'.padEnd(34)} ${'req/s'.padStart(8)} ${'p50ms'.padStart(6)} ${'p99ms'.padStart(6)} ${'cpuµs/req'.padStart(10)} ${'non2xx'.padStart(7)} ${'errors'.padStart(6)}`);
   console.log(row('bare Fastify route', bareFigures));
   console.log(row('sendgate send (durable enqueue)', gwFigures));
   console.log(`ratio sendgate/bare: ${(gwFigures.rps / bareFigures.rps).toFixed(2)}x (goal >= 0.50x)`);

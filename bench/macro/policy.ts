@@ -21,14 +21,14 @@
  * Usage: npm run build && node dist/bench/macro/policy.js [--seconds 3] [--connections 50] [--rounds 8] [--concurrent 4] [--profile DIR]
  * (--profile: both gateways run under `node --cpu-prof`, profiles written to DIR when they stop).
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { asciiJson, hubSignature256 } from '../../src/sim/ascii-json.js';
 import { buildPayload, type WebhookUpdate } from '../../src/sim/webhook-sender.js';
-import { CLI, freePort, machineLine, spawnServer, tempJson, type Child } from './processes.js';
+import { CLI, cpuMs, freePort, machineLine, spawnServer, tempJson, type Child } from './processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -63,20 +63,6 @@ const NO_POLICY = { serviceWindow: 'off', optIn: 'off' };
 
 interface Figures { rps: number; p50: number; p99: number; non2xx: number; errors: number; codes: string; cpuUsPerReq: number }
 
-/**
- * CPU time the gateway process spent (user + system, ms) from /proc; NaN where there is none.
- * On 2 cores shared with other work, CPU per request is steadier than req/s: a neighbour's burst
- * lowers req/s of whichever run it lands on but not the gateway's own cost per request.
- */
-function cpuMs(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in clock ticks (100 Hz).
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 const WORDS = ['order', 'parcel', 'invoice', 'booking', 'ticket', 'refund', 'delivery', 'appointment', 'table', 'room', 'plan', 'seat'];
 const VERBS = ['is ready', 'was updated', 'ships today', 'is confirmed', 'needs a signature', 'was moved', 'is on its way'];

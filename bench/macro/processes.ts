@@ -3,7 +3,7 @@
  * load generator stays in the parent), started from the built CLI exactly as a user would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -79,4 +79,19 @@ export async function spawnServer(args: string[], url: string, readyPath: string
       setTimeout(() => child.kill('SIGKILL'), 5000).unref();
     }),
   };
+}
+
+/**
+ * CPU time a child process spent (user + system, ms) from /proc; NaN where there is none.
+ * On 2 cores shared with other work, CPU per request is steadier than req/s: a neighbour's burst
+ * lowers req/s of whichever run it lands on but not the gateway's own cost per request.
+ */
+export function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in clock ticks (100 Hz).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
 }
