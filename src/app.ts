@@ -3,7 +3,7 @@
  * so tests can drive it with inject() or listen on port 0 themselves.
  */
 import { randomBytes } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ControlPort } from './gateway/ports.js';
 import type { GatewayDeps } from './http/deps.js';
 import { installErrorHandling } from './http/error-handler.js';
@@ -21,10 +21,42 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
+/**
+ * Request loggers without pino's child(): one prototype per app whose level methods add the
+ * request id; per request just `Object.create(proto)` with the id. Only lines actually written
+ * pay for the extra field.
+ */
+function requestLoggers(): (logger: FastifyBaseLogger, reqId: string) => FastifyBaseLogger {
+  const protos = new WeakMap<FastifyBaseLogger, object>();
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+  const protoOf = (logger: FastifyBaseLogger): object => {
+    let proto = protos.get(logger);
+    if (proto === undefined) {
+      proto = Object.create(logger) as object;
+      for (const level of levels) {
+        Object.defineProperty(proto, level, {
+          value(this: { reqId: string }, obj: unknown, ...rest: unknown[]) {
+            const fields = obj !== null && typeof obj === 'object' ? { reqId: this.reqId, ...obj } : { reqId: this.reqId, msg: obj };
+            (logger[level] as (o: object, ...r: unknown[]) => void)(fields, ...rest);
+          },
+        });
+      }
+      protos.set(logger, proto);
+    }
+    return proto;
+  };
+  return (logger, reqId) => Object.assign(Object.create(protoOf(logger)) as FastifyBaseLogger, { reqId });
+}
+
 function requestIds(): () => string {
   const prefix = randomBytes(9).toString('base64url');
   let n = 0;
   return () => `${prefix}${(n++).toString(36)}`;
+}
+
+function requestLoggerFactory(): (logger: FastifyBaseLogger, bindings: { reqId?: unknown }) => FastifyBaseLogger {
+  const make = requestLoggers();
+  return (logger, bindings) => (bindings.reqId === undefined ? logger : make(logger, String(bindings.reqId)));
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -39,6 +71,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     logController: new LogController({ disableRequestLogging: true }),
+    // Requests log through the app's logger with their id as a field: a child logger per request
+    // ran pino's redaction over its bindings every time (~2 % of ingress CPU in a profile).
+    childLoggerFactory: requestLoggerFactory(),
   });
   // JSON only: a text/plain body is a client error, not a string to guess at.
   app.removeContentTypeParser(['text/plain']);
