@@ -1,0 +1,66 @@
+/**
+ * What the admin API and ingress ask of the dispatcher beside sending: pause and resume (per
+ * number, per tenant), per-number limit overrides, the expected wait and the lanes' view.
+ * Every change runs the affected lanes at once, so it applies to messages already waiting.
+ */
+import type { Lane } from './lane.js';
+import { laneView, targetMps } from './limits.js';
+import type { DispatchState } from './state.js';
+import type { LaneView, LimitsPatch } from './types.js';
+import { warmupOf } from './warmup-pacing.js';
+
+function runLanesOf(s: DispatchState, predicate: (lane: Lane) => boolean): void {
+  for (const lane of s.lanes.values()) if (predicate(lane)) s.touched.add(lane);
+  s.pump();
+}
+
+export function setLimits(s: DispatchState, phoneNumberId: string, patch: LimitsPatch): void {
+  const lane = s.laneFor(phoneNumberId, '');
+  lane.overrides = { ...lane.overrides, ...patch };
+  runLanesOf(s, (l) => l === lane);
+}
+
+export function pauseNumber(s: DispatchState, phoneNumberId: string): void {
+  const lane = s.laneFor(phoneNumberId, '');
+  lane.paused = true;
+  runLanesOf(s, (l) => l === lane);
+}
+
+export function resumeNumber(s: DispatchState, phoneNumberId: string): void {
+  const lane = s.lanes.get(phoneNumberId);
+  if (lane === undefined) return;
+  lane.paused = false;
+  lane.pausedUntilMs = 0; // an operator's resume also ends a maintenance pause (131057) early
+  runLanesOf(s, (l) => l === lane);
+}
+
+export function pauseTenant(s: DispatchState, tenantId: string): void {
+  s.pausedTenants.add(tenantId);
+  runLanesOf(s, (l) => l.tenantId === tenantId);
+}
+
+export function resumeTenant(s: DispatchState, tenantId: string): void {
+  s.pausedTenants.delete(tenantId);
+  runLanesOf(s, (l) => l.tenantId === tenantId);
+}
+
+/** Expected ms before a message submitted now would leave: waiting and in flight at the effective rate. */
+export function estimateWaitMs(s: DispatchState, phoneNumberId: string): number {
+  const lane = s.lanes.get(phoneNumberId);
+  const info = s.deps.numbers.get(phoneNumberId);
+  if (lane === undefined || info === undefined) return 0;
+  const nowMs = s.deps.clock.nowMs();
+  if (lane.paused || s.pausedTenants.has(lane.tenantId)) return Number.POSITIVE_INFINITY;
+  let rateMps = lane.rate.current(targetMps(lane, info, s.settings.headroom), nowMs);
+  const warmup = warmupOf(s.deps, lane, nowMs);
+  if (warmup !== null) rateMps = Math.min(rateMps, (warmup.limit * 1000) / warmup.windowMs);
+  const pauseMs = Math.max(0, lane.pausedUntilMs - nowMs);
+  return pauseMs + ((lane.depth + lane.inFlight) / rateMps) * 1000;
+}
+
+export function snapshot(s: DispatchState): LaneView[] {
+  const nowMs = s.deps.clock.nowMs();
+  const views: LaneView[] = [];
+  for (const lane of s.lanes.values()) views.push(laneView(lane, s.deps.numbers.get(lane.phoneNumberId), s.isPaused(lane, nowMs), s.settings.headroom, nowMs));
+  return views;
+}

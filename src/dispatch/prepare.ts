@@ -1,0 +1,56 @@
+/**
+ * Committing a message as `sending` before its request, and taking that back when it does not
+ * leave. The store must record `sending` before any request goes out (at-least-once: a `sending`
+ * record is sent again after a crash); a commit that fails or is refused never leads to a send.
+ */
+import type { Job, Lane } from './lane.js';
+import { dropPairAhead } from './pair-rate.js';
+import type { DispatchState } from './state.js';
+
+/** How long a message waits before another try when the store could not commit its transition. */
+export const STORE_RETRY_MS = 1000;
+
+/**
+ * Commits `sending` with an upstream slot reserved; once committed the message waits in
+ * `lane.prepared` for its pacing token (run-loop.ts). The slot is released when it does not.
+ */
+export async function prepare(s: DispatchState, lane: Lane, job: Job): Promise<void> {
+  s.reserve(lane);
+  lane.preparing++;
+  job.attempts++;
+  const committed = await s.transition(job, { state: 'sending', attempts: job.attempts, atMs: s.deps.clock.nowMs() });
+  lane.preparing--;
+  if (committed === 'applied' && !s.closing) {
+    lane.prepared.push(job);
+    s.touched.add(lane);
+    s.pump();
+    return;
+  }
+  dropPairAhead(lane, job);
+  if (committed === 'applied') {
+    s.background(() => requeueNow(s, lane, job)); // closing: back to queued
+  } else {
+    job.attempts--;
+    if (committed === 'refused') s.known.delete(job.rec.id); // finished elsewhere: never send it
+    else s.requeue(lane, job, STORE_RETRY_MS); // never send what the store has not recorded as sending
+  }
+  s.unreserve(lane);
+}
+
+/** Committed as `sending` but not sent (pause, close): back to `queued` in the store and the lane. */
+export async function requeueNow(s: DispatchState, lane: Lane, job: Job): Promise<void> {
+  job.attempts--;
+  const nowMs = s.deps.clock.nowMs();
+  await s.transition(job, { state: 'queued', notBeforeMs: nowMs, lastError: job.rec.lastError, atMs: nowMs });
+  if (!s.closing) s.requeue(lane, job, 0);
+}
+
+/** Takes back every message of the lane committed but not yet sent, releasing their slots. */
+export function unprepare(s: DispatchState, lane: Lane): void {
+  for (let job = lane.prepared.shift(); job !== undefined; job = lane.prepared.shift()) {
+    const j = job;
+    dropPairAhead(lane, j);
+    s.background(() => requeueNow(s, lane, j));
+    s.unreserve(lane);
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The run loop: which lanes run, and how far one moves when it runs.
+ *
+ * A lane runs when something changes (a submit, an answer, a wake-up) and sends while (a) it is
+ * not paused, (b) its in-flight count is under the bound and (c) the Pacer lets the next message
+ * go at the lane's effective rate (configured mps × headroom, lowered after 130429). When the
+ * Pacer says "in N ms", the lane asks the WakeTimer (one heap, one Node timer for everything) to
+ * run it again then. Committing a message as `sending`: prepare.ts; the request: request.ts.
+ */
+import { UNKNOWN_NUMBER_ERROR, type Wake } from './context.js';
+import type { Job, Lane } from './lane.js';
+import { pacedBurst, targetMps } from './limits.js';
+import { checkPair, dropPairAhead, notePairAhead, pairDueInMs, pairOf, takePair } from './pair-rate.js';
+import { prepare, requeueNow, unprepare } from './prepare.js';
+import { request } from './request.js';
+import type { DispatchState } from './state.js';
+import { departureWaitMs, warmupOf, warmupRoom, warmupWaitMs } from './warmup-pacing.js';
+
+/**
+ * How far ahead of its pacing slot a message is committed as `sending`: covers the commit's
+ * latency (group commit, a busy event loop) so the request can leave right at its slot.
+ */
+const PREPARE_AHEAD_MS = 250;
+
+function maxInFlight(s: DispatchState, rateMps: number): number {
+  if (s.deps.maxInFlightPerNumber !== undefined) return s.deps.maxInFlightPerNumber;
+  return Math.min(1024, Math.max(8, Math.ceil(rateMps)));
+}
+
+/** A wake-up from the one timer came due: marks its lane to run (the timer then calls `pump`). */
+export function onWake(s: DispatchState, wake: Wake, nowMs: number): void {
+  const lane = wake.lane;
+  if (wake.kind === 'lane') {
+    if (lane.wakeAtMs !== wake.atMs) return; // superseded by an earlier wake-up
+    lane.wakeAtMs = Number.POSITIVE_INFINITY;
+  } else if (wake.kind === 'job') {
+    lane.enqueueDue(wake.job);
+  } else if (wake.kind === 'sweep') {
+    lane.sweepAtMs = Number.POSITIVE_INFINITY;
+    if (s.isPaused(lane, nowMs)) for (const job of lane.takeExpired(nowMs)) s.background(() => s.expire(lane, job, null));
+  } else if (!lane.release(wake.recipient, nowMs)) {
+    return;
+  }
+  s.touched.add(lane);
+}
+
+/**
+ * Runs every lane that may move: first lanes waiting for an upstream slot (round robin), then
+ * lanes touched by an event. Not re-entrant: work found while pumping is picked up by the loop.
+ */
+export function pump(s: DispatchState): void {
+  if (s.pumping) return;
+  s.pumping = true;
+  try {
+    while (s.touched.size > 0 || (s.blocked.size > 0 && s.sendsInFlight < s.maxSends)) {
+      for (const lane of s.blocked) {
+        if (s.sendsInFlight >= s.maxSends) break;
+        s.blocked.delete(lane);
+        run(s, lane); // may add itself back, at the end
+      }
+      const batch = [...s.touched];
+      s.touched.clear();
+      for (const lane of batch) run(s, lane);
+    }
+  } finally {
+    s.pumping = false;
+  }
+}
+
+function wakeLaneAt(s: DispatchState, lane: Lane, atMs: number): void {
+  if (atMs >= lane.wakeAtMs) return;
+  lane.wakeAtMs = atMs;
+  s.timer.schedule({ atMs, kind: 'lane', lane });
+}
+
+/**
+ * Moves the lane forward as far as pause, bounds and pacing allow, in two stages:
+ * 1. departures: messages already committed as `sending` leave as the Pacer grants tokens;
+ * 2. preparation: the next messages are committed as `sending` (a small lookahead), holding a
+ *    reserved upstream slot each.
+ * Pacing is decided right before departure, after the commit, because a commit's latency
+ * varies (group commit, a busy event loop): tokens taken before it let requests leave late and
+ * bunched, and the simulator answered 130429 to exactly that.
+ */
+function run(s: DispatchState, lane: Lane): void {
+  if (s.closing) return;
+  const { clock, pacer } = s.deps;
+  const nowMs = clock.nowMs();
+  if (s.isPaused(lane, nowMs)) {
+    unprepare(s, lane);
+    // A maintenance pause (131057) ends by itself: the lane runs again then, one probe first.
+    if (lane.pausedUntilMs > nowMs && !lane.paused) wakeLaneAt(s, lane, lane.pausedUntilMs);
+    if (lane.depth > 0 && lane.sweepAtMs === Number.POSITIVE_INFINITY) {
+      lane.sweepAtMs = nowMs + s.sweepMs;
+      s.timer.schedule({ atMs: lane.sweepAtMs, kind: 'sweep', lane });
+    }
+    return;
+  }
+  const info = s.deps.numbers.get(lane.phoneNumberId);
+  if (info === undefined) {
+    for (let job = lane.peekReady(nowMs); job !== undefined; job = lane.peekReady(nowMs)) {
+      lane.shiftHead();
+      failUnknown(s, lane, job, nowMs);
+    }
+    return;
+  }
+  lane.tenantId = info.tenantId;
+  const rateMps = lane.rate.current(targetMps(lane, info, s.settings.headroom), nowMs);
+
+  const burst = pacedBurst(lane, info, s.settings.headroom);
+  const warmup = warmupOf(s.deps, lane, nowMs);
+  let pacerWaitMs = 0;
+  for (let job = lane.prepared.peek(); job !== undefined; job = lane.prepared.peek()) {
+    if (job.rec.deadlineAtMs <= nowMs) {
+      lane.prepared.shift();
+      dropPairAhead(lane, job);
+      s.unreserve(lane);
+      s.background(() => s.expire(lane, job!, null));
+      continue;
+    }
+    const pair = pairOf(info, job);
+    if (pair !== undefined && checkPair(pacer, lane, job.rec.to, pair, nowMs) > 0) {
+      // Only when the pair's config changed since the commit: never early, so back to the queue.
+      lane.prepared.shift();
+      dropPairAhead(lane, job);
+      const j = job;
+      s.background(() => requeueNow(s, lane, j));
+      s.unreserve(lane);
+      continue;
+    }
+    pacerWaitMs = departureWaitMs(pacer, lane, rateMps, burst, warmup, nowMs);
+    if (pacerWaitMs > 0) {
+      wakeLaneAt(s, lane, nowMs + pacerWaitMs);
+      break;
+    }
+    if (pair !== undefined) takePair(pacer, lane, job.rec.to, pair, nowMs);
+    lane.prepared.shift();
+    dropPairAhead(lane, job);
+    void request(s, lane, job, info);
+  }
+  // Committed messages already wait longer than the lookahead window: commit no more for now.
+  if (pacerWaitMs > PREPARE_AHEAD_MS) return;
+
+  // After a maintenance pause one request goes first, as a probe: the rest wait for its answer.
+  const bound = lane.probing ? 1 : maxInFlight(s, rateMps);
+  // A warming-up number commits no more messages ahead than its window still lets leave.
+  const room = warmupRoom(lane, warmup, nowMs);
+  // Commit a message ahead only if its token is due within the window, so a message is not
+  // `sending` long before it leaves (nor expires while `sending`). With `ahead` messages already
+  // committed, the next one's wait is the GCRA wait with `ahead` tokens spoken for, which is
+  // exactly `check` with the bucket shrunk by `ahead` (conforms iff TAT − now ≤ (burst−1−ahead)·T).
+  const intervalMs = 1000 / rateMps;
+  while (lane.inFlight < bound) {
+    const job = lane.peekReady(nowMs);
+    if (job === undefined) return;
+    if (job.rec.deadlineAtMs <= nowMs) {
+      lane.shiftHead();
+      s.background(() => s.expire(lane, job, null));
+      continue;
+    }
+    const pair = pairOf(info, job);
+    if (pair !== undefined) {
+      const pairWaitMs = pairDueInMs(pacer, lane, job.rec.to, pair, nowMs);
+      if (pairWaitMs > 0) {
+        lane.shiftHead();
+        holdForPair(s, lane, job, nowMs + pairWaitMs);
+        continue;
+      }
+    }
+    const ahead = lane.prepared.length + lane.preparing;
+    if (ahead >= room) {
+      // Window full (room ≤ 0): wake when a slot frees.
+      if (ahead === 0) wakeLaneAt(s, lane, nowMs + warmupWaitMs(lane, warmup!, nowMs));
+      return;
+    }
+    const dueInMs = ahead < burst
+      ? pacer.check(lane.pacerKey, rateMps, burst - ahead, nowMs)
+      : pacer.check(lane.pacerKey, rateMps, 1, nowMs) + (ahead - burst + 1) * intervalMs;
+    if (dueInMs > PREPARE_AHEAD_MS) {
+      if (ahead === 0) wakeLaneAt(s, lane, nowMs + dueInMs - PREPARE_AHEAD_MS);
+      return;
+    }
+    if (s.sendsInFlight >= s.maxSends) {
+      s.blocked.add(lane);
+      return;
+    }
+    lane.shiftHead();
+    if (pair !== undefined) notePairAhead(lane, job);
+    void prepare(s, lane, job);
+  }
+}
+
+/** Holds a message with its recipient until the pair rate lets it go; the lane's other recipients keep flowing. */
+function holdForPair(s: DispatchState, lane: Lane, job: Job, untilMs: number): void {
+  if (untilMs >= job.rec.deadlineAtMs) {
+    s.background(() => s.expire(lane, job, null));
+    return;
+  }
+  const park = lane.park(job.rec.to, untilMs, false);
+  lane.depth++;
+  park.held.push(job);
+  s.timer.schedule({ atMs: park.untilMs, kind: 'park', lane, recipient: job.rec.to });
+}
+
+function failUnknown(s: DispatchState, lane: Lane, job: Job, nowMs: number): void {
+  s.background(async () => {
+    await s.transition(job, { state: 'failed', lastError: UNKNOWN_NUMBER_ERROR, atMs: nowMs });
+    s.finish(lane, job, { id: job.rec.id, state: 'failed', status: 0, bodyText: '', wamid: null, error: UNKNOWN_NUMBER_ERROR });
+  });
+}

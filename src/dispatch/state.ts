@@ -1,0 +1,162 @@
+/**
+ * The dispatcher's shared state: its lanes, the sets the run loop works through, the slot counts
+ * that gate sends and that close() waits on, and the effects every part uses (store transitions,
+ * final outcomes, background bookkeeping). One instance per dispatcher, passed to the run loop
+ * (run-loop.ts), preparation (prepare.ts), requests (request.ts) and controls (control.ts); as a
+ * DispatchContext it is also what reactions.ts acts through.
+ */
+import type { RecordedError } from '../store/types.js';
+import { DEADLINE_ERROR, isTemplateBody, type DispatchContext, type Wake } from './context.js';
+import { Lane, type Job } from './lane.js';
+import { targetMps } from './limits.js';
+import { OutcomeWaiters } from './outcome-waiters.js';
+import { onWake, pump } from './run-loop.js';
+import type { DispatchEvent, DispatcherDeps, NumberInfo, Outcome } from './types.js';
+import { WakeTimer } from './wake-timer.js';
+
+const DEFAULT_SWEEP_MS = 60_000;
+/** The default undici pool size (upstream.connections 64 × pipelining 1). */
+const DEFAULT_MAX_SENDS = 64;
+
+export class DispatchState implements DispatchContext {
+  readonly random: () => number;
+  readonly settings: DispatcherDeps['config']['dispatch'];
+  readonly lanes = new Map<string, Lane>();
+  /** Ids waiting or in flight: duplicates from submit+recover are ignored. */
+  readonly known = new Set<string>();
+  readonly pausedTenants = new Set<string>();
+  readonly waiters = new OutcomeWaiters();
+  /** Lanes an event may have let move: the run loop runs them next. */
+  readonly touched = new Set<Lane>();
+  /** Lanes with a ready message that found every upstream slot taken, in arrival order (round robin). */
+  readonly blocked = new Set<Lane>();
+  /** Upstream requests plus store bookkeeping still running: close() waits for these. */
+  inFlightTotal = 0;
+  /** Upstream requests only: gated by `maxSends`. */
+  sendsInFlight = 0;
+  readonly sweepMs: number;
+  readonly maxSends: number;
+  closing = false;
+  /** The run loop is running (it is not re-entrant). */
+  pumping = false;
+  /** Resolves close() once `inFlightTotal` is back to 0. */
+  drained: (() => void) | null = null;
+  readonly timer: WakeTimer<Wake>;
+
+  constructor(readonly deps: DispatcherDeps) {
+    this.settings = deps.config.dispatch;
+    this.random = deps.random ?? Math.random;
+    this.sweepMs = deps.pausedSweepMs ?? DEFAULT_SWEEP_MS;
+    this.maxSends = deps.maxInFlightTotal ?? (deps.config.upstream ? deps.config.upstream.connections * deps.config.upstream.pipelining : DEFAULT_MAX_SENDS);
+    this.timer = new WakeTimer<Wake>(
+      deps.clock,
+      (wake, nowMs) => onWake(this, wake, nowMs),
+      () => pump(this),
+    );
+  }
+
+  /** Runs every lane that may move (run-loop.ts). */
+  pump(): void {
+    pump(this);
+  }
+
+  emit(event: DispatchEvent): void {
+    if (this.deps.onEvent === undefined) return;
+    try {
+      this.deps.onEvent(event);
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message }, 'dispatch event listener threw');
+    }
+  }
+
+  async transition(job: Job, change: Parameters<DispatcherDeps['store']['transition']>[1]): Promise<'applied' | 'refused' | 'error'> {
+    const log = this.deps.log;
+    try {
+      if (await this.deps.store.transition(job.rec.id, change)) return 'applied';
+      log.warn({ id: job.rec.id, state: change.state }, 'store refused the transition: message unknown or already final');
+      return 'refused';
+    } catch (err) {
+      log.error({ id: job.rec.id, state: change.state, err: (err as Error).message }, 'store transition failed');
+      return 'error';
+    }
+  }
+
+  finish(lane: Lane, job: Job, outcome: Outcome): void {
+    this.known.delete(job.rec.id);
+    this.waiters.settle(outcome);
+    this.emit({
+      type: 'final',
+      id: job.rec.id,
+      tenantId: job.rec.tenantId,
+      phoneNumberId: lane.phoneNumberId,
+      state: outcome.state,
+      to: job.rec.to,
+      template: isTemplateBody(job.rec.body),
+      latencyMs: this.deps.clock.nowMs() - job.rec.createdAtMs,
+    });
+  }
+
+  async expire(lane: Lane, job: Job, lastError: RecordedError | null): Promise<void> {
+    const error = lastError ?? DEADLINE_ERROR;
+    await this.transition(job, { state: 'expired', atMs: this.deps.clock.nowMs(), lastError: error });
+    this.finish(lane, job, { id: job.rec.id, state: 'expired', status: 0, bodyText: '', wamid: null, error });
+  }
+
+  targetMps(lane: Lane, info: NumberInfo): number {
+    return targetMps(lane, info, this.settings.headroom);
+  }
+
+  requeue(lane: Lane, job: Job, delayMs: number): void {
+    lane.depth++;
+    if (delayMs <= 0) {
+      lane.enqueueDue(job);
+      this.touched.add(lane);
+    } else {
+      this.timer.schedule({ atMs: this.deps.clock.nowMs() + delayMs, kind: 'job', lane, job });
+    }
+  }
+
+  laneFor(phoneNumberId: string, tenantId: string): Lane {
+    let lane = this.lanes.get(phoneNumberId);
+    if (lane === undefined) {
+      lane = new Lane(phoneNumberId, this.deps.numbers.get(phoneNumberId)?.tenantId ?? tenantId);
+      this.lanes.set(phoneNumberId, lane);
+    }
+    return lane;
+  }
+
+  isPaused(lane: Lane, nowMs: number): boolean {
+    return lane.paused || this.pausedTenants.has(lane.tenantId) || lane.pausedUntilMs > nowMs;
+  }
+
+  /** Takes an upstream slot for the lane (from `sending` commit to the end of the request). */
+  reserve(lane: Lane): void {
+    lane.inFlight++;
+    this.sendsInFlight++;
+    this.inFlightTotal++;
+  }
+
+  unreserve(lane: Lane): void {
+    lane.inFlight--;
+    this.sendsInFlight--;
+    this.inFlightTotal--;
+    if (this.closing) {
+      if (this.inFlightTotal === 0) this.drained?.();
+      return;
+    }
+    // The freed slot goes to lanes that were waiting for one before this lane takes more.
+    this.touched.add(lane);
+    pump(this);
+  }
+
+  /** Work outside requests that must still finish before close() resolves (store writes). */
+  background(work: () => Promise<void>): void {
+    this.inFlightTotal++;
+    work()
+      .catch((err: unknown) => this.deps.log.error({ err: (err as Error).message }, 'dispatch bookkeeping failed'))
+      .finally(() => {
+        this.inFlightTotal--;
+        if (this.closing && this.inFlightTotal === 0) this.drained?.();
+      });
+  }
+}
