@@ -86,6 +86,12 @@ export interface MessageQueue {
 /** Records: the status API and the dispatcher's state changes. */
 export interface MessageRecords {
   get(tenantId: string, id: string): Promise<MessageRecord | null>;
+  /**
+   * The message an idempotency key (still honoured) was first used for, with that request's body
+   * hash; null when the key is unknown or expired. Lets ingress answer a retry as the original
+   * even when a check (deadline, policy) would now refuse a new message.
+   */
+  findByIdempotencyKey(tenantId: string, key: string): Promise<{ record: MessageRecord; bodyHash: string | null } | null>;
   findByWamid(wamid: string): Promise<MessageRecord | null>;
   /**
    * Applies a transition durably. Unknown ids are ignored (returns false); so is a change the

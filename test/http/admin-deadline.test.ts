@@ -60,6 +60,24 @@ describe('admin API', () => {
     await eventually(async () => ((await stack.get(`/v1/messages/${accepted.json.messages[0].id}`)).json.state === 'sent' ? true : undefined));
   });
 
+  it('a retry of an accepted request is answered as the original even while the number is paused', async () => {
+    const key = 'retry-while-paused-1';
+    const first = await stack.send(textBody('+16505550950'), { 'idempotency-key': key });
+    expect(first.status).toBe(202);
+    await admin('POST', `/admin/numbers/${NUMBER}/pause`);
+    try {
+      const retry = await stack.send(textBody('+16505550950'), { 'idempotency-key': key });
+      expect(retry.status).toBe(202);
+      expect(retry.json.messages[0].id).toBe(first.json.messages[0].id);
+      const changed = await stack.send(textBody('+16505550950', 'changed'), { 'idempotency-key': key });
+      expect(changed.status).toBe(409);
+      const fresh = await stack.send(textBody('+16505550951'), { 'idempotency-key': 'another-key-1' });
+      expect(fresh.status).toBe(429); // a new message is still refused while paused
+    } finally {
+      await admin('POST', `/admin/numbers/${NUMBER}/resume`);
+    }
+  });
+
   it('pausing a tenant pauses its numbers', async () => {
     await admin('POST', '/admin/tenants/acme/pause');
     expect(lane().paused).toBe(true);

@@ -21,6 +21,7 @@ const brokenStore: Store = {
   unfinished: async () => [],
   get: async () => null,
   findByWamid: async () => null,
+  findByIdempotencyKey: async () => { throw storageUnavailable(new Error('SQLITE_IOERR: disk I/O error')); },
   transition: async () => false,
   close: async () => undefined,
 };
@@ -54,7 +55,7 @@ describe('storage failure', () => {
     const body = res.json();
     expect(body.error.code).toBe(900503);
     expect(submitted).toEqual([]);
-    const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'enqueue failed');
+    const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'store call failed');
     expect(logged).toBeDefined();
     expect(logged.reqId).toBe(body.error.fbtrace_id);
     expect(lines.join('')).not.toContain('secret body');

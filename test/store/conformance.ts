@@ -154,6 +154,19 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect((await store.enqueue(message({ idempotencyKey: 'k24', bodyHash: 'other' }))).kind).toBe('conflict');
       });
 
+      it('finds the original of a key (tenant-scoped) until the key expires', async () => {
+        expect(await store.findByIdempotencyKey('acme', 'kf')).toBeNull();
+        const first = message({ tenantId: 'acme', idempotencyKey: 'kf', bodyHash: 'hf' });
+        await store.enqueue(first);
+        await store.transition(first.id, { state: 'sent', wamid: 'wamid.F', atMs: T0 + 1 });
+        expect(await store.findByIdempotencyKey('acme', 'kf')).toMatchObject({ bodyHash: 'hf', record: { id: first.id, state: 'sent' } });
+        expect(await store.findByIdempotencyKey('globex', 'kf')).toBeNull();
+        clock.advance(24 * HOUR_MS);
+        expect((await store.findByIdempotencyKey('acme', 'kf'))?.record.id).toBe(first.id);
+        clock.advance(25 * HOUR_MS); // past the 48 h the contract's "at least 24 h" is kept to
+        expect(await store.findByIdempotencyKey('acme', 'kf')).toBeNull();
+      });
+
       it('messages without a key never collide', async () => {
         const outcomes = await Promise.all([store.enqueue(message()), store.enqueue(message())]);
         expect(outcomes.map((o) => o.kind)).toEqual(['created', 'created']);

@@ -41,6 +41,16 @@ async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: P
     category: header(request, 'x-sendgate-category'),
   }, nowMs);
 
+  // A retry of an accepted request is answered as the original, before any check that could now
+  // refuse a *new* message: "429, nothing stored" would make the client send it again.
+  if (message.idempotencyKey !== null) {
+    const prior = await storeCall(request, () => deps.store.findByIdempotencyKey(tenant.id, message.idempotencyKey!));
+    if (prior !== null) {
+      if (prior.bodyHash !== message.bodyHash) throw conflict();
+      return answer(deps, request, reply, prior.record, []);
+    }
+  }
+
   const waitMs = deps.dispatch.estimateWaitMs(number.phoneNumberId);
   if (!Number.isFinite(waitMs)) {
     throw new GatewayError('DEADLINE_UNMEETABLE', `Phone number id ${number.phoneNumberId} is paused; nothing was stored, retry after it is resumed`, 60);
@@ -55,22 +65,33 @@ async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: P
   const admission = deps.policy.admit({ tenantId: tenant.id, phoneNumberId: number.phoneNumberId, to: message.to, body, category, nowMs });
   let outcome;
   try {
-    outcome = await deps.store.enqueue(message);
-  } catch (err) {
-    admission.release();
-    request.log.error({ err }, 'enqueue failed');
-    throw new GatewayError('STORAGE_UNAVAILABLE', 'The message could not be stored; nothing was accepted, retry later', 1);
+    outcome = await storeCall(request, () => deps.store.enqueue(message));
+  } finally {
+    if (outcome?.kind !== 'created') admission.release();
   }
-  if (outcome.kind !== 'created') admission.release();
-  if (outcome.kind === 'conflict') {
-    throw new GatewayError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used earlier with a different request body');
-  }
+  if (outcome.kind === 'conflict') throw conflict();
   const record = outcome.record;
   if (outcome.kind === 'created') {
     deps.metrics.acceptedBy(tenant.id).inc();
     deps.dispatch.submit(record);
   }
+  return answer(deps, request, reply, record, admission.warnings);
+}
 
+const conflict = () => new GatewayError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used earlier with a different request body');
+
+/** A store call whose failure means nothing was accepted: 503, logged with the request id. */
+async function storeCall<T>(request: FastifyRequest, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    request.log.error({ err }, 'store call failed');
+    throw new GatewayError('STORAGE_UNAVAILABLE', 'The message could not be stored; nothing was accepted, retry later', 1);
+  }
+}
+
+/** 202 with the accepted shape, or with `Prefer: wait=N` the outcome if it comes within N s. */
+async function answer(deps: GatewayDeps, request: FastifyRequest, reply: FastifyReply, record: MessageRecord, warnings: readonly string[]): Promise<unknown> {
   const waitSec = preferWaitSec(header(request, 'prefer'));
   if (waitSec > 0) {
     const answer = await deps.dispatch.waitForOutcome(record.id, waitSec * 1000);
@@ -86,7 +107,7 @@ async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: P
         .send(graphErrorBody({ status: 502, graphCode: error?.code || 131000, title: error?.title ?? 'Something went wrong', type: 'OAuthException' }, details, String(request.id)));
     }
   }
-  return reply.code(202).header('x-sendgate-message-id', record.id).send(acceptedBody(record, admission.warnings));
+  return reply.code(202).header('x-sendgate-message-id', record.id).send(acceptedBody(record, warnings));
 }
 
 function acceptedBody(record: MessageRecord, warnings: readonly string[]): object {

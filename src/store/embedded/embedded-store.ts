@@ -95,16 +95,25 @@ export class EmbeddedStore implements Store {
     return this.writes.submit(() => this.enqueueNow(message), message.idempotencyKey !== null);
   }
 
+  findByIdempotencyKey(tenantId: string, key: string): Promise<{ record: MessageRecord; bodyHash: string | null } | null> {
+    return this.read(() => this.keyedNow(tenantId, key, this.clock.nowMs()));
+  }
+
+  /** The live original of an idempotency key, if any. */
+  private keyedNow(tenantId: string, key: string, nowMs: number): { record: MessageRecord; bodyHash: string | null } | null {
+    const known = this.sql.idempotency(tenantId, key);
+    if (known === null || known.created_at_ms < nowMs - IDEMPOTENCY_MAX_MS) return null;
+    const original = this.sql.byId(known.message_id);
+    // The original can only be missing if records were removed by hand; then the key is free.
+    return original === null ? null : { record: original, bodyHash: known.body_hash };
+  }
+
   private enqueueNow(message: NewMessage): EnqueueOutcome {
     const nowMs = this.clock.nowMs();
     if (message.idempotencyKey !== null) {
-      const known = this.sql.idempotency(message.tenantId, message.idempotencyKey);
-      if (known !== null && known.created_at_ms >= nowMs - IDEMPOTENCY_MAX_MS) {
-        const original = this.sql.byId(known.message_id);
-        // The original can only be missing if records were removed by hand; then the key is free.
-        if (original !== null) {
-          return known.body_hash === message.bodyHash ? { kind: 'duplicate', record: original } : { kind: 'conflict' };
-        }
+      const known = this.keyedNow(message.tenantId, message.idempotencyKey, nowMs);
+      if (known !== null) {
+        return known.bodyHash === message.bodyHash ? { kind: 'duplicate', record: known.record } : { kind: 'conflict' };
       }
     }
     const record = initialRecord(message);

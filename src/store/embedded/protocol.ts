@@ -9,6 +9,7 @@ export type StoreCall =
   | { op: 'transition'; args: [string, Transition] }
   | { op: 'get'; args: [string, string] }
   | { op: 'findByWamid'; args: [string] }
+  | { op: 'findByIdempotencyKey'; args: [string, string] }
   | { op: 'unfinished'; args: [] }
   | { op: 'close'; args: [] };
 

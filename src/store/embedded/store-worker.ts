@@ -48,6 +48,7 @@ function run(request: StoreRequest): Promise<unknown> {
     case 'transition': return store.transition(...request.args);
     case 'get': return store.get(...request.args);
     case 'findByWamid': return store.findByWamid(...request.args);
+    case 'findByIdempotencyKey': return store.findByIdempotencyKey(...request.args);
     case 'unfinished': return store.unfinished();
     case 'close': return store.close();
   }

@@ -75,6 +75,10 @@ export class ThreadedEmbeddedStore implements Store {
     return this.call({ op: 'findByWamid', args: [wamid] }) as Promise<MessageRecord | null>;
   }
 
+  findByIdempotencyKey(tenantId: string, key: string): Promise<{ record: MessageRecord; bodyHash: string | null } | null> {
+    return this.call({ op: 'findByIdempotencyKey', args: [tenantId, key] }) as Promise<{ record: MessageRecord; bodyHash: string | null } | null>;
+  }
+
   unfinished(): Promise<MessageRecord[]> {
     return this.call({ op: 'unfinished', args: [] }) as Promise<MessageRecord[]>;
   }
