@@ -43,6 +43,8 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   // The app needs the dispatcher and the dispatcher logs through the app's logger: the app gets
   // late-bound ports, used only after createDispatcher below has run (before listen).
   let dispatcher: Dispatcher;
+  /** settleUnsent work in progress: awaited on close, before webhooks and storage shut. */
+  const unsettled = new Set<Promise<void>>();
   const metrics = new GatewayMetrics(() => dispatcher.snapshot(), { defaultMetrics: options.defaultMetrics ?? true });
   registerPolicyMetrics(metrics.registry, policy);
   registerWebhookMetrics(metrics.registry, () => webhooks.stats());
@@ -90,7 +92,12 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
         return;
       }
       if (event.state === 'sent') metrics.dispatchLatency.observe(event.latencyMs / 1000);
-      else void settleUnsent(parts, event).catch((err: unknown) => app.log.error({ err }, 'settling an unsent message failed'));
+      else {
+        const settling = settleUnsent(parts, event)
+          .catch((err: unknown) => app.log.error({ err }, 'settling an unsent message failed'))
+          .finally(() => unsettled.delete(settling));
+        unsettled.add(settling);
+      }
     },
   });
   dispatcher.recover(await store.unfinished());
@@ -102,6 +109,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     closing ??= (async () => {
       await app.close();
       await dispatcher.close();
+      await Promise.all(unsettled);
       await parts.close();
     })();
     return closing;

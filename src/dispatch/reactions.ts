@@ -39,7 +39,7 @@ export async function react(
 
   if (result.kind === 'ok') {
     lane.clearStrikes(job.rec.to);
-    await ctx.transition(job, { state: 'sent', wamid: result.wamid, atMs: nowMs });
+    await recordSent(ctx, job, result.wamid, nowMs);
     ctx.finish(lane, job, { id, state: 'sent', status: result.status, bodyText: result.bodyText, wamid: result.wamid, error: null });
     return;
   }
@@ -133,4 +133,18 @@ async function hold(ctx: DispatchContext, lane: Lane, job: Job, park: Park, last
   lane.depth++;
   park.held.push(job);
   ctx.timer.schedule({ atMs: park.untilMs, kind: 'park', lane, recipient: job.rec.to });
+}
+
+/** Delays between tries of a `sent` commit the store failed (ms); about two minutes in all. */
+const SENT_RETRY_MS = [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000];
+
+/**
+ * The upstream accepted the message: its `sent` must be recorded, or the record stays `sending`
+ * and recovery would send it a second time. A store that is briefly unavailable is tried again.
+ */
+async function recordSent(ctx: DispatchContext, job: Job, wamid: string, atMs: number): Promise<void> {
+  for (const delayMs of [...SENT_RETRY_MS, -1]) {
+    if ((await ctx.transition(job, { state: 'sent', wamid, atMs })) !== 'error' || delayMs < 0) return;
+    await new Promise<void>((resolve) => setTimeout(resolve, delayMs).unref());
+  }
 }

@@ -56,7 +56,8 @@ export function buildMessage(tenant: TenantConfig, phoneNumberId: string, body: 
     createdAtMs: nowMs,
     deadlineAtMs: parseDeadline(headers.deadline, tenant.deadlineSec, nowMs),
     idempotencyKey,
-    bodyHash: idempotencyKey === null ? null : createHash('sha256').update(upstreamBody).digest('base64url'),
+    // The number is part of what is hashed: the same key and body to another number is a conflict, not a duplicate.
+    bodyHash: idempotencyKey === null ? null : createHash('sha256').update(phoneNumberId).update('\n').update(upstreamBody).digest('base64url'),
   };
   return { message, category, body: fields };
 }

@@ -84,6 +84,47 @@ describe('MetaEventConsumer', () => {
     expect(record?.lastError?.details).toMatch(/more than 24 hours have passed.*send an approved template instead/);
   });
 
+  it('tells the status hook once per failure that applied, not for a redelivered one', async () => {
+    const { store, sent } = await setup();
+    const seen: string[] = [];
+    const consumer = new MetaEventConsumer({
+      records: store, owners: { number: () => ({ tenant: { id: 'acme' } }) }, sink: new RecordingSink(), clock: new ManualClock(),
+      hooks: { onStatus: (record, event) => void seen.push(`${record.id}:${event.status}`) },
+    });
+    cleanups.push(() => consumer.close());
+    await sent('mf', 'wamid.f', '15550009999');
+    const failed = statusPayload([{ id: 'wamid.f', status: 'failed', errors: [{ code: 131026, title: 'Message undeliverable' }] }]);
+    await consumer.onEvents(parseMetaWebhook(failed));
+    await consumer.onEvents(parseMetaWebhook(failed));
+    expect(seen).toEqual(['mf:failed']);
+  });
+
+  it('awaits every write it started when a later step fails: the batch rejects, nothing is left unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let lookups = 0;
+      const consumer = new MetaEventConsumer({
+        records: {
+          findByWamid: async (wamid) => {
+            if (++lookups > 1) throw new Error('store gone');
+            return { ...message('m1', '15550001111'), state: 'sent', attempts: 1, notBeforeMs: 0, wamid, lastError: null, updatedAtMs: 0, sentAtMs: 0, deliveredAtMs: null, readAtMs: null };
+          },
+          transition: () => new Promise((_, reject) => setTimeout(() => reject(new Error('commit failed')), 20)),
+        },
+        owners: { number: () => ({ tenant: { id: 'acme' } }) }, sink: new RecordingSink(), clock: new ManualClock(),
+      });
+      cleanups.push(() => consumer.close());
+      await expect(consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.a', status: 'delivered' }, { id: 'wamid.b', status: 'read' }]))))
+        .rejects.toThrow(/store gone|commit failed/);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('parks a status that overtook the sent record, and applies it once the wamid is known', async () => {
     const { store, sink, consumer, sent } = await setup();
     await consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.late', status: 'delivered' }, { id: 'wamid.never', status: 'read' }])));

@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, graphErrorBody } from '../../errors.js';
 import { buildMessage } from '../../gateway/send-request.js';
-import type { MessageRecord } from '../../store/types.js';
+import { FINAL_STATES, type MessageRecord } from '../../store/types.js';
 import { requireOwnNumber, requireTenant } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
 
@@ -93,7 +93,8 @@ async function storeCall<T>(request: FastifyRequest, call: () => Promise<T>): Pr
 /** 202 with the accepted shape, or with `Prefer: wait=N` the outcome if it comes within N s. */
 async function answer(deps: GatewayDeps, request: FastifyRequest, reply: FastifyReply, record: MessageRecord, warnings: readonly string[]): Promise<unknown> {
   const waitSec = preferWaitSec(header(request, 'prefer'));
-  if (waitSec > 0) {
+  // A retry of a message that already ended has nothing left to wait for.
+  if (waitSec > 0 && !FINAL_STATES.has(record.state)) {
     const answer = await deps.dispatch.waitForOutcome(record.id, waitSec * 1000);
     if (answer !== null) {
       reply.header('preference-applied', `wait=${waitSec}`).header('x-sendgate-message-id', record.id);

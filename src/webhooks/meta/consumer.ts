@@ -102,23 +102,29 @@ export class MetaEventConsumer {
   /** The `onEvents` for metaWebhookRoutes. */
   readonly onEvents = async (events: MetaEvent[]): Promise<void> => {
     const durable: Array<Promise<unknown>> = [];
-    // Look-ups in batch order, so that enqueues for one recipient keep Meta's order.
-    for (const event of events) {
-      if (event.kind === 'status') {
-        const record = await this.options.records.findByWamid(event.wamid);
-        if (record) durable.push(this.applyStatus(record, event));
-        else this.park(event);
-      } else if (event.kind === 'inbound') {
-        const notice = this.inboundNotice(event);
-        if (!notice) continue;
-        await this.options.hooks?.onInbound?.(notice);
-        durable.push(this.forwardInbound(notice));
-      } else {
-        this.counts.signals++;
-        await this.options.hooks?.onSignal?.(event);
+    try {
+      // Look-ups in batch order, so that enqueues for one recipient keep Meta's order.
+      for (const event of events) {
+        if (event.kind === 'status') {
+          const record = await this.options.records.findByWamid(event.wamid);
+          if (record) durable.push(this.applyStatus(record, event));
+          else this.park(event);
+        } else if (event.kind === 'inbound') {
+          const notice = this.inboundNotice(event);
+          if (!notice) continue;
+          await this.options.hooks?.onInbound?.(notice);
+          durable.push(this.forwardInbound(notice));
+        } else {
+          this.counts.signals++;
+          await this.options.hooks?.onSignal?.(event);
+        }
       }
+    } finally {
+      // Every write started is awaited, also when a later step threw: none is left unhandled.
+      const settled = await Promise.allSettled(durable);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
     }
-    await Promise.all(durable);
   };
 
   stats(): MetaConsumerStats {
@@ -133,13 +139,18 @@ export class MetaEventConsumer {
 
   private applyStatus(record: MessageRecord, event: StatusEvent): Promise<unknown> {
     this.counts.statuses++;
-    this.options.hooks?.onStatus?.(record, event);
     const atMs = event.timestampMs || this.options.clock.nowMs();
     const transition =
       event.status === 'delivered' || event.status === 'read'
         ? this.options.records.transition(record.id, { state: event.status, atMs })
         : event.status === 'failed'
           ? this.options.records.transition(record.id, { state: 'failed', atMs, lastError: toRecordedError(event) })
+              // Only a failure that applied reaches the hooks: a redelivered or late `failed` must not
+              // give a tier slot back twice.
+              .then((applied) => {
+                if (applied) this.options.hooks?.onStatus?.(record, event);
+                return applied;
+              })
           : Promise.resolve(false); // `sent`: the dispatcher recorded it from the send's own answer.
     const body: Record<string, unknown> = {
       type: 'message.status',
