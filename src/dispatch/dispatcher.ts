@@ -30,7 +30,7 @@ function add(s: DispatchState, rec: MessageRecord): void {
   if (s.known.has(rec.id)) return;
   s.known.add(rec.id);
   const lane = s.laneFor(rec.phoneNumberId, rec.tenantId);
-  const job: Job = { rec, attempts: rec.attempts, throttled: 0 };
+  const job: Job = { rec, attempts: rec.attempts, throttled: 0, lastError: rec.lastError };
   lane.depth++;
   const nowMs = s.deps.clock.nowMs();
   if (rec.notBeforeMs > nowMs) s.timer.schedule({ atMs: rec.notBeforeMs, kind: 'job', lane, job });

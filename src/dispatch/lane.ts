@@ -6,7 +6,7 @@
  * Per priority there are two FIFOs: `due` (messages that already waited: retries, released
  * recipients) is served before `fresh`, so a retry does not go behind everything that arrived since.
  */
-import type { MessageRecord } from '../store/types.js';
+import type { MessageRecord, RecordedError } from '../store/types.js';
 import { Fifo } from './deque.js';
 import { RateControl } from './rate-control.js';
 import type { LimitsPatch } from './types.js';
@@ -17,6 +17,8 @@ export interface Job {
   attempts: number;
   /** Attempts answered with throttling/pausing codes; they do not count against maxAttempts. */
   throttled: number;
+  /** The latest error recorded for it (kept when a prepared send is taken back unsent). */
+  lastError: RecordedError | null;
   /** Counted in the lane's `pairAhead` for its recipient: its pair token is taken at departure. */
   pairCounted?: boolean;
 }

@@ -48,6 +48,7 @@ export async function react(
   const requeueAfter = async (delayMs: number): Promise<void> => {
     // It would only come back to be expired: expire it now, with the answer that delayed it.
     if (nowMs + delayMs >= job.rec.deadlineAtMs) return ctx.expire(lane, job, lastError);
+    job.lastError = lastError;
     await ctx.transition(job, { state: 'queued', notBeforeMs: nowMs + delayMs, lastError, atMs: nowMs });
     ctx.requeue(lane, job, delayMs);
   };
@@ -125,6 +126,7 @@ export async function react(
 /** Keeps the job with its parked recipient until the park ends; the rest of the lane keeps flowing. */
 async function hold(ctx: DispatchContext, lane: Lane, job: Job, park: Park, lastError: RecordedError, nowMs: number): Promise<void> {
   if (park.untilMs >= job.rec.deadlineAtMs) return ctx.expire(lane, job, lastError);
+  job.lastError = lastError;
   await ctx.transition(job, { state: 'queued', notBeforeMs: park.untilMs, lastError, atMs: nowMs });
   if (park.untilMs <= ctx.deps.clock.nowMs()) {
     ctx.requeue(lane, job, 0);

@@ -47,7 +47,7 @@ describe('Fifo', () => {
 let n = 0;
 function job(priority: Priority, to = '15550000001'): Job {
   const rec = { id: `m${n++}`, to, priority, createdAtMs: n } as MessageRecord;
-  return { rec, attempts: 0, throttled: 0 };
+  return { rec, attempts: 0, throttled: 0, lastError: null };
 }
 
 describe('Lane ordering', () => {
