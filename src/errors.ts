@@ -56,7 +56,6 @@ export const ERRORS = {
   MESSAGING_LIMIT_REACHED: own(429, 900430, 'Messaging limit reached'),
   // 5xx
   STORAGE_UNAVAILABLE: own(503, 900503, 'Storage unavailable'),
-  NOT_READY: own(503, 900504, 'Gateway not ready'),
   INTERNAL: own(500, 900500, 'Internal error'),
 } as const satisfies Record<string, ErrorSpec>;
 

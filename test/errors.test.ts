@@ -18,7 +18,6 @@ describe('error catalogue', () => {
         "MARKETING_DEFERRED": "422 131049 OAuthException",
         "MESSAGING_LIMIT_REACHED": "429 900430 SendgateException",
         "NOT_FOUND": "404 100 OAuthException",
-        "NOT_READY": "503 900504 SendgateException",
         "NUMBER_NOT_OWNED": "403 10 OAuthException",
         "OPT_IN_REQUIRED": "422 900422 SendgateException",
         "OUTSIDE_SERVICE_WINDOW": "422 131047 OAuthException",

@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ import { startSimulator } from '../../src/sim/index.js';
 import { openStore } from '../../src/store/index.js';
 import type { MessageRecord, NewMessage, Store } from '../../src/store/types.js';
 import { createUndiciUpstream } from '../../src/upstream/undici-upstream.js';
+import { formatMachine } from '../support/machine.js';
 
 const CONNECTIONS = 64;
 const PIPELINING = 1;
@@ -169,8 +170,7 @@ async function main(): Promise<void> {
     const dispatch = await runDispatcher(sim.url, warmupMs, measureMs, false, raw);
     const dispatchSqlite = process.argv.includes('--no-sqlite') ? Number.NaN : await runDispatcher(sim.url, warmupMs, measureMs, true, raw);
     const dispatchPair = process.argv.includes('--pair') ? await runDispatcher(sim.url, warmupMs, measureMs, false, raw, true) : Number.NaN;
-    const cpu = cpus();
-    console.log(`node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}`);
+    console.log(formatMachine());
     console.log(`simulator: own process, fixed latency ${latencyMs} ms; pool: ${CONNECTIONS} connections, pipelining ${PIPELINING}; ${NUMBERS} numbers; ${measureMs / 1000} s measured after ${warmupMs / 1000} s warm-up`);
     const ceiling = latencyMs > 0 ? `(latency ceiling ${((CONNECTIONS * 1000) / latencyMs).toFixed(0)})` : '';
     console.log(`raw undici loop        ${raw.toFixed(0).padStart(7)} msg/s   ${ceiling}`);

@@ -5,9 +5,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatMachine } from '../support/machine.js';
 
 /** The project root: the nearest folder above this file with a package.json (works from bench/ and dist/bench/). */
 function projectRoot(): string {
@@ -23,9 +24,8 @@ function projectRoot(): string {
 /** The built CLI (`npm run build` first). Tests use it too: crash tests need a real process. */
 export const CLI = resolve(projectRoot(), 'dist/src/cli.js');
 
-export function machineLine(): string {
-  return `node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length}, ${process.platform}/${process.arch}`;
-}
+/** The machine line every benchmark prints (one definition: bench/support/machine.ts). */
+export const machineLine = (): string => formatMachine();
 
 export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {

@@ -9,13 +9,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../../src/clock.js';
 import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js';
 import type { NewMessage } from '../../src/store/types.js';
+import { formatMachine } from '../support/machine.js';
 
 const { values } = parseArgs({
   options: {
@@ -95,7 +96,7 @@ if (only !== undefined) {
   const forwarded = ['--duration-ms', String(durationMs), '--concurrency', String(concurrency), '--dir', values.dir];
   const results = Object.keys(VARIANTS).map((variant) =>
     JSON.parse(execFileSync(process.execPath, [self, ...forwarded, '--variant', variant], { encoding: 'utf8' })) as Result);
-  console.log(`node ${process.version} | ${cpus()[0]?.model ?? 'unknown CPU'} x${cpus().length} | ${process.platform} ${process.arch}`);
+  console.log(formatMachine());
   console.log(`dir ${values.dir} | ${concurrency} concurrent writers | ${durationMs} ms per variant | WAL, synchronous=FULL`);
   console.log('variant                          enqueues/s   writes/commit   p50 ms   p99 ms');
   for (const r of results) {

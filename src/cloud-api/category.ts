@@ -15,6 +15,18 @@ export function isTemplate(body: MessageBody): boolean {
   return body['type'] === 'template';
 }
 
+/**
+ * isTemplate for a stored body (JSON text). A body that does not parse counts as a template, so
+ * whatever a template holds (a tier slot) is given back rather than kept.
+ */
+export function isTemplateText(bodyJson: string): boolean {
+  try {
+    return isTemplate(JSON.parse(bodyJson) as MessageBody);
+  } catch {
+    return true;
+  }
+}
+
 export function messageCategory(body: MessageBody): MessageCategory {
   if (!isTemplate(body)) return 'service';
   const t = body['template'];

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ConfigSchema, DEFAULT_STORAGE_PATH, type Config } from './schema.js';
+import { deepFreeze } from './deep-freeze.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -93,12 +94,4 @@ export function applyEnv(parsed: unknown, env: NodeJS.ProcessEnv): unknown {
     out.storage = { kind: 'redis', url: env.REDIS_URL };
   }
   return out;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
-  }
-  return value;
 }

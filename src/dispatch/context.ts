@@ -42,11 +42,3 @@ export const DEADLINE_ERROR: RecordedError = {
   httpStatus: 0,
 };
 
-/** For the `final` event; a body that does not parse counts as a template, so its charges are given back. */
-export function isTemplateBody(body: string): boolean {
-  try {
-    return (JSON.parse(body) as { type?: unknown }).type === 'template';
-  } catch {
-    return true;
-  }
-}

@@ -6,7 +6,8 @@
  * DispatchContext it is also what reactions.ts acts through.
  */
 import type { RecordedError } from '../store/types.js';
-import { DEADLINE_ERROR, isTemplateBody, type DispatchContext, type Wake } from './context.js';
+import { isTemplateText } from '../cloud-api/index.js';
+import { DEADLINE_ERROR, type DispatchContext, type Wake } from './context.js';
 import { Lane, type Job } from './lane.js';
 import { targetMps } from './limits.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
@@ -91,7 +92,7 @@ export class DispatchState implements DispatchContext {
       phoneNumberId: lane.phoneNumberId,
       state: outcome.state,
       to: job.rec.to,
-      template: isTemplateBody(job.rec.body),
+      template: isTemplateText(job.rec.body),
       latencyMs: this.deps.clock.nowMs() - job.rec.createdAtMs,
     });
   }

@@ -5,6 +5,7 @@
  * - business_capability_update / quality update with a new limit → engine.setMessagingLimit for
  *   the tenant owning the number (the limit is the portfolio's: Meta states it per business).
  */
+import { isTemplateText } from '../cloud-api/index.js';
 import type { MessageRecord } from '../store/types.js';
 import type { CapabilityEvent, ConsumerHooks, InboundNotice, NumberOwners, QualityEvent, StatusEvent } from '../webhooks/index.js';
 import type { PolicyEngine } from './types.js';
@@ -19,7 +20,7 @@ export function policyConsumerHooks(
       if (event.status !== 'failed') return;
       const code = event.errors?.[0]?.code ?? 0;
       engine.onDeliveryFailure({ tenantId: record.tenantId, phoneNumberId: record.phoneNumberId, to: record.to, code });
-      engine.onFinal({ tenantId: record.tenantId, to: record.to, state: 'failed', template: isTemplateBody(record.body) });
+      engine.onFinal({ tenantId: record.tenantId, to: record.to, state: 'failed', template: isTemplateText(record.body) });
     },
     onInbound(notice: InboundNotice): void {
       engine.onInbound({ phoneNumberId: notice.phoneNumberId, from: notice.from, text: notice.event.text, timestampMs: notice.atMs });
@@ -32,13 +33,4 @@ export function policyConsumerHooks(
       if (owner !== undefined) engine.setMessagingLimit(owner.tenant.id, limit);
     },
   };
-}
-
-/** Failures are rare: parsing the stored body here costs nothing on the send path. */
-export function isTemplateBody(body: string): boolean {
-  try {
-    return (JSON.parse(body) as { type?: unknown }).type === 'template';
-  } catch {
-    return true; // unknown: treated as a template, so its slot is given back
-  }
 }

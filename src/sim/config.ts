@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { deepFreeze } from '../config/deep-freeze.js';
 
 const Ms = Type.Number({ minimum: 0, maximum: 3_600_000 });
 const Rate = Type.Number({ minimum: 0, maximum: 1 });
@@ -175,12 +176,4 @@ export function loadSimConfigFile(path: string): SimConfig {
     throw new Error(`simulator config: cannot read ${path}: ${(err as Error).message}`);
   }
   return parseSimConfig(parsed);
-}
-
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
-  }
-  return v;
 }

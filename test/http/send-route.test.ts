@@ -116,6 +116,14 @@ describe('accepted sends', () => {
     expect(text).toMatch(/sendgate_accepted_total\{tenant="acme"\} \d+/);
     expect(text).toMatch(/sendgate_rejected_total\{reason="UNAUTHORIZED"\} [1-9]/);
     expect(text).toMatch(/sendgate_queue_depth\{number="1001"\}/);
+    // Every family the README lists is exported (sends happened earlier in this file).
+    expect(text).toMatch(/sendgate_upstream_sends_total\{outcome="ok",code="0"\} [1-9]/);
+    expect(text).toMatch(/sendgate_dispatch_latency_seconds_count [1-9]/);
+    expect(text).toMatch(/sendgate_effective_rate_mps\{number="1001"\} [0-9.]+/);
+    expect(text).toMatch(/sendgate_queue_oldest_age_seconds\{number="1001"\}/);
+    expect(text).toContain('# TYPE sendgate_policy_refusals_total counter');
+    expect(text).toMatch(/sendgate_tenant_webhook_pending \d+/);
+    expect(text).toMatch(/sendgate_meta_webhook_posts_total\{result="accepted"\} \d+/);
     expect(text).not.toContain(API_KEY);
   });
 });
