@@ -106,9 +106,20 @@ describe('validateMessageBody: prototype pollution', () => {
       expect(validateMessageBody(body)).toMatchObject({ code: 100 });
     });
   }
-  it('leaves Object.prototype untouched', () => {
-    validateMessageBody(JSON.parse('{"__proto__":{"polluted":1}}'));
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  it('refuses a forbidden key before any other check, naming it, in every body form', () => {
+    // Mark-as-read skips the per-type checks and an unknown type stops at its code: neither may let
+    // a forbidden key through, and the refusal must name the key rather than some other problem.
+    const forms = [
+      '{"messaging_product":"whatsapp","status":"read","message_id":"wamid.x","__proto__":{"polluted":1}}',
+      '{"messaging_product":"whatsapp","to":"16505551234","type":"hologram","hologram":{"constructor":{"prototype":{"polluted":1}}}}',
+      '{"messaging_product":"whatsapp","to":"16505551234","type":"text","text":{"body":"x"},"context":{"message_id":"m","prototype":1}}',
+      '{"to":42,"__proto__":{"polluted":1}}',
+    ];
+    for (const json of forms) {
+      const problem = validateMessageBody(JSON.parse(json));
+      expect(problem?.code).toBe(100);
+      expect(problem?.details).toMatch(/key '(__proto__|constructor|prototype)' is not allowed/);
+    }
   });
   it('refuses absurd nesting', () => {
     let deep: unknown = 'x';
