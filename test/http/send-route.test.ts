@@ -2,15 +2,21 @@
  * The send route end to end: a real gateway in front of the real simulator. Every bad request gets
  * its documented status and the Graph envelope, and leaves nothing stored and nothing sent.
  */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DB_FILE } from '../../src/store/embedded/database.js';
 import { API_KEY, NUMBER, OTHER_KEY, OTHER_NUMBER, eventually, startStack, templateBody, textBody, type Stack } from '../support/stack.js';
 
+/** Each describe has its own gateway: the bad-input one is closed at its end to read its store. */
 let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack({ gateway: { limits: { maxBodyBytes: 4096 } } });
-});
-afterAll(() => stack?.close());
+function withStack(): void {
+  beforeAll(async () => {
+    stack = await startStack({ gateway: { limits: { maxBodyBytes: 4096 } } });
+  });
+  afterAll(() => stack?.close());
+}
 
 function expectEnvelope(json: any, code: number): void {
   expect(json.error).toMatchObject({ code, error_data: { messaging_product: 'whatsapp' } });
@@ -21,6 +27,7 @@ function expectEnvelope(json: any, code: number): void {
 }
 
 describe('bad input: documented status, Graph envelope, nothing stored, nothing sent', () => {
+  withStack();
   const cases: Array<[string, () => Promise<{ status: number; json: any }>, number, number]> = [
     ['malformed JSON', () => stack.send('{"to": '), 400, 100],
     ['empty body', () => stack.send(''), 400, 100],
@@ -45,18 +52,27 @@ describe('bad input: documented status, Graph envelope, nothing stored, nothing 
       const res = await call();
       expect(res.status).toBe(status);
       expectEnvelope(res.json, code);
+      // Nothing waiting in the queue and nothing reached the upstream, right after this refusal.
+      expect(await stack.gateway.store.unfinished()).toEqual([]);
+      expect(stack.sim.stats().totals).toEqual({ accepted: 0, refused: 0 });
     });
   }
 
-  it('stored nothing and sent nothing for all of the above', async () => {
-    expect(await stack.gateway.store.unfinished()).toEqual([]);
-    const stats = stack.sim.stats();
-    expect(stats.totals).toEqual({ accepted: 0, refused: 0 });
-    expect(({}) as Record<string, unknown>).not.toHaveProperty('polluted');
+  it('stored nothing for all of the above: no message in any state, no idempotency key', async () => {
+    // The store holds its file exclusively while the gateway runs: read it once the gateway is closed.
+    await stack.gateway.close();
+    const db = new Database(join(stack.dataDir, DB_FILE), { readonly: true, fileMustExist: true });
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM messages').get()).toEqual({ n: 0 });
+      expect(db.prepare('SELECT count(*) AS n FROM idempotency').get()).toEqual({ n: 0 });
+    } finally {
+      db.close();
+    }
   });
 });
 
 describe('accepted sends', () => {
+  withStack();
   it('answers 202 with the Graph shape and delivers to the simulator', async () => {
     const res = await stack.send(textBody('+1 (650) 555-0001'));
     expect(res.status).toBe(202);
