@@ -3,11 +3,16 @@
  * limits and pauses change the next decision; a message that cannot make its deadline is refused
  * with 429 + Retry-After and nothing is stored.
  */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DB_FILE } from '../../src/store/embedded/database.js';
 import { NUMBER, eventually, startStack, textBody, type Stack } from '../support/stack.js';
 
 const ADMIN = 'admin-token-0123456789';
+/** The recipient of the message refused for its deadline. */
+const REFUSED_TO = '+16505559999';
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
@@ -92,13 +97,28 @@ describe('deadline-aware admission', () => {
     // 2 mps × 0.9 headroom: a backlog of 20 needs ~10 s; a 3 s deadline cannot be met behind it.
     const backlog = await Promise.all(Array.from({ length: 20 }, (_, i) => stack.send(textBody(`+1650555${String(1000 + i)}`))));
     expect(backlog.every((r) => r.status === 202)).toBe(true);
-    const before = (await stack.gateway.store.unfinished()).length;
-    const late = await stack.send(textBody('+16505559999'), { 'x-sendgate-deadline': '3' });
+    const late = await stack.send(textBody(REFUSED_TO), { 'x-sendgate-deadline': '3', 'idempotency-key': 'late-one-1' });
     expect(late.status).toBe(429);
     expect(late.json.error.code).toBe(900429);
     expect(Number(late.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect((await stack.gateway.store.unfinished()).length).toBeLessThanOrEqual(before);
+    // The refused message itself: not queued, not at the upstream, its idempotency key unknown.
+    expect((await stack.gateway.store.unfinished()).filter((r) => r.to === REFUSED_TO.slice(1))).toEqual([]);
+    expect(stack.sim.stats().pairs[NUMBER]?.[REFUSED_TO.slice(1)]).toBeUndefined();
+    expect(await stack.gateway.store.findByIdempotencyKey('acme', 'late-one-1')).toBeNull();
     const patient = await stack.send(textBody('+16505559998'), { 'x-sendgate-deadline': '600' });
     expect(patient.status).toBe(202);
+  });
+
+  it('left no record of the refused message in any state (read from the store file after close)', async () => {
+    // The store holds its file exclusively while the gateway runs.
+    await stack.gateway.close();
+    const db = new Database(join(stack.dataDir, DB_FILE), { readonly: true, fileMustExist: true });
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM messages WHERE to_digits = ?').get(REFUSED_TO.slice(1))).toEqual({ n: 0 });
+      // The file is the right one: the patient message sent after it is there.
+      expect(db.prepare('SELECT count(*) AS n FROM messages WHERE to_digits = ?').get('16505559998')).toEqual({ n: 1 });
+    } finally {
+      db.close();
+    }
   });
 });
