@@ -5,10 +5,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Pool } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, freePort, spawnServer, tempJson, type Child } from '../../bench/macro/processes.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { DB_FILE } from '../../src/store/embedded/database.js';
 
 const API_KEY = 'key-crash-test-1';
 const NUMBERS = Array.from({ length: 10 }, (_, i) => String(3000 + i));
@@ -36,10 +38,17 @@ async function startGateway(port: number, simUrl: string): Promise<Child> {
   return spawnServer([CLI, 'serve', '--config', config], `http://127.0.0.1:${port}`, '/readyz');
 }
 
-/** Posts PER_NUMBER messages to every number; returns the accepted gateway ids. */
-async function postBacklog(url: string, tag: string): Promise<string[]> {
+interface Accepted {
+  id: string;
+  number: string;
+  /** Recipient digits: each message has its own recipient, so the simulator's per-pair counts are per message. */
+  to: string;
+}
+
+/** Posts PER_NUMBER messages to every number, each to its own recipient; returns the accepted ones. */
+async function postBacklog(url: string, tag: string): Promise<Accepted[]> {
     const pool = new Pool(url, { connections: 32 });
-    const accepted: string[] = [];
+    const accepted: Accepted[] = [];
     const sends: Promise<void>[] = [];
     for (let i = 0; i < PER_NUMBER; i++) {
       for (const number of NUMBERS) {
@@ -50,7 +59,7 @@ async function postBacklog(url: string, tag: string): Promise<string[]> {
           body: JSON.stringify({ messaging_product: 'whatsapp', to, type: 'text', text: { body: `crash ${number} ${i}` } }),
         }).then(async (res) => {
           const json = (await res.body.json()) as any;
-          if (res.statusCode === 202) accepted.push(json.messages[0].id);
+          if (res.statusCode === 202) accepted.push({ id: json.messages[0].id, number, to: to.slice(1) });
         }));
       }
     }
@@ -73,15 +82,17 @@ describe('crash recovery', () => {
     await new Promise((r) => gateway!.process.once('exit', r));
     const sentBeforeKill = totalAccepted(sim);
     expect(sentBeforeKill).toBeLessThan(accepted.length / 2);
+    // What was in flight at the kill: the records the dead process left in `sending`.
+    const inFlightAtKill = sendingRecipients();
 
     gateway = await startGateway(port, sim.url);
     const deadline = Date.now() + 60_000;
-    while (totalAccepted(sim) < accepted.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!allReachedUpstream(sim, accepted) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 
     // Every accepted message reached a sent state (checked through the status API).
     const states = new Map<string, number>();
     const check = new Pool(gateway.url, { connections: 16 });
-    await Promise.all(accepted.map(async (id) => {
+    await Promise.all(accepted.map(async ({ id }) => {
       const res = await check.request({ path: `/v1/messages/${id}`, method: 'GET', headers: { authorization: `Bearer ${API_KEY}` } });
       const json = (await res.body.json()) as any;
       states.set(json.state, (states.get(json.state) ?? 0) + 1);
@@ -89,10 +100,16 @@ describe('crash recovery', () => {
     await check.close();
     const sent = (states.get('sent') ?? 0) + (states.get('delivered') ?? 0) + (states.get('read') ?? 0);
     expect(sent).toBe(accepted.length);
-    // Duplicates only from what was in flight at the kill: at most the connections' worth.
-    const duplicates = totalAccepted(sim) - accepted.length;
-    expect(duplicates).toBeGreaterThanOrEqual(0);
-    expect(duplicates).toBeLessThanOrEqual(CONNECTIONS);
+    // What the upstream saw, per message: every accepted one at least once; a second copy only of a
+    // message that was in flight at the kill, never a third; at most the connections' worth.
+    const pairs = sim.stats().pairs;
+    const copies = accepted.map((m) => ({ ...m, copies: pairs[m.number]?.[m.to]?.accepted ?? 0 }));
+    expect(copies.filter((m) => m.copies === 0)).toEqual([]);
+    const duplicated = copies.filter((m) => m.copies > 1);
+    expect(duplicated.filter((m) => m.copies > 2)).toEqual([]);
+    expect(duplicated.filter((m) => !inFlightAtKill.has(m.to))).toEqual([]);
+    expect(duplicated.length).toBeLessThanOrEqual(CONNECTIONS);
+    expect(totalAccepted(sim)).toBe(accepted.length + duplicated.length); // and nothing it was not asked to send
   }, 120_000);
 
   it('SIGTERM drains in-flight sends and keeps the rest queued: nothing lost, nothing sent twice', async () => {
@@ -109,11 +126,29 @@ describe('crash recovery', () => {
     expect(sentAtStop).toBeLessThan(accepted.length);
     gateway = await startGateway(port, sim!.url);
     const deadline = Date.now() + 60_000;
-    while (totalAccepted(sim!) < accepted.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!allReachedUpstream(sim!, accepted) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 300));
     expect(totalAccepted(sim!)).toBe(accepted.length); // exactly once: a graceful stop repeats nothing
+    const pairs = sim!.stats().pairs;
+    expect(accepted.filter((m) => pairs[m.number]?.[m.to]?.accepted !== 1)).toEqual([]);
   }, 120_000);
 });
+
+/** Recipients of the records left in `sending` in the store file (read while no gateway holds it). */
+function sendingRecipients(): Set<string> {
+  const db = new Database(join(dataDir, DB_FILE), { fileMustExist: true });
+  try {
+    const rows = db.prepare("SELECT to_digits FROM messages WHERE state = 'sending'").all() as Array<{ to_digits: string }>;
+    return new Set(rows.map((r) => r.to_digits));
+  } finally {
+    db.close();
+  }
+}
+
+function allReachedUpstream(s: Simulator, accepted: Accepted[]): boolean {
+  const pairs = s.stats().pairs;
+  return accepted.every((m) => (pairs[m.number]?.[m.to]?.accepted ?? 0) > 0);
+}
 
 function totalAccepted(s: Simulator): number {
   return s.stats().totals.accepted;
