@@ -29,3 +29,19 @@ export const THROTTLED_RETRY_MS = 1000;
 
 /** 131057 (number in maintenance, e.g. a throughput upgrade): "up to 1 min", then probe (§3, §4). */
 export const MAINTENANCE_PAUSE_MS = 60_000;
+
+/** First wait after a Graph rate limit (4, 17, 32, 613, 80007, a bare 429); doubles per consecutive answer. */
+export const THROTTLE_BACKOFF_BASE_MS = 1000;
+/**
+ * Longest wait between probes. These limits are counted over rolling hours (cloud-api.md §7): a
+ * probe every 5 min costs at most 12 requests an hour against a budget that is already spent.
+ */
+export const THROTTLE_BACKOFF_MAX_MS = 300_000;
+
+/**
+ * The table's "exponential back-off" for Graph rate limits, which come without a Retry-After
+ * (cloud-api.md §1, §4). `strikes` counts consecutive throttled rounds, starting at 1: 1 s, 2 s, 4 s …
+ */
+export function throttleBackoffMs(strikes: number): number {
+  return Math.min(THROTTLE_BACKOFF_MAX_MS, THROTTLE_BACKOFF_BASE_MS * 2 ** Math.min(Math.max(0, strikes - 1), 30));
+}

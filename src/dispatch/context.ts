@@ -19,6 +19,8 @@ export type Wake =
 export interface DispatchContext {
   readonly deps: DispatcherDeps;
   readonly random: () => number;
+  /** Every lane by phone number id (a tenant-wide back-off pauses each of the tenant's). */
+  readonly lanes: ReadonlyMap<string, Lane>;
   readonly pausedTenants: Set<string>;
   readonly timer: WakeTimer<Wake>;
   /**

@@ -58,10 +58,14 @@ export class Lane {
   sweepAtMs = Number.POSITIVE_INFINITY;
   /** Instant of this lane's pending pacing wake-up in the dispatcher's heap (Infinity: none). */
   wakeAtMs = Number.POSITIVE_INFINITY;
-  /** End of a timed pause after 131057 (maintenance); 0: none. */
+  /** End of a timed pause after 131057 (maintenance) or a Graph rate limit; 0: none. */
   pausedUntilMs = 0;
-  /** After a maintenance pause: one request at a time until one is answered without 131057. */
+  /** After a maintenance or rate-limit pause: one request at a time until one is answered without 131057 or a rate limit. */
   probing = false;
+  /** Consecutive rounds of Graph rate-limit answers (80007, 4 …): each pause doubles; a send that goes through starts over. */
+  throttleStrikes = 0;
+  /** End of the current rate-limit round (its pause is part of `pausedUntilMs`); 0: none. */
+  throttledUntilMs = 0;
   /** Warm-up window key for departures, apart from admission's own key. */
   readonly warmupKey: string;
   /** Per recipient: messages committed (or being committed) ahead of their pair token. */

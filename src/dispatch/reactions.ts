@@ -9,6 +9,7 @@ import type { UpstreamResult } from '../upstream/types.js';
 import { DEFER_USER_MS, MAINTENANCE_PAUSE_MS, THROTTLED_RETRY_MS, pairParkMs, retryDelayMs } from './backoff.js';
 import type { DispatchContext } from './context.js';
 import type { Job, Lane, Park } from './lane.js';
+import { backOff } from './throttle-backoff.js';
 import type { NumberInfo } from './types.js';
 
 export function recordedError(result: UpstreamResult): RecordedError {
@@ -34,11 +35,13 @@ export async function react(
   const settings = ctx.deps.config.dispatch;
   const nowMs = clock.nowMs();
   const id = job.rec.id;
-  // Any answer but maintenance again ends a probe: the lane goes back to its full in-flight bound.
-  if (reaction !== 'pause-probe') lane.probing = false;
+  // Any answer but maintenance or a rate limit again ends a probe: the lane goes back to its full in-flight bound.
+  if (reaction !== 'pause-probe' && reaction !== 'backoff-number' && reaction !== 'backoff-tenant') lane.probing = false;
 
   if (result.kind === 'ok') {
     lane.clearStrikes(job.rec.to);
+    // Only an answer to a request made after a rate-limit round shows the limit has room again.
+    if (lane.throttledUntilMs <= nowMs) lane.throttleStrikes = 0;
     await recordSent(ctx, job, result.wamid, nowMs);
     ctx.finish(lane, job, { id, state: 'sent', status: result.status, bodyText: result.bodyText, wamid: result.wamid, error: null });
     return;
@@ -85,6 +88,16 @@ export async function react(
       }
       lane.probing = true;
       // Back with the messages that already waited (`due`, served first): the probe comes from them.
+      await requeueAfter(0);
+      return;
+    }
+    case 'backoff-number':
+    case 'backoff-tenant': {
+      job.throttled++;
+      backOff(ctx, lane, reaction === 'backoff-tenant', lastError.code, nowMs);
+      // Back with the messages that already waited (`due`, served first): the probe comes from them.
+      // The deadline still holds: one the pause outlasts expires now, with the answer that delayed it.
+      if (lane.pausedUntilMs >= job.rec.deadlineAtMs) return ctx.expire(lane, job, lastError);
       await requeueAfter(0);
       return;
     }

@@ -1,7 +1,8 @@
 /**
  * What the dispatcher does with an upstream answer: cloud-api.md §4 ("Error codes: meaning and what
  * the gateway should do") as data. Classify by the Graph `error.code`, never by title; the HTTP status
- * only decides for codes the table does not name (5xx → retry, anything else → fail).
+ * only decides for codes the table does not name (429 → back off the number, 5xx → retry, anything
+ * else → fail).
  */
 import type { UpstreamResult } from './types.js';
 
@@ -14,6 +15,14 @@ export type Reaction =
   | 'backoff-pair'
   /** Number in maintenance (131057, e.g. a throughput upgrade): pause the number ~60 s, then probe with one send. */
   | 'pause-probe'
+  /**
+   * A Graph rate limit on what the number's requests go through (80007 WABA, 613 per endpoint, a
+   * bare HTTP 429): the number waits, twice as long per consecutive answer, then probes with one
+   * send. The message retries; throttled attempts never count against maxAttempts.
+   */
+  | 'backoff-number'
+  /** A Graph rate limit on the app or the token (4 app, 17 user, 32 page): every number of the tenant waits, then probes. */
+  | 'backoff-tenant'
   /** Transient: exponential backoff with full jitter, bounded by maxAttempts. */
   | 'retry'
   /** The number is restricted or blocked: stop its lane until resumed through the API. */
@@ -42,6 +51,19 @@ export const REACTION_BY_CODE: ReadonlyMap<number, Reaction> = new Map<number, R
   [368, 'pause-number'],
   [131031, 'pause-number'],
   [190, 'pause-tenant'],
+  // Graph rate limits (cloud-api.md §4, §7). None comes with a Retry-After (§1): exponential back-off.
+  // Whose budget ran out decides who waits. 4 (app), 17 (user) and 32 (page) count the calls of an
+  // app or token, which a tenant's numbers share (one business, one system-user token): its other
+  // numbers' sends would hit the same limit and keep it exhausted ("app-wide back-off until usage < 100%").
+  // 613 is "usually a per-endpoint cap" and the endpoint is the number's own /{phone-number-id}/messages.
+  // 80007 is the WABA's limit; sendgate does not know which of a tenant's numbers share a WABA
+  // (a tenant may have several), so the number backs off and each sibling learns it from its own
+  // first answer rather than stalling numbers of other WABAs.
+  [4, 'backoff-tenant'],
+  [17, 'backoff-tenant'],
+  [32, 'backoff-tenant'],
+  [613, 'backoff-number'],
+  [80007, 'backoff-number'],
   [131049, 'defer-user'],
   // answered with a 500 but will not get better by repeating (registration / certificate error)
   [131045, 'fail'],
@@ -50,6 +72,8 @@ export const REACTION_BY_CODE: ReadonlyMap<number, Reaction> = new Map<number, R
 export function reactionForCode(code: number, httpStatus: number): Reaction {
   const known = REACTION_BY_CODE.get(code);
   if (known !== undefined) return known;
+  // A 429 without a code the table names (a proxy's or a capacity limiter's, §2): too fast, not wrong.
+  if (httpStatus === 429) return 'backoff-number';
   return httpStatus >= 500 ? 'retry' : 'fail';
 }
 
