@@ -6,6 +6,25 @@ import { MetaEventConsumer, parseMetaWebhook } from '../../src/webhooks/index.js
 import { inboundPayload } from '../webhooks/fixtures.js';
 import { harness, recipient, refusalOf, template, text } from './harness.js';
 
+const WABA = '102290129340398';
+
+/** A Meta webhook POST body with one change of `field`, as Meta sends it for the WABA. */
+function metaChange(field: string, value: Record<string, unknown>): object {
+  return { object: 'whatsapp_business_account', entry: [{ id: WABA, time: 1_749_416_383, changes: [{ field, value }] }] };
+}
+
+/** The real Meta consumer wired to the policy engine, as the gateway wires it. */
+function signalConsumer(h: Awaited<ReturnType<typeof harness>>): MetaEventConsumer {
+  const tenants = new TenantRegistry(h.config);
+  return new MetaEventConsumer({
+    records: { findByWamid: async () => null, transition: async () => false },
+    owners: tenants,
+    sink: { enqueue: async () => 'ok' },
+    clock: h.clock,
+    hooks: policyConsumerHooks(h.engine, tenants),
+  });
+}
+
 describe('policyConsumerHooks', () => {
   it('an inbound webhook opens the window and a STOP records the opt-out', async () => {
     const h = await harness({ policy: { optIn: 'off' } });
@@ -30,17 +49,50 @@ describe('policyConsumerHooks', () => {
     h.engine.close();
   });
 
-  it('a capability update sets the tenant limit; malformed limits are ignored', async () => {
+  // Skipped: DEFECT, the feature is dead against Meta's real payloads. `business_capability_update`
+  // and `phone_number_quality_update` identify the WhatsApp Business Account (`entry[].id`) and, for
+  // quality updates, the display phone number; neither carries `phone_number_id` (parse.test.ts shows
+  // them parsed with `phoneNumberId: null`). `policyConsumerHooks.onSignal` resolves the tenant only
+  // by `phoneNumberId`, and the config names no WABA id or display number to resolve it by, so every
+  // real capability or quality signal is dropped and a tenant's messaging limit never follows Meta's.
+  // Un-skip once a tenant can be found from these payloads (e.g. a number's WABA id and display number
+  // in the config: WABA below, and 15550001001 for number 1001).
+  it.skip('real capability and quality updates set the tenant limit', async () => {
     const h = await harness({ policy: { optIn: 'off' } });
-    const hooks = policyConsumerHooks(h.engine, new TenantRegistry(h.config));
-    hooks.onSignal({ kind: 'capability', phoneNumberId: '1001', wabaId: 'w', maxDailyConversationsPerBusiness: 1 });
-    h.admit({ to: recipient(0), body: template('t', ['x']), category: 'utility' });
-    expect(refusalOf(() => h.admit({ to: recipient(1), body: template('t', ['x']), category: 'utility' })).code).toBe('MESSAGING_LIMIT_REACHED');
-    hooks.onSignal({ kind: 'capability', phoneNumberId: '1001', wabaId: 'w', maxDailyConversationsPerBusiness: 0 });
-    hooks.onSignal({ kind: 'capability', phoneNumberId: null, wabaId: 'w', maxDailyConversationsPerBusiness: 'unlimited' });
-    expect(refusalOf(() => h.admit({ to: recipient(1), body: template('t', ['x']), category: 'utility' })).code).toBe('MESSAGING_LIMIT_REACHED');
-    hooks.onSignal({ kind: 'quality', phoneNumberId: '1001', displayPhoneNumber: null, wabaId: 'w', event: 'UPGRADE', maxDailyConversations: 'unlimited' });
-    expect(() => h.admit({ to: recipient(1), body: template('t', ['x']), category: 'utility' })).not.toThrow();
+    const consumer = signalConsumer(h);
+    const utility = (i: number) => () => h.admit({ to: recipient(i), body: template('t', ['x']), category: 'utility' });
+    for (let i = 0; i < 250; i++) utility(i)();
+    expect(refusalOf(utility(250)).code).toBe('MESSAGING_LIMIT_REACHED'); // the configured 250
+
+    await consumer.onEvents(parseMetaWebhook(metaChange('business_capability_update', { max_daily_conversation_per_phone: 2000, max_phone_numbers_per_business: 2 })));
+    expect(utility(250)).not.toThrow();
+
+    await consumer.onEvents(parseMetaWebhook(metaChange('phone_number_quality_update', { display_phone_number: '15550001001', event: 'DOWNGRADE', current_limit: 'TIER_250', old_limit: 'TIER_2K' })));
+    expect(refusalOf(utility(251)).code).toBe('MESSAGING_LIMIT_REACHED');
+
+    await consumer.onEvents(parseMetaWebhook(metaChange('phone_number_quality_update', { display_phone_number: '15550001001', event: 'UPGRADE', current_limit: 'TIER_10K', max_daily_conversations_per_business: 'TIER_10K' })));
+    expect(utility(251)).not.toThrow();
+    consumer.close();
+    h.engine.close();
+  });
+
+  it('real signals with a missing or unknown limit are taken without a throw (Meta would retry the batch) and change nothing', async () => {
+    const h = await harness({ policy: { optIn: 'off' }, tenant: { messagingLimit: 2000 } });
+    const consumer = signalConsumer(h);
+    const payloads = [
+      metaChange('phone_number_quality_update', { display_phone_number: '15550001001', event: 'FLAGGED', current_limit: 'TIER_NOT_SET' }),
+      metaChange('phone_number_quality_update', { display_phone_number: '15550001001', event: 'THROUGHPUT_UPGRADE' }),
+      metaChange('business_capability_update', { max_daily_conversation_per_phone: 0, max_phone_numbers_per_business: 2 }),
+      metaChange('business_capability_update', { max_daily_conversations_per_business: 'TIER_X' }),
+    ];
+    for (const payload of payloads) {
+      const events = parseMetaWebhook(payload);
+      expect(events).toHaveLength(1);
+      await expect(consumer.onEvents(events)).resolves.toBeUndefined();
+    }
+    expect(consumer.stats().signals).toBe(payloads.length);
+    for (let i = 0; i < 300; i++) h.admit({ to: recipient(i), body: template('t', ['x']), category: 'utility' });
+    consumer.close();
     h.engine.close();
   });
 });
