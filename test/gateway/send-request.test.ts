@@ -25,3 +25,23 @@ describe('buildMessage', () => {
     expect(buildMessage(tenant, '1001', body, headers(), 1_000).message.bodyHash).toBeNull();
   });
 });
+
+describe('X-Sendgate-Category → priority', () => {
+  const template = { messaging_product: 'whatsapp', to: '+16505551234', type: 'template', template: { name: 'n', language: { code: 'en' } } };
+  const build = (category: string | undefined, b: object = template) =>
+    buildMessage(tenant, '1001', b, { idempotencyKey: undefined, deadline: undefined, category }, 1_000);
+
+  it.each([
+    ['authentication', 0], ['utility', 0], ['service', 0], ['marketing', 1],
+    [' Utility ', 0], ['MARKETING', 1],
+  ])('header %j → priority %i', (header, priority) => {
+    expect(build(header).message.priority).toBe(priority);
+  });
+
+  it('without the header: a template is of unknown category and goes with marketing; free-form is a service reply', () => {
+    expect(build(undefined)).toMatchObject({ category: 'unknown', message: { priority: 1 } });
+    expect(build(undefined, body)).toMatchObject({ category: 'service', message: { priority: 0 } });
+    // The header wins over the body's type.
+    expect(build('marketing', body)).toMatchObject({ category: 'marketing', message: { priority: 1 } });
+  });
+});
