@@ -15,6 +15,8 @@ export class Receiver {
   status = 200;
   /** Hold each request this long before answering. */
   delayMs = 0;
+  /** While set, hold each request until this promise resolves (a test-controlled answer). */
+  gate: Promise<void> | undefined;
   inFlight = 0;
   maxInFlight = 0;
   private app: FastifyInstance | undefined;
@@ -40,6 +42,7 @@ export class Receiver {
       const body = request.body as string;
       const signatureValid = verify(this.secret, String(request.headers['x-sendgate-signature']), body);
       if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+      if (this.gate !== undefined) await this.gate;
       const answered = this.status;
       this.attempts.push({ eventId: String(request.headers['x-sendgate-event-id']), body, signatureValid, answered });
       this.inFlight--;
