@@ -27,11 +27,16 @@ const ANSWERS_MAX = 4096;
 
 export class LinkAllowlist {
   private readonly domains: ReadonlySet<string>;
+  /** Length of the longest allowed domain: no longer suffix of a host can be one. */
+  private readonly longestChars: number;
   /** Answers of allows() by host: a tenant's messages link to few hosts (bounded, cleared when full). */
   private readonly answers = new Map<string, boolean>();
 
   constructor(allowedDomains: readonly string[]) {
     this.domains = new Set(allowedDomains.map((d) => asciiHost(d.toLowerCase().replace(/^\.+|\.+$/g, ''))));
+    let longest = 0;
+    for (const d of this.domains) longest = Math.max(longest, d.length);
+    this.longestChars = longest;
   }
 
   /** True when `host` is an allowed domain or one of its subdomains. */
@@ -45,13 +50,21 @@ export class LinkAllowlist {
     return answer;
   }
 
+  /**
+   * The host and its parent domains, from the first one no longer than the longest allowed domain:
+   * looking up every suffix of a host with thousands of labels hashed each of them (quadratic).
+   */
   private walk(host: string): boolean {
-    let h = host;
+    let from = 0;
+    if (host.length > this.longestChars) {
+      from = host.indexOf('.', host.length - this.longestChars - 1) + 1;
+      if (from === 0) return false;
+    }
     for (;;) {
-      if (this.domains.has(h)) return true;
-      const dot = h.indexOf('.');
+      if (this.domains.has(from === 0 ? host : host.slice(from))) return true;
+      const dot = host.indexOf('.', from);
       if (dot < 0) return false;
-      h = h.slice(dot + 1);
+      from = dot + 1;
     }
   }
 
