@@ -10,7 +10,10 @@ import type { ConsentRecord, ConsentStatus } from './types.js';
 export const MAX_BULK_RECORDS = 100_000;
 /** Any printable text: sources are audit labels ("web, footer form"), never parsed. */
 const SOURCE_RE = /^[^\p{C}]{1,64}$/u;
-/** Consent dated this far in the future is refused: it would override every later STOP. */
+/**
+ * Consent dated more than this in the future is refused as bad input. Within it (clocks differ),
+ * `at` counts as now: a record dated ahead would outrank every STOP that came before that date.
+ */
 const MAX_FUTURE_MS = 5 * 60_000;
 
 export interface RawConsent {
@@ -42,6 +45,7 @@ export function toConsentRecord(raw: unknown, tenantId: string, defaultSource: s
     atMs = typeof r.at === 'string' ? Date.parse(r.at) : typeof r.at === 'number' ? r.at : Number.NaN;
     if (!Number.isFinite(atMs) || atMs <= 0) throw new GatewayError('INVALID_PARAMETER', `${where}at must be an ISO 8601 date-time or epoch ms`);
     if (atMs > nowMs + MAX_FUTURE_MS) throw new GatewayError('INVALID_PARAMETER', `${where}at is in the future`);
+    atMs = Math.min(atMs, nowMs);
   }
   return { tenantId, recipient, status: r.status as ConsentStatus, source, atMs };
 }

@@ -147,9 +147,11 @@ class SqlitePolicyStore implements PolicyStore {
     this.s = {
       logConsent: db.prepare('INSERT INTO consent_log (tenant_id, recipient, status, source, at_ms, recorded_ms) VALUES (?, ?, ?, ?, ?, ?)'),
       // A record older than the current one is logged but does not override it (an old import cannot undo a recent STOP).
+      // The current one counts as dated no later than now (the last ?): a row written with a future date
+      // before dates were clamped must not outrank what comes after it.
       upsertConsent: db.prepare(`INSERT INTO consent (tenant_id, recipient, status, source, at_ms) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (tenant_id, recipient) DO UPDATE SET status = excluded.status, source = excluded.source, at_ms = excluded.at_ms
-        WHERE excluded.at_ms >= consent.at_ms`),
+        WHERE excluded.at_ms >= min(consent.at_ms, ?)`),
       getConsent: db.prepare('SELECT tenant_id, recipient, status, source, at_ms FROM consent WHERE tenant_id = ? AND recipient = ?'),
       history: db.prepare(`SELECT tenant_id, recipient, status, source, at_ms FROM consent_log
         WHERE tenant_id = ? AND recipient = ? ORDER BY id DESC LIMIT ?`),
@@ -172,8 +174,10 @@ class SqlitePolicyStore implements PolicyStore {
     const tx = this.db.transaction((list: readonly ConsentRecord[]) => {
       let changed = 0;
       for (const r of list) {
-        this.s.logConsent.run(r.tenantId, r.recipient, r.status, r.source, r.atMs, recordedMs);
-        changed += this.s.upsertConsent.run(r.tenantId, r.recipient, r.status, r.source, r.atMs).changes;
+        // Dated no later than its recording, whoever wrote it: a future date would mask every STOP until then.
+        const atMs = Math.min(r.atMs, recordedMs);
+        this.s.logConsent.run(r.tenantId, r.recipient, r.status, r.source, atMs, recordedMs);
+        changed += this.s.upsertConsent.run(r.tenantId, r.recipient, r.status, r.source, atMs, recordedMs).changes;
       }
       return changed;
     });
