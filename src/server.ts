@@ -3,7 +3,7 @@
  * gracefully (stop accepting → finish in-flight sends → close pools, webhooks and storage).
  * The only module that listens.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
@@ -37,7 +37,10 @@ export interface StartOptions {
 
 export async function startGateway(config: Readonly<Config>, options: StartOptions = {}): Promise<GatewayHandle> {
   const clock = options.clock ?? systemClock;
-  const parts = await openComponents(config, clock);
+  // Background failures are logged through the app's logger once it exists (before, nothing runs
+  // that could fail: Meta webhooks and sends only arrive after listen).
+  let log: Pick<FastifyBaseLogger, 'error'> | undefined;
+  const parts = await openComponents(config, clock, (err, what) => log?.error({ err }, `${what} failed; kept, will retry`));
   const { store, core, policy, webhooks, consumer, tenants } = parts;
 
   // The app needs the dispatcher and the dispatcher logs through the app's logger: the app gets
@@ -77,6 +80,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     },
     plugins,
   });
+  log = app.log;
   dispatcher = createDispatcher({
     store, clock,
     upstream: parts.upstream,

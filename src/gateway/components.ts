@@ -28,7 +28,11 @@ export interface Components {
   close(): Promise<void>;
 }
 
-export async function openComponents(config: Readonly<Config>, clock: Clock): Promise<Components> {
+/**
+ * `onError` hears about failures of background work (timers, write-behind) that is kept and tried
+ * again rather than thrown out of the event loop; the gateway logs them.
+ */
+export async function openComponents(config: Readonly<Config>, clock: Clock, onError?: (err: unknown, what: string) => void): Promise<Components> {
   if (config.storage.kind !== 'embedded') {
     throw new Error('storage.kind "redis" is not implemented in this build; use { "kind": "embedded", "path": "..." }');
   }
@@ -50,7 +54,7 @@ export async function openComponents(config: Readonly<Config>, clock: Clock): Pr
   const policy = createPolicyEngine({ config, core, clock, store: openPolicyStore(join(dataDir, POLICY_DB_FILE)) });
   const delivery = config.webhookDelivery;
   const webhooks = await openEmbeddedWebhooks({
-    storagePath: dataDir, clock,
+    storagePath: dataDir, clock, onError,
     endpoint: (id) => tenants.tenant(id)?.webhook,
     sender: {
       ...(delivery.retryScheduleMs !== undefined ? { retryScheduleMs: delivery.retryScheduleMs } : {}),

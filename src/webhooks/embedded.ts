@@ -13,7 +13,7 @@ import { openWebhooksDb, type WebhooksDb } from './db.js';
 import { DeliveryDedupe } from './meta/dedupe.js';
 import type { MetaEvent } from './meta/events.js';
 import { createMetaWebhookCounters, type MetaWebhookCounters, type MetaWebhookOptions } from './meta/routes.js';
-import { SqliteSeenMarks } from './meta/seen-marks.js';
+import { SqliteSeenMarks, type SeenMarksStats } from './meta/seen-marks.js';
 import { SqliteOutbox } from './outbox/sqlite.js';
 import type { TenantEndpoint } from './tenant/lane.js';
 import { TenantWebhookSender, type TenantWebhookSenderOptions, type TenantWebhookStats } from './tenant/sender.js';
@@ -26,11 +26,14 @@ export interface EmbeddedWebhooksOptions {
   clock?: Clock;
   /** Tuning of the sender (schedule, concurrency, breaker, window). */
   sender?: Omit<TenantWebhookSenderOptions, 'outbox' | 'endpoint' | 'clock'>;
+  /** Told about background writes that failed (they are kept and retried); the gateway logs them. */
+  onError?: (err: unknown, what: string) => void;
 }
 
 export interface WebhooksStats {
   meta: MetaWebhookCounters;
   tenant: TenantWebhookStats;
+  marks: SeenMarksStats;
 }
 
 export interface Webhooks {
@@ -45,7 +48,7 @@ export interface Webhooks {
 export async function openEmbeddedWebhooks(options: EmbeddedWebhooksOptions): Promise<Webhooks> {
   const clock = options.clock ?? systemClock;
   const db: WebhooksDb = openWebhooksDb(options.storagePath);
-  const marks = new SqliteSeenMarks(db, { nowMs: () => clock.nowMs() });
+  const marks = new SqliteSeenMarks(db, { nowMs: () => clock.nowMs(), onError: options.onError });
   const dedupe = new DeliveryDedupe({ clock, marks });
   const counters = createMetaWebhookCounters();
   const outbox = new SqliteOutbox(db);
@@ -60,7 +63,7 @@ export async function openEmbeddedWebhooks(options: EmbeddedWebhooksOptions): Pr
   return {
     sender,
     routeOptions: (secrets, onEvents) => ({ appSecret: secrets.appSecret, verifyToken: secrets.verifyToken, onEvents, dedupe, counters, clock }),
-    stats: () => ({ meta: counters, tenant: sender.stats() }),
+    stats: () => ({ meta: counters, tenant: sender.stats(), marks: marks.stats() }),
     async close() {
       await sender.close();
       await outbox.close();

@@ -3,6 +3,7 @@
  *   sendgate_meta_webhook_posts_total{result}      accepted | bad_signature | invalid_json
  *   sendgate_tenant_webhook_events_total{result}   enqueued | delivered | failed_attempt | dead
  *   sendgate_tenant_webhook_pending, sendgate_tenant_webhook_open_breakers
+ *   sendgate_meta_webhook_mark_flush_failures_total  dedupe-mark writes that failed (kept, retried)
  * Failures show here and never block sends: delivery is asynchronous from the outbox.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -29,6 +30,13 @@ export function registerWebhookMetrics(registry: Registry, stats: () => Webhooks
       this.inc({ result: 'delivered' }, tenant.delivered);
       this.inc({ result: 'failed_attempt' }, tenant.failedAttempts);
       this.inc({ result: 'dead' }, tenant.dead);
+    },
+  });
+  new Counter({
+    name: 'sendgate_meta_webhook_mark_flush_failures_total', help: 'Meta webhook dedupe-mark writes that failed (the marks are kept and written later)', registers,
+    collect() {
+      this.reset();
+      this.inc(stats().marks.flushFailures);
     },
   });
   new Gauge({
