@@ -8,9 +8,10 @@
  * already counted costs nothing. A member is live iff exitMs > now, which is exactly when its
  * bucket is still in its group's ring.
  *
- * charge: member live → 0 (with `refresh`, its charge moves to the current bucket: "counted
- *         while charged within the window"); else if the group's total >= limit → refuse, ms
- *         until enough buckets leave; else count it in the current bucket.
+ * charge: member live → -1, nothing new counted (with `refresh`, its charge moves to the current
+ *         bucket: "counted while charged within the window"); else if the group's total >= limit
+ *         → refuse, ms until enough buckets leave; else count it in the current bucket → 0.
+ *         The two admissions differ so that a caller can give back exactly what it counted.
  * A refusal (limit, or a full table) charges nothing.
  */
 import { fullRetryMs } from './scratch';
@@ -32,7 +33,7 @@ export function distinctCharge(groups: Desc, members: Desc, ring: u32, refresh: 
       }
       store<f64>(m, ringExitMs(g, ring, cur), 8);
     }
-    return 0;
+    return -1;
   }
   const total = <f64>ringTotal(g);
   if (total >= limit) return ringWaitFor(g, ring, total - limit + 1, nowMs);

@@ -4,4 +4,4 @@ export { hashScratch, scratchPtr } from './scratch';
 export { gcraCheck, gcraTake, gcraTakeMany } from './gcra';
 export { windowCount, windowTake } from './window';
 export { uniqueCharge, uniqueCount, uniqueRelease } from './unique';
-export { repeatCharge } from './repeat';
+export { repeatCharge, repeatRelease, repeatTake } from './repeat';

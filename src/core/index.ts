@@ -140,6 +140,23 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
         h.hashWith(recipient, groupHi, groupLo);
         return x.repeatCharge(groupHi, groupLo, h.hi, h.lo, windowMs, maxRecipients, nowMs);
       },
+      take(scope, fingerprint, recipient, windowMs, maxRecipients, nowMs) {
+        validateWindow(windowMs);
+        h.hash(scope);
+        h.hashWith(fingerprint, h.hi, h.lo);
+        const groupHi = h.hi;
+        const groupLo = h.lo;
+        h.hashWith(recipient, groupHi, groupLo);
+        return x.repeatTake(groupHi, groupLo, h.hi, h.lo, windowMs, maxRecipients, nowMs);
+      },
+      release(scope, fingerprint, recipient, nowMs) {
+        h.hash(scope);
+        h.hashWith(fingerprint, h.hi, h.lo);
+        const groupHi = h.hi;
+        const groupLo = h.lo;
+        h.hashWith(recipient, groupHi, groupLo);
+        x.repeatRelease(groupHi, groupLo, h.hi, h.lo, nowMs);
+      },
     },
     fingerprintOf(text) {
       x.hashScratch(s.write(normalise(text)));

@@ -85,6 +85,7 @@ class DistinctWindow {
 
   constructor(private readonly ringSize: number, private readonly refresh: boolean) {}
 
+  /** 0 = counted now; -1 = already counted (admitted, nothing new counted); >0 = refused, ms until a slot frees. */
   charge(group: string, member: string, windowMs: number, limit: number, nowMs: number): number {
     const ring = this.ring(group, windowMs, nowMs);
     const cur = ring.advance(windowMs, nowMs);
@@ -98,7 +99,7 @@ class DistinctWindow {
         }
         this.members.set(member, ring.exitMs(cur));
       }
-      return 0;
+      return -1;
     }
     if (ring.total >= limit) return ring.waitFor(ring.total - limit + 1, nowMs);
     ring.add(cur, 1);
@@ -206,15 +207,21 @@ export function createReferenceCore(): ReferenceCore {
     },
     unique: {
       charge: (scope, recipient, limit, nowMs) =>
-        unique.charge(join(scope), join(scope, recipient), UNIQUE_WINDOW_MS, limit, clamp(nowMs)),
+        Math.max(0, unique.charge(join(scope), join(scope, recipient), UNIQUE_WINDOW_MS, limit, clamp(nowMs))),
       release: (scope, recipient, nowMs) => unique.release(join(scope), join(scope, recipient), clamp(nowMs)),
       count: (scope, nowMs) => unique.count(join(scope), UNIQUE_WINDOW_MS, clamp(nowMs)),
     },
     repeat: {
       charge(scope, fingerprint, recipient, windowMs, maxRecipients, nowMs) {
         validateWindow(windowMs);
+        return Math.max(0, repeat.charge(join(scope, fingerprint), join(scope, fingerprint, recipient), windowMs, maxRecipients, clamp(nowMs)));
+      },
+      take(scope, fingerprint, recipient, windowMs, maxRecipients, nowMs) {
+        validateWindow(windowMs);
         return repeat.charge(join(scope, fingerprint), join(scope, fingerprint, recipient), windowMs, maxRecipients, clamp(nowMs));
       },
+      release: (scope, fingerprint, recipient, nowMs) =>
+        repeat.release(join(scope, fingerprint), join(scope, fingerprint, recipient), clamp(nowMs)),
     },
     fingerprintOf: (text) => xxh64Hex(new TextEncoder().encode(normalise(text))),
     size() {

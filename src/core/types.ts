@@ -42,6 +42,12 @@ export interface UniqueApi {
 export interface RepeatApi {
   /** fingerprint = fingerprintOf(text); 0 = admitted; >0 = refused, ms until the window frees a slot. */
   charge(scope: string, fingerprint: string, recipient: string, windowMs: number, maxRecipients: number, nowMs: number): number;
+  /**
+   * As charge, telling the two admissions apart: 0 = the recipient is counted now (release() gives
+   * it back if the send is not accepted after all), -1 = it was already counted (nothing to give back).
+   */
+  take(scope: string, fingerprint: string, recipient: string, windowMs: number, maxRecipients: number, nowMs: number): number;
+  release(scope: string, fingerprint: string, recipient: string, nowMs: number): void;
 }
 
 /** The tables of the core, as named in stats. */

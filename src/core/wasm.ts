@@ -32,6 +32,8 @@ export interface CoreExports {
   uniqueRelease(scopeHi: number, scopeLo: number, memberHi: number, memberLo: number, nowMs: number): void;
   uniqueCount(scopeHi: number, scopeLo: number, nowMs: number): number;
   repeatCharge(groupHi: number, groupLo: number, memberHi: number, memberLo: number, windowMs: number, maxRecipients: number, nowMs: number): number;
+  repeatTake(groupHi: number, groupLo: number, memberHi: number, memberLo: number, windowMs: number, maxRecipients: number, nowMs: number): number;
+  repeatRelease(groupHi: number, groupLo: number, memberHi: number, memberLo: number, nowMs: number): void;
   tableCapacity(id: number): number;
   tableCount(id: number): number;
   tableFull(id: number): number;

@@ -6,9 +6,10 @@
  * Order inside admit(), chosen so a refusal charges nothing:
  *   1. checks that charge nothing: undeliverable, service window, opt-out, marketing deferral,
  *      opt-in, links;
- *   2. the tier slot (core.unique, the only charge the core can give back);
- *   3. the repeat slot (core.repeat, which cannot be given back: if it refuses, the tier slot is
- *      released; if it admits, nothing after it can refuse).
+ *   2. the tier slot (core.unique);
+ *   3. the repeat slot (core.repeat: if it refuses, the tier slot is released; if it admits,
+ *      nothing after it can refuse).
+ * Both charges go back with Admission.release() when the store then refuses the send (503, 409).
  * Warm-up is not an admission check: DESIGN says it delays, so the dispatcher paces a young
  * number's departures with `warmupCapsOf` and admission only notes the first send (age origin);
  * a backlog the caps cannot drain in time is refused by the deadline check, like any other.
@@ -46,12 +47,15 @@ const NOTHING_CHARGED: Admission = Object.freeze({ warnings: NO_WARNINGS, releas
 const GIVES_BACK = new Set(['failed', 'expired', 'rejected']);
 const HISTORY_LIMIT = 50;
 
-/** An admission that holds a tier slot and/or carries warnings. */
+/** An admission that holds a tier slot and/or a repeat slot, and/or carries warnings. */
 class ChargedAdmission implements Admission {
   private released = false;
   constructor(
     readonly warnings: readonly string[],
     private readonly tier: TierCharges | undefined,
+    /** The content fingerprint whose repeat slot this admission counted (not one the recipient already held). */
+    private readonly repeatFingerprint: string | undefined,
+    private readonly core: PolicyCore,
     private readonly tenantId: string,
     private readonly to: string,
     private readonly clock: Clock,
@@ -60,7 +64,9 @@ class ChargedAdmission implements Admission {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.tier?.release(this.tenantId, this.to, this.clock.nowMs());
+    const nowMs = this.clock.nowMs();
+    this.tier?.release(this.tenantId, this.to, nowMs);
+    if (this.repeatFingerprint !== undefined) this.core.repeat.release(this.tenantId, this.repeatFingerprint, this.to, nowMs);
   }
 }
 
@@ -137,22 +143,24 @@ class Engine implements PolicyEngine {
       if (waitMs === 0) tierHeld = true;
       else if (this.refuses(t, 'messagingLimit')) throw refusal.messagingLimit(t.messagingLimit, waitMs);
     }
+    let repeatHeld: string | undefined;
     if (t.repeat !== undefined) {
       const fingerprint = contentFingerprint(content ?? sendContent(input.body), this.core);
       if (fingerprint !== undefined) {
-        const waitMs = this.core.repeat.charge(t.id, fingerprint, to, t.repeat.windowMs, t.repeat.maxRecipients, nowMs);
+        const waitMs = this.core.repeat.take(t.id, fingerprint, to, t.repeat.windowMs, t.repeat.maxRecipients, nowMs);
         if (waitMs > 0 && this.refuses(t, 'repeat')) {
           if (tierHeld) this.tier.release(t.id, to, nowMs);
           throw refusal.repeat(t.repeat.maxRecipients, t.repeat.windowMs, waitMs);
         }
+        if (waitMs === 0) repeatHeld = fingerprint;
       }
     }
     this.noteFirstSend(np, nowMs);
 
-    if (!tierHeld && warnings === undefined) return NOTHING_CHARGED;
+    if (!tierHeld && repeatHeld === undefined && warnings === undefined) return NOTHING_CHARGED;
     // Counted only now: a send refused by a later policy was not admitted with a warning.
     if (warnings !== undefined) this.counters.warned[t.id] = (this.counters.warned[t.id] ?? 0) + 1;
-    return new ChargedAdmission(warnings ?? NO_WARNINGS, tierHeld ? this.tier : undefined, t.id, to, this.clock);
+    return new ChargedAdmission(warnings ?? NO_WARNINGS, tierHeld ? this.tier : undefined, repeatHeld, this.core, t.id, to, this.clock);
   }
 
   onInbound(message: InboundMessage): void {
