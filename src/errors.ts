@@ -91,6 +91,15 @@ export interface GraphErrorBody {
   };
 }
 
+/**
+ * The spec of an error recorded on a message (the upstream's answer, or one of the gateway's own
+ * codes such as a passed deadline), to render it again with `status`: Meta's codes keep Meta's
+ * type, sendgate's range keeps its own.
+ */
+export function recordedErrorSpec(status: number, graphCode: number, title: string): ErrorSpec {
+  return graphCode >= 900_000 && graphCode < 1_000_000 ? own(status, graphCode, title) : meta(status, graphCode, title);
+}
+
 /** Renders a catalogued error as the Graph error envelope. */
 export function graphErrorBody(spec: ErrorSpec, details: string, traceId: string): GraphErrorBody {
   return {

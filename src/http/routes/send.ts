@@ -7,16 +7,19 @@
  * answer when it comes within N seconds.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError, graphErrorBody } from '../../errors.js';
+import { GatewayError } from '../../errors.js';
 import { buildMessage } from '../../gateway/send-request.js';
-import { FINAL_STATES, type MessageRecord } from '../../store/types.js';
+import { FINAL_STATES, type MessageRecord, type MessageState } from '../../store/types.js';
 import { requireOwnNumber, requireTenant } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
+import { endedAnswer } from '../ended-answer.js';
 
 const VERSION = /^v[0-9]+\.[0-9]+$/;
 const PREFER_WAIT = /(?:^|[,;\s])wait=([0-9]+)/i;
 /** Longest a client may hold a request open with `Prefer: wait`. */
 const MAX_WAIT_SEC = 60;
+/** Final states of a message that was never (successfully) sent. */
+const UNSENT_STATES: ReadonlySet<MessageState> = new Set(['failed', 'expired', 'rejected']);
 
 interface Params { version?: string; phoneNumberId: string }
 
@@ -102,11 +105,14 @@ async function answer(deps: GatewayDeps, request: FastifyRequest, reply: Fastify
         return reply.code(answer.status).type('application/json').send(withGatewayId(answer.bodyText, record.id));
       }
       // Ended without an upstream answer (expired, network failures): the envelope from what was recorded.
-      const error = answer.error;
-      const details = error === null ? `Message ${record.id} ended ${answer.state} without an upstream answer` : `${error.title}: ${error.details}`;
-      return reply.code(answer.state === 'expired' ? 504 : 502).type('application/json')
-        .send(graphErrorBody({ status: 502, graphCode: error?.code || 131000, title: error?.title ?? 'Something went wrong', type: 'OAuthException' }, details, String(request.id)));
+      const ended = endedAnswer(record.id, answer.state, answer.error, String(request.id));
+      return reply.code(ended.status).type('application/json').send(ended.body);
     }
+  }
+  // A retry of a message that ended unsent is told how it ended (ended-answer.ts), not "accepted".
+  if (UNSENT_STATES.has(record.state)) {
+    const ended = endedAnswer(record.id, record.state, record.lastError, String(request.id));
+    return reply.code(ended.status).header('x-sendgate-message-id', record.id).type('application/json').send(ended.body);
   }
   return reply.code(202).header('x-sendgate-message-id', record.id).send(acceptedBody(record, warnings));
 }
