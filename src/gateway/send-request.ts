@@ -82,14 +82,29 @@ function parseIdempotencyKey(header: string | undefined): string | null {
   return header;
 }
 
+/** RFC 3339 §5.6 date-time: date, `T`, time with seconds, optional fraction, zone `Z` or ±hh:mm (either case). */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * An RFC 3339 instant in ms, NaN for anything else. Checked before Date.parse, which would read a
+ * time without zone in the server's local time and roll an impossible date over (Feb 30 → Mar 2).
+ * A leap second (:60) is refused: Date.parse cannot represent it.
+ */
+function parseRfc3339(text: string): number {
+  const m = RFC3339.exec(text);
+  if (m === null) return Number.NaN;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  if (m[7] !== undefined && (Number(m[7]) > 23 || Number(m[8]) > 59)) return Number.NaN;
+  return Date.parse(text.toUpperCase());
+}
+
 /** `X-Sendgate-Deadline`: seconds of validity (integer) or an RFC 3339 instant. */
 function parseDeadline(header: string | undefined, defaultSec: number, nowMs: number): number {
   if (header === undefined) return nowMs + defaultSec * 1000;
   const text = header.trim();
-  let deadlineMs: number;
-  if (/^[0-9]{1,10}$/.test(text)) deadlineMs = nowMs + Number(text) * 1000;
-  else if (/^\d{4}-\d{2}-\d{2}T/.test(text)) deadlineMs = Date.parse(text);
-  else deadlineMs = Number.NaN;
+  const deadlineMs = /^[0-9]{1,10}$/.test(text) ? nowMs + Number(text) * 1000 : parseRfc3339(text);
   if (!Number.isFinite(deadlineMs) || deadlineMs <= nowMs || deadlineMs - nowMs > MAX_VALIDITY_MS) {
     throw new GatewayError('INVALID_HEADER', 'X-Sendgate-Deadline must be a positive number of seconds or a future RFC 3339 time within 30 days');
   }

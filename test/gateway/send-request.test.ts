@@ -45,3 +45,63 @@ describe('X-Sendgate-Category → priority', () => {
     expect(build('marketing', body)).toMatchObject({ category: 'marketing', message: { priority: 1 } });
   });
 });
+
+describe('X-Sendgate-Deadline', () => {
+  const NOW = Date.parse('2030-01-01T00:00:00Z');
+  const deadlineOf = (deadline: string) =>
+    buildMessage(tenant, '1001', body, { idempotencyKey: undefined, deadline, category: undefined }, NOW).message.deadlineAtMs;
+  const refused = (deadline: string) => {
+    expect(() => deadlineOf(deadline), deadline).toThrow(expect.objectContaining({ code: 'INVALID_HEADER' }));
+  };
+
+  it('takes seconds of validity', () => {
+    expect(deadlineOf('90')).toBe(NOW + 90_000);
+    expect(deadlineOf(' 3600 ')).toBe(NOW + 3_600_000);
+  });
+
+  it.each([
+    ['2030-01-01T01:00:00Z', '2030-01-01T01:00:00.000Z'],
+    ['2030-01-01T01:00:00.250Z', '2030-01-01T01:00:00.250Z'],
+    ['2030-01-01T01:00:00.123456Z', '2030-01-01T01:00:00.123Z'],
+    ['2030-01-01T03:30:00+02:00', '2030-01-01T01:30:00.000Z'],
+    ['2029-12-31T20:00:00-05:00', '2030-01-01T01:00:00.000Z'],
+    ['2030-01-01t01:00:00z', '2030-01-01T01:00:00.000Z'], // RFC 3339 §5.6: T and Z may be lower case
+    ['2030-01-31T00:00:00Z', '2030-01-31T00:00:00.000Z'], // 30 days ahead: the longest allowed
+  ])('takes the RFC 3339 instant %s', (header, instant) => {
+    expect(new Date(deadlineOf(header)).toISOString()).toBe(instant);
+  });
+
+  it('refuses what is not an RFC 3339 instant rather than guess one', () => {
+    refused('2030-01-01T01:00:00'); // no zone: Date.parse would read the server's local time
+    refused('2030-01-01T01:00Z'); // no seconds
+    refused('2030-01-01 01:00:00Z'); // space instead of T
+    refused('2030-01-01');
+    refused('2030-01-01T24:00:00Z');
+    refused('2030-01-01T01:00:00+0200');
+    refused('2030-01-01T01:00:00+24:00');
+    refused('Tue, 01 Jan 2030 01:00:00 GMT');
+    refused('1e3');
+    refused('-5');
+  });
+
+  it('refuses a day the month does not have (Date.parse would roll it into the next month)', () => {
+    const FEB_20 = Date.parse('2030-02-20T00:00:00Z');
+    const at = (deadline: string) => () => buildMessage(tenant, '1001', body, { idempotencyKey: undefined, deadline, category: undefined }, FEB_20);
+    expect(at('2030-02-28T00:00:00Z')().message.deadlineAtMs).toBe(Date.parse('2030-02-28T00:00:00Z'));
+    for (const impossible of ['2030-02-29T00:00:00Z', '2030-02-30T00:00:00Z', '2030-02-31T00:00:00Z', '2030-02-00T00:00:00Z']) {
+      expect(at(impossible), impossible).toThrow(expect.objectContaining({ code: 'INVALID_HEADER' }));
+    }
+    // 2032 is a leap year.
+    const FEB_20_2032 = Date.parse('2032-02-20T00:00:00Z');
+    expect(buildMessage(tenant, '1001', body, { idempotencyKey: undefined, deadline: '2032-02-29T12:00:00Z', category: undefined }, FEB_20_2032).message.deadlineAtMs)
+      .toBe(Date.parse('2032-02-29T12:00:00Z'));
+  });
+
+  it('refuses an instant in the past, now, or more than 30 days ahead', () => {
+    refused('2029-12-31T23:59:59Z');
+    refused('2030-01-01T00:00:00Z');
+    refused('2030-01-31T00:00:00.001Z');
+    refused('0');
+    refused(String(30 * 86_400 + 1));
+  });
+});
