@@ -48,7 +48,10 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   let dispatcher: Dispatcher;
   /** settleUnsent work in progress: awaited on close, before webhooks and storage shut. */
   const unsettled = new Set<Promise<void>>();
-  const metrics = new GatewayMetrics(() => dispatcher.snapshot(), { defaultMetrics: options.defaultMetrics ?? true });
+  const metrics = new GatewayMetrics(() => dispatcher.snapshot(), {
+    defaultMetrics: options.defaultMetrics ?? true,
+    capacity: () => dispatcher.capacity(),
+  });
   registerPolicyMetrics(metrics.registry, policy);
   registerWebhookMetrics(metrics.registry, () => webhooks.stats());
   const plugins: Array<(app: FastifyInstance) => Promise<void>> = [
@@ -88,8 +91,9 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     pacer: core.gcra,
     window: core.window,
     warmup: { capsOf: (phoneNumberId, nowMs) => policy.warmupCapsOf(phoneNumberId, nowMs) },
-    config: { dispatch: config.dispatch, upstream: config.upstream },
+    config: { dispatch: config.dispatch, upstream: config.upstream, maxBodyBytes: config.limits.maxBodyBytes },
     log: app.log,
+    onSlotWait: (waitedMs) => metrics.slotWait.observe(waitedMs / 1000),
     onEvent(event: DispatchEvent) {
       if (event.type === 'attempt') {
         metrics.upstreamSends.inc({ outcome: event.outcome, code: String(event.code) });

@@ -94,7 +94,8 @@ async function runDispatcher(url: string, warmupMs: number, measureMs: number, w
   const numbers = new Map<string, NumberInfo>();
   const pair = withPair ? { intervalMs: 6000, burst: 5 } : undefined;
   for (let i = 0; i < NUMBERS; i++) numbers.set(String(1000 + i), { tenantId: 'bench', accessToken: 'bench-token', mps: 100_000, burst: 100_000, pair });
-  const upstreamConfig = { baseUrl: url, version: VERSION, connections: CONNECTIONS, pipelining: PIPELINING, timeoutMs: 15_000 };
+  // The same capacity as the raw loop: CONNECTIONS requests in flight on CONNECTIONS sockets.
+  const upstreamConfig = { baseUrl: url, version: VERSION, connections: CONNECTIONS, pipelining: PIPELINING, timeoutMs: 15_000, maxInFlight: CONNECTIONS };
   const upstream = createUndiciUpstream(upstreamConfig);
   // With the pair rate every recipient holds a GCRA key for its interval (6 s) after a send.
   const core = await loadCore({ gcraKeys: withPair ? 1 << 16 : 1 << 12, windowKeys: 1024, uniqueKeys: 1024, repeatKeys: 1024 });
@@ -129,7 +130,7 @@ async function runDispatcher(url: string, warmupMs: number, measureMs: number, w
     upstream,
     pacer: core.gcra,
     clock,
-    config: { dispatch: { headroom: 0.9, maxAttempts: 8, retryBaseMs: 1000, retryMaxMs: 300_000 }, upstream: upstreamConfig },
+    config: { dispatch: { headroom: 0.9, maxAttempts: 8, maxInFlightPerNumber: 2048, retryBaseMs: 1000, retryMaxMs: 300_000 }, upstream: upstreamConfig },
     numbers,
     log: { info() {}, warn() {}, error() {} },
     onEvent(e) {

@@ -134,8 +134,27 @@ export const ConfigSchema = Type.Object(
       {
         baseUrl: Type.String({ minLength: 1, default: 'https://graph.facebook.com' }),
         version: Type.String({ pattern: '^v[0-9]+\\.[0-9]+$', default: 'v23.0' }),
-        /** Upper bound on sockets per upstream origin. */
-        connections: Type.Integer({ minimum: 1, maximum: 1024, default: 64 }),
+        /**
+         * Requests in flight to the upstream at most, over all numbers (each holds its body until
+         * answered; lowered at boot to what a quarter of the heap holds at `limits.maxBodyBytes`).
+         * Within it, each number gets what its rate needs at the observed latency (Little's law,
+         * src/dispatch/capacity.ts).
+         */
+        maxInFlight: Type.Integer({ minimum: 1, maximum: 65_536, default: 8192 }),
+        /**
+         * Negotiate HTTP/2 (ALPN) with an https upstream such as graph.facebook.com: a few
+         * connections carry every request as multiplexed streams. Plain-http upstreams (the
+         * simulator, a local proxy) always use HTTP/1.1. bench/macro/capacity measures both.
+         */
+        http2: Type.Boolean({ default: true }),
+        /** HTTP/2: concurrent streams per connection (Node and Meta's edge allow 100 or more). */
+        streamsPerConnection: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+        /**
+         * Upper bound on connections per upstream origin, opened as the work needs them. Absent:
+         * enough for `maxInFlight` (HTTP/1.1: one request per socket unless pipelining; HTTP/2:
+         * `streamsPerConnection` per connection).
+         */
+        connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536 })),
         /** Requests per socket in flight (HTTP/1.1 pipelining); 1 = off. */
         pipelining: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
         timeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 15_000 }),
@@ -147,6 +166,8 @@ export const ConfigSchema = Type.Object(
         /** Fraction of a number's mps actually used, so network jitter cannot push a conforming stream over Meta's limit. */
         headroom: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.9 }),
         maxAttempts: Type.Integer({ minimum: 1, maximum: 100, default: 8 }),
+        /** Upper bound of one number's requests in flight (its Little's-law need is usually far below). */
+        maxInFlightPerNumber: Type.Integer({ minimum: 1, maximum: 65_536, default: 2048 }),
         /** First retry delay; doubles per attempt with full jitter. */
         retryBaseMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1000 }),
         retryMaxMs: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 300_000 }),

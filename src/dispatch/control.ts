@@ -6,7 +6,7 @@
 import type { Lane } from './lane.js';
 import { laneView, targetMps } from './limits.js';
 import type { DispatchState } from './state.js';
-import type { LaneView, LimitsPatch } from './types.js';
+import type { CapacityView, LaneView, LimitsPatch } from './types.js';
 import { warmupOf } from './warmup-pacing.js';
 
 function runLanesOf(s: DispatchState, predicate: (lane: Lane) => boolean): void {
@@ -63,4 +63,18 @@ export function snapshot(s: DispatchState): LaneView[] {
   const views: LaneView[] = [];
   for (const lane of s.lanes.values()) views.push(laneView(lane, s.deps.numbers.get(lane.phoneNumberId), s.isPaused(lane, nowMs), s.settings.headroom, nowMs));
   return views;
+}
+
+/** Is the gateway itself the bottleneck? Slots held against the bound and what the lanes want. */
+export function capacityView(s: DispatchState): CapacityView {
+  let demand = 0;
+  for (const lane of s.lanes.values()) if (lane.depth > 0 || lane.inFlight > 0) demand += lane.inFlightLimit;
+  const nowMs = s.deps.clock.nowMs();
+  return {
+    inFlight: s.sendsInFlight,
+    capacity: s.maxSends,
+    demand,
+    blockedLanes: s.blocked.size,
+    latencyP99Ms: s.latency.samples() > 0 ? s.latency.quantile(0.99, nowMs) : Number.NaN,
+  };
 }

@@ -19,7 +19,7 @@
  * resume, limits, views). This file wires them behind the Dispatcher interface.
  */
 import type { MessageRecord } from '../store/types.js';
-import { estimateWaitMs, pauseNumber, pauseTenant, resumeNumber, resumeTenant, setLimits, snapshot } from './control.js';
+import { capacityView, estimateWaitMs, pauseNumber, pauseTenant, resumeNumber, resumeTenant, setLimits, snapshot } from './control.js';
 import type { Job } from './lane.js';
 import { unprepare } from './prepare.js';
 import { DispatchState } from './state.js';
@@ -59,6 +59,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     pauseTenant: (tenantId) => pauseTenant(s, tenantId),
     resumeTenant: (tenantId) => resumeTenant(s, tenantId),
     snapshot: () => snapshot(s),
+    capacity: () => capacityView(s),
     async close() {
       if (s.closing) return;
       s.closing = true;

@@ -8,6 +8,8 @@
  */
 import type { MessageRecord, RecordedError } from '../store/types.js';
 import { Fifo } from './deque.js';
+import { PRIOR_LATENCY_MS } from './capacity.js';
+import { LATENCY_HALF_LIFE_MS, LatencyHistogram } from './latency.js';
 import { RateControl } from './rate-control.js';
 import type { LimitsPatch } from './types.js';
 
@@ -72,9 +74,16 @@ export class Lane {
   readonly pairAhead = new Map<string, number>();
   private headQueue: Fifo<Job> | null = null;
 
+  /** When the lane last found every upstream slot taken (for the slot-wait metric). */
+  blockedSinceMs = 0;
+  /** Slots the lane may hold, as last sized by the run loop (capacity.ts). */
+  inFlightLimit = 0;
+
   constructor(
     readonly phoneNumberId: string,
     public tenantId: string,
+    /** This number's upstream answer times lately: sizes its in-flight bound. */
+    readonly latency: LatencyHistogram = new LatencyHistogram(LATENCY_HALF_LIFE_MS, PRIOR_LATENCY_MS, 0),
   ) {
     this.pacerKey = `dispatch:${phoneNumberId}`;
     this.warmupKey = `warmup-pace:${phoneNumberId}`;

@@ -62,5 +62,8 @@ export function laneView(lane: Lane, info: NumberInfo | undefined, paused: boole
     pausedUntilMs: lane.pausedUntilMs > nowMs ? lane.pausedUntilMs : 0,
     inFlight: lane.inFlight,
     parkedRecipients: lane.parkedCount(nowMs),
+    inFlightLimit: lane.inFlightLimit,
+    latencyP50Ms: lane.latency.samples() > 0 ? lane.latency.quantile(0.5, nowMs) : Number.NaN,
+    latencyP99Ms: lane.latency.samples() > 0 ? lane.latency.quantile(0.99, nowMs) : Number.NaN,
   };
 }

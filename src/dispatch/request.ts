@@ -22,6 +22,8 @@ export async function request(s: DispatchState, lane: Lane, job: Job, info: Numb
       result = { kind: 'network', reason: 'other', message: (err as Error).message };
     }
     const reaction = classify(result);
+    const endMs = clock.nowMs();
+    s.recordLatency(lane, endMs - startMs, endMs);
     s.emit({
       type: 'attempt',
       id: job.rec.id,
@@ -30,7 +32,7 @@ export async function request(s: DispatchState, lane: Lane, job: Job, info: Numb
       outcome: result.kind,
       code: result.kind === 'ok' ? 0 : result.kind === 'error' ? result.code : -1,
       reaction,
-      upstreamMs: clock.nowMs() - startMs,
+      upstreamMs: endMs - startMs,
     });
     await react(s, lane, job, info, result, reaction);
   } catch (err) {

@@ -7,6 +7,7 @@
  * Pacer says "in N ms", the lane asks the WakeTimer (one heap, one Node timer for everything) to
  * run it again then. Committing a message as `sending`: prepare.ts; the request: request.ts.
  */
+import { laneSlots } from './capacity.js';
 import { UNKNOWN_NUMBER_ERROR, type Wake } from './context.js';
 import type { Job, Lane } from './lane.js';
 import { pacedBurst, targetMps } from './limits.js';
@@ -22,9 +23,12 @@ import { departureWaitMs, warmupOf, warmupRoom, warmupWaitMs } from './warmup-pa
  */
 const PREPARE_AHEAD_MS = 250;
 
-function maxInFlight(s: DispatchState, rateMps: number): number {
-  if (s.deps.maxInFlightPerNumber !== undefined) return s.deps.maxInFlightPerNumber;
-  return Math.min(1024, Math.max(8, Math.ceil(rateMps)));
+/** The lane's slot bound now: fixed by the caller, else its rate's need at its observed p99 latency. */
+function maxInFlight(s: DispatchState, lane: Lane, rateMps: number, burst: number, nowMs: number): number {
+  const bound = s.deps.maxInFlightPerNumber
+    ?? laneSlots(rateMps, burst, s.latencyP99Ms(lane, nowMs), PREPARE_AHEAD_MS, s.settings.maxInFlightPerNumber);
+  lane.inFlightLimit = bound;
+  return bound;
 }
 
 /** A wake-up from the one timer came due: marks its lane to run (the timer then calls `pump`). */
@@ -55,7 +59,7 @@ export function pump(s: DispatchState): void {
     while (s.touched.size > 0 || (s.blocked.size > 0 && s.sendsInFlight < s.maxSends)) {
       for (const lane of s.blocked) {
         if (s.sendsInFlight >= s.maxSends) break;
-        s.blocked.delete(lane);
+        s.unblock(lane, s.deps.clock.nowMs());
         run(s, lane); // may add itself back, at the end
       }
       const batch = [...s.touched];
@@ -142,7 +146,7 @@ function run(s: DispatchState, lane: Lane): void {
   if (pacerWaitMs > PREPARE_AHEAD_MS) return;
 
   // After a maintenance pause one request goes first, as a probe: the rest wait for its answer.
-  const bound = lane.probing ? 1 : maxInFlight(s, rateMps);
+  const bound = lane.probing ? 1 : maxInFlight(s, lane, rateMps, burst, nowMs);
   // A warming-up number commits no more messages ahead than its window still lets leave.
   const room = warmupRoom(lane, warmup, nowMs);
   // Commit a message ahead only if its token is due within the window, so a message is not
@@ -181,7 +185,7 @@ function run(s: DispatchState, lane: Lane): void {
       return;
     }
     if (s.sendsInFlight >= s.maxSends) {
-      s.blocked.add(lane);
+      s.block(lane, nowMs);
       return;
     }
     lane.shiftHead();

@@ -14,10 +14,13 @@ import { OutcomeWaiters } from './outcome-waiters.js';
 import { onWake, pump } from './run-loop.js';
 import type { DispatchEvent, DispatcherDeps, NumberInfo, Outcome } from './types.js';
 import { WakeTimer } from './wake-timer.js';
+import { totalSlots, PRIOR_LATENCY_MS } from './capacity.js';
+import { LATENCY_HALF_LIFE_MS, LatencyHistogram } from './latency.js';
 
 const DEFAULT_SWEEP_MS = 60_000;
-/** The default undici pool size (upstream.connections 64 × pipelining 1). */
-const DEFAULT_MAX_SENDS = 64;
+/** config.upstream.maxInFlight's default, for dispatchers built without an upstream config. */
+const DEFAULT_MAX_IN_FLIGHT = 8192;
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
 export class DispatchState implements DispatchContext {
   readonly random: () => number;
@@ -31,6 +34,8 @@ export class DispatchState implements DispatchContext {
   readonly touched = new Set<Lane>();
   /** Lanes with a ready message that found every upstream slot taken, in arrival order (round robin). */
   readonly blocked = new Set<Lane>();
+  /** Upstream answer times over all numbers: the prior of a lane that has none yet. */
+  readonly latency: LatencyHistogram;
   /** Upstream requests plus store bookkeeping still running: close() waits for these. */
   inFlightTotal = 0;
   /** Upstream requests only: gated by `maxSends`. */
@@ -48,7 +53,9 @@ export class DispatchState implements DispatchContext {
     this.settings = deps.config.dispatch;
     this.random = deps.random ?? Math.random;
     this.sweepMs = deps.pausedSweepMs ?? DEFAULT_SWEEP_MS;
-    this.maxSends = deps.maxInFlightTotal ?? (deps.config.upstream ? deps.config.upstream.connections * deps.config.upstream.pipelining : DEFAULT_MAX_SENDS);
+    this.maxSends = deps.maxInFlightTotal
+      ?? totalSlots(deps.config.upstream?.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, deps.config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+    this.latency = new LatencyHistogram(LATENCY_HALF_LIFE_MS, PRIOR_LATENCY_MS, deps.clock.nowMs());
     this.timer = new WakeTimer<Wake>(
       deps.clock,
       (wake, nowMs) => onWake(this, wake, nowMs),
@@ -120,7 +127,8 @@ export class DispatchState implements DispatchContext {
   laneFor(phoneNumberId: string, tenantId: string): Lane {
     let lane = this.lanes.get(phoneNumberId);
     if (lane === undefined) {
-      lane = new Lane(phoneNumberId, this.deps.numbers.get(phoneNumberId)?.tenantId ?? tenantId);
+      const latency = new LatencyHistogram(LATENCY_HALF_LIFE_MS, PRIOR_LATENCY_MS, this.deps.clock.nowMs());
+      lane = new Lane(phoneNumberId, this.deps.numbers.get(phoneNumberId)?.tenantId ?? tenantId, latency);
       this.lanes.set(phoneNumberId, lane);
     }
     return lane;
@@ -128,6 +136,29 @@ export class DispatchState implements DispatchContext {
 
   isPaused(lane: Lane, nowMs: number): boolean {
     return lane.paused || this.pausedTenants.has(lane.tenantId) || lane.pausedUntilMs > nowMs;
+  }
+
+  /** An upstream answer (or network failure) came back after `latencyMs`: feeds the capacity sizing. */
+  recordLatency(lane: Lane, latencyMs: number, nowMs: number): void {
+    lane.latency.record(latencyMs, nowMs);
+    this.latency.record(latencyMs, nowMs);
+  }
+
+  /** p99 upstream latency to size the lane by: its own once it has answers, else everyone's. */
+  latencyP99Ms(lane: Lane, nowMs: number): number {
+    return lane.latency.samples() >= 8 ? lane.latency.quantile(0.99, nowMs) : this.latency.quantile(0.99, nowMs);
+  }
+
+  /** The lane has a ready message but every slot is taken: it waits its turn (round robin). */
+  block(lane: Lane, nowMs: number): void {
+    if (this.blocked.has(lane)) return;
+    lane.blockedSinceMs = nowMs;
+    this.blocked.add(lane);
+  }
+
+  unblock(lane: Lane, nowMs: number): void {
+    if (!this.blocked.delete(lane)) return;
+    this.deps.onSlotWait?.(nowMs - lane.blockedSinceMs);
   }
 
   /** Takes an upstream slot for the lane (from `sending` commit to the end of the request). */

@@ -65,8 +65,11 @@ export interface DispatcherDeps {
   upstream: Pick<Upstream, 'send'>;
   pacer: Pacer;
   clock: Clock;
-  /** `upstream` sizes the global send gate (connections × pipelining) when `maxInFlightTotal` is not given. */
-  config: { dispatch: Config['dispatch']; upstream?: Pick<Config['upstream'], 'connections' | 'pipelining'> };
+  /**
+   * `upstream.maxInFlight` bounds the global send gate (lowered to what the heap holds at
+   * `maxBodyBytes` bodies) when `maxInFlightTotal` is not given; see capacity.ts.
+   */
+  config: { dispatch: Config['dispatch']; upstream?: Pick<Config['upstream'], 'maxInFlight'>; maxBodyBytes?: number };
   numbers: NumberLookup;
   log: DispatchLog;
   /** Warm-up caps per number; with `window`, a young number never sends more than its cap in any window. */
@@ -75,14 +78,19 @@ export interface DispatcherDeps {
   window?: WindowCounter;
   /** How long a number answered 131057 (maintenance) stays paused before a probe. Default 60 s. */
   maintenancePauseMs?: number;
-  /** Upper bound of concurrent upstream requests per number. Default: one second's worth at the number's rate, within [8, 1024]. */
+  /**
+   * Fixed bound of concurrent upstream requests per number, replacing the Little's-law sizing
+   * (capacity.ts: bucket + rate × observed p99 latency, within config.dispatch.maxInFlightPerNumber).
+   */
   maxInFlightPerNumber?: number;
   /**
    * Upper bound of concurrent upstream requests over all numbers. Pacing decides only when a
    * request can leave at once, so it must not exceed what the upstream pool runs without queueing.
-   * Default: config.upstream connections × pipelining, else 64.
+   * Default: config.upstream.maxInFlight bounded by memory (capacity.ts), else 8192.
    */
   maxInFlightTotal?: number;
+  /** How long a lane with a ready message waited for a free upstream slot (ms); a metric. */
+  onSlotWait?: (waitedMs: number) => void;
   /** How often a paused lane's waiting messages are checked against their deadlines. Default 60 s. */
   pausedSweepMs?: number;
   /** Uniform [0, 1) for retry jitter; injectable so tests are deterministic. */
@@ -155,6 +163,25 @@ export interface LaneView {
   inFlight: number;
   /** Recipients currently parked (131056 backoff or 131049 deferral). */
   parkedRecipients: number;
+  /** Slots the lane may hold now (Little's law over its rate and latency, capacity.ts). */
+  inFlightLimit: number;
+  /** Upstream answer time of this number lately (decaying histogram), ms; NaN before any answer. */
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+}
+
+/** The dispatcher as a whole: is the gateway itself the bottleneck? */
+export interface CapacityView {
+  /** Upstream slots held (commits, prepared, requests). */
+  inFlight: number;
+  /** The global bound (config.upstream.maxInFlight within memory). */
+  capacity: number;
+  /** Sum of the slots the lanes with work would use now (their Little's-law bounds). */
+  demand: number;
+  /** Lanes with a ready message waiting for a slot. */
+  blockedLanes: number;
+  /** Upstream answer time over all numbers lately, ms; NaN before any answer. */
+  latencyP99Ms: number;
 }
 
 export interface Dispatcher {
@@ -173,6 +200,7 @@ export interface Dispatcher {
   pauseTenant(tenantId: string): void;
   resumeTenant(tenantId: string): void;
   snapshot(): LaneView[];
+  capacity(): CapacityView;
   /** Stops taking new sends, waits for in-flight ones; the rest stays queued in the store. */
   close(): Promise<void>;
 }

@@ -11,6 +11,17 @@ export interface LaneSnapshot {
   effectiveMps: number;
   paused: boolean;
   inFlight: number;
+  inFlightLimit: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+}
+
+/** The dispatcher as a whole (Dispatcher.capacity()). */
+export interface CapacitySnapshot {
+  inFlight: number;
+  capacity: number;
+  demand: number;
+  blockedLanes: number;
 }
 
 export class GatewayMetrics {
@@ -19,6 +30,8 @@ export class GatewayMetrics {
   readonly rejected: Counter<'reason'>;
   readonly upstreamSends: Counter<'outcome' | 'code'>;
   readonly dispatchLatency: Histogram;
+  /** How long a ready message's lane waited for a free upstream slot: > 0 means the gateway is the bottleneck. */
+  readonly slotWait: Histogram;
   /** Per-tenant children of `accepted`, bound once: a labelled inc() hashes its labels every call. */
   private readonly acceptedByTenant = new Map<string, { inc(): void }>();
 
@@ -31,7 +44,7 @@ export class GatewayMetrics {
     return child;
   }
 
-  constructor(lanes: () => Iterable<LaneSnapshot>, options: { defaultMetrics?: boolean } = {}) {
+  constructor(lanes: () => Iterable<LaneSnapshot>, options: { defaultMetrics?: boolean; capacity?: () => CapacitySnapshot } = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'sendgate_process_' });
     this.accepted = new Counter({ name: 'sendgate_accepted_total', help: 'Messages accepted (durably queued)', labelNames: ['tenant'], registers });
@@ -57,5 +70,34 @@ export class GatewayMetrics {
     gauge('sendgate_effective_rate_mps', 'Current pacing rate per number after headroom and adaptive slow-down', (l) => l.effectiveMps);
     gauge('sendgate_number_paused', '1 when the number is paused', (l) => (l.paused ? 1 : 0));
     gauge('sendgate_in_flight', 'Upstream requests in flight per number', (l) => l.inFlight);
+    gauge('sendgate_in_flight_limit', 'Upstream slots the number may hold now (its rate x observed p99 latency, plus its bucket)', (l) => l.inFlightLimit);
+    this.slotWait = new Histogram({
+      name: 'sendgate_dispatch_slot_wait_seconds',
+      help: 'Time a number with a ready message waited for a free upstream slot (the gateway, not the limits, held it)',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    });
+    new Gauge({
+      name: 'sendgate_upstream_latency_seconds', help: 'Upstream answer time per number lately (decaying histogram), by quantile',
+      labelNames: ['number', 'quantile'], registers,
+      collect() {
+        this.reset();
+        for (const lane of lanes()) {
+          if (Number.isNaN(lane.latencyP50Ms)) continue;
+          this.set({ number: lane.phoneNumberId, quantile: '0.5' }, lane.latencyP50Ms / 1000);
+          this.set({ number: lane.phoneNumberId, quantile: '0.99' }, lane.latencyP99Ms / 1000);
+        }
+      },
+    });
+    const capacity = options.capacity;
+    if (capacity !== undefined) {
+      const total = (name: string, help: string, pick: (c: CapacitySnapshot) => number): void => {
+        new Gauge({ name, help, registers, collect() { this.set(pick(capacity())); } });
+      };
+      total('sendgate_dispatch_in_flight', 'Upstream slots held over all numbers', (c) => c.inFlight);
+      total('sendgate_dispatch_capacity', 'Upstream slots the gateway allows at once (upstream.maxInFlight within memory)', (c) => c.capacity);
+      total('sendgate_dispatch_demand', 'Upstream slots the numbers with work would use now', (c) => c.demand);
+      total('sendgate_dispatch_blocked_numbers', 'Numbers with a ready message waiting for a free upstream slot', (c) => c.blockedLanes);
+    }
   }
 }

@@ -6,17 +6,21 @@
  *   GET  /__sim/stats[?pairs=0]    POST /__sim/reset    POST /__sim/inbound {phoneNumberId, from, text, name?}
  *   POST /__sim/faults {phoneNumberId?, faults}  (faults null/absent clears them)
  */
+import { constants as h2 } from 'node:http2';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { metaError } from '../cloud-api/index.js';
 import { parseSimConfig } from './config.js';
 import type { SimEngine } from './engine.js';
 
 const JSON_TYPE = 'application/json; charset=UTF-8';
+const NGHTTP2_INTERNAL_ERROR = h2.NGHTTP2_INTERNAL_ERROR;
 const VERSION = /^v[0-9]{1,3}\.[0-9]{1,3}$/;
 
 interface AppOptions {
   engine: SimEngine;
   maxBodyBytes: number;
+  /** Serve HTTPS with HTTP/2 and HTTP/1.1 (ALPN), as Meta's Graph API does. */
+  tls?: { key: string; cert: string };
 }
 
 function sendError(reply: FastifyReply, code: number, details: string, status?: number): FastifyReply {
@@ -24,8 +28,8 @@ function sendError(reply: FastifyReply, code: number, details: string, status?: 
   return reply.code(status ?? e.status).header('content-type', JSON_TYPE).send(JSON.stringify(e.body));
 }
 
-export function buildSimApp({ engine, maxBodyBytes }: AppOptions): FastifyInstance {
-  const app = Fastify({
+export function buildSimApp({ engine, maxBodyBytes, tls }: AppOptions): FastifyInstance {
+  const options = {
     logger: false,
     bodyLimit: maxBodyBytes,
     // Keep pollution keys in the parsed body so the shared validator refuses them with Meta's code 100
@@ -34,7 +38,12 @@ export function buildSimApp({ engine, maxBodyBytes }: AppOptions): FastifyInstan
     onConstructorPoisoning: 'ignore',
     forceCloseConnections: true,
     keepAliveTimeout: 65_000,
-  });
+  } as const;
+  // Over TLS: HTTP/2 for clients that offer it, HTTP/1.1 for the rest. The routes only use what
+  // both request kinds share, so the instance is typed as the HTTP/1.1 one.
+  const app = tls === undefined
+    ? Fastify(options)
+    : (Fastify({ ...options, http2: true, https: { allowHTTP1: true, key: tls.key, cert: tls.cert } }) as unknown as FastifyInstance);
   /** Delayed answers, cleared on close so no timer outlives the server. */
   const delayed = new Set<NodeJS.Timeout>();
   app.addHook('onClose', async () => {
@@ -44,6 +53,7 @@ export function buildSimApp({ engine, maxBodyBytes }: AppOptions): FastifyInstan
 
   // Non-async handler: reply.send directly, no promise per request on the hot path.
   const handleSend = (req: FastifyRequest, reply: FastifyReply, phoneNumberId: string): void => {
+    engine.noteProtocol(req.raw.httpVersion);
     const auth = req.headers.authorization;
     const out = engine.send(phoneNumberId, auth, req.body);
     if (out.kind === 'timeout') {
@@ -52,7 +62,10 @@ export function buildSimApp({ engine, maxBodyBytes }: AppOptions): FastifyInstan
     }
     if (out.kind === 'reset') {
       reply.hijack();
-      req.raw.socket.destroy();
+      // HTTP/2: reset this stream only; its connection carries other requests.
+      const stream = (req.raw as { stream?: { close(code: number): void } }).stream;
+      if (stream !== undefined) stream.close(NGHTTP2_INTERNAL_ERROR);
+      else req.raw.socket.destroy();
       return;
     }
     if (out.latencyMs <= 0) {

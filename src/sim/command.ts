@@ -1,9 +1,10 @@
 /**
- * `sendgate simulate [--port N] [--host H] [--config FILE] [--seed S] [--accept-any-number]`:
+ * `sendgate simulate [--port N] [--host H] [--config FILE] [--seed S] [--accept-any-number] [--tls]`:
  * runs the Cloud API simulator on its own until SIGINT/SIGTERM. Flags override the config file.
  */
 import { pathToFileURL } from 'node:url';
 import { loadSimConfigFile, parseSimConfig, type SimConfigInput } from './config.js';
+import { selfSignedPair } from './self-signed.js';
 import { startSimulator, type Simulator } from './simulator.js';
 
 export function parseSimulateArgs(argv: readonly string[]): SimConfigInput {
@@ -14,6 +15,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimConfigInput {
     const eq = arg.indexOf('=');
     if (eq > 0) flags.set(arg.slice(2, eq), arg.slice(eq + 1));
     else if (arg === '--accept-any-number') flags.set('accept-any-number', true);
+    else if (arg === '--tls') flags.set('tls', true);
     else {
       const value = argv[i + 1];
       if (value === undefined || value.startsWith('--')) throw new Error(`simulate: ${arg} needs a value`);
@@ -22,7 +24,7 @@ export function parseSimulateArgs(argv: readonly string[]): SimConfigInput {
     }
   }
   for (const k of flags.keys()) {
-    if (!['port', 'host', 'config', 'seed', 'accept-any-number'].includes(k)) throw new Error(`simulate: unknown option --${k}`);
+    if (!['port', 'host', 'config', 'seed', 'accept-any-number', 'tls'].includes(k)) throw new Error(`simulate: unknown option --${k}`);
   }
   const file = flags.get('config');
   const base: SimConfigInput = typeof file === 'string' ? { ...loadSimConfigFile(file) } : { port: 8090 };
@@ -41,6 +43,8 @@ export function parseSimulateArgs(argv: readonly string[]): SimConfigInput {
     ...(seed !== undefined ? { seed } : {}),
     ...(typeof host === 'string' ? { host } : {}),
     ...(flags.has('accept-any-number') ? { acceptAnyNumber: true } : {}),
+    // HTTPS with HTTP/2 on a throwaway self-signed certificate (clients must trust or skip it).
+    ...(flags.has('tls') ? { tls: selfSignedPair() } : {}),
   };
   parseSimConfig(out); // fail fast with the path of a bad value
   return out;

@@ -140,6 +140,11 @@ export const SimConfigSchema = Type.Object(
     faults: Type.Object(FaultsSchema.properties, { additionalProperties: false, default: {} }),
     webhook: Type.Optional(SimWebhookSchema),
     maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
+    /**
+     * Serve HTTPS (PEM key and certificate) with HTTP/2 and HTTP/1.1 negotiated by ALPN, as Meta's
+     * Graph API does. Absent: plain HTTP/1.1. `sendgate simulate --tls` makes a self-signed pair.
+     */
+    tls: Type.Optional(Type.Object({ key: Type.String({ minLength: 1 }), cert: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
     /** Bound on tracked (number, recipient) pairs, per number, for limits, windows and stats. */
     maxTrackedPairs: Type.Integer({ minimum: 16, maximum: 10_000_000, default: 100_000 }),
   },

@@ -29,6 +29,8 @@ export interface InboundInput {
 export interface SimStats {
   startedAtMs: number;
   totals: { accepted: number; refused: number };
+  /** Send requests by HTTP version of the connection they came on ('1.1', '2.0'). */
+  protocols: Record<string, number>;
   numbers: Record<string, NumberStatsView>;
   /** Per number, per recipient wa_id. */
   pairs: Record<string, Record<string, PairStats>>;
@@ -43,6 +45,7 @@ const MAX_AUTO_NUMBERS = 10_000;
 
 export class SimEngine {
   private states = new Map<string, NumberState>();
+  private protocols: Record<string, number> = {};
   private readonly numberConfigs = new Map<string, SimNumber>();
   private globalFaults: SimFaults;
   private epochMs: number;
@@ -127,6 +130,12 @@ export class SimEngine {
     return wamid;
   }
 
+  /** Counts a send request's HTTP version (bounded: versions other than 1.x and 2.0 are lumped). */
+  noteProtocol(httpVersion: string): void {
+    const key = httpVersion === '2.0' || httpVersion === '1.1' || httpVersion === '1.0' ? httpVersion : 'other';
+    this.protocols[key] = (this.protocols[key] ?? 0) + 1;
+  }
+
   stats(): SimStats {
     const numbers: Record<string, NumberStatsView> = {};
     const pairs: Record<string, Record<string, PairStats>> = {};
@@ -142,7 +151,7 @@ export class SimEngine {
     const webhooks = this.sender && this.flow
       ? { ...this.sender.stats(), statusesPending: this.flow.pending, statusesDropped: this.flow.dropped }
       : null;
-    return { startedAtMs: this.epochMs, totals: { accepted, refused }, numbers, pairs, webhooks };
+    return { startedAtMs: this.epochMs, totals: { accepted, refused }, protocols: { ...this.protocols }, numbers, pairs, webhooks };
   }
 
   /** Forgets all limiter state, windows, measurements and scheduled statuses; phases restart from now. Config changes made at run time stay. */
@@ -150,6 +159,7 @@ export class SimEngine {
     this.flow?.cancelAll();
     this.sender?.resetStats();
     this.epochMs = this.clock.nowMs();
+    this.protocols = {};
     this.rebuild();
   }
 

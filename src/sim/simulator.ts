@@ -7,7 +7,8 @@
  * existence, approval, pacing and parameter counts; media upload/download and the 10-minute link
  * cache; country-code prefixing of `to` without `+` and the BR/MX wa_id rewrite; form-urlencoded
  * and multipart bodies; Graph management endpoints, BUC headers and 80007/80008 budgets; groups
- * beyond accepting `recipient_type: "group"`; TLS and webhook verification (GET) handshakes.
+ * beyond accepting `recipient_type: "group"`; webhook verification (GET) handshakes. TLS with
+ * HTTP/2 is there when `tls` is given (self-signed.ts makes a pair for tests and benchmarks).
  */
 import type { Clock } from '../clock.js';
 import { buildSimApp } from './app.js';
@@ -51,7 +52,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const { clock = highResClock, config, ...top } = options;
   const cfg = parseSimConfig({ ...config, ...top });
   const engine = new SimEngine(cfg, clock);
-  const app = buildSimApp({ engine, maxBodyBytes: cfg.maxBodyBytes });
+  const app = buildSimApp({ engine, maxBodyBytes: cfg.maxBodyBytes, ...(cfg.tls !== undefined ? { tls: cfg.tls } : {}) });
   try {
     await app.listen({ host: cfg.host, port: cfg.port });
   } catch (err) {
@@ -63,7 +64,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${port}`,
+    url: `${cfg.tls === undefined ? 'http' : 'https'}://${host}:${port}`,
     port,
     close: () => (closing ??= Promise.all([app.close(), engine.close()]).then(() => undefined)),
     stats: () => engine.stats(),

@@ -14,7 +14,7 @@ import { openStore } from '../../src/store/index.js';
 import type { MessageRecord, NewMessage, Store } from '../../src/store/types.js';
 import { createUndiciUpstream, type UndiciUpstream } from '../../src/upstream/undici-upstream.js';
 
-export const DISPATCH_DEFAULTS: Config['dispatch'] = { headroom: 0.9, maxAttempts: 8, retryBaseMs: 20, retryMaxMs: 200 };
+export const DISPATCH_DEFAULTS: Config['dispatch'] = { headroom: 0.9, maxAttempts: 8, maxInFlightPerNumber: 2048, retryBaseMs: 20, retryMaxMs: 200 };
 
 export type TimedEvent = DispatchEvent & { atMs: number };
 
@@ -47,7 +47,7 @@ export function textBody(to: string, text = 'hello'): string {
 export async function makeRig(options: RigOptions): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'sendgate-dispatch-'));
   const store = await openStore({ kind: 'embedded', path: dir }, systemClock);
-  const upstreamConfig = { baseUrl: options.baseUrl, version: 'v23.0', connections: 32, pipelining: 1, timeoutMs: options.timeoutMs ?? 2000 };
+  const upstreamConfig = { baseUrl: options.baseUrl, version: 'v23.0', connections: 32, pipelining: 1, timeoutMs: options.timeoutMs ?? 2000, maxInFlight: 32 };
   const upstream = createUndiciUpstream(upstreamConfig);
   const numbers = new Map(Object.entries(options.numbers));
   const events: TimedEvent[] = [];
