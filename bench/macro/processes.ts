@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { request, type Dispatcher } from 'undici';
 import { formatMachine } from '../support/machine.js';
 
 /** The project root: the nearest folder above this file with a package.json (works from bench/ and dist/bench/). */
@@ -51,8 +52,11 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Spawns `node args…` and waits until GET url+readyPath answers 200 (or the child dies). */
-export async function spawnServer(args: string[], url: string, readyPath: string, env: Record<string, string> = {}): Promise<Child> {
+/**
+ * Spawns `node args…` and waits until GET url+readyPath answers below 500 (or the child dies).
+ * `agent`: an undici dispatcher for the readiness check (e.g. one that trusts a test certificate).
+ */
+export async function spawnServer(args: string[], url: string, readyPath: string, env: Record<string, string> = {}, agent?: Dispatcher): Promise<Child> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
@@ -60,8 +64,9 @@ export async function spawnServer(args: string[], url: string, readyPath: string
   for (;;) {
     if (child.exitCode !== null) throw new Error(`child exited (${child.exitCode}): ${stderr}`);
     try {
-      const res = await fetch(url + readyPath);
-      if (res.status < 500) break;
+      const res = await request(url + readyPath, agent === undefined ? {} : { dispatcher: agent });
+      await res.body.dump();
+      if (res.statusCode < 500) break;
     } catch { /* not up yet */ }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

@@ -163,8 +163,12 @@ export const ConfigSchema = Type.Object(
     ),
     dispatch: Type.Object(
       {
-        /** Fraction of a number's mps actually used, so network jitter cannot push a conforming stream over Meta's limit. */
-        headroom: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.9 }),
+        /**
+         * Fraction of a number's mps paced at. 1: all of it. Network jitter is absorbed by the bucket
+         * instead (a lane keeps 200 ms worth of tokens unused, src/dispatch/limits.ts), which costs
+         * nothing while backlogged; a haircut here would cost its share of every second.
+         */
+        headroom: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 1 }),
         maxAttempts: Type.Integer({ minimum: 1, maximum: 100, default: 8 }),
         /** Upper bound of one number's requests in flight (its Little's-law need is usually far below). */
         maxInFlightPerNumber: Type.Integer({ minimum: 1, maximum: 65_536, default: 2048 }),

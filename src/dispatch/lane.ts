@@ -76,6 +76,8 @@ export class Lane {
 
   /** When the lane last found every upstream slot taken (for the slot-wait metric). */
   blockedSinceMs = 0;
+  /** The lane's pacing bucket was started in debt (limits.ts startInDebt). */
+  paced = false;
   /** Slots the lane may hold, as last sized by the run loop (capacity.ts). */
   inFlightLimit = 0;
 

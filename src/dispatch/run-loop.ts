@@ -10,7 +10,7 @@
 import { laneSlots } from './capacity.js';
 import { UNKNOWN_NUMBER_ERROR, type Wake } from './context.js';
 import type { Job, Lane } from './lane.js';
-import { pacedBurst, targetMps } from './limits.js';
+import { pacedBurst, startInDebt, targetMps } from './limits.js';
 import { checkPair, dropPairAhead, notePairAhead, pairDueInMs, pairOf, takePair } from './pair-rate.js';
 import { prepare, requeueNow, unprepare } from './prepare.js';
 import { request } from './request.js';
@@ -112,6 +112,10 @@ function run(s: DispatchState, lane: Lane): void {
   const rateMps = lane.rate.current(targetMps(lane, info, s.settings.headroom), nowMs);
 
   const burst = pacedBurst(lane, info, s.settings.headroom);
+  if (!lane.paced) {
+    lane.paced = true;
+    startInDebt(pacer, lane.pacerKey, rateMps, burst, nowMs);
+  }
   const warmup = warmupOf(s.deps, lane, nowMs);
   let pacerWaitMs = 0;
   for (let job = lane.prepared.peek(); job !== undefined; job = lane.prepared.peek()) {
