@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NUMBER, eventually } from '../support/stack.js';
-import { startE2e, text, tpl, user, type E2eStack } from '../support/e2e-stack.js';
+import { settleLane, startE2e, text, tpl, user, type E2eStack } from '../support/e2e-stack.js';
 
 let s: E2eStack;
 
@@ -15,6 +15,7 @@ beforeAll(async () => {
   // 2 mps × 0.9 headroom, burst 1: one departure per 556 ms of the manual clock, each slot further
   // ahead than the dispatcher's 250 ms lookahead, so nothing is committed before the clock moves.
   s = await startE2e({ number: { mps: 2, burst: 1 } });
+  await settleLane(s, s.clock, NUMBER, 1000);
 });
 afterAll(() => s?.close());
 

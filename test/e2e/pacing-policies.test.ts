@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import type { Outcome } from '../../src/dispatch/types.js';
+import { settleLane } from '../support/e2e-stack.js';
 import { API_KEY, NUMBER, eventually, startStack, TOKEN, textBody, type Stack } from '../support/stack.js';
 
 const WARM_NUMBER = '1003';
@@ -44,6 +45,9 @@ beforeAll(async () => {
       }],
     },
   });
+  // Each lane starts in debt: let both reach a full bucket (80 / 80 mps) past a warm-up window.
+  await settleLane(stack, clock, NUMBER, 2000);
+  await settleLane(stack, clock, WARM_NUMBER, 2000);
 });
 afterAll(() => stack?.close());
 

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NUMBER, eventually } from '../support/stack.js';
-import { startE2e, tpl, user, type E2eStack } from '../support/e2e-stack.js';
+import { settleLane, startE2e, tpl, user, type E2eStack } from '../support/e2e-stack.js';
 import { TenantReceiver } from '../support/tenant-receiver.js';
 
 const SECRET = 'tenant-unsent-secret';
@@ -19,6 +19,7 @@ beforeAll(async () => {
   receiver = new TenantReceiver(SECRET, () => Math.floor((s?.clock.nowMs() ?? Date.now()) / 1000));
   await receiver.start();
   s = await startE2e({ tenant: { webhook: { url: receiver.url, secret: SECRET } } });
+  await settleLane(s, s.clock, NUMBER, 2000);
 });
 afterAll(async () => {
   await s?.close();

@@ -168,3 +168,23 @@ export function metricValue(metrics: string, name: string, labels: Record<string
   }
   return 0;
 }
+
+/**
+ * Brings a number's lane to a full pacing bucket before a test holds the clock. A lane starts in
+ * debt (a full bucket, as if a burst had just left), so under a held clock even its first send
+ * would wait forever. Sends one mark-as-read (no recipient: no policy budget, no pair rate, not an
+ * accepted message at the simulator), moves the clock until it has gone, then by `refillMs` (at
+ * least burst ÷ mps, and a warm-up window when the number has one).
+ */
+export async function settleLane(stack: Stack, clock: ManualClock, phoneNumberId: string, refillMs: number): Promise<void> {
+  const res = await stack.send({ messaging_product: 'whatsapp', status: 'read', message_id: 'wamid.settle-lane' }, {}, `/v23.0/${phoneNumberId}/messages`);
+  if (res.status !== 202) throw new Error(`settleLane: mark-as-read answered ${res.status}`);
+  const id = res.json.messages[0].id as string;
+  for (let i = 0; ; i++) {
+    if ((await stack.get(`/v1/messages/${id}`)).json.state === 'sent') break;
+    if (i > 2000) throw new Error('settleLane: the mark-as-read was not sent');
+    clock.advance(10);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  clock.advance(refillMs);
+}
