@@ -18,7 +18,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/build ./build
 COPY package.json ./
-RUN mkdir -p /data && chown node:node /data
+# The volume is the runtime user's; the default storage path (./data, i.e. /app/data) leads to it.
+RUN mkdir -p /data && chown node:node /data && ln -s /data /app/data
 USER node
 ENV PORT=8080
 EXPOSE 8080
