@@ -11,6 +11,7 @@ import { LatencyHistogram } from '../../src/dispatch/latency.js';
 import type { NumberInfo } from '../../src/dispatch/types.js';
 import type { MessageRecord } from '../../src/store/types.js';
 import type { Upstream, UpstreamResult } from '../../src/upstream/types.js';
+import { GatewayMetrics } from '../../src/observability/metrics.js';
 import { DISPATCH_DEFAULTS, textBody } from './harness.js';
 
 describe('LatencyHistogram', () => {
@@ -126,5 +127,24 @@ describe('dispatcher capacity', () => {
     const fast = await runFor(20, 100, 10, 1500);
     expect(fast.lane.inFlightLimit).toBeLessThan(slow.lane.inFlightLimit / 2);
     expect(fast.upstream.peak).toBeLessThan(slow.upstream.peak);
+  });
+});
+
+describe('capacity metrics', () => {
+  it('export in-flight against capacity and demand, blocked numbers, slot waits and per-number latency quantiles', async () => {
+    const lane = { phoneNumberId: '7001', depth: 5, oldestAgeMs: 10, effectiveMps: 80, paused: false, inFlight: 120, inFlightLimit: 150, latencyP50Ms: 210, latencyP99Ms: 480 };
+    const idle = { ...lane, phoneNumberId: '7002', latencyP50Ms: Number.NaN, latencyP99Ms: Number.NaN };
+    const metrics = new GatewayMetrics(() => [lane, idle], { capacity: () => ({ inFlight: 120, capacity: 8192, demand: 150, blockedLanes: 2 }) });
+    metrics.slotWait.observe(0.02);
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/sendgate_dispatch_in_flight 120/);
+    expect(text).toMatch(/sendgate_dispatch_capacity 8192/);
+    expect(text).toMatch(/sendgate_dispatch_demand 150/);
+    expect(text).toMatch(/sendgate_dispatch_blocked_numbers 2/);
+    expect(text).toMatch(/sendgate_in_flight_limit\{number="7001"\} 150/);
+    expect(text).toMatch(/sendgate_dispatch_slot_wait_seconds_count 1/);
+    expect(text).toMatch(/sendgate_upstream_latency_seconds\{number="7001",quantile="0.99"\} 0.48/);
+    // A number without answers yet has no latency series (rather than NaN).
+    expect(text).not.toMatch(/sendgate_upstream_latency_seconds\{number="7002"/);
   });
 });
