@@ -76,8 +76,11 @@ export class Lane {
 
   /** When the lane last found every upstream slot taken (for the slot-wait metric). */
   blockedSinceMs = 0;
-  /** The lane's pacing bucket was started in debt (limits.ts startInDebt). */
-  paced = false;
+  /**
+   * Its first departure starts the pacing bucket in debt (limits.ts startInDebt): set for lanes
+   * that recovery hands a backlog, whose upstream bucket a previous process may have just spent.
+   */
+  startInDebt = false;
   /** Slots the lane may hold, as last sized by the run loop (capacity.ts). */
   inFlightLimit = 0;
 

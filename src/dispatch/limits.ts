@@ -69,12 +69,12 @@ export function laneView(lane: Lane, info: NumberInfo | undefined, paused: boole
 }
 
 /**
- * A lane this process has not paced before starts with a full bucket of debt, as if a burst had
- * just left: the previous process (a restart, a former owner) may have sent one, and the
- * upstream's bucket does not know about our restart. It also spreads the first departures: a
- * burst of hundreds of requests at boot, while connections are still being opened, reached the
- * simulator up to a second apart (a connect beyond the accept backlog is retried after 1 s) and
- * was refused there with 130429. Costs one bucket's worth of time once, never while backlogged.
+ * A lane recovered with a backlog starts with a full bucket of debt, as if a burst had just left:
+ * the previous process (a restart, a former owner) may have sent one, and the upstream's bucket
+ * does not know about our restart. It also spreads the first departures: a burst of hundreds of
+ * requests at boot, while connections are still being opened, reached the simulator up to a
+ * second apart (a connect beyond the accept backlog is retried after 1 s) and was refused there
+ * with 130429. Costs one bucket's worth of time once, never while backlogged.
  */
 export function startInDebt(pacer: Pacer, key: string, rateMps: number, burst: number, nowMs: number): void {
   for (let i = 0; i < burst; i++) if (pacer.take(key, rateMps, burst, nowMs) > 0) return;

@@ -112,8 +112,8 @@ function run(s: DispatchState, lane: Lane): void {
   const rateMps = lane.rate.current(targetMps(lane, info, s.settings.headroom), nowMs);
 
   const burst = pacedBurst(lane, info, s.settings.headroom);
-  if (!lane.paced) {
-    lane.paced = true;
+  if (lane.startInDebt) {
+    lane.startInDebt = false;
     startInDebt(pacer, lane.pacerKey, rateMps, burst, nowMs);
   }
   const warmup = warmupOf(s.deps, lane, nowMs);

@@ -100,7 +100,22 @@ export interface MessageRecords {
   transition(id: string, change: Transition): Promise<boolean>;
 }
 
-export interface Store extends MessageQueue, MessageRecords {
+/** One piece of durable control state under its key (keys: src/dispatch/control-state.ts). */
+export interface ControlEntry {
+  key: string;
+  value: unknown;
+  updatedAtMs: number;
+}
+
+/** Control state: what steers a number besides its messages, kept across restarts. */
+export interface ControlStateStore {
+  /** Every entry, read at boot before the first departure. */
+  controlEntries(): Promise<ControlEntry[]>;
+  /** Replaces one entry durably; `null` deletes it. Resolves after commit. */
+  putControl(key: string, value: unknown): Promise<void>;
+}
+
+export interface Store extends MessageQueue, MessageRecords, ControlStateStore {
   readonly kind: 'embedded' | 'redis';
   /** True while the store can commit. Drives /readyz and the 503 on ingress. */
   healthy(): boolean;

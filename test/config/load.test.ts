@@ -14,7 +14,7 @@ describe('config', () => {
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(config.storage).toEqual({ kind: 'embedded', path: './data' });
     expect(config.upstream.version).toBe('v23.0');
-    expect(config.dispatch.headroom).toBe(0.9);
+    expect(config.dispatch.headroom).toBe(1);
     expect(config.tenants[0]!.messagingLimit).toBe(250);
     expect(config.tenants[0]!.deadlineSec).toBe(14_400);
     expect(config.tenants[0]!.numbers[0]!).toMatchObject({ mps: 80, burst: 80 });

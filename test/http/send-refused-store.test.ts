@@ -46,6 +46,8 @@ beforeAll(async () => {
       return real.enqueue(message);
     },
     unfinished: () => real.unfinished(),
+    controlEntries: () => real.controlEntries(),
+    putControl: (key, value) => real.putControl(key, value),
     get: (tenantId, id) => real.get(tenantId, id),
     findByWamid: (wamid) => real.findByWamid(wamid),
     findByIdempotencyKey: (tenantId, key) => real.findByIdempotencyKey(tenantId, key),

@@ -314,6 +314,24 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       });
     });
 
+    describe('control state', () => {
+      it('keeps entries across close and reopen, replaces them by key and deletes them with null', async () => {
+        expect(await store.controlEntries()).toEqual([]);
+        await store.putControl('number:1001', { paused: { by: 'upstream', code: 131048 }, mps: 40 });
+        await store.putControl('tenant:acme', { paused: { by: 'operator' } });
+        clock.advance(5);
+        await store.putControl('number:1001', { mps: 20 });
+        await reopen();
+        expect(await store.controlEntries()).toEqual([
+          { key: 'number:1001', value: { mps: 20 }, updatedAtMs: T0 + 5 },
+          { key: 'tenant:acme', value: { paused: { by: 'operator' } }, updatedAtMs: T0 },
+        ]);
+        await store.putControl('tenant:acme', null);
+        await reopen();
+        expect((await store.controlEntries()).map((e) => e.key)).toEqual(['number:1001']);
+      });
+    });
+
     describe('durability across close and reopen', () => {
       it('keeps records, states, errors and the unfinished queue', async () => {
         const queued = message();

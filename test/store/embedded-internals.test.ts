@@ -70,7 +70,7 @@ describe('migrations', () => {
     toClose.push(db);
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-    expect(tables).toEqual(['idempotency', 'messages', 'store_meta']);
+    expect(tables).toEqual(['control_state', 'idempotency', 'messages', 'store_meta']);
     const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").pluck().all();
     expect(indexes).toEqual(['idempotency_age', 'messages_final_age', 'messages_unfinished', 'messages_wamid']);
   });
@@ -78,11 +78,11 @@ describe('migrations', () => {
   it('upgrades a database of an earlier version step by step', () => {
     const db = openDatabase(dir, { busyTimeoutMs: 100, exclusive: false });
     toClose.push(db);
-    db.exec('DROP INDEX messages_final_age');
+    db.exec('DROP INDEX messages_final_age; DROP TABLE control_state');
     db.pragma('user_version = 1');
     expect(migrate(db)).toBe(1);
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'messages_final_age'").pluck().get()).toBe(1);
+    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('messages_final_age', 'control_state')").pluck().get()).toBe(2);
   });
 
   it('rolls a failing migration back entirely and keeps the previous version', () => {

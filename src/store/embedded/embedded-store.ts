@@ -8,7 +8,8 @@ import type Database from 'better-sqlite3';
 import type { Clock } from '../../clock.js';
 import { storeClosed } from '../errors.js';
 import { initialRecord } from '../transitions.js';
-import type { EnqueueOutcome, MessageRecord, NewMessage, Store, Transition } from '../types.js';
+import type { ControlEntry, EnqueueOutcome, MessageRecord, NewMessage, Store, Transition } from '../types.js';
+import { ControlStatements } from './control-statements.js';
 import { openDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import { Statements } from './statements.js';
@@ -48,6 +49,7 @@ export class EmbeddedStore implements Store {
   readonly kind = 'embedded';
   private readonly db: Database.Database;
   private readonly sql: Statements;
+  private readonly control: ControlStatements;
   private readonly writes: GroupCommit;
   private readonly clock: Clock;
   private readonly purgeTimer: NodeJS.Timeout;
@@ -66,6 +68,7 @@ export class EmbeddedStore implements Store {
     this.db = openDatabase(options.path, { busyTimeoutMs: options.busyTimeoutMs ?? 2_000, exclusive: options.exclusive ?? true });
     try {
       this.sql = new Statements(this.db);
+      this.control = new ControlStatements(this.db);
       this.purge();
     } catch (error) {
       this.db.close();
@@ -128,6 +131,15 @@ export class EmbeddedStore implements Store {
     if (this.closed) return Promise.reject(storeClosed());
     // One conditional UPDATE: the ordering rules are in its WHERE clause (see Statements.transition).
     return this.writes.submit(() => this.sql.transition(id, change));
+  }
+
+  controlEntries(): Promise<ControlEntry[]> {
+    return this.read(() => this.control.all());
+  }
+
+  putControl(key: string, value: unknown): Promise<void> {
+    if (this.closed) return Promise.reject(storeClosed());
+    return this.writes.submit(() => this.control.put(key, value, this.clock.nowMs()));
   }
 
   unfinished(): Promise<MessageRecord[]> {

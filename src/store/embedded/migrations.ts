@@ -67,6 +67,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX messages_final_age ON messages (updated_at_ms) WHERE state NOT IN ('queued', 'sending');
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Control state that steers a number or tenant (pauses, limit overrides, learned ceilings):
+      -- a JSON value per key, reloaded before the first departure after a restart.
+      CREATE TABLE control_state (
+        key           TEXT    PRIMARY KEY,
+        value         TEXT    NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Highest schema version this build knows. */

@@ -11,6 +11,8 @@ export type StoreCall =
   | { op: 'findByWamid'; args: [string] }
   | { op: 'findByIdempotencyKey'; args: [string, string] }
   | { op: 'unfinished'; args: [] }
+  | { op: 'controlEntries'; args: [] }
+  | { op: 'putControl'; args: [string, unknown] }
   | { op: 'close'; args: [] };
 
 /** A call with its id and the caller's clock reading (the worker has no clock of its own). */

@@ -50,6 +50,8 @@ function run(request: StoreRequest): Promise<unknown> {
     case 'findByWamid': return store.findByWamid(...request.args);
     case 'findByIdempotencyKey': return store.findByIdempotencyKey(...request.args);
     case 'unfinished': return store.unfinished();
+    case 'controlEntries': return store.controlEntries();
+    case 'putControl': return store.putControl(...request.args);
     case 'close': return store.close();
   }
 }

@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { Clock } from '../../clock.js';
 import { storageUnavailable, storeClosed } from '../errors.js';
 import { initialRecord } from '../transitions.js';
-import type { EnqueueOutcome, MessageRecord, NewMessage, Store, Transition } from '../types.js';
+import type { ControlEntry, EnqueueOutcome, MessageRecord, NewMessage, Store, Transition } from '../types.js';
 import type { OpenResult, ReplyBatch, StoreCall, StoreRequest, WorkerInit } from './protocol.js';
 
 interface Waiter {
@@ -77,6 +77,14 @@ export class ThreadedEmbeddedStore implements Store {
 
   findByIdempotencyKey(tenantId: string, key: string): Promise<{ record: MessageRecord; bodyHash: string | null } | null> {
     return this.call({ op: 'findByIdempotencyKey', args: [tenantId, key] }) as Promise<{ record: MessageRecord; bodyHash: string | null } | null>;
+  }
+
+  controlEntries(): Promise<ControlEntry[]> {
+    return this.call({ op: 'controlEntries', args: [] }) as Promise<ControlEntry[]>;
+  }
+
+  putControl(key: string, value: unknown): Promise<void> {
+    return this.call({ op: 'putControl', args: [key, value] }) as Promise<void>;
   }
 
   unfinished(): Promise<MessageRecord[]> {
