@@ -85,7 +85,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   });
   log = app.log;
   dispatcher = createDispatcher({
-    store, clock,
+    store, clock, control: store,
     upstream: parts.upstream,
     numbers: parts.numbers,
     pacer: core.gcra,
@@ -108,6 +108,8 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       }
     },
   });
+  // Pauses, limit overrides and learned rates first: nothing leaves before they hold again.
+  dispatcher.restore(await store.controlEntries());
   dispatcher.recover(await store.unfinished());
 
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });

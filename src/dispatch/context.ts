@@ -4,6 +4,7 @@
  */
 import { ERRORS } from '../errors.js';
 import type { RecordedError } from '../store/types.js';
+import type { PauseReason } from './control-state.js';
 import type { Job, Lane } from './lane.js';
 import type { DispatcherDeps, NumberInfo, Outcome } from './types.js';
 import type { WakeTimer } from './wake-timer.js';
@@ -21,7 +22,8 @@ export interface DispatchContext {
   readonly random: () => number;
   /** Every lane by phone number id (a tenant-wide back-off pauses each of the tenant's). */
   readonly lanes: ReadonlyMap<string, Lane>;
-  readonly pausedTenants: Set<string>;
+  /** Paused tenants, with who paused them and why. */
+  readonly pausedTenants: Map<string, PauseReason>;
   readonly timer: WakeTimer<Wake>;
   /**
    * Commits a transition. 'refused': the store does not know the message or it is already final
@@ -32,6 +34,8 @@ export interface DispatchContext {
   /** Deadline passed: never sent. `lastError` is the upstream answer that delayed it, if any. */
   expire(lane: Lane, job: Job, lastError: RecordedError | null): Promise<void>;
   targetMps(lane: Lane, info: NumberInfo): number;
+  /** The lane's control state changed (pause, rate): written to the store (`tenant`: its tenant's too). */
+  saveControl(lane: Lane, tenant: boolean): void;
   /** Back into the lane after `delayMs` (0: now, in the `due` FIFO). Counts as waiting again. */
   requeue(lane: Lane, job: Job, delayMs: number): void;
 }

@@ -3,6 +3,7 @@
  * number, per tenant), per-number limit overrides, the expected wait and the lanes' view.
  * Every change runs the affected lanes at once, so it applies to messages already waiting.
  */
+import { saveLane, saveTenant } from './control-state.js';
 import type { Lane } from './lane.js';
 import { laneView, targetMps } from './limits.js';
 import type { DispatchState } from './state.js';
@@ -17,30 +18,35 @@ function runLanesOf(s: DispatchState, predicate: (lane: Lane) => boolean): void 
 export function setLimits(s: DispatchState, phoneNumberId: string, patch: LimitsPatch): void {
   const lane = s.laneFor(phoneNumberId, '');
   lane.overrides = { ...lane.overrides, ...patch };
+  saveLane(s, lane);
   runLanesOf(s, (l) => l === lane);
 }
 
 export function pauseNumber(s: DispatchState, phoneNumberId: string): void {
   const lane = s.laneFor(phoneNumberId, '');
-  lane.paused = true;
+  lane.pause = { by: 'operator', atMs: s.deps.clock.nowMs() };
+  saveLane(s, lane);
   runLanesOf(s, (l) => l === lane);
 }
 
 export function resumeNumber(s: DispatchState, phoneNumberId: string): void {
   const lane = s.lanes.get(phoneNumberId);
   if (lane === undefined) return;
-  lane.paused = false;
+  lane.pause = null;
   lane.pausedUntilMs = 0; // an operator's resume also ends a maintenance pause (131057) early
+  saveLane(s, lane);
   runLanesOf(s, (l) => l === lane);
 }
 
 export function pauseTenant(s: DispatchState, tenantId: string): void {
-  s.pausedTenants.add(tenantId);
+  s.pausedTenants.set(tenantId, { by: 'operator', atMs: s.deps.clock.nowMs() });
+  saveTenant(s, tenantId);
   runLanesOf(s, (l) => l.tenantId === tenantId);
 }
 
 export function resumeTenant(s: DispatchState, tenantId: string): void {
   s.pausedTenants.delete(tenantId);
+  saveTenant(s, tenantId);
   runLanesOf(s, (l) => l.tenantId === tenantId);
 }
 

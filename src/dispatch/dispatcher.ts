@@ -20,6 +20,7 @@
  */
 import type { MessageRecord } from '../store/types.js';
 import { capacityView, estimateWaitMs, pauseNumber, pauseTenant, resumeNumber, resumeTenant, setLimits, snapshot } from './control.js';
+import { restore } from './control-state.js';
 import type { Job } from './lane.js';
 import { unprepare } from './prepare.js';
 import { DispatchState } from './state.js';
@@ -57,6 +58,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
       s.pump();
     },
+    restore: (entries) => restore(s, entries),
     estimateWaitMs: (phoneNumberId) => estimateWaitMs(s, phoneNumberId),
     waitForOutcome: (id, timeoutMs) => s.waiters.wait(id, timeoutMs),
     setLimits: (phoneNumberId, patch) => setLimits(s, phoneNumberId, patch),

@@ -11,6 +11,7 @@ import { Fifo } from './deque.js';
 import { PRIOR_LATENCY_MS } from './capacity.js';
 import { LATENCY_HALF_LIFE_MS, LatencyHistogram } from './latency.js';
 import { RateControl } from './rate-control.js';
+import type { PauseReason } from './control-state.js';
 import type { LimitsPatch } from './types.js';
 
 export interface Job {
@@ -51,7 +52,8 @@ export class Lane {
   /** `sending` commits under way. */
   preparing = 0;
   overrides: LimitsPatch = {};
-  paused = false;
+  /** Paused until resumed, and who paused it and why (an operator, or an upstream code); null: not paused. */
+  pause: PauseReason | null = null;
   /** Upstream slots held: `sending` commits under way, prepared messages, requests in flight. */
   inFlight = 0;
   /** Waiting messages: in the FIFOs, held for a parked recipient, or in retry backoff. */
@@ -81,6 +83,8 @@ export class Lane {
    * that recovery hands a backlog, whose upstream bucket a previous process may have just spent.
    */
   startInDebt = false;
+  /** The rate the lane was last paced at: a lower one rescales the bucket's debt (limits.ts rescaleDebt). */
+  pacedMps = 0;
   /** Slots the lane may hold, as last sized by the run loop (capacity.ts). */
   inFlightLimit = 0;
 
@@ -92,6 +96,10 @@ export class Lane {
   ) {
     this.pacerKey = `dispatch:${phoneNumberId}`;
     this.warmupKey = `warmup-pace:${phoneNumberId}`;
+  }
+
+  get paused(): boolean {
+    return this.pause !== null;
   }
 
   /** GCRA key of the (number, recipient) pair rate. */

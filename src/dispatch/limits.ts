@@ -79,3 +79,29 @@ export function laneView(lane: Lane, info: NumberInfo | undefined, paused: boole
 export function startInDebt(pacer: Pacer, key: string, rateMps: number, burst: number, nowMs: number): void {
   for (let i = 0; i < burst; i++) if (pacer.take(key, rateMps, burst, nowMs) > 0) return;
 }
+
+/**
+ * The lane's rate went down (a 130429 slow-down, a lower learned ceiling, an operator's lower
+ * mps): the bucket's debt is kept in tokens, not in time. GCRA keeps it as time (TAT − now), and
+ * at a slower rate the same time is fewer tokens while the bucket's tolerance grows: halving the
+ * rate released about half a bucket at once (308 of 1,000 sends refused in the finding). Taking
+ * `debt × (from − to)` extra tokens at the new rate stretches the debt to `debt × from / to`.
+ */
+export function rescaleDebt(pacer: Pacer, key: string, fromMps: number, toMps: number, nowMs: number): void {
+  const debtMs = pacer.check(key, fromMps, 1, nowMs); // with a bucket of 1, the wait is TAT − now
+  if (debtMs <= 0 || toMps >= fromMps) return;
+  const extraTokens = Math.round((debtMs * (fromMps - toMps)) / 1000);
+  // A bucket large enough that every one of these takes conforms: they only move TAT forward.
+  const room = Math.ceil((debtMs * fromMps) / 1000) + extraTokens + 2;
+  for (let i = 0; i < extraTokens; i++) if (pacer.take(key, toMps, room, nowMs) > 0) return;
+}
+
+/**
+ * The bucket at a learned (lower) rate: a number whose real throughput is below its configured
+ * mps has a proportionally smaller bucket at the upstream too, so a full configured burst after an
+ * idle spell would be refused.
+ */
+export function scaledBurst(burst: number, rateMps: number, targetRateMps: number): number {
+  if (rateMps >= targetRateMps) return burst;
+  return Math.max(1, Math.floor((burst * rateMps) / targetRateMps));
+}

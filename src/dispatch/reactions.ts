@@ -60,6 +60,7 @@ export async function react(
     case 'slow-number': {
       job.throttled++;
       if (lane.rate.decrease(ctx.targetMps(lane, info), nowMs)) {
+        ctx.saveControl(lane, false);
         log.warn({ phoneNumberId: lane.phoneNumberId, effectiveMps: lane.rate.current(ctx.targetMps(lane, info), nowMs) }, 'upstream throughput limit hit: slowing the number');
       }
       // A little jitter so the throttled batch does not come back as one burst.
@@ -84,6 +85,7 @@ export async function react(
       const untilMs = nowMs + (ctx.deps.maintenancePauseMs ?? MAINTENANCE_PAUSE_MS);
       if (untilMs > lane.pausedUntilMs) {
         lane.pausedUntilMs = untilMs;
+        ctx.saveControl(lane, false);
         log.warn({ phoneNumberId: lane.phoneNumberId, pausedForMs: untilMs - nowMs }, 'number in maintenance (131057): paused, one probe send when the pause ends');
       }
       lane.probing = true;
@@ -104,8 +106,10 @@ export async function react(
     case 'pause-number':
     case 'pause-tenant': {
       job.throttled++;
-      if (reaction === 'pause-number') lane.paused = true;
-      else ctx.pausedTenants.add(lane.tenantId);
+      const pause = { by: 'upstream' as const, code: lastError.code, atMs: nowMs };
+      if (reaction === 'pause-number') lane.pause = pause;
+      else ctx.pausedTenants.set(lane.tenantId, pause);
+      ctx.saveControl(lane, reaction === 'pause-tenant');
       log.warn(
         { phoneNumberId: lane.phoneNumberId, tenantId: lane.tenantId, code: lastError.code },
         reaction === 'pause-number' ? 'number paused by upstream answer: resume through the admin API' : 'tenant paused by upstream answer (credentials): resume through the admin API',

@@ -10,7 +10,7 @@
 import { laneSlots } from './capacity.js';
 import { UNKNOWN_NUMBER_ERROR, type Wake } from './context.js';
 import type { Job, Lane } from './lane.js';
-import { pacedBurst, startInDebt, targetMps } from './limits.js';
+import { pacedBurst, rescaleDebt, scaledBurst, startInDebt, targetMps } from './limits.js';
 import { checkPair, dropPairAhead, notePairAhead, pairDueInMs, pairOf, takePair } from './pair-rate.js';
 import { prepare, requeueNow, unprepare } from './prepare.js';
 import { request } from './request.js';
@@ -109,9 +109,13 @@ function run(s: DispatchState, lane: Lane): void {
     return;
   }
   lane.tenantId = info.tenantId;
-  const rateMps = lane.rate.current(targetMps(lane, info, s.settings.headroom), nowMs);
+  const target = targetMps(lane, info, s.settings.headroom);
+  const rateMps = lane.rate.current(target, nowMs);
+  // Slower than the last departure's rate: keep the bucket's debt in tokens (no burst after a slow-down).
+  if (rateMps < lane.pacedMps) rescaleDebt(pacer, lane.pacerKey, lane.pacedMps, rateMps, nowMs);
+  lane.pacedMps = rateMps;
 
-  const burst = pacedBurst(lane, info, s.settings.headroom);
+  const burst = scaledBurst(pacedBurst(lane, info, s.settings.headroom), rateMps, target);
   if (lane.startInDebt) {
     lane.startInDebt = false;
     startInDebt(pacer, lane.pacerKey, rateMps, burst, nowMs);

@@ -8,6 +8,7 @@
 import type { RecordedError } from '../store/types.js';
 import { isTemplateText } from '../cloud-api/index.js';
 import { DEADLINE_ERROR, type DispatchContext, type Wake } from './context.js';
+import { saveLane, saveTenant, type PauseReason } from './control-state.js';
 import { Lane, type Job } from './lane.js';
 import { targetMps } from './limits.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
@@ -28,7 +29,9 @@ export class DispatchState implements DispatchContext {
   readonly lanes = new Map<string, Lane>();
   /** Ids waiting or in flight: duplicates from submit+recover are ignored. */
   readonly known = new Set<string>();
-  readonly pausedTenants = new Set<string>();
+  readonly pausedTenants = new Map<string, PauseReason>();
+  /** Control-state keys being written (control-state.ts), true when changed again meanwhile. */
+  readonly controlWrites = new Map<string, boolean>();
   readonly waiters = new OutcomeWaiters();
   /** Lanes an event may have let move: the run loop runs them next. */
   readonly touched = new Set<Lane>();
@@ -136,6 +139,11 @@ export class DispatchState implements DispatchContext {
 
   isPaused(lane: Lane, nowMs: number): boolean {
     return lane.paused || this.pausedTenants.has(lane.tenantId) || lane.pausedUntilMs > nowMs;
+  }
+
+  saveControl(lane: Lane, tenant: boolean): void {
+    saveLane(this, lane);
+    if (tenant) saveTenant(this, lane.tenantId);
   }
 
   /** An upstream answer (or network failure) came back after `latencyMs`: feeds the capacity sizing. */

@@ -37,6 +37,7 @@ export function backOff(ctx: DispatchContext, lane: Lane, tenantWide: boolean, c
     l.throttleStrikes = strikes;
     l.pausedUntilMs = Math.max(l.pausedUntilMs, untilMs);
     l.probing = true;
+    ctx.saveControl(l, false);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import type { MessageRecord, MessageState, RecordedError, Store } from '../store/types.js';
+import type { ControlEntry, ControlStateStore, MessageRecord, MessageState, RecordedError, Store } from '../store/types.js';
 import type { Reaction } from '../upstream/classify.js';
 import type { Upstream } from '../upstream/types.js';
 
@@ -89,6 +89,8 @@ export interface DispatcherDeps {
    * Default: config.upstream.maxInFlight bounded by memory (capacity.ts), else 8192.
    */
   maxInFlightTotal?: number;
+  /** Where pauses, limit overrides and learned rates are kept across restarts (control-state.ts). Absent: memory only. */
+  control?: Pick<ControlStateStore, 'putControl'>;
   /** How long a lane with a ready message waited for a free upstream slot (ms); a metric. */
   onSlotWait?: (waitedMs: number) => void;
   /** How often a paused lane's waiting messages are checked against their deadlines. Default 60 s. */
@@ -187,6 +189,8 @@ export interface CapacityView {
 export interface Dispatcher {
   /** Hands over a message that is durably queued. Ignored if not `queued` or already known. */
   submit(record: MessageRecord): void;
+  /** Boot, before `recover`: stored pauses, overrides and learned rates (control-state.ts). */
+  restore(entries: readonly ControlEntry[]): void;
   /** Boot: every unfinished record (`queued` or `sending`); a `sending` one is sent again (at-least-once). */
   recover(records: MessageRecord[]): void;
   /** Expected ms before a message submitted now would leave (depth / effective rate); Infinity when paused. */
