@@ -51,10 +51,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (s.closing) return;
       for (const rec of records) {
         if (rec.state !== 'queued' && rec.state !== 'sending') continue;
-        const known = s.lanes.has(rec.phoneNumberId);
         add(s, rec);
-        // A lane this process has not paced yet starts in debt: the previous one may have just burst.
-        if (!known) s.laneFor(rec.phoneNumberId, rec.tenantId).startInDebt = true;
+        // Recovery runs at boot, before this process sent anything: the previous one may have just burst.
+        s.laneFor(rec.phoneNumberId, rec.tenantId).startInDebt = true;
       }
       s.pump();
     },
