@@ -75,11 +75,50 @@ export type Transition =
   | { state: 'failed'; lastError: RecordedError; atMs: number }
   | { state: 'expired' | 'rejected'; atMs: number; lastError?: RecordedError };
 
-/** The durable queue: what ingress writes and what recovery reads back. */
+/** Where a page of one number's messages of one priority ended, in service order (due time, then arrival). */
+export interface PageCursor {
+  notBeforeMs: number;
+  /** Arrival order in the store (its insertion sequence). */
+  seq: number;
+}
+
+export interface QueuePageQuery {
+  phoneNumberId: string;
+  priority: Priority;
+  /** Only messages after this point (null: from the first). */
+  after: PageCursor | null;
+  /** Only messages due by then (`notBeforeMs <= dueByMs`). */
+  dueByMs: number;
+  limit: number;
+}
+
+export interface QueuePage {
+  /** Unfinished (`queued` or `sending`) messages, in service order. */
+  records: MessageRecord[];
+  /** Where the last record stands (the next page's `after`); null when `records` is empty. */
+  last: PageCursor | null;
+  /** Earliest due time after `dueByMs` among the number's unfinished messages of that priority; null: none. */
+  nextDueMs: number | null;
+}
+
+/** How many unfinished messages a number has (boot: which lanes have work). */
+export interface QueueCount {
+  phoneNumberId: string;
+  count: number;
+}
+
+/**
+ * The durable queue: what ingress writes and what the dispatcher pages back. The store is the
+ * queue: lanes keep only a window of it in memory (src/dispatch/paging.ts).
+ */
 export interface MessageQueue {
   /** Stores the message durably (or finds the idempotent twin). Resolves after commit. */
   enqueue(message: NewMessage): Promise<EnqueueOutcome>;
-  /** Every message not yet in a final state (`queued` or `sending`), oldest first: recovery at boot. */
+  /** Per number, how many messages are unfinished (`queued` or `sending`). Boot reads this, not the messages. */
+  queueCounts(): Promise<QueueCount[]>;
+  /** The next page of a number's unfinished messages of one priority that are due, in service order. */
+  queuePage(query: QueuePageQuery): Promise<QueuePage>;
+  /** Every unfinished message, oldest first. Loads the whole backlog: tools and tests only, never boot. */
   unfinished(): Promise<MessageRecord[]>;
 }
 

@@ -46,6 +46,8 @@ beforeAll(async () => {
       return real.enqueue(message);
     },
     unfinished: () => real.unfinished(),
+    queueCounts: () => real.queueCounts(),
+    queuePage: (query) => real.queuePage(query),
     controlEntries: () => real.controlEntries(),
     putControl: (key, value) => real.putControl(key, value),
     get: (tenantId, id) => real.get(tenantId, id),
@@ -61,7 +63,7 @@ beforeAll(async () => {
     deps: {
       config, tenants: new TenantRegistry(config), store, clock, policy: engine,
       metrics: new GatewayMetrics(() => []), coreLoaded: () => true,
-      dispatch: { submit: () => undefined, estimateWaitMs: () => 0, waitForOutcome: async () => null },
+      dispatch: { submit: () => undefined, estimateWaitMs: () => 0, queued: () => 0, waitForOutcome: async () => null },
     },
     control: { setLimits() {}, pause() {}, resume() {}, pauseTenant() {}, resumeTenant() {} },
   });

@@ -19,6 +19,8 @@ const brokenStore: Store = {
   healthy: () => false,
   enqueue: async () => { throw storageUnavailable(new Error('SQLITE_IOERR: disk I/O error')); },
   unfinished: async () => [],
+  queueCounts: async () => [],
+  queuePage: async () => ({ records: [], last: null, nextDueMs: null }),
   controlEntries: async () => [],
   putControl: async () => { throw storageUnavailable(new Error('SQLITE_IOERR: disk I/O error')); },
   get: async () => null,
@@ -39,7 +41,7 @@ beforeAll(async () => {
     deps: {
       config, tenants: new TenantRegistry(config), store: brokenStore, clock: new ManualClock(), policy: allowAll,
       metrics: new GatewayMetrics(() => []), coreLoaded: () => true,
-      dispatch: { submit: (r) => submitted.push(r), estimateWaitMs: () => 0, waitForOutcome: async () => null },
+      dispatch: { submit: (r) => submitted.push(r), estimateWaitMs: () => 0, queued: () => 0, waitForOutcome: async () => null },
     },
     control: { setLimits() {}, pause() {}, resume() {}, pauseTenant() {}, resumeTenant() {} },
   });

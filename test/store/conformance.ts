@@ -300,6 +300,56 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       });
     });
 
+    describe('queue pages', () => {
+      const ids = (page: { records: Array<{ id: string }> }) => page.records.map((r) => r.id);
+
+      it("pages a number's messages of one priority in due-time then arrival order, from a cursor, only those due", async () => {
+        const a = message({ priority: 1, createdAtMs: T0 + 10 });
+        const b = message({ priority: 1, createdAtMs: T0 + 10 });
+        const c = message({ priority: 1, createdAtMs: T0 + 5 });
+        const urgent = message({ priority: 0, createdAtMs: T0 + 20 });
+        const later = message({ priority: 1, createdAtMs: T0 + 1 });
+        const other = message({ priority: 1, phoneNumberId: '1002', createdAtMs: T0 });
+        const done = message({ priority: 1, createdAtMs: T0 });
+        for (const m of [a, b, c, urgent, later, other, done]) await store.enqueue(m);
+        await store.transition(done.id, { state: 'sent', wamid: 'wamid.P', atMs: T0 + 30 });
+        // A retry due later goes behind every message already due, whenever it arrived.
+        await store.transition(later.id, { state: 'queued', notBeforeMs: T0 + 1000, lastError: upstreamError, atMs: T0 + 30 });
+        // A message in `sending` is still unfinished: after a crash it is paged and sent again.
+        await store.transition(b.id, { state: 'sending', attempts: 1, atMs: T0 + 30 });
+
+        const q = { phoneNumberId: '1001', priority: 1 as const, dueByMs: T0 + 100 };
+        const first = await store.queuePage({ ...q, after: null, limit: 2 });
+        expect(ids(first)).toEqual([c.id, a.id]);
+        expect(first.nextDueMs).toBe(T0 + 1000);
+        const second = await store.queuePage({ ...q, after: first.last, limit: 2 });
+        expect(ids(second)).toEqual([b.id]);
+        expect(second.records[0]).toMatchObject({ state: 'sending', attempts: 1, body: b.body });
+        const end = await store.queuePage({ ...q, after: second.last, limit: 2 });
+        expect(end).toEqual({ records: [], last: null, nextDueMs: T0 + 1000 });
+        // Once due, the retry follows from where the last page ended.
+        const due = await store.queuePage({ ...q, after: second.last, dueByMs: T0 + 1000, limit: 10 });
+        expect(ids(due)).toEqual([later.id]);
+        expect(due.nextDueMs).toBeNull();
+        expect(ids(await store.queuePage({ ...q, priority: 0, after: null, limit: 10 }))).toEqual([urgent.id]);
+        expect(ids(await store.queuePage({ ...q, phoneNumberId: '1002', after: null, limit: 10 }))).toEqual([other.id]);
+      });
+
+      it('counts the unfinished messages of each number, none of the final ones', async () => {
+        expect(await store.queueCounts()).toEqual([]);
+        const batch = [
+          ...Array.from({ length: 3 }, () => message({ phoneNumberId: '2001' })),
+          ...Array.from({ length: 2 }, () => message({ phoneNumberId: '2002', priority: 0 })),
+        ];
+        for (const m of batch) await store.enqueue(m);
+        await store.transition(batch[0]!.id, { state: 'sending', attempts: 1, atMs: T0 + 1 });
+        await store.transition(batch[1]!.id, { state: 'expired', atMs: T0 + 1 });
+        await store.transition(batch[3]!.id, { state: 'sent', wamid: 'wamid.C', atMs: T0 + 1 });
+        const counts = (await reopen().then((s) => s.queueCounts())).sort((x, y) => x.phoneNumberId.localeCompare(y.phoneNumberId));
+        expect(counts).toEqual([{ phoneNumberId: '2001', count: 2 }, { phoneNumberId: '2002', count: 1 }]);
+      });
+    });
+
     describe('findByWamid', () => {
       it('finds a sent message by its wamid, across tenants, and null otherwise', async () => {
         const a = message({ tenantId: 'acme' });

@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import type { Clock } from '../../clock.js';
 import { storeClosed } from '../errors.js';
 import { initialRecord } from '../transitions.js';
-import type { ControlEntry, EnqueueOutcome, MessageRecord, NewMessage, Store, Transition } from '../types.js';
+import type { ControlEntry, EnqueueOutcome, MessageRecord, NewMessage, QueueCount, QueuePage, QueuePageQuery, Store, Transition } from '../types.js';
 import { ControlStatements } from './control-statements.js';
 import { openDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
@@ -144,6 +144,14 @@ export class EmbeddedStore implements Store {
 
   unfinished(): Promise<MessageRecord[]> {
     return this.read(() => this.sql.unfinished());
+  }
+
+  queueCounts(): Promise<QueueCount[]> {
+    return this.read(() => this.sql.queueCounts());
+  }
+
+  queuePage(query: QueuePageQuery): Promise<QueuePage> {
+    return this.read(() => this.sql.queuePage(query));
   }
 
   get(tenantId: string, id: string): Promise<MessageRecord | null> {

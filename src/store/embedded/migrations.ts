@@ -79,6 +79,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- The store is the queue: a lane pages its number's waiting messages in service order
+      -- (priority, then due time, then arrival), and boot counts them per number, both from this
+      -- partial index alone. It replaces messages_unfinished, which only a full recovery scan read.
+      CREATE INDEX messages_lane ON messages (phone_number_id, priority, not_before_ms, seq) WHERE state IN ('queued', 'sending');
+      DROP INDEX messages_unfinished;
+    `,
+  },
 ];
 
 /** Highest schema version this build knows. */

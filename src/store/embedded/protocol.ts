@@ -2,7 +2,7 @@
  * Messages between the gateway's thread and the store's worker thread (see threaded-store.ts).
  * Each side batches what it has to say within one turn of its event loop into one postMessage.
  */
-import type { MessageRecord, NewMessage, Transition } from '../types.js';
+import type { MessageRecord, NewMessage, QueuePageQuery, Transition } from '../types.js';
 
 export type StoreCall =
   | { op: 'enqueue'; args: [NewMessage] }
@@ -11,6 +11,8 @@ export type StoreCall =
   | { op: 'findByWamid'; args: [string] }
   | { op: 'findByIdempotencyKey'; args: [string, string] }
   | { op: 'unfinished'; args: [] }
+  | { op: 'queueCounts'; args: [] }
+  | { op: 'queuePage'; args: [QueuePageQuery] }
   | { op: 'controlEntries'; args: [] }
   | { op: 'putControl'; args: [string, unknown] }
   | { op: 'close'; args: [] };
@@ -38,6 +40,8 @@ export type OpenResult = { opened: true } | { opened: false; error: string };
 export interface WorkerInit {
   path: string;
   nowMs: number;
+  /** EmbeddedOptions.finalRetentionMs (absent: its default). */
+  finalRetentionMs?: number;
 }
 
 export type { MessageRecord };

@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { allowedFrom } from '../transitions.js';
-import type { MessageRecord, MessageState, Priority, RecordedError, Transition } from '../types.js';
+import type { MessageRecord, MessageState, Priority, QueueCount, QueuePage, QueuePageQuery, RecordedError, Transition } from '../types.js';
 
 /** A `messages` row as better-sqlite3 returns it (INTEGER columns come back as JS numbers). */
 interface MessageRow {
@@ -29,6 +29,9 @@ interface MessageRow {
   delivered_at_ms: number | null;
   read_at_ms: number | null;
 }
+
+/** A row of a lane's page: the record's columns and its arrival sequence (the cursor's tie-break). */
+type PagedRow = MessageRow & { seq: number };
 
 export interface IdempotencyRow {
   message_id: string;
@@ -96,6 +99,9 @@ export class Statements {
   private readonly selectByTenantId: Database.Statement<[string, string], MessageRow>;
   private readonly selectByWamid: Database.Statement<[string], MessageRow>;
   private readonly selectUnfinished: Database.Statement<[], MessageRow>;
+  private readonly selectPage: Database.Statement<[string, number, number, number, number, number], PagedRow>;
+  private readonly selectNextDue: Database.Statement<[string, number, number], { due: number | null }>;
+  private readonly selectCounts: Database.Statement<[], { phone_number_id: string; n: number }>;
   private readonly selectIdempotency: Database.Statement<[string, string], IdempotencyRow>;
   private readonly upsertIdempotency: Database.Statement<[string, string, string, string | null, number]>;
   private readonly deleteIdempotencyBefore: Database.Statement<[number, number]>;
@@ -121,6 +127,21 @@ export class Statements {
     this.selectByWamid = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE wamid = ? ORDER BY seq DESC LIMIT 1`);
     this.selectUnfinished = db.prepare(
       `SELECT ${COLUMNS} FROM messages WHERE state IN ('queued', 'sending') ORDER BY created_at_ms, seq`,
+    );
+    // Every lane query repeats the partial index's condition word for word (messages_lane,
+    // migration 4), and the row-value comparison walks the index from the cursor on.
+    this.selectPage = db.prepare(
+      `SELECT ${COLUMNS}, seq FROM messages
+        WHERE phone_number_id = ? AND priority = ? AND state IN ('queued', 'sending')
+          AND (not_before_ms, seq) > (?, ?) AND not_before_ms <= ?
+        ORDER BY not_before_ms, seq LIMIT ?`,
+    );
+    this.selectNextDue = db.prepare(
+      `SELECT MIN(not_before_ms) AS due FROM messages
+        WHERE phone_number_id = ? AND priority = ? AND state IN ('queued', 'sending') AND not_before_ms > ?`,
+    );
+    this.selectCounts = db.prepare(
+      `SELECT phone_number_id, COUNT(*) AS n FROM messages WHERE state IN ('queued', 'sending') GROUP BY phone_number_id`,
     );
     this.selectIdempotency = db.prepare(
       'SELECT message_id, body_hash, created_at_ms FROM idempotency WHERE tenant_id = ? AND key = ?',
@@ -176,6 +197,21 @@ export class Statements {
 
   unfinished(): MessageRecord[] {
     return this.selectUnfinished.all().map(rowToRecord);
+  }
+
+  queuePage(q: QueuePageQuery): QueuePage {
+    const after = q.after ?? { notBeforeMs: Number.MIN_SAFE_INTEGER, seq: 0 };
+    const rows = this.selectPage.all(q.phoneNumberId, q.priority, after.notBeforeMs, after.seq, q.dueByMs, q.limit);
+    const tail = rows[rows.length - 1];
+    return {
+      records: rows.map(rowToRecord),
+      last: tail === undefined ? null : { notBeforeMs: tail.not_before_ms, seq: tail.seq },
+      nextDueMs: this.selectNextDue.get(q.phoneNumberId, q.priority, q.dueByMs)?.due ?? null,
+    };
+  }
+
+  queueCounts(): QueueCount[] {
+    return this.selectCounts.all().map((r) => ({ phoneNumberId: r.phone_number_id, count: r.n }));
   }
 
   idempotency(tenantId: string, key: string): IdempotencyRow | null {

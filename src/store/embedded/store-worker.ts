@@ -19,7 +19,7 @@ const clock: Clock = { nowMs: () => latestMs };
 
 let store: EmbeddedStore;
 try {
-  store = new EmbeddedStore({ path: init.path, clock });
+  store = new EmbeddedStore({ path: init.path, clock, ...(init.finalRetentionMs === undefined ? {} : { finalRetentionMs: init.finalRetentionMs }) });
   port.postMessage({ opened: true } satisfies OpenResult);
 } catch (err) {
   port.postMessage({ opened: false, error: err instanceof Error ? err.message : String(err) } satisfies OpenResult);
@@ -50,6 +50,8 @@ function run(request: StoreRequest): Promise<unknown> {
     case 'findByWamid': return store.findByWamid(...request.args);
     case 'findByIdempotencyKey': return store.findByIdempotencyKey(...request.args);
     case 'unfinished': return store.unfinished();
+    case 'queueCounts': return store.queueCounts();
+    case 'queuePage': return store.queuePage(...request.args);
     case 'controlEntries': return store.controlEntries();
     case 'putControl': return store.putControl(...request.args);
     case 'close': return store.close();

@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { Clock } from '../../clock.js';
 import { storageUnavailable, storeClosed } from '../errors.js';
 import { initialRecord } from '../transitions.js';
-import type { ControlEntry, EnqueueOutcome, MessageRecord, NewMessage, Store, Transition } from '../types.js';
+import type { ControlEntry, EnqueueOutcome, MessageRecord, NewMessage, QueueCount, QueuePage, QueuePageQuery, Store, Transition } from '../types.js';
 import type { OpenResult, ReplyBatch, StoreCall, StoreRequest, WorkerInit } from './protocol.js';
 
 interface Waiter {
@@ -89,6 +89,14 @@ export class ThreadedEmbeddedStore implements Store {
 
   unfinished(): Promise<MessageRecord[]> {
     return this.call({ op: 'unfinished', args: [] }) as Promise<MessageRecord[]>;
+  }
+
+  queueCounts(): Promise<QueueCount[]> {
+    return this.call({ op: 'queueCounts', args: [] }) as Promise<QueueCount[]>;
+  }
+
+  queuePage(query: QueuePageQuery): Promise<QueuePage> {
+    return this.call({ op: 'queuePage', args: [query] }) as Promise<QueuePage>;
   }
 
   async close(): Promise<void> {
