@@ -130,7 +130,7 @@ async function runDispatcher(url: string, warmupMs: number, measureMs: number, w
     upstream,
     pacer: core.gcra,
     clock,
-    config: { dispatch: { headroom: 0.9, maxAttempts: 8, maxInFlightPerNumber: 2048, retryBaseMs: 1000, retryMaxMs: 300_000 }, upstream: upstreamConfig },
+    config: { dispatch: { headroom: 0.9, maxAttempts: 8, jitterToleranceMs: 200, maxInFlightPerNumber: 2048, retryBaseMs: 1000, retryMaxMs: 300_000 }, upstream: upstreamConfig },
     numbers,
     log: { info() {}, warn() {}, error() {} },
     onEvent(e) {

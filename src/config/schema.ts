@@ -124,7 +124,15 @@ export const ConfigSchema = Type.Object(
     ),
     storage: Type.Union(
       [
-        Type.Object({ kind: Type.Literal('embedded'), path: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+        Type.Object({
+          kind: Type.Literal('embedded'),
+          path: Type.String({ minLength: 1 }),
+          /**
+           * Final records (sent, delivered, read, failed, expired, rejected) are deleted this many days
+           * after their last change, in small chunks; waiting messages are never deleted. Default 30.
+           */
+          retentionDays: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3650 })),
+        }, { additionalProperties: false }),
         Type.Object({ kind: Type.Literal('redis'), url: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
       ],
       // Defaults to { kind: 'embedded', path: DEFAULT_STORAGE_PATH }, applied by load.ts (TypeBox merges
@@ -170,6 +178,12 @@ export const ConfigSchema = Type.Object(
          */
         headroom: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 1 }),
         maxAttempts: Type.Integer({ minimum: 1, maximum: 100, default: 8 }),
+        /**
+         * Arrival jitter at the upstream (network, event-loop stalls, connection queues) that a
+         * number's stream must absorb and still conform: the pacing bucket keeps this much time's
+         * worth of tokens unused. It costs part of the opening burst, never sustained rate.
+         */
+        jitterToleranceMs: Type.Integer({ minimum: 0, maximum: 5000, default: 200 }),
         /** Upper bound of one number's requests in flight (its Little's-law need is usually far below). */
         maxInFlightPerNumber: Type.Integer({ minimum: 1, maximum: 65_536, default: 2048 }),
         /** First retry delay; doubles per attempt with full jitter. */
@@ -181,6 +195,13 @@ export const ConfigSchema = Type.Object(
     limits: Type.Object(
       {
         maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 64 * 1024 }),
+        /**
+         * Waiting messages per number at most (the store holds them, memory does not grow with them):
+         * beyond it ingress answers 429 with Retry-After and stores nothing.
+         */
+        maxQueuedPerNumber: Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: 1_000_000 }),
+        /** Waiting messages per tenant at most, over all its numbers; 429 beyond it, as above. */
+        maxQueuedPerTenant: Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: 10_000_000 }),
       },
       { additionalProperties: false, default: {} },
     ),

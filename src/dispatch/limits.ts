@@ -6,7 +6,11 @@
 import type { Lane } from './lane.js';
 import type { LaneView, NumberInfo, Pacer } from './types.js';
 
-/** Arrival jitter at the upstream that a full burst still tolerates (see pacedBurst). */
+/**
+ * Arrival jitter at the upstream that a full burst still tolerates: the default of
+ * `dispatch.jitterToleranceMs` for a number's bucket (pacedBurst), and the fixed budget of the
+ * pair-rate and warm-up pacing below.
+ */
 export const JITTER_BUDGET_MS = 200;
 
 /** Configured mps × headroom: what the lane paces at before any 130429 slow-down. */
@@ -23,11 +27,11 @@ export function targetMps(lane: Lane, info: NumberInfo, defaultHeadroom: number)
  * the jitter budget the simulator refused a few sends per run of test/dispatch/pacing.test.ts
  * on a loaded 2-core machine (burst 18 of 20 leaves 50 ms of tolerance).
  */
-export function pacedBurst(lane: Lane, info: NumberInfo, defaultHeadroom: number): number {
+export function pacedBurst(lane: Lane, info: NumberInfo, defaultHeadroom: number, jitterToleranceMs = JITTER_BUDGET_MS): number {
   const burst = lane.overrides.burst ?? info.burst;
   const mps = lane.overrides.mps ?? info.mps;
   const headroom = lane.overrides.headroom ?? defaultHeadroom;
-  return Math.max(1, Math.min(Math.floor(burst * headroom), burst - Math.ceil((mps * JITTER_BUDGET_MS) / 1000)));
+  return Math.max(1, Math.min(Math.floor(burst * headroom), burst - Math.ceil((mps * jitterToleranceMs) / 1000)));
 }
 
 /**

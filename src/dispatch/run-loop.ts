@@ -115,7 +115,7 @@ function run(s: DispatchState, lane: Lane): void {
   if (rateMps < lane.pacedMps) rescaleDebt(pacer, lane.pacerKey, lane.pacedMps, rateMps, nowMs);
   lane.pacedMps = rateMps;
 
-  const burst = scaledBurst(pacedBurst(lane, info, s.settings.headroom), rateMps, target);
+  const burst = scaledBurst(pacedBurst(lane, info, s.settings.headroom, s.settings.jitterToleranceMs), rateMps, target);
   if (lane.startInDebt) {
     lane.startInDebt = false;
     startInDebt(pacer, lane.pacerKey, rateMps, burst, nowMs);

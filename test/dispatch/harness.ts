@@ -14,7 +14,7 @@ import { openStore } from '../../src/store/index.js';
 import type { MessageRecord, NewMessage, Store } from '../../src/store/types.js';
 import { createUndiciUpstream, type UndiciUpstream } from '../../src/upstream/undici-upstream.js';
 
-export const DISPATCH_DEFAULTS: Config['dispatch'] = { headroom: 0.9, maxAttempts: 8, maxInFlightPerNumber: 2048, retryBaseMs: 20, retryMaxMs: 200 };
+export const DISPATCH_DEFAULTS: Config['dispatch'] = { headroom: 0.9, maxAttempts: 8, jitterToleranceMs: 200, maxInFlightPerNumber: 2048, retryBaseMs: 20, retryMaxMs: 200 };
 
 export type TimedEvent = DispatchEvent & { atMs: number };
 

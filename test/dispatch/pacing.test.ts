@@ -1,7 +1,9 @@
 /**
  * Pacing against the simulator (in its own process) as the independent oracle: ten numbers, each with a backlog five
- * times its burst. The simulator must refuse nothing, see every message exactly once, and each
- * number must be kept busy at its paced rate while it has a backlog.
+ * times its burst, paced at the full allowed rate (headroom 1) with a jitter tolerance of 50 ms
+ * (one token of the upstream's bucket of 20 at 20 mps). The simulator must refuse nothing, see
+ * every message exactly once, and each number must run at ≥ 97 % of its allowed rate while
+ * backlogged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageRecord } from '../../src/store/types.js';
@@ -12,11 +14,12 @@ const NUMBERS = 10;
 const PER_NUMBER = 100;
 const MPS = 20;
 const BURST = 20;
-const HEADROOM = 0.9;
-/** The dispatcher's pacing bucket: min(⌊20 × 0.9⌋, 20 − ⌈20 mps × 200 ms⌉) = 16 (see pacedBurst). */
-const PACED_BURST = 16;
+const HEADROOM = 1;
+const JITTER_MS = 50;
+/** The dispatcher's pacing bucket: min(⌊20 × 1⌋, 20 − ⌈20 mps × 50 ms⌉) = 19 (see pacedBurst). */
+const PACED_BURST = 19;
 
-describe('pacing: 10 numbers × 100 messages at 20 mps, burst 20, headroom 0.9', () => {
+describe('pacing: 10 numbers × 100 messages at 20 mps, burst 20, the full rate with 50 ms of jitter tolerance', () => {
   let sim: SimProcess;
   let rig: Rig;
   const ids = Array.from({ length: NUMBERS }, (_, i) => String(2001 + i));
@@ -29,7 +32,7 @@ describe('pacing: 10 numbers × 100 messages at 20 mps, burst 20, headroom 0.9',
     rig = await makeRig({
       baseUrl: sim.url,
       numbers: Object.fromEntries(ids.map((id) => [id, { tenantId: 'acme', accessToken: `tok-${id}`, mps: MPS, burst: BURST }])),
-      dispatch: { headroom: HEADROOM },
+      dispatch: { headroom: HEADROOM, jitterToleranceMs: JITTER_MS },
     });
   });
   afterAll(async () => {
@@ -65,13 +68,14 @@ describe('pacing: 10 numbers × 100 messages at 20 mps, burst 20, headroom 0.9',
       const overallMps = (PER_NUMBER - 1) / spanSec;
       const steadyMps = (PER_NUMBER - PACED_BURST) / spanSec;
       rows.push(`${id}: overall ${overallMps.toFixed(1)} mps, steady ${steadyMps.toFixed(1)} mps (${((100 * steadyMps) / MPS).toFixed(0)} % of mps, ${((100 * steadyMps) / (MPS * HEADROOM)).toFixed(0)} % of mps×headroom), max/s ${n.maxPerSec}`);
-      // Busy while backlogged: ≥ 90 % of mps × headroom over the whole backlog (typically ~21 mps,
-      // i.e. > mps, thanks to the opening burst). Without the burst the stream runs at ~18 mps
-      // (~100 % of mps × headroom, 90 % of mps); the looser bound there absorbs timer lag on a
-      // loaded 2-core machine.
-      expect(overallMps).toBeGreaterThanOrEqual(0.9 * MPS * HEADROOM);
-      expect(steadyMps).toBeGreaterThanOrEqual(0.8 * MPS * HEADROOM);
-      expect(steadyMps).toBeLessThanOrEqual(MPS);
+      // Busy while backlogged: without the opening burst the stream runs at the allowed rate. Timer
+      // lag on a loaded machine only delays a departure; the bucket lets the next ones catch up,
+      // so the average over the backlog holds (what the upstream saw, not a wall-clock bound).
+      expect(overallMps).toBeGreaterThanOrEqual(0.97 * MPS);
+      expect(steadyMps).toBeGreaterThanOrEqual(0.97 * MPS);
+      // Never above the limit beyond clock granularity (the two processes' ms clocks): the
+      // simulator's refusals above are the real check.
+      expect(steadyMps).toBeLessThanOrEqual(MPS * 1.02);
     }
     console.log(`pacing per number:\n  ${rows.join('\n  ')}`);
 
