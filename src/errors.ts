@@ -54,6 +54,8 @@ export const ERRORS = {
   LINK_NOT_ALLOWED: own(422, 900424, 'Link to a domain outside the allowlist'),
   // 429: policy budgets that free up with time (Retry-After says when)
   MESSAGING_LIMIT_REACHED: own(429, 900430, 'Messaging limit reached'),
+  // 429: the number's or tenant's queue holds its cap (limits.maxQueuedPerNumber / PerTenant)
+  QUEUE_FULL: own(429, 900431, 'Queue full'),
   // 5xx
   STORAGE_UNAVAILABLE: own(503, 900503, 'Storage unavailable'),
   INTERNAL: own(500, 900500, 'Internal error'),

@@ -71,6 +71,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       dispatch: {
         submit: (record) => dispatcher.submit(record),
         estimateWaitMs: (id) => dispatcher.estimateWaitMs(id),
+        queued: (id) => dispatcher.queued(id),
         waitForOutcome: (id, timeoutMs) => dispatcher.waitForOutcome(id, timeoutMs),
       },
     },
@@ -110,7 +111,8 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   });
   // Pauses, limit overrides and learned rates first: nothing leaves before they hold again.
   dispatcher.restore(await store.controlEntries());
-  dispatcher.recover(await store.unfinished());
+  // The store is the queue: recovery learns which numbers have work and their lanes page it.
+  await dispatcher.recover();
 
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
   const url = address.replace('[::1]', '127.0.0.1');

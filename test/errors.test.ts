@@ -22,6 +22,7 @@ describe('error catalogue', () => {
         "OPT_IN_REQUIRED": "422 900422 SendgateException",
         "OUTSIDE_SERVICE_WINDOW": "422 131047 OAuthException",
         "PAYLOAD_TOO_LARGE": "413 100 OAuthException",
+        "QUEUE_FULL": "429 900431 SendgateException",
         "RECIPIENT_OPTED_OUT": "422 131050 OAuthException",
         "RECIPIENT_UNDELIVERABLE": "422 131026 OAuthException",
         "REPEATED_CONTENT": "422 900423 SendgateException",

@@ -11,6 +11,9 @@
  * warming-up number's lane sleeps while its window is full (warmup-pacing.ts), and a number in
  * maintenance (131057) is paused for a while, then probed with one request.
  *
+ * The store is the queue: a lane holds a window of its number's next messages and pages the rest
+ * (paging.ts); boot reads how many each number has, not the messages.
+ *
  * Every state change goes through `store.transition`: `sending` is committed before the request,
  * `sent` with the wamid after. Reactions to upstream answers: reactions.ts.
  *
@@ -21,22 +24,33 @@
 import type { MessageRecord } from '../store/types.js';
 import { capacityView, estimateWaitMs, pauseNumber, pauseTenant, resumeNumber, resumeTenant, setLimits, snapshot } from './control.js';
 import { restore } from './control-state.js';
-import type { Job } from './lane.js';
+import { admitToWindow, attachPaging, jobOf, recoverFromStore } from './paging.js';
 import { unprepare } from './prepare.js';
 import { DispatchState } from './state.js';
-import type { Dispatcher, DispatcherDeps } from './types.js';
+import type { Dispatcher, DispatcherDeps, MemoryView } from './types.js';
 
-/** Takes a message in once (submit and recover may both hand it over): due now, or at `notBeforeMs`. */
+/**
+ * Takes a message in once (submit and recover may both hand it over): counted as waiting, and
+ * into the window (due now, or at `notBeforeMs`) unless the store keeps it until a page reads it.
+ */
 function add(s: DispatchState, rec: MessageRecord): void {
   if (s.known.has(rec.id)) return;
-  s.known.add(rec.id);
   const lane = s.laneFor(rec.phoneNumberId, rec.tenantId);
-  const job: Job = { rec, attempts: rec.attempts, throttled: 0, lastError: rec.lastError };
+  attachPaging(s, lane);
   lane.depth++;
+  if (!admitToWindow(s, lane, rec)) return;
+  const job = jobOf(s, rec);
   const nowMs = s.deps.clock.nowMs();
   if (rec.notBeforeMs > nowMs) s.timer.schedule({ atMs: rec.notBeforeMs, kind: 'job', lane, job });
   else lane.enqueueFresh(job);
   s.touched.add(lane);
+}
+
+function memoryView(s: DispatchState): MemoryView {
+  const lanes = [...s.lanes.values()].map((lane) => ({
+    phoneNumberId: lane.phoneNumberId, window: lane.windowLength(), inStore: lane.paging.inStore,
+  }));
+  return { known: s.known.size, lanes };
 }
 
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
@@ -47,8 +61,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       add(s, record);
       s.pump();
     },
-    recover(records) {
+    async recover(records) {
       if (s.closing) return;
+      if (records === undefined) {
+        await recoverFromStore(s);
+        s.pump();
+        return;
+      }
       for (const rec of records) {
         if (rec.state !== 'queued' && rec.state !== 'sending') continue;
         add(s, rec);
@@ -60,6 +79,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     restore: (entries) => restore(s, entries),
     estimateWaitMs: (phoneNumberId) => estimateWaitMs(s, phoneNumberId),
     waitForOutcome: (id, timeoutMs) => s.waiters.wait(id, timeoutMs),
+    queued: (phoneNumberId) => Math.max(0, s.lanes.get(phoneNumberId)?.depth ?? 0),
+    memory: () => memoryView(s),
     setLimits: (phoneNumberId, patch) => setLimits(s, phoneNumberId, patch),
     pause: (phoneNumberId) => pauseNumber(s, phoneNumberId),
     resume: (phoneNumberId) => resumeNumber(s, phoneNumberId),
@@ -71,7 +92,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (s.closing) return;
       s.closing = true;
       s.timer.stop();
-      for (const lane of s.lanes.values()) unprepare(s, lane);
+      for (const lane of s.lanes.values()) {
+        lane.paging.stop();
+        unprepare(s, lane);
+      }
       if (s.inFlightTotal > 0) await new Promise<void>((resolve) => (s.drained = resolve));
     },
   };

@@ -5,6 +5,8 @@
  *
  * Per priority there are two FIFOs: `due` (messages that already waited: retries, released
  * recipients) is served before `fresh`, so a retry does not go behind everything that arrived since.
+ * `fresh` is a window onto the store, which is the queue (lane-paging.ts): when one runs low while
+ * the store holds more, the lane calls `onLow` and the dispatcher reads the next page (paging.ts).
  */
 import type { MessageRecord, RecordedError } from '../store/types.js';
 import { Fifo } from './deque.js';
@@ -12,6 +14,7 @@ import { PRIOR_LATENCY_MS } from './capacity.js';
 import { LATENCY_HALF_LIFE_MS, LatencyHistogram } from './latency.js';
 import { RateControl } from './rate-control.js';
 import type { PauseReason } from './control-state.js';
+import { LanePaging } from './lane-paging.js';
 import type { LimitsPatch } from './types.js';
 
 export interface Job {
@@ -56,8 +59,14 @@ export class Lane {
   pause: PauseReason | null = null;
   /** Upstream slots held: `sending` commits under way, prepared messages, requests in flight. */
   inFlight = 0;
-  /** Waiting messages: in the FIFOs, held for a parked recipient, or in retry backoff. */
+  /** Waiting messages: in the FIFOs, held for a parked recipient, in retry backoff, or only in the store. */
   depth = 0;
+  /** The part of the queue only the store holds, and where the next page starts. */
+  readonly paging = new LanePaging();
+  /** `fresh` of a priority the store has more of ran low: set by the dispatcher when the lane pages. */
+  onLow: ((lane: Lane) => void) | null = null;
+  /** Each `fresh` FIFO is refilled when it holds this many or fewer (half the window). */
+  lowWater = Number.POSITIVE_INFINITY;
   /** Instant of this lane's pending paused-lane deadline sweep (Infinity: none). */
   sweepAtMs = Number.POSITIVE_INFINITY;
   /** Instant of this lane's pending pacing wake-up in the dispatcher's heap (Infinity: none). */
@@ -146,6 +155,7 @@ export class Lane {
         }
         q.shift();
         park.held.push(job);
+        this.checkLow();
         job = q.peek();
       }
     }
@@ -157,8 +167,22 @@ export class Lane {
   shiftHead(): Job | undefined {
     const job = this.headQueue?.shift();
     this.headQueue = null;
-    if (job !== undefined) this.depth--;
+    if (job !== undefined) {
+      this.depth--;
+      this.checkLow();
+    }
     return job;
+  }
+
+  /** Messages in the window FIFOs (`fresh` and `due`, both priorities). */
+  windowLength(): number {
+    return this.fresh[0].length + this.fresh[1].length + this.due[0].length + this.due[1].length;
+  }
+
+  /** Asks for a page when a `fresh` FIFO ran low and the store holds more of its priority. */
+  checkLow(): void {
+    if (this.onLow === null || this.paging.loading) return;
+    if (this.paging.wanted([this.fresh[0].length, this.fresh[1].length], this.lowWater) !== -1) this.onLow(this);
   }
 
   /** Parks a recipient until `untilMs`; returns the park so the caller can hold the job in it. */
@@ -202,6 +226,7 @@ export class Lane {
     }
     this.depth -= out.length;
     this.headQueue = null;
+    this.checkLow();
     return out;
   }
 

@@ -60,8 +60,14 @@ export interface DispatchLog {
 }
 
 export interface DispatcherDeps {
-  /** Only `transition` is used: every state change goes through it. */
-  store: Pick<Store, 'transition'>;
+  /**
+   * Every state change goes through `transition`. With `queuePage` and `queueCounts` the store is
+   * the queue: lanes hold a window and page the rest (paging.ts); without them (tests, benchmarks
+   * handing records over) a lane keeps every message it is given.
+   */
+  store: Pick<Store, 'transition'> & Partial<Pick<Store, 'queuePage' | 'queueCounts'>>;
+  /** Messages per priority a lane holds in memory at most before the store keeps the rest (default 512). */
+  windowPerPriority?: number;
   upstream: Pick<Upstream, 'send'>;
   pacer: Pacer;
   clock: Clock;
@@ -141,6 +147,12 @@ export type DispatchEvent =
       latencyMs: number;
     };
 
+/** Memory the lanes use: ids held (waiting in memory or in flight) and each lane's window. */
+export interface MemoryView {
+  known: number;
+  lanes: Array<{ phoneNumberId: string; window: number; inStore: number }>;
+}
+
 export interface LimitsPatch {
   mps?: number;
   burst?: number;
@@ -191,8 +203,16 @@ export interface Dispatcher {
   submit(record: MessageRecord): void;
   /** Boot, before `recover`: stored pauses, overrides and learned rates (control-state.ts). */
   restore(entries: readonly ControlEntry[]): void;
-  /** Boot: every unfinished record (`queued` or `sending`); a `sending` one is sent again (at-least-once). */
-  recover(records: MessageRecord[]): void;
+  /**
+   * Boot: without records, learns from the store how many messages each number has and pages them
+   * (nothing of the backlog is loaded). With records (tests, tools), takes exactly those. Either way
+   * a `sending` one is sent again (at-least-once).
+   */
+  recover(records?: MessageRecord[]): Promise<void>;
+  /** Waiting messages of a number (its lane's depth): the queue caps read it. */
+  queued(phoneNumberId: string): number;
+  /** What the lanes hold in memory. */
+  memory(): MemoryView;
   /** Expected ms before a message submitted now would leave (depth / effective rate); Infinity when paused. */
   estimateWaitMs(phoneNumberId: string): number;
   /** Resolves with the final outcome, or null if none within `timeoutMs`. */

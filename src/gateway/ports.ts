@@ -18,6 +18,8 @@ export interface DispatchPort {
   submit(record: MessageRecord): void;
   /** How long a message enqueued now on this number would wait before its turn. */
   estimateWaitMs(phoneNumberId: string): number;
+  /** Messages waiting on this number now (the queue caps compare it with limits.maxQueuedPerNumber). */
+  queued(phoneNumberId: string): number;
   waitForOutcome(id: string, timeoutMs: number): Promise<SendOutcome | null>;
 }
 

@@ -29,7 +29,7 @@ beforeAll(async () => {
       metrics: new GatewayMetrics(() => []),
       coreLoaded: () => true,
       // The dispatcher is not under test: accepted records are collected, never sent.
-      dispatch: { submit: (r) => submitted.push(r), estimateWaitMs: () => 0, waitForOutcome: async () => null },
+      dispatch: { submit: (r) => submitted.push(r), estimateWaitMs: () => 0, queued: () => 0, waitForOutcome: async () => null },
     },
     control: { setLimits() {}, pause() {}, resume() {}, pauseTenant() {}, resumeTenant() {} },
     plugins: [(instance) => consentRoutes(instance, { tenants, consent: h.engine, clock: h.clock })],

@@ -2,8 +2,8 @@
  * The send route, Graph-compatible: POST /{version}/{phone-number-id}/messages and the unversioned
  * POST /{phone-number-id}/messages that some SDKs produce.
  *
- * Order of checks: who (401) → which number (404/403) → what (400) → can it make its deadline
- * (429) → durable enqueue (503 if storage fails) → 202, or with `Prefer: wait=N` the upstream's
+ * Order of checks: who (401) → which number (404/403) → what (400) → queue caps (429) → can it
+ * make its deadline (429) → durable enqueue (503 if storage fails) → 202, or with `Prefer: wait=N` the upstream's
  * answer when it comes within N seconds.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -13,6 +13,7 @@ import { FINAL_STATES, type MessageRecord, type MessageState } from '../../store
 import { requireOwnNumber, requireTenant } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
 import { endedAnswer } from '../ended-answer.js';
+import { checkQueueCaps } from '../queue-caps.js';
 
 const VERSION = /^v[0-9]+\.[0-9]+$/;
 const PREFER_WAIT = /(?:^|[,;\s])wait=([0-9]+)/i;
@@ -54,6 +55,7 @@ async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: P
     }
   }
 
+  checkQueueCaps(deps.config.limits, deps.dispatch, tenant, number);
   const waitMs = deps.dispatch.estimateWaitMs(number.phoneNumberId);
   if (!Number.isFinite(waitMs)) {
     throw new GatewayError('DEADLINE_UNMEETABLE', `Phone number id ${number.phoneNumberId} is paused; nothing was stored, retry after it is resumed`, 60);

@@ -1,0 +1,143 @@
+/**
+ * The store is the queue: a lane keeps a window of its number's next messages in memory and reads
+ * the rest a page at a time, in service order (lane-paging.ts says why nothing is skipped). Boot
+ * reads how many messages each number has, never the messages themselves.
+ *
+ * Memory per lane: at most `windowPerPriority` messages per priority in `fresh`, plus what is in
+ * flight and what waits in memory for a retry or a parked recipient.
+ */
+import type { MessageRecord, Priority, QueuePage, Store } from '../store/types.js';
+import type { Job, Lane } from './lane.js';
+import type { DispatchState } from './state.js';
+
+/** Default messages per priority a lane holds in memory before the store keeps the rest. */
+export const DEFAULT_WINDOW_PER_PRIORITY = 512;
+/** A failed page read is tried again after this long (the store is failing: no hurry). */
+const PAGE_RETRY_MS = 1000;
+
+export type QueuePager = Pick<Store, 'queuePage' | 'queueCounts'>;
+
+/** The store's paging seam, when the dispatcher was given a store that has one (else lanes keep everything they are handed). */
+export function pagerOf(s: DispatchState): QueuePager | null {
+  const store = s.deps.store as Partial<QueuePager>;
+  return typeof store.queuePage === 'function' && typeof store.queueCounts === 'function' ? (store as QueuePager) : null;
+}
+
+export function windowPerPriority(s: DispatchState): number {
+  return s.deps.windowPerPriority ?? DEFAULT_WINDOW_PER_PRIORITY;
+}
+
+/** Makes the lane page from the store when its window runs low (idempotent). */
+export function attachPaging(s: DispatchState, lane: Lane): void {
+  if (lane.onLow !== null || pagerOf(s) === null) return;
+  lane.lowWater = Math.floor(windowPerPriority(s) / 2);
+  lane.onLow = (l) => void fill(s, l);
+}
+
+/** A job for a record that enters memory (ids are remembered so a page meeting it again skips it). */
+export function jobOf(s: DispatchState, rec: MessageRecord): Job {
+  s.known.add(rec.id);
+  return { rec, attempts: rec.attempts, throttled: 0, lastError: rec.lastError };
+}
+
+/**
+ * Should a newly stored message go straight into the window? Only when the store holds none of its
+ * priority that memory does not (it would jump them) and the window has room. Otherwise it stays in
+ * the store, counted in `depth`, until a page reads it.
+ */
+export function admitToWindow(s: DispatchState, lane: Lane, rec: MessageRecord): boolean {
+  if (pagerOf(s) === null) return true;
+  const p = rec.priority;
+  if (!lane.paging.more[p] && lane.fresh[p].length < windowPerPriority(s)) return true;
+  lane.paging.inStore++;
+  lane.paging.markMore(p, rec.notBeforeMs);
+  if (!lane.paging.loading) lane.checkLow();
+  return false;
+}
+
+/** Boot: every number with unfinished messages gets a lane that knows how many and pages them. */
+export async function recoverFromStore(s: DispatchState): Promise<void> {
+  const pager = pagerOf(s);
+  if (pager === null) return;
+  const counts = await pager.queueCounts();
+  for (const { phoneNumberId, count } of counts) {
+    if (count <= 0) continue;
+    const lane = s.laneFor(phoneNumberId, '');
+    attachPaging(s, lane);
+    lane.depth += count;
+    lane.paging.inStore += count;
+    lane.paging.markMore(0);
+    lane.paging.markMore(1);
+    // Recovery runs at boot, before this process sent anything: the previous one may have just burst.
+    lane.startInDebt = true;
+    void fill(s, lane);
+  }
+}
+
+/**
+ * Reads pages into the lane's window while a priority is low and the store has more of it. One
+ * read at a time per lane; a read that fails is tried again later (the messages stay stored).
+ */
+export async function fill(s: DispatchState, lane: Lane): Promise<void> {
+  const pager = pagerOf(s);
+  if (pager === null || lane.paging.loading) return;
+  const paging = lane.paging;
+  const size = windowPerPriority(s);
+  paging.loading = true;
+  try {
+    for (;;) {
+      if (s.closing) return;
+      const p = paging.wanted([lane.fresh[0].length, lane.fresh[1].length], lane.lowWater);
+      if (p === -1) return;
+      const generation = paging.generation[p];
+      const limit = size - lane.fresh[p].length;
+      const nowMs = s.deps.clock.nowMs();
+      let page: QueuePage;
+      try {
+        page = await pager.queuePage({ phoneNumberId: lane.phoneNumberId, priority: p, after: paging.cursor[p], dueByMs: nowMs, limit });
+      } catch (err) {
+        s.deps.log.error({ phoneNumberId: lane.phoneNumberId, err: (err as Error).message }, 'reading the next page of the queue failed; trying again');
+        armDue(s, lane, nowMs + PAGE_RETRY_MS, p);
+        return;
+      }
+      // Submits of messages this page saw run in the microtasks after their enqueue committed:
+      // once those have run, every id here that ingress handed over is known, and none is counted twice.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (s.closing) return;
+      take(s, lane, page);
+      paging.pageRead(p, page.last, page.records.length < limit, generation, page.nextDueMs);
+      if (page.nextDueMs !== null) armDue(s, lane, page.nextDueMs, p);
+      s.touched.add(lane);
+      s.pump();
+    }
+  } finally {
+    paging.loading = false;
+  }
+}
+
+/** Moves a page's records into the window, skipping those already in memory (in flight, waiting, held). */
+function take(s: DispatchState, lane: Lane, page: QueuePage): void {
+  for (const rec of page.records) {
+    if (s.known.has(rec.id)) continue;
+    lane.enqueueFresh(jobOf(s, rec));
+    if (lane.paging.inStore > 0) lane.paging.inStore--;
+  }
+}
+
+/** Looks at the store again when its earliest delayed message of priority `p` comes due. */
+function armDue(s: DispatchState, lane: Lane, atMs: number, p: Priority): void {
+  const paging = lane.paging;
+  paging.dueAtMs[p] = Math.min(paging.dueAtMs[p], atMs);
+  if (atMs >= paging.dueTimerAtMs || s.closing) return;
+  if (paging.dueTimer !== null) clearTimeout(paging.dueTimer);
+  paging.dueTimerAtMs = atMs;
+  paging.dueTimer = setTimeout(() => {
+    paging.dueTimer = null;
+    paging.dueTimerAtMs = Number.POSITIVE_INFINITY;
+    const nowMs = s.deps.clock.nowMs();
+    if (paging.dueNow(nowMs)) void fill(s, lane);
+    const next = Math.min(paging.dueAtMs[0], paging.dueAtMs[1]);
+    if (next !== Number.POSITIVE_INFINITY) armDue(s, lane, next, paging.dueAtMs[0] <= paging.dueAtMs[1] ? 0 : 1);
+  }, Math.max(0, atMs - s.deps.clock.nowMs()));
+  paging.dueTimer.unref();
+}
