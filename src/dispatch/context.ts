@@ -34,6 +34,8 @@ export interface DispatchContext {
   /** Deadline passed: never sent. `lastError` is the upstream answer that delayed it, if any. */
   expire(lane: Lane, job: Job, lastError: RecordedError | null): Promise<void>;
   targetMps(lane: Lane, info: NumberInfo): number;
+  /** The dispatcher is shutting down. */
+  isClosing(): boolean;
   /** The lane's control state changed (pause, rate): written to the store (`tenant`: its tenant's too). */
   saveControl(lane: Lane, tenant: boolean): void;
   /** Back into the lane after `delayMs` (0: now, in the `due` FIFO). Counts as waiting again. */

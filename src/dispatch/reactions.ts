@@ -154,16 +154,28 @@ async function hold(ctx: DispatchContext, lane: Lane, job: Job, park: Park, last
   ctx.timer.schedule({ atMs: park.untilMs, kind: 'park', lane, recipient: job.rec.to });
 }
 
-/** Delays between tries of a `sent` commit the store failed (ms); about two minutes in all. */
-const SENT_RETRY_MS = [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000];
+/** Delays between tries of a `sent` commit the store failed: doubling from 250 ms, capped. */
+const SENT_RETRY_FIRST_MS = 250;
+const SENT_RETRY_MAX_MS = 10_000;
+/** Tries left once the dispatcher is closing: shutdown must end even with the store gone. */
+const SENT_TRIES_WHEN_CLOSING = 3;
 
 /**
  * The upstream accepted the message: its `sent` must be recorded, or the record stays `sending`
- * and recovery would send it a second time. A store that is briefly unavailable is tried again.
+ * and recovery would send it a second time. The commit is tried until it lands (the request's
+ * upstream slot stays held meanwhile, so a failing store also slows the lane down); only a
+ * shutdown stops it, after a few more tries, leaving the record `sending` (at-least-once).
  */
 async function recordSent(ctx: DispatchContext, job: Job, wamid: string, atMs: number): Promise<void> {
-  for (const delayMs of [...SENT_RETRY_MS, -1]) {
-    if ((await ctx.transition(job, { state: 'sent', wamid, atMs })) !== 'error' || delayMs < 0) return;
+  let delayMs = SENT_RETRY_FIRST_MS;
+  let closingTries = SENT_TRIES_WHEN_CLOSING;
+  for (;;) {
+    if ((await ctx.transition(job, { state: 'sent', wamid, atMs })) !== 'error') return;
+    if (ctx.isClosing() && --closingTries <= 0) {
+      ctx.deps.log.error({ id: job.rec.id }, 'sent not recorded before shutdown: the message stays sending and is sent again after a restart');
+      return;
+    }
     await new Promise<void>((resolve) => setTimeout(resolve, delayMs).unref());
+    delayMs = Math.min(SENT_RETRY_MAX_MS, delayMs * 2);
   }
 }

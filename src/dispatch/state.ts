@@ -141,6 +141,10 @@ export class DispatchState implements DispatchContext {
     return lane.paused || this.pausedTenants.has(lane.tenantId) || lane.pausedUntilMs > nowMs;
   }
 
+  isClosing(): boolean {
+    return this.closing;
+  }
+
   saveControl(lane: Lane, tenant: boolean): void {
     saveLane(this, lane);
     if (tenant) saveTenant(this, lane.tenantId);
