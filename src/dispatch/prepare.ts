@@ -9,6 +9,39 @@ import type { DispatchState } from './state.js';
 
 /** How long a message waits before another try when the store could not commit its transition. */
 export const STORE_RETRY_MS = 1000;
+/** Global back-off while the store fails its commits: doubling from the first, capped. */
+const STORE_BACKOFF_FIRST_MS = 250;
+const STORE_BACKOFF_MAX_MS = 10_000;
+
+/**
+ * A `sending` commit failed: every lane stops committing for a while (doubling), then one commit
+ * goes as a probe. Without this a failing store made the dispatcher spin through the whole backlog,
+ * each message failing its commit in turn.
+ */
+function storeFailed(s: DispatchState): void {
+  s.storeFailures++;
+  s.storeProbing = false;
+  const backoffMs = Math.min(STORE_BACKOFF_MAX_MS, STORE_BACKOFF_FIRST_MS * 2 ** (s.storeFailures - 1));
+  s.storeBackoffUntilMs = s.deps.clock.nowMs() + backoffMs;
+  if (s.storeFailures === 1) s.deps.log.error({ backoffMs }, 'store failing its commits: dispatch holds, probing with one commit at a time');
+}
+
+/** A commit landed after failures: every lane with work runs again. */
+function storeRecovered(s: DispatchState): void {
+  s.deps.log.info({ failures: s.storeFailures }, 'store commits again: dispatch resumes');
+  s.storeFailures = 0;
+  s.storeProbing = false;
+  s.storeBackoffUntilMs = 0;
+  for (const lane of s.lanes.values()) if (lane.depth > 0) s.touched.add(lane);
+}
+
+/** May a new `sending` be committed now? Not during the back-off, and only one probe after it. */
+export function storeAllows(s: DispatchState, nowMs: number): boolean {
+  if (s.storeFailures === 0) return true;
+  if (s.storeBackoffUntilMs > nowMs || s.storeProbing) return false;
+  s.storeProbing = true;
+  return true;
+}
 
 /**
  * Commits `sending` with an upstream slot reserved; once committed the message waits in
@@ -20,6 +53,8 @@ export async function prepare(s: DispatchState, lane: Lane, job: Job): Promise<v
   job.attempts++;
   const committed = await s.transition(job, { state: 'sending', attempts: job.attempts, atMs: s.deps.clock.nowMs() });
   lane.preparing--;
+  if (committed === 'error') storeFailed(s);
+  else if (s.storeFailures > 0) storeRecovered(s);
   if (committed === 'applied' && !s.closing) {
     lane.prepared.push(job);
     s.touched.add(lane);

@@ -12,7 +12,7 @@ import { UNKNOWN_NUMBER_ERROR, type Wake } from './context.js';
 import type { Job, Lane } from './lane.js';
 import { pacedBurst, rescaleDebt, scaledBurst, startInDebt, targetMps } from './limits.js';
 import { checkPair, dropPairAhead, notePairAhead, pairDueInMs, pairOf, takePair } from './pair-rate.js';
-import { prepare, requeueNow, unprepare } from './prepare.js';
+import { prepare, requeueNow, storeAllows, unprepare } from './prepare.js';
 import { request } from './request.js';
 import type { DispatchState } from './state.js';
 import { departureWaitMs, warmupOf, warmupRoom, warmupWaitMs } from './warmup-pacing.js';
@@ -194,6 +194,11 @@ function run(s: DispatchState, lane: Lane): void {
     }
     if (s.sendsInFlight >= s.maxSends) {
       s.block(lane, nowMs);
+      return;
+    }
+    if (!storeAllows(s, nowMs)) {
+      // The store is failing: wake when its back-off ends (a probe's answer wakes everyone sooner).
+      if (s.storeBackoffUntilMs > nowMs) wakeLaneAt(s, lane, s.storeBackoffUntilMs);
       return;
     }
     lane.shiftHead();

@@ -41,6 +41,15 @@ export class DispatchState implements DispatchContext {
   readonly latency: LatencyHistogram;
   /** Upstream requests plus store bookkeeping still running: close() waits for these. */
   inFlightTotal = 0;
+  /**
+   * While the store cannot commit, the dispatcher stops committing new `sending`s until this
+   * instant, then lets one through as a probe (prepare.ts storeFailed / storeRecovered).
+   */
+  storeBackoffUntilMs = 0;
+  /** Consecutive failed `sending` commits; > 0: the store is failing. */
+  storeFailures = 0;
+  /** A probe commit is under way while the store is failing. */
+  storeProbing = false;
   /** Upstream requests only: gated by `maxSends`. */
   sendsInFlight = 0;
   readonly sweepMs: number;
