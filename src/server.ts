@@ -95,6 +95,10 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     config: { dispatch: config.dispatch, upstream: config.upstream, maxBodyBytes: config.limits.maxBodyBytes },
     log: app.log,
     onSlotWait: (waitedMs) => metrics.slotWait.observe(waitedMs / 1000),
+    refuseAtDeparture: (rec, nowMs) => {
+      const refused = policy.departureRefusal({ phoneNumberId: rec.phoneNumberId, to: rec.to, nowMs });
+      return refused === null ? null : { code: refused.spec.graphCode, title: refused.spec.title, details: refused.details, httpStatus: refused.spec.status };
+    },
     onEvent(event: DispatchEvent) {
       if (event.type === 'attempt') {
         metrics.upstreamSends.inc({ outcome: event.outcome, code: String(event.code) });

@@ -7,6 +7,8 @@
  * Pacer says "in N ms", the lane asks the WakeTimer (one heap, one Node timer for everything) to
  * run it again then. Committing a message as `sending`: prepare.ts; the request: request.ts.
  */
+import { isTemplateText } from '../cloud-api/index.js';
+import type { RecordedError } from '../store/types.js';
 import { laneSlots } from './capacity.js';
 import { UNKNOWN_NUMBER_ERROR, type Wake } from './context.js';
 import type { Job, Lane } from './lane.js';
@@ -170,6 +172,12 @@ function run(s: DispatchState, lane: Lane): void {
       s.background(() => s.expire(lane, job, null));
       continue;
     }
+    const refusal = refusedAtDeparture(s, job, nowMs);
+    if (refusal !== null) {
+      lane.shiftHead();
+      s.background(() => s.reject(lane, job, refusal));
+      continue;
+    }
     const pair = pairOf(info, job);
     if (pair !== undefined) {
       const pairWaitMs = pairDueInMs(pacer, lane, job.rec.to, pair, nowMs);
@@ -205,6 +213,17 @@ function run(s: DispatchState, lane: Lane): void {
     if (pair !== undefined) notePairAhead(lane, job);
     void prepare(s, lane, job);
   }
+}
+
+/**
+ * Marketing templates (lane priority 1) are checked against what was learned since admission:
+ * the user opted out, Meta capped marketing to them (131049) or reported them undeliverable
+ * (131026). Other messages are not re-checked: those suppressions are about marketing.
+ */
+function refusedAtDeparture(s: DispatchState, job: Job, nowMs: number): RecordedError | null {
+  const check = s.deps.refuseAtDeparture;
+  if (check === undefined || job.rec.priority !== 1 || !isTemplateText(job.rec.body)) return null;
+  return check(job.rec, nowMs);
 }
 
 /** Holds a message with its recipient until the pair rate lets it go; the lane's other recipients keep flowing. */

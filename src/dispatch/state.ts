@@ -122,6 +122,12 @@ export class DispatchState implements DispatchContext {
     this.finish(lane, job, { id: job.rec.id, state: 'expired', status: 0, bodyText: '', wamid: null, error });
   }
 
+  /** Suppressed at departure (opted out, capped, undeliverable since admission): never sent. */
+  async reject(lane: Lane, job: Job, error: RecordedError): Promise<void> {
+    await this.transition(job, { state: 'rejected', atMs: this.deps.clock.nowMs(), lastError: error });
+    this.finish(lane, job, { id: job.rec.id, state: 'rejected', status: 0, bodyText: '', wamid: null, error });
+  }
+
   targetMps(lane: Lane, info: NumberInfo): number {
     return targetMps(lane, info, this.settings.headroom);
   }

@@ -97,6 +97,11 @@ export interface DispatcherDeps {
   maxInFlightTotal?: number;
   /** Where pauses, limit overrides and learned rates are kept across restarts (control-state.ts). Absent: memory only. */
   control?: Pick<ControlStateStore, 'putControl'>;
+  /**
+   * Marketing templates are checked again right before their `sending` commit (the policy
+   * engine's departureRefusal): the refusal to end them `rejected` with, or null to send.
+   */
+  refuseAtDeparture?: (rec: MessageRecord, nowMs: number) => RecordedError | null;
   /** How long a lane with a ready message waited for a free upstream slot (ms); a metric. */
   onSlotWait?: (waitedMs: number) => void;
   /** How often a paused lane's waiting messages are checked against their deadlines. Default 60 s. */
@@ -110,7 +115,7 @@ export interface DispatcherDeps {
 /** What `waitForOutcome` resolves with: the final state of the message and the upstream's answer if any. */
 export interface Outcome {
   id: string;
-  state: Extract<MessageState, 'sent' | 'failed' | 'expired'>;
+  state: Extract<MessageState, 'sent' | 'failed' | 'expired' | 'rejected'>;
   /** HTTP status of the last upstream answer; 0 when none (expired, network error). */
   status: number;
   /** The last upstream response body, verbatim ('' when none). */

@@ -6,7 +6,7 @@ import type { MessageRecord, RecordedError } from '../store/types.js';
 
 /** The final outcome of a message, for `Prefer: wait`. */
 export interface SendOutcome {
-  state: 'sent' | 'failed' | 'expired';
+  state: 'sent' | 'failed' | 'expired' | 'rejected';
   /** HTTP status the upstream answered with (0 when the message ended without an upstream answer). */
   status: number;
   /** The upstream's response body as received ('' when none). */

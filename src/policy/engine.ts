@@ -28,8 +28,9 @@ import { contentFingerprint } from './repeat.js';
 import { ServiceWindows, SERVICE_WINDOW_MS } from './service-window.js';
 import type { PolicyStore } from './store.js';
 import { resolvePolicies, type NumberPolicy, type TenantPolicy } from './tenant-policy.js';
+import type { GatewayError } from '../errors.js';
 import type {
-  ConsentRecord, ConsentView, DeliveryFailure, FinalEvent, InboundMessage, PolicyCore, PolicyEngine, PolicyName, PolicyStats,
+  ConsentRecord, ConsentView, DeliveryFailure, DepartureInput, FinalEvent, InboundMessage, PolicyCore, PolicyEngine, PolicyName, PolicyStats,
 } from './types.js';
 import { warmupCaps, type WarmupCaps } from './warmup.js';
 
@@ -161,6 +162,19 @@ class Engine implements PolicyEngine {
     // Counted only now: a send refused by a later policy was not admitted with a warning.
     if (warnings !== undefined) this.counters.warned[t.id] = (this.counters.warned[t.id] ?? 0) + 1;
     return new ChargedAdmission(warnings ?? NO_WARNINGS, tierHeld ? this.tier : undefined, repeatHeld, this.core, t.id, to, this.clock);
+  }
+
+  departureRefusal(input: DepartureInput): GatewayError | null {
+    const np = this.numbers.get(input.phoneNumberId);
+    if (np === undefined || input.to === '') return null;
+    const t = np.tenant;
+    const { to, nowMs } = input;
+    const deferral = this.deferrals.get(t.id, to, nowMs);
+    if (deferral.undeliverableUntilMs > nowMs && this.refuses(t, 'undeliverable')) return refusal.undeliverable(to, deferral.undeliverableUntilMs, nowMs);
+    const consent = this.store.getConsent(t.id, to);
+    if (consent?.status === 'opt_out' && this.refuses(t, 'optOut', false)) return refusal.optOut(consent);
+    if (deferral.marketingUntilMs > nowMs && this.refuses(t, 'marketingDeferral')) return refusal.marketingDeferral(to, deferral.marketingUntilMs, nowMs);
+    return null;
   }
 
   onInbound(message: InboundMessage): void {

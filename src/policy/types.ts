@@ -3,7 +3,15 @@
  * other parts of the gateway feed it, consent records, and its counters.
  */
 import type { Core } from '../core/types.js';
+import type { GatewayError } from '../errors.js';
 import type { Admission, AdmitInput, PolicyPort } from '../gateway/ports.js';
+
+/** A queued marketing template at departure (policy re-check). */
+export interface DepartureInput {
+  phoneNumberId: string;
+  to: string;
+  nowMs: number;
+}
 
 /** What the policies need of the core (the WASM core or the reference model both satisfy it). */
 export type PolicyCore = Pick<Core, 'unique' | 'repeat' | 'window' | 'fingerprintOf'>;
@@ -88,6 +96,12 @@ export interface PolicyStats {
 /** The engine: PolicyPort plus the event inputs, consent and live control. */
 export interface PolicyEngine extends PolicyPort {
   admit(input: AdmitInput): Admission;
+  /**
+   * A marketing template about to leave: the suppressions learned since its admission (the user
+   * opted out, Meta capped marketing to them with 131049, or reported them undeliverable with
+   * 131026), as the refusal that admission would now give; null when it may leave.
+   */
+  departureRefusal(input: DepartureInput): GatewayError | null;
   onInbound(message: InboundMessage): void;
   onFinal(event: FinalEvent): void;
   onDeliveryFailure(event: DeliveryFailure): void;
