@@ -10,7 +10,8 @@ import type { Config } from './config/schema.js';
 import type { Core } from './core/index.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
 import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
-import { openComponents, type Components } from './gateway/components.js';
+import { openComponents } from './gateway/components.js';
+import { messageEndings } from './gateway/message-ended.js';
 import { consentRoutes } from './http/routes/consent.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { registerPolicyMetrics, type PolicyEngine } from './policy/index.js';
@@ -46,8 +47,6 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   // The app needs the dispatcher and the dispatcher logs through the app's logger: the app gets
   // late-bound ports, used only after createDispatcher below has run (before listen).
   let dispatcher: Dispatcher;
-  /** settleUnsent work in progress: awaited on close, before webhooks and storage shut. */
-  const unsettled = new Set<Promise<void>>();
   const metrics = new GatewayMetrics(() => dispatcher.snapshot(), {
     defaultMetrics: options.defaultMetrics ?? true,
     capacity: () => dispatcher.capacity(),
@@ -85,6 +84,8 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     plugins,
   });
   log = app.log;
+  // Messages that end unsent (failed, expired, rejected at departure): src/gateway/message-ended.ts.
+  const endings = messageEndings(parts, app.log);
   dispatcher = createDispatcher({
     store, clock, control: store,
     upstream: parts.upstream,
@@ -105,12 +106,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
         return;
       }
       if (event.state === 'sent') metrics.dispatchLatency.observe(event.latencyMs / 1000);
-      else {
-        const settling = settleUnsent(parts, event)
-          .catch((err: unknown) => app.log.error({ err }, 'settling an unsent message failed'))
-          .finally(() => unsettled.delete(settling));
-        unsettled.add(settling);
-      }
+      endings.ended(event);
     },
   });
   // Pauses, limit overrides and learned rates first: nothing leaves before they hold again.
@@ -125,29 +121,10 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     closing ??= (async () => {
       await app.close();
       await dispatcher.close();
-      await Promise.all(unsettled);
+      await endings.drain();
       await parts.close();
     })();
     return closing;
   };
   return { app, url, store, dispatcher, core, policy, close };
-}
-
-/**
- * A message that ended without being sent (failed at the upstream, or expired) gives its policy
- * charges back and is reported to the tenant's webhook: Meta never sends a status for it.
- */
-async function settleUnsent(parts: Components, event: Extract<DispatchEvent, { type: 'final' }>): Promise<void> {
-  parts.policy.onFinal({ tenantId: event.tenantId, to: event.to, state: event.state, template: event.template });
-  const record = await parts.store.get(event.tenantId, event.id);
-  if (record === null) return;
-  if (record.lastError !== null && record.lastError.code > 0) {
-    parts.policy.onDeliveryFailure({ tenantId: record.tenantId, phoneNumberId: record.phoneNumberId, to: record.to, code: record.lastError.code });
-  }
-  const body: Record<string, unknown> = {
-    type: 'message.status', id: record.id, wamid: record.wamid, status: event.state,
-    recipient: record.to, phoneNumberId: record.phoneNumberId, timestamp: record.updatedAtMs,
-  };
-  if (record.lastError !== null) body.errors = [record.lastError];
-  await parts.webhooks.sender.enqueue(record.tenantId, body, { orderKey: record.to, eventId: `evt_final_${record.id}` });
 }

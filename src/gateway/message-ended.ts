@@ -1,0 +1,52 @@
+/**
+ * The one place that decides what follows when a message ends without being sent — failed at the
+ * upstream, expired before its deadline, or rejected at departure by a policy: its policy charges
+ * are given back (tier slot, repeat slot), what the upstream taught is learned (131026
+ * undeliverable, 131049 marketing cap, 131050 opt-out), and the tenant's webhook hears of it
+ * (Meta never sends a status for a message it did not accept). Sent messages end through Meta's
+ * status webhooks instead (src/webhooks/meta).
+ */
+import type { DispatchEvent } from '../dispatch/types.js';
+import type { Components } from './components.js';
+
+type FinalEvent = Extract<DispatchEvent, { type: 'final' }>;
+
+export interface MessageEndings {
+  /** A final event from the dispatcher; settled in the background. */
+  ended(event: FinalEvent): void;
+  /** Resolves once every settlement started so far has finished (shutdown, before storage closes). */
+  drain(): Promise<void>;
+}
+
+export function messageEndings(parts: Pick<Components, 'policy' | 'store' | 'webhooks'>, log: { error(obj: object, msg: string): void }): MessageEndings {
+  const unsettled = new Set<Promise<void>>();
+  return {
+    ended(event) {
+      if (event.state === 'sent') return;
+      const settling = settleUnsent(parts, event)
+        .catch((err: unknown) => log.error({ err, id: event.id }, 'settling an unsent message failed'))
+        .finally(() => unsettled.delete(settling));
+      unsettled.add(settling);
+    },
+    async drain() {
+      await Promise.all(unsettled);
+    },
+  };
+}
+
+async function settleUnsent(parts: Pick<Components, 'policy' | 'store' | 'webhooks'>, event: FinalEvent): Promise<void> {
+  parts.policy.onFinal({ tenantId: event.tenantId, to: event.to, state: event.state, template: event.template });
+  const record = await parts.store.get(event.tenantId, event.id);
+  if (record === null) return;
+  // Only the upstream's answers teach anything: a rejection at departure is sendgate's own
+  // decision from what it already knew (learning it again would extend the suppression).
+  if (event.state !== 'rejected' && record.lastError !== null && record.lastError.code > 0) {
+    parts.policy.onDeliveryFailure({ tenantId: record.tenantId, phoneNumberId: record.phoneNumberId, to: record.to, code: record.lastError.code });
+  }
+  const body: Record<string, unknown> = {
+    type: 'message.status', id: record.id, wamid: record.wamid, status: event.state,
+    recipient: record.to, phoneNumberId: record.phoneNumberId, timestamp: record.updatedAtMs,
+  };
+  if (record.lastError !== null) body.errors = [record.lastError];
+  await parts.webhooks.sender.enqueue(record.tenantId, body, { orderKey: record.to, eventId: `evt_final_${record.id}` });
+}
