@@ -13,7 +13,7 @@ import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
 import { openComponents } from './gateway/components.js';
 import { messageEndings } from './gateway/message-ended.js';
 import { consentRoutes } from './http/routes/consent.js';
-import { GatewayMetrics } from './observability/metrics.js';
+import { GatewayMetrics, registerCoreMetrics } from './observability/metrics.js';
 import { registerPolicyMetrics, type PolicyEngine } from './policy/index.js';
 import type { Store } from './store/types.js';
 import { metaWebhookRoutes } from './webhooks/index.js';
@@ -52,6 +52,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     capacity: () => dispatcher.capacity(),
   });
   registerPolicyMetrics(metrics.registry, policy);
+  registerCoreMetrics(metrics.registry, () => core.stats());
   registerWebhookMetrics(metrics.registry, () => webhooks.stats());
   const plugins: Array<(app: FastifyInstance) => Promise<void>> = [
     (app) => consentRoutes(app, { tenants, consent: policy, clock }),

@@ -101,3 +101,31 @@ export class GatewayMetrics {
     }
   }
 }
+
+/** What the WASM core reports about its fixed tables (Core.stats()). */
+export interface CoreTablesSnapshot {
+  tableFull: Record<string, number>;
+  liveKeys: Record<string, number>;
+  capacity: Record<string, number>;
+}
+
+/**
+ * The WASM core's tables: live keys against capacity, and decisions refused because a table was
+ * full (the safe refusal: a full table answers "wait", so a sustained count means `core.*Keys`
+ * is too small for the traffic).
+ */
+export function registerCoreMetrics(registry: Registry, core: () => CoreTablesSnapshot): void {
+  const registers = [registry];
+  const perTable = (name: string, help: string, pick: (s: CoreTablesSnapshot) => Record<string, number>): void => {
+    new Gauge({
+      name, help, labelNames: ['table'], registers,
+      collect() {
+        this.reset();
+        for (const [table, value] of Object.entries(pick(core()))) this.set({ table }, value);
+      },
+    });
+  };
+  perTable('sendgate_core_table_full_total', 'Decisions refused because a WASM core table was full, since start', (s) => s.tableFull);
+  perTable('sendgate_core_table_keys', 'Live keys per WASM core table', (s) => s.liveKeys);
+  perTable('sendgate_core_table_capacity', 'Capacity per WASM core table (config core.*Keys)', (s) => s.capacity);
+}

@@ -11,7 +11,7 @@ import { LatencyHistogram } from '../../src/dispatch/latency.js';
 import type { NumberInfo } from '../../src/dispatch/types.js';
 import type { MessageRecord } from '../../src/store/types.js';
 import type { Upstream, UpstreamResult } from '../../src/upstream/types.js';
-import { GatewayMetrics } from '../../src/observability/metrics.js';
+import { GatewayMetrics, registerCoreMetrics } from '../../src/observability/metrics.js';
 import { DISPATCH_DEFAULTS, textBody } from './harness.js';
 
 describe('LatencyHistogram', () => {
@@ -146,5 +146,16 @@ describe('capacity metrics', () => {
     expect(text).toMatch(/sendgate_upstream_latency_seconds\{number="7001",quantile="0.99"\} 0.48/);
     // A number without answers yet has no latency series (rather than NaN).
     expect(text).not.toMatch(/sendgate_upstream_latency_seconds\{number="7002"/);
+  });
+});
+
+describe('core table metrics', () => {
+  it('export refusals of a full table, live keys and capacity per table', async () => {
+    const metrics = new GatewayMetrics(() => []);
+    registerCoreMetrics(metrics.registry, () => ({ tableFull: { gcra: 3, window: 0 }, liveKeys: { gcra: 1020, window: 4 }, capacity: { gcra: 1024, window: 1024 } }));
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/sendgate_core_table_full_total\{table="gcra"\} 3/);
+    expect(text).toMatch(/sendgate_core_table_keys\{table="gcra"\} 1020/);
+    expect(text).toMatch(/sendgate_core_table_capacity\{table="window"\} 1024/);
   });
 });
