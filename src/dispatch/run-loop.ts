@@ -17,7 +17,7 @@ import { checkPair, dropPairAhead, notePairAhead, pairDueInMs, pairOf, takePair 
 import { prepare, requeueNow, storeAllows, unprepare } from './prepare.js';
 import { request } from './request.js';
 import type { DispatchState } from './state.js';
-import { departureWaitMs, warmupOf, warmupRoom, warmupWaitMs } from './warmup-pacing.js';
+import { departureWaitMs, fillWindow, warmupOf, warmupRoom, warmupWaitMs } from './warmup-pacing.js';
 
 /**
  * How far ahead of its pacing slot a message is committed as `sending`: covers the commit's
@@ -118,11 +118,13 @@ function run(s: DispatchState, lane: Lane): void {
   lane.pacedMps = rateMps;
 
   const burst = scaledBurst(pacedBurst(lane, info, s.settings.headroom, s.settings.jitterToleranceMs), rateMps, target);
+  const warmup = warmupOf(s.deps, lane, nowMs);
   if (lane.startInDebt) {
     lane.startInDebt = false;
     startInDebt(pacer, lane.pacerKey, rateMps, burst, nowMs);
+    // A warming-up number's window starts full too: the previous process's departures in it are unknown.
+    if (warmup !== null) fillWindow(warmup, lane.warmupKey, nowMs);
   }
-  const warmup = warmupOf(s.deps, lane, nowMs);
   let pacerWaitMs = 0;
   for (let job = lane.prepared.peek(); job !== undefined; job = lane.prepared.peek()) {
     if (job.rec.deadlineAtMs <= nowMs) {

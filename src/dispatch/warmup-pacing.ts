@@ -43,3 +43,11 @@ export function warmupRoom(lane: Lane, cap: PacedCap | null, nowMs: number): num
 export function warmupWaitMs(lane: Lane, cap: PacedCap, nowMs: number): number {
   return Math.max(1, cap.window.take(lane.warmupKey, cap.windowMs, cap.limit, nowMs));
 }
+
+/**
+ * Counts a full window of departures now (a recovered lane: the previous process may have sent
+ * its cap in the window that is still running at the upstream). The lane then waits one window.
+ */
+export function fillWindow(cap: PacedCap, key: string, nowMs: number): void {
+  for (let i = 0; i < cap.limit; i++) if (cap.window.take(key, cap.windowMs, cap.limit, nowMs) > 0) return;
+}

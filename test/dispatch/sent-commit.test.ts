@@ -102,3 +102,31 @@ describe('a failing store', () => {
     await dispatcher.close();
   });
 });
+
+describe('a recovered warming-up number', () => {
+  it('starts with its warm-up window full: the previous process may have sent its cap in it', async () => {
+    const core = await loadCore({ gcraKeys: 1024, windowKeys: 1024, uniqueKeys: 1024, repeatKeys: 1024 });
+    const sentAtMs: number[] = [];
+    const t0 = Date.now();
+    const dispatcher = createDispatcher({
+      store: { transition: async () => true },
+      upstream: { send: async () => (sentAtMs.push(Date.now() - t0), { kind: 'ok', status: 200, wamid: 'wamid.W', bodyText: '{}' }) },
+      pacer: core.gcra, window: core.window, clock: systemClock,
+      warmup: { capsOf: () => ({ windowMs: 600, limit: 5 }) },
+      numbers: new Map([['8201', { tenantId: 't', accessToken: 'x', mps: 1000, burst: 1000 }]]),
+      config: { dispatch: DISPATCH_DEFAULTS },
+      log: { info() {}, warn() {}, error() {} },
+    });
+    const nowMs = Date.now();
+    dispatcher.recover(Array.from({ length: 10 }, (_, i): MessageRecord => ({
+      id: `w${i}`, tenantId: 't', phoneNumberId: '8201', to: `1555${i}`, toInput: `+1555${i}`, body: textBody(`1555${i}`), priority: 1,
+      createdAtMs: nowMs, deadlineAtMs: nowMs + 600_000, idempotencyKey: null, bodyHash: null, state: 'queued', attempts: 0,
+      notBeforeMs: 0, wamid: null, lastError: null, updatedAtMs: nowMs, sentAtMs: null, deliveredAtMs: null, readAtMs: null,
+    })));
+    for (let i = 0; i < 100 && sentAtMs.length < 10; i++) await new Promise((r) => setTimeout(r, 50));
+    await dispatcher.close();
+    // Nothing leaves during the first window (600 ms + the 200 ms jitter budget); then 5 per window.
+    expect(sentAtMs.length).toBe(10);
+    expect(Math.min(...sentAtMs)).toBeGreaterThanOrEqual(790);
+  });
+});
