@@ -22,6 +22,9 @@ const SWEEP_PER_CALL = 4;
 
 interface Holders { count: number; lastMs: number }
 
+/** Holder count of a charge replayed after a restart: releases never bring it to 0. */
+const REACHED = Number.POSITIVE_INFINITY;
+
 export class TierCharges {
   /** (tenant, recipient) → who holds its slot. */
   private readonly holders = new RecencyMap<Holders>();
@@ -52,10 +55,15 @@ export class TierCharges {
     this.store.write({ kind: 'uncharge', tenantId, recipient });
   }
 
-  /** Re-applies a charge recorded before a restart (oldest first), without writing it again. */
+  /**
+   * Re-applies a charge recorded before a restart (oldest first), without writing it again. How
+   * many queued messages held it is not kept, so it is marked reached: no release frees it (one
+   * message ending unsent must not free a slot another queued message still holds, which could
+   * let the tier be exceeded); it leaves with the moving 24 h like any charge.
+   */
   replay(tenantId: string, recipient: string, atMs: number): void {
     this.core.unique.charge(tenantId, recipient, REPLAY_LIMIT, atMs);
-    this.holders.set(tenantId, recipient, { count: 1, lastMs: atMs });
+    this.holders.set(tenantId, recipient, { count: REACHED, lastMs: atMs });
   }
 
   used(tenantId: string, nowMs: number): number {
