@@ -67,6 +67,12 @@ export class Lane {
   onLow: ((lane: Lane) => void) | null = null;
   /** Each `fresh` FIFO is refilled when it holds this many or fewer (half the window). */
   lowWater = Number.POSITIVE_INFINITY;
+  /** Messages held in memory for parked recipients, over all parks. */
+  heldCount = 0;
+  /** Beyond this many held, a message for a parked recipient goes back to the store until the park ends. */
+  maxHeld = Number.POSITIVE_INFINITY;
+  /** Takes a held message out of memory: stored again as due when its park ends (paging.ts `spill`). */
+  onSpill: ((lane: Lane, job: Job, untilMs: number) => void) | null = null;
   /** Instant of this lane's pending paused-lane deadline sweep (Infinity: none). */
   sweepAtMs = Number.POSITIVE_INFINITY;
   /** Instant of this lane's pending pacing wake-up in the dispatcher's heap (Infinity: none). */
@@ -154,7 +160,7 @@ export class Lane {
           return job;
         }
         q.shift();
-        park.held.push(job);
+        this.hold(park, job);
         this.checkLow();
         job = q.peek();
       }
@@ -198,11 +204,25 @@ export class Lane {
     return park;
   }
 
+  /**
+   * Holds a waiting message with its parked recipient (it stays counted in `depth`). Past `maxHeld`
+   * it is handed to `onSpill` instead, so a recipient parked for hours cannot pile messages up in memory.
+   */
+  hold(park: Park, job: Job): void {
+    if (this.heldCount >= this.maxHeld && this.onSpill !== null) {
+      this.onSpill(this, job, park.untilMs);
+      return;
+    }
+    park.held.push(job);
+    this.heldCount++;
+  }
+
   /** The park expired: its held messages go back to the `due` FIFOs. The strike count stays. */
   release(recipient: string, nowMs: number): boolean {
     const park = this.parks.get(recipient);
     if (park === undefined || park.untilMs > nowMs || park.held.length === 0) return false;
     for (const job of park.held) this.enqueueDue(job);
+    this.heldCount -= park.held.length;
     park.held = [];
     return true;
   }
@@ -220,7 +240,9 @@ export class Lane {
     for (const q of this.order) out.push(...q.removeWhere(past));
     for (const park of this.parks.values()) {
       if (park.held.some(past)) {
-        out.push(...park.held.filter(past));
+        const expired = park.held.filter(past);
+        out.push(...expired);
+        this.heldCount -= expired.length;
         park.held = park.held.filter((job) => !past(job));
       }
     }

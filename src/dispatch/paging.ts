@@ -27,11 +27,42 @@ export function windowPerPriority(s: DispatchState): number {
   return s.deps.windowPerPriority ?? DEFAULT_WINDOW_PER_PRIORITY;
 }
 
-/** Makes the lane page from the store when its window runs low (idempotent). */
+/** Makes the lane page from the store when its window runs low, and spill held messages past its bound (idempotent). */
 export function attachPaging(s: DispatchState, lane: Lane): void {
   if (lane.onLow !== null || pagerOf(s) === null) return;
   lane.lowWater = Math.floor(windowPerPriority(s) / 2);
+  lane.maxHeld = 2 * windowPerPriority(s);
   lane.onLow = (l) => void fill(s, l);
+  lane.onSpill = (l, job, untilMs) => spill(s, l, job, untilMs);
+}
+
+/**
+ * A message for a parked recipient past the lane's bound of held ones goes back to the store, due
+ * when the park ends: it leaves memory once that is committed (until then its id keeps a page from
+ * reading it twice), and a page reads it again at its due time. Still waiting: `depth` keeps it.
+ */
+function spill(s: DispatchState, lane: Lane, job: Job, untilMs: number): void {
+  if (untilMs >= job.rec.deadlineAtMs) {
+    lane.depth--;
+    s.background(() => s.expire(lane, job, job.lastError));
+    return;
+  }
+  s.background(async () => {
+    const nowMs = s.deps.clock.nowMs();
+    const stored = await s.transition(job, { state: 'queued', notBeforeMs: untilMs, lastError: job.lastError, atMs: nowMs });
+    if (stored === 'error') {
+      // Not moved: it stays in memory and comes back when the park ends.
+      s.timer.schedule({ atMs: untilMs, kind: 'job', lane, job });
+      return;
+    }
+    s.known.delete(job.rec.id);
+    if (stored === 'refused') {
+      lane.depth--; // finished elsewhere
+      return;
+    }
+    lane.paging.inStore++;
+    armDue(s, lane, untilMs, job.rec.priority);
+  });
 }
 
 /** A job for a record that enters memory (ids are remembered so a page meeting it again skips it). */

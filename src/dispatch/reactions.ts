@@ -150,7 +150,7 @@ async function hold(ctx: DispatchContext, lane: Lane, job: Job, park: Park, last
     return;
   }
   lane.depth++;
-  park.held.push(job);
+  lane.hold(park, job);
   ctx.timer.schedule({ atMs: park.untilMs, kind: 'park', lane, recipient: job.rec.to });
 }
 

@@ -236,7 +236,7 @@ function holdForPair(s: DispatchState, lane: Lane, job: Job, untilMs: number): v
   }
   const park = lane.park(job.rec.to, untilMs, false);
   lane.depth++;
-  park.held.push(job);
+  lane.hold(park, job);
   s.timer.schedule({ atMs: park.untilMs, kind: 'park', lane, recipient: job.rec.to });
 }
 

@@ -10,15 +10,22 @@ import { makeRig, until, type Rig } from './harness.js';
 const WINDOW = 32;
 const NUMBER = '8001';
 
-/** An upstream that accepts everything and records recipients in the order requests leave. */
+/** Recipient the upstream answers 131049 (per-user marketing cap: the gateway holds it for a day). */
+const CAPPED = '15550009999';
+
+/** An upstream that accepts everything but CAPPED and records recipients in the order requests leave. */
 function recordingUpstream(): Upstream & { departed: string[] } {
   let n = 0;
   const departed: string[] = [];
   return {
     departed,
     send(req: UpstreamRequest): Promise<UpstreamResult> {
-      departed.push((JSON.parse(req.body) as { to: string }).to.replace('+', ''));
-      return new Promise((resolve) => setImmediate(() => resolve({ kind: 'ok', status: 200, wamid: `wamid.${++n}`, bodyText: '{}' })));
+      const to = (JSON.parse(req.body) as { to: string }).to.replace('+', '');
+      departed.push(to);
+      const result: UpstreamResult = to === CAPPED
+        ? { kind: 'error', status: 400, code: 131049, title: 'Marketing deferred', details: '', bodyText: '{}' }
+        : { kind: 'ok', status: 200, wamid: `wamid.${++n}`, bodyText: '{}' };
+      return new Promise((resolve) => setImmediate(() => resolve(result)));
     },
     close: () => Promise.resolve(),
   };
@@ -101,6 +108,34 @@ describe('paged lanes', () => {
     await until('four sent', () => departed().length >= 4);
     // Both authentication messages first (the one stored before boot arrived first), then marketing in order.
     expect(departed().slice(0, 4)).toEqual([storedAuth.to, submittedAuth.to, marketing[0]!.to, marketing[1]!.to]);
+  });
+
+  it('messages for a recipient parked for a day go back to the store past the bound of held ones, still queued and counted', async () => {
+    const r = await rigWith(2000);
+    // 400 messages to the capped recipient, each followed by one to a recipient of its own.
+    const capped: MessageRecord[] = [];
+    const others: MessageRecord[] = [];
+    for (let i = 0; i < 400; i++) {
+      // A deadline past the day of the park: they wait rather than expire.
+      capped.push(await r.enqueue({ phoneNumberId: NUMBER, to: CAPPED, deadlineAtMs: Date.now() + 2 * 86_400_000 }));
+      others.push(await r.enqueue({ phoneNumberId: NUMBER, to: `1555${String(i).padStart(7, '0')}` }));
+    }
+    let maxKnown = 0;
+    const sampler = setInterval(() => (maxKnown = Math.max(maxKnown, r.dispatcher.memory().known)), 1);
+    await r.dispatcher.recover();
+    await until('the others sent', () => sent(r) === others.length, 15_000);
+    await until('the capped ones all back in the store', async () => r.dispatcher.memory().known <= 2 * 2 * WINDOW);
+    clearInterval(sampler);
+    // Only those in flight before the first 131049 came back reached the upstream; the rest waited
+    // for the park, most of them in the store.
+    expect(departed().filter((to) => to === CAPPED).length).toBeLessThan(50);
+    expect(maxKnown).toBeLessThan(capped.length);
+    expect(r.dispatcher.queued(NUMBER)).toBe(capped.length);
+    expect(await r.store.queueCounts()).toEqual([{ phoneNumberId: NUMBER, count: capped.length }]);
+    // In the store, due when the park ends: all but those held in memory (bounded) or answered 131049.
+    const due = await r.store.queuePage({ phoneNumberId: NUMBER, priority: 1, after: null, dueByMs: Date.now(), limit: 1000 });
+    expect(due.records.length).toBeLessThanOrEqual(2 * 2 * WINDOW);
+    expect(due.nextDueMs).toBeGreaterThan(Date.now() + 23 * 3_600_000);
   });
 
   it('a message submitted while the window is full stays in the store and is paged in its turn', async () => {
