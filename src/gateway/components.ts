@@ -47,7 +47,7 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
     });
   }
 
-  const store = await openStore(config.storage, clock);
+  const store = await openStore(config.storage, clock, onError);
   const core = await loadCore(config.core);
   // Built before any dispatch: the core never moves time backwards, and the replay of the last
   // 24 h of tier charges and open windows must be its first calls.

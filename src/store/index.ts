@@ -9,11 +9,15 @@ import type { Store } from './types.js';
 export type { Store } from './types.js';
 export { FINAL_STATES } from './types.js';
 
-export async function openStore(storage: Config['storage'], clock: Clock): Promise<Store> {
+/** `onError` hears about background faults the store recovers from (a worker that died and is respawned). */
+export async function openStore(storage: Config['storage'], clock: Clock, onError?: (err: unknown, what: string) => void): Promise<Store> {
   switch (storage.kind) {
     case 'embedded':
       // In a worker thread: SQLite's commits and fsyncs never block the HTTP event loop.
-      return ThreadedEmbeddedStore.open(storage.path, clock);
+      return ThreadedEmbeddedStore.open(storage.path, clock, {
+        onError,
+        ...(storage.retentionDays === undefined ? {} : { finalRetentionMs: Math.round(storage.retentionDays * 86_400_000) }),
+      });
     case 'redis':
       throw new Error('storage.kind "redis" is not implemented in this build; use { "kind": "embedded", "path": "..." }');
   }

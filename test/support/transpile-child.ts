@@ -15,9 +15,12 @@ function relativeImports(source: string): string[] {
   return [...source.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((m) => m[1]!);
 }
 
-/** Transpiles `child` (a path relative to the project root) into `out`; returns the child's .js path. */
-export function transpileChild(child: string, out: string): string {
-  const pending = [join(ROOT, child)];
+/**
+ * Transpiles `child` (a path relative to the project root) into `out`; returns the child's .js path.
+ * `also`: entry points loaded by URL rather than imported (the store's worker script).
+ */
+export function transpileChild(child: string, out: string, also: readonly string[] = []): string {
+  const pending = [join(ROOT, child), ...also.map((file) => join(ROOT, file))];
   const done = new Set<string>();
   while (pending.length > 0) {
     const file = pending.pop()!;
@@ -34,5 +37,7 @@ export function transpileChild(child: string, out: string): string {
   }
   writeFileSync(join(out, 'package.json'), '{"type":"module"}');
   symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
+  // The WASM core (build/core.wasm), found two levels above src/core as in the source tree.
+  symlinkSync(join(ROOT, 'build'), join(out, 'build'), 'dir');
   return join(out, child).replace(/\.ts$/, '.js');
 }

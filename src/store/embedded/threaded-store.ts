@@ -21,6 +21,28 @@ interface Waiter {
   reject: (reason: unknown) => void;
 }
 
+export interface ThreadedStoreOptions {
+  /** Told when the worker dies and about each failed respawn; the gateway logs them. */
+  onError?: (err: unknown, what: string) => void;
+  /** Final records are purged this long after their last change (EmbeddedOptions.finalRetentionMs). */
+  finalRetentionMs?: number;
+}
+
+/**
+ * Delays before respawn attempts after the worker died: the first is immediate-ish, then capped
+ * backoff so a database that cannot be opened (disk gone, file locked) is not hammered.
+ */
+const RESPAWN_DELAYS_MS = [50, 250, 1_000, 5_000] as const;
+
+/**
+ * A dead worker is respawned, not answered with process.exit: the process also holds upstream
+ * sends in flight and tenant webhook deliveries an exit would cut, and SQLite (WAL, synchronous
+ * FULL) loses nothing committed when its thread dies, so a new worker reopening the file is as
+ * good as a process restart. Calls pending at the death (and made while no worker runs) fail with
+ * STORAGE_UNAVAILABLE, which ingress answers 503 and the dispatcher retries. If the database
+ * cannot be reopened the store stays unhealthy, and /healthz fails after a while
+ * (src/http/routes/health.ts) so a supervisor restarts the whole process.
+ */
 export class ThreadedEmbeddedStore implements Store {
   readonly kind = 'embedded';
   private readonly waiters = new Map<number, Waiter>();
@@ -29,33 +51,34 @@ export class ThreadedEmbeddedStore implements Store {
   private nextId = 1;
   private lastHealthy = true;
   private closed = false;
-  private exited = false;
+  /** The live worker; undefined between a death and a successful respawn. */
+  private worker: Worker | undefined;
+  private respawnTimer: NodeJS.Timeout | undefined;
+  private respawnAttempt = 0;
+  /** Worker deaths since open. */
+  deaths = 0;
 
-  private constructor(private readonly worker: Worker, private readonly clock: Clock) {
-    worker.on('message', (batch: ReplyBatch) => this.onReplies(batch));
-    worker.on('error', (err) => this.failAll(err));
-    worker.on('exit', () => {
-      this.exited = true;
-      this.failAll(new Error('store worker exited'));
-    });
+  private constructor(
+    worker: Worker,
+    private readonly path: string,
+    private readonly clock: Clock,
+    private readonly options: ThreadedStoreOptions,
+  ) {
+    this.attach(worker);
   }
 
   /** Starts the worker and resolves once its database is open (or rejects with why not). */
-  static async open(path: string, clock: Clock): Promise<ThreadedEmbeddedStore> {
-    const worker = new Worker(workerScript(), { workerData: { path, nowMs: clock.nowMs() } satisfies WorkerInit });
-    const result = await new Promise<OpenResult>((ok, fail) => {
-      worker.once('message', ok);
-      worker.once('error', fail);
-    });
-    if (!result.opened) {
-      await worker.terminate();
-      throw new Error(result.error);
-    }
-    return new ThreadedEmbeddedStore(worker, clock);
+  static async open(path: string, clock: Clock, options: ThreadedStoreOptions = {}): Promise<ThreadedEmbeddedStore> {
+    return new ThreadedEmbeddedStore(await startWorker(path, clock, options.finalRetentionMs), path, clock, options);
+  }
+
+  /** Fault tests only: ends the worker thread as a crash inside it would. */
+  terminateWorkerForTest(): Promise<number> {
+    return this.worker?.terminate() ?? Promise.resolve(0);
   }
 
   healthy(): boolean {
-    return !this.closed && !this.exited && this.lastHealthy;
+    return !this.closed && this.worker !== undefined && this.lastHealthy;
   }
 
   enqueue(message: NewMessage): Promise<EnqueueOutcome> {
@@ -101,15 +124,65 @@ export class ThreadedEmbeddedStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    const done = this.call({ op: 'close', args: [] });
+    clearTimeout(this.respawnTimer);
+    const worker = this.worker;
+    const done = worker === undefined ? Promise.resolve() : this.call({ op: 'close', args: [] });
     this.closed = true;
     this.flush();
     await done.catch(() => undefined);
-    await this.worker.terminate();
+    await worker?.terminate();
+  }
+
+  private attach(worker: Worker): void {
+    this.worker = worker;
+    this.lastHealthy = true;
+    worker.on('message', (batch: ReplyBatch) => this.onReplies(batch));
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', (code) => this.onExit(worker, code));
+  }
+
+  private onExit(worker: Worker, code: number): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    this.failAll(new Error(`store worker exited (code ${code})`));
+    if (this.closed) return;
+    this.deaths++;
+    this.report(new Error(`store worker exited (code ${code}); respawning`), 'store worker');
+    this.scheduleRespawn();
+  }
+
+  private scheduleRespawn(): void {
+    const delayMs = RESPAWN_DELAYS_MS[Math.min(this.respawnAttempt, RESPAWN_DELAYS_MS.length - 1)]!;
+    this.respawnAttempt++;
+    this.respawnTimer = setTimeout(() => {
+      this.respawnTimer = undefined;
+      startWorker(this.path, this.clock, this.options.finalRetentionMs).then(
+        (worker) => {
+          if (this.closed) return void worker.terminate();
+          this.respawnAttempt = 0;
+          this.attach(worker);
+        },
+        (err: unknown) => {
+          if (this.closed) return;
+          this.report(err, 'store worker respawn');
+          this.scheduleRespawn();
+        },
+      );
+    }, delayMs);
+    this.respawnTimer.unref();
+  }
+
+  private report(err: unknown, what: string): void {
+    try {
+      this.options.onError?.(err, what);
+    } catch {
+      // A failing logger must not take the store down with it.
+    }
   }
 
   private call(call: StoreCall): Promise<unknown> {
-    if (this.closed || this.exited) return Promise.reject(storeClosed());
+    if (this.closed) return Promise.reject(storeClosed());
+    if (this.worker === undefined) return Promise.reject(storageUnavailable(new Error('store worker not running')));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.waiters.set(id, { resolve, reject });
@@ -127,7 +200,20 @@ export class ThreadedEmbeddedStore implements Store {
     if (this.outgoing.length === 0) return;
     const batch = this.outgoing;
     this.outgoing = [];
-    this.worker.postMessage(batch);
+    try {
+      if (this.worker === undefined) throw new Error('store worker not running');
+      this.worker.postMessage(batch);
+    } catch (err) {
+      // A value that cannot be cloned, or a worker that just died: these calls fail, nothing throws out of the timer.
+      for (const request of batch) this.settle(request.id, storageUnavailable(err));
+    }
+  }
+
+  private settle(id: number, failure: unknown): void {
+    const waiter = this.waiters.get(id);
+    if (waiter === undefined) return;
+    this.waiters.delete(id);
+    waiter.reject(failure);
   }
 
   private onReplies(batch: ReplyBatch): void {
@@ -143,9 +229,29 @@ export class ThreadedEmbeddedStore implements Store {
 
   private failAll(err: unknown): void {
     this.lastHealthy = false;
+    this.outgoing = [];
     for (const waiter of this.waiters.values()) waiter.reject(storageUnavailable(err));
     this.waiters.clear();
   }
+}
+
+/** Starts a worker on `path`; resolves once its database is open, rejects (worker gone) if it cannot be. */
+async function startWorker(path: string, clock: Clock, finalRetentionMs: number | undefined): Promise<Worker> {
+  const init: WorkerInit = { path, nowMs: clock.nowMs(), ...(finalRetentionMs === undefined ? {} : { finalRetentionMs }) };
+  const worker = new Worker(workerScript(), { workerData: init });
+  const result = await new Promise<OpenResult>((ok, fail) => {
+    worker.once('message', ok);
+    worker.once('error', fail);
+    worker.once('exit', (code) => fail(new Error(`store worker exited at open (code ${code})`)));
+  }).catch(async (err: unknown) => {
+    await worker.terminate();
+    throw err;
+  });
+  if (!result.opened) {
+    await worker.terminate();
+    throw new Error(result.error);
+  }
+  return worker;
 }
 
 /**
