@@ -20,6 +20,8 @@ export class TenantReceiver {
   readonly attempts: ReceivedAttempt[] = [];
   /** Answer 500 instead of 200. */
   failing = false;
+  /** Answer 500 to the events this picks (e.g. one recipient's, as a receiver whose handler keeps failing for it). */
+  failFor: ((event: Record<string, any>) => boolean) | undefined;
   private server: Server | undefined;
   private port = 0;
 
@@ -41,11 +43,12 @@ export class TenantReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const rawBody = Buffer.concat(chunks).toString('utf8');
-        const answered = this.failing ? 500 : 200;
+        const event = safeParse(rawBody);
+        const answered = this.failing || this.failFor?.(event) === true ? 500 : 200;
         this.attempts.push({
           eventId: String(req.headers['x-sendgate-event-id']),
           rawBody,
-          event: safeParse(rawBody),
+          event,
           signatureValid: this.verify(String(req.headers['x-sendgate-signature'] ?? ''), rawBody),
           answered,
         });

@@ -57,13 +57,17 @@ export class SqliteOutbox implements Outbox {
         state INTEGER NOT NULL DEFAULT ${STATE_PENDING},
         last_error TEXT
       );
-      CREATE INDEX IF NOT EXISTS tenant_outbox_pending ON tenant_outbox (tenant_id, seq) WHERE state = ${STATE_PENDING};`);
+      CREATE INDEX IF NOT EXISTS tenant_outbox_pending ON tenant_outbox (tenant_id, seq) WHERE state = ${STATE_PENDING};
+      CREATE INDEX IF NOT EXISTS tenant_outbox_pending_key ON tenant_outbox (tenant_id, order_key, seq) WHERE state = ${STATE_PENDING};`);
     this.stmts = {
       insert: db.prepare(`INSERT INTO tenant_outbox (event_id, tenant_id, order_key, body, created_at_ms, next_attempt_at_ms)
                           VALUES (@eventId, @tenantId, @orderKey, @body, @createdAtMs, @createdAtMs)
                           ON CONFLICT (event_id) DO NOTHING RETURNING seq`).pluck(),
       pending: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, created_at_ms, attempts, next_attempt_at_ms
                            FROM tenant_outbox WHERE tenant_id = ? AND seq > ? AND state = ${STATE_PENDING} ORDER BY seq LIMIT ?`),
+      pendingOfKey: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, created_at_ms, attempts, next_attempt_at_ms
+                           FROM tenant_outbox WHERE tenant_id = ? AND order_key = ? AND seq > ? AND seq <= ? AND state = ${STATE_PENDING}
+                           ORDER BY seq LIMIT ?`),
       tenants: db.prepare(`SELECT tenant_id, COUNT(*) AS n FROM tenant_outbox WHERE state = ${STATE_PENDING} GROUP BY tenant_id`),
       remove: db.prepare('DELETE FROM tenant_outbox WHERE seq = ?'),
       retry: db.prepare('UPDATE tenant_outbox SET attempts = ?, next_attempt_at_ms = ?, last_error = ? WHERE seq = ?'),
@@ -84,17 +88,11 @@ export class SqliteOutbox implements Outbox {
   }
 
   async pending(tenantId: string, afterSeq: number, limit: number): Promise<OutboxEntry[]> {
-    const rows = this.stmts.pending.all(tenantId, afterSeq, limit) as Row[];
-    return rows.map((r) => ({
-      seq: r.seq,
-      eventId: r.event_id,
-      tenantId: r.tenant_id,
-      orderKey: r.order_key,
-      body: r.body,
-      createdAtMs: r.created_at_ms,
-      attempts: r.attempts,
-      nextAttemptAtMs: r.next_attempt_at_ms,
-    }));
+    return (this.stmts.pending.all(tenantId, afterSeq, limit) as Row[]).map(toEntry);
+  }
+
+  async pendingOfKey(tenantId: string, orderKey: string, afterSeq: number, upToSeq: number, limit: number): Promise<OutboxEntry[]> {
+    return (this.stmts.pendingOfKey.all(tenantId, orderKey, afterSeq, upToSeq, limit) as Row[]).map(toEntry);
   }
 
   async summary(): Promise<{ tenants: string[]; pending: number }> {
@@ -164,4 +162,17 @@ export class SqliteOutbox implements Outbox {
     }
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i] as never);
   }
+}
+
+function toEntry(r: Row): OutboxEntry {
+  return {
+    seq: r.seq,
+    eventId: r.event_id,
+    tenantId: r.tenant_id,
+    orderKey: r.order_key,
+    body: r.body,
+    createdAtMs: r.created_at_ms,
+    attempts: r.attempts,
+    nextAttemptAtMs: r.next_attempt_at_ms,
+  };
 }

@@ -36,6 +36,11 @@ export interface Outbox {
   append(entry: NewOutboxEntry): Promise<OutboxEntry | null>;
   /** Pending entries of one tenant with `seq > afterSeq`, in `seq` order: the sender's paged reads. */
   pending(tenantId: string, afterSeq: number, limit: number): Promise<OutboxEntry[]>;
+  /**
+   * Pending entries of one (tenant, orderKey) with `afterSeq < seq <= upToSeq`, in `seq` order: the
+   * lane's top-up of a recipient whose events it left in the outbox (its per-recipient cap).
+   */
+  pendingOfKey(tenantId: string, orderKey: string, afterSeq: number, upToSeq: number, limit: number): Promise<OutboxEntry[]>;
   /** Tenants that have pending entries, and how many in all: recovery at start. */
   summary(): Promise<{ tenants: string[]; pending: number }>;
   /** Records the outcome of an attempt. `delivered` removes the entry from the pending set. */

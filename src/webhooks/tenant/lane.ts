@@ -11,6 +11,12 @@
  * flight, and it leaves the group only when delivered or dead. A later event for a recipient is
  * thus never delivered before an earlier one. Distinct recipients proceed in parallel up to
  * `concurrency`.
+ *
+ * Fairness: a recipient holds at most `perKey` of the window. Its further events are left in the
+ * outbox (the key is "overflowing", remembered with the seq it is loaded up to) and read back for
+ * that key alone (`pendingOfKey`, never past `cursorSeq`) as its queue drains. Only a group's head
+ * can be in flight, so more per key buys nothing; without the cap one recipient whose endpoint
+ * handler keeps failing fills the window with its backlog and stalls every other recipient.
  */
 import type { Clock } from '../../clock.js';
 import type { Outbox, OutboxEntry, SettleOutcome } from '../outbox/types.js';
@@ -28,6 +34,8 @@ export type Deliver = (endpoint: TenantEndpoint, entry: OutboxEntry) => Promise<
 export interface LaneSettings {
   concurrency: number;
   window: number;
+  /** Events of one order key held at most. */
+  perKey: number;
   pageSize: number;
   retryScheduleMs: readonly number[];
   jitter: number;
@@ -61,6 +69,10 @@ export class EndpointLane {
   private readonly busy = new Set<string>();
   private readonly inFlightAttempts = new Set<Promise<void>>();
   private loadedCount = 0;
+  /** Keys with events left in the outbox → the seq they are loaded up to. */
+  private readonly overflow = new Map<string, number>();
+  /** Overflowing keys whose queue has room again: topped up by the next refill. */
+  private readonly topUp = new Set<string>();
   private cursorSeq = 0;
   private caughtUp = false;
   private refilling = false;
@@ -78,7 +90,7 @@ export class EndpointLane {
   offer(entry: OutboxEntry): void {
     if (this.refilling) this.offeredDuringRefill = true;
     else if (this.caughtUp && this.loadedCount < this.deps.settings.window && entry.seq > this.cursorSeq) {
-      this.push(entry);
+      this.admit(entry);
       this.cursorSeq = entry.seq;
     } else this.caughtUp = false;
     this.pump();
@@ -106,7 +118,8 @@ export class EndpointLane {
   pump(): void {
     if (this.closed) return;
     const { settings } = this.deps;
-    if (!this.caughtUp && !this.refilling && this.loadedCount <= settings.window - settings.pageSize) void this.refill();
+    if (!this.refilling && ((!this.caughtUp && this.loadedCount <= settings.window - settings.pageSize)
+      || (this.topUp.size > 0 && this.loadedCount < settings.window))) void this.refill();
     if (this.loadedCount === 0) return;
     const nowMs = this.deps.clock.nowMs();
     const endpoint = this.deps.endpoint();
@@ -203,22 +216,68 @@ export class EndpointLane {
     const { settings, outbox, tenantId } = this.deps;
     this.refilling = true;
     this.offeredDuringRefill = false;
+    const loadedBefore = this.loadedCount;
     try {
-      const limit = Math.min(settings.pageSize, settings.window - this.loadedCount);
-      const rows = await outbox.pending(tenantId, this.cursorSeq, limit);
-      for (const row of rows) {
-        if (row.seq <= this.cursorSeq) continue;
-        this.push(row);
-        this.cursorSeq = row.seq;
+      await this.topUpKeys();
+      if (!this.caughtUp && this.loadedCount <= settings.window - settings.pageSize) {
+        const limit = Math.min(settings.pageSize, settings.window - this.loadedCount);
+        const rows = await outbox.pending(tenantId, this.cursorSeq, limit);
+        for (const row of rows) {
+          if (row.seq <= this.cursorSeq) continue;
+          this.admit(row);
+          this.cursorSeq = row.seq;
+        }
+        this.caughtUp = rows.length < limit;
       }
-      this.caughtUp = rows.length < limit && !this.offeredDuringRefill;
+      // An offer during the read was not taken: the next read finds it.
+      if (this.offeredDuringRefill) this.caughtUp = false;
     } catch (err) {
       this.deps.onError(err, 'outbox read');
-      this.wakeAt(this.deps.clock.nowMs() + 1000);
-    } finally {
       this.refilling = false;
+      this.caughtUp = false;
+      // Not pumped now: that would read again at once, in a loop, while the database fails.
+      this.wakeAt(this.deps.clock.nowMs() + 1000);
+      return;
     }
-    this.pump();
+    this.refilling = false;
+    // A page whose events all stayed in the outbox (their keys at the cap) starts nothing: read
+    // the next one on a later turn, so paging through one key's long backlog never hogs the loop.
+    if (this.loadedCount === loadedBefore && !this.caughtUp) setImmediate(() => this.pump());
+    else this.pump();
+  }
+
+  /**
+   * Reads back events of overflowing keys that have room, up to `cursorSeq` (what lies beyond is
+   * the main cursor's to read). Runs inside refill: no other read moves `cursorSeq` meanwhile.
+   */
+  private async topUpKeys(): Promise<void> {
+    const { settings, outbox, tenantId } = this.deps;
+    for (const key of [...this.topUp]) {
+      const room = Math.min(settings.perKey - (this.queues.get(key)?.length ?? 0), settings.window - this.loadedCount);
+      if (room <= 0) {
+        if (this.loadedCount >= settings.window) return;
+        this.topUp.delete(key);
+        continue;
+      }
+      const afterSeq = this.overflow.get(key)!;
+      const rows = await outbox.pendingOfKey(tenantId, key, afterSeq, this.cursorSeq, room);
+      this.topUp.delete(key);
+      for (const row of rows) this.push(row);
+      if (rows.length < room) this.overflow.delete(key); // everything of the key up to cursorSeq is held
+      else this.overflow.set(key, rows[rows.length - 1]!.seq);
+    }
+  }
+
+  /** Holds a newly read event, or leaves it in the outbox when its key is at its cap. */
+  private admit(entry: OutboxEntry): void {
+    const key = entry.orderKey;
+    if (this.overflow.has(key)) return;
+    const queue = this.queues.get(key);
+    if (queue !== undefined && queue.length >= this.deps.settings.perKey) {
+      this.overflow.set(key, queue[queue.length - 1]!.seq);
+      return;
+    }
+    this.push(entry);
   }
 
   private push(entry: OutboxEntry): void {
@@ -234,6 +293,7 @@ export class EndpointLane {
     queue.shift();
     this.loadedCount--;
     if (queue.length === 0) this.queues.delete(key);
+    if (this.overflow.has(key)) this.topUp.add(key);
   }
 
   private wakeAt(atMs: number): void {

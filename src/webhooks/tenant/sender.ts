@@ -19,6 +19,12 @@ import { EndpointLane, type LaneCounters, type LaneSettings, type TenantEndpoint
 import { DEFAULT_RETRY_SCHEDULE_MS } from './schedule.js';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signTenantBody } from './signature.js';
 
+/**
+ * Only a recipient's head event can be in flight, so a few queued behind it keep its deliveries
+ * back to back; more would only let one recipient's backlog crowd out the others'.
+ */
+const DEFAULT_WINDOW_PER_RECIPIENT = 10;
+
 export interface TenantWebhookSenderOptions {
   outbox: Outbox;
   /** The tenant's `webhook` from the live config; undefined when it has none. Read at every attempt. */
@@ -36,6 +42,8 @@ export interface TenantWebhookSenderOptions {
   breaker?: { failureThreshold?: number; coolDownMs?: number; maxCoolDownMs?: number };
   /** Pending events held in memory per endpoint (default 1000), read in pages of `pageSize` (default 200). */
   windowPerEndpoint?: number;
+  /** Of those, events of one recipient (order key) at most (default 10): one stuck recipient never fills the window. */
+  windowPerRecipient?: number;
   pageSize?: number;
   /** Logs problems; never given secrets. */
   onError?: (err: unknown, what: string) => void;
@@ -104,6 +112,7 @@ export class TenantWebhookSender {
       concurrency,
       pageSize,
       window: Math.max(options.windowPerEndpoint ?? 1000, pageSize),
+      perKey: Math.max(1, options.windowPerRecipient ?? DEFAULT_WINDOW_PER_RECIPIENT),
       retryScheduleMs: options.retryScheduleMs ?? DEFAULT_RETRY_SCHEDULE_MS,
       jitter: options.jitter ?? 0.2,
       breaker: {
