@@ -51,7 +51,7 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
   const core = await loadCore(config.core);
   // Built before any dispatch: the core never moves time backwards, and the replay of the last
   // 24 h of tier charges and open windows must be its first calls.
-  const policy = createPolicyEngine({ config, core, clock, store: openPolicyStore(join(dataDir, POLICY_DB_FILE)) });
+  const policy = createPolicyEngine({ config, core, clock, store: openPolicyStore(join(dataDir, POLICY_DB_FILE), { onError }) });
   const delivery = config.webhookDelivery;
   const webhooks = await openEmbeddedWebhooks({
     storagePath: dataDir, clock, onError,

@@ -89,9 +89,18 @@ const toRecord = (r: ConsentRow): ConsentRecord =>
 export interface PolicyStoreOptions {
   /** How long write-behind state may wait in memory before its commit (default 50 ms). */
   writeBehindMs?: number;
+  /** Told about write-behind commits that failed (disk full, lock held): kept and retried; the gateway logs them. */
+  onError?: (err: unknown, what: string) => void;
 }
 
 const DEFAULT_WRITE_BEHIND_MS = 50;
+/** While commits keep failing, retried this often. */
+const RETRY_FAILED_WRITE_MS = 1_000;
+/**
+ * Write-behind changes held at most while commits fail (a few MB); beyond, the oldest are dropped
+ * and reported. At worst a dropped change re-opens a tier slot or forgets a window after a restart.
+ */
+const MAX_PENDING_WRITES = 100_000;
 
 /** Opens (creating if needed) the policy database file, e.g. `join(storage.path, POLICY_DB_FILE)`. */
 export function openPolicyStore(dbFile: string, options: PolicyStoreOptions = {}): PolicyStore {
@@ -112,7 +121,7 @@ export function openPolicyStore(dbFile: string, options: PolicyStoreOptions = {}
       stateDb.pragma('busy_timeout = 5000');
       stateDb.pragma('synchronous = NORMAL');
     }
-    return new SqlitePolicyStore(db, stateDb, writeBehindMs);
+    return new SqlitePolicyStore(db, stateDb, writeBehindMs, options.onError ?? (() => {}));
   } catch (error) {
     if (stateDb !== undefined && stateDb !== db) stateDb.close();
     db.close();
@@ -134,6 +143,8 @@ class SqlitePolicyStore implements PolicyStore {
   private readonly consentCache = new RecencyMap<Readonly<ConsentRecord> | null>();
   private scheduled = false;
   private closed = false;
+  /** Changes dropped (oldest first) since the last report, while commits failed. */
+  private droppedWrites = 0;
   private readonly s;
   /** One transaction over a batch of write-behind changes, on the state connection. */
   private readonly applyBatch: (batch: readonly StateWrite[]) => void;
@@ -143,6 +154,7 @@ class SqlitePolicyStore implements PolicyStore {
     private readonly db: Database.Database,
     private readonly stateDb: Database.Database,
     private readonly writeBehindMs: number,
+    private readonly onError: (err: unknown, what: string) => void,
   ) {
     this.s = {
       logConsent: db.prepare('INSERT INTO consent_log (tenant_id, recipient, status, source, at_ms, recorded_ms) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -209,6 +221,12 @@ class SqlitePolicyStore implements PolicyStore {
 
   write(change: StateWrite): void {
     if (this.closed) return;
+    if (this.pending.length >= MAX_PENDING_WRITES) {
+      // A tenth at once: shifting one per write would copy the whole queue every time.
+      const drop = MAX_PENDING_WRITES / 10;
+      this.pending.splice(0, drop);
+      this.droppedWrites += drop;
+    }
     this.pending.push(change);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -221,9 +239,20 @@ class SqlitePolicyStore implements PolicyStore {
   private flushSoon(): void {
     try {
       this.flush();
-    } catch {
+    } catch (error) {
+      this.report(error);
       this.scheduled = true;
-      setTimeout(() => this.flushSoon(), 1000).unref();
+      setTimeout(() => this.flushSoon(), RETRY_FAILED_WRITE_MS).unref();
+    }
+  }
+
+  private report(error: unknown): void {
+    const dropped = this.droppedWrites;
+    this.droppedWrites = 0;
+    try {
+      this.onError(error, dropped > 0 ? `policy state commit (${dropped} oldest changes dropped)` : 'policy state commit');
+    } catch {
+      // A failing logger changes nothing: the batch is kept and retried.
     }
   }
 
@@ -262,9 +291,14 @@ class SqlitePolicyStore implements PolicyStore {
     };
   }
 
+  /** Commits what is queued; if that fails (disk full) the failure is reported and the files closed anyway. */
   close(): void {
     if (this.closed) return;
-    this.flush();
+    try {
+      this.flush();
+    } catch (error) {
+      this.report(error);
+    }
     this.closed = true;
     if (this.stateDb !== this.db) this.stateDb.close();
     this.db.close();
