@@ -14,6 +14,8 @@ import type { DispatchState } from './state.js';
 export const DEFAULT_WINDOW_PER_PRIORITY = 512;
 /** A failed page read is tried again after this long (the store is failing: no hurry). */
 const PAGE_RETRY_MS = 1000;
+/** Node fires longer timeouts at once; a farther due time is looked at again after this long. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type QueuePager = Pick<Store, 'queuePage' | 'queueCounts'>;
 
@@ -169,6 +171,6 @@ function armDue(s: DispatchState, lane: Lane, atMs: number, p: Priority): void {
     if (paging.dueNow(nowMs)) void fill(s, lane);
     const next = Math.min(paging.dueAtMs[0], paging.dueAtMs[1]);
     if (next !== Number.POSITIVE_INFINITY) armDue(s, lane, next, paging.dueAtMs[0] <= paging.dueAtMs[1] ? 0 : 1);
-  }, Math.max(0, atMs - s.deps.clock.nowMs()));
+  }, Math.min(MAX_TIMER_MS, Math.max(0, atMs - s.deps.clock.nowMs())));
   paging.dueTimer.unref();
 }
