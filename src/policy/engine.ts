@@ -119,7 +119,8 @@ class Engine implements PolicyEngine {
     }
     if (template) {
       const needsOptIn = !windowOpen && t.optIn !== 'off';
-      const consent = marketing || needsOptIn ? this.store.getConsent(t.id, to) : undefined;
+      // Marketing alone only asks "opted out?": the filter answers "no" without a read.
+      const consent = needsOptIn || (marketing && this.store.mayBeOptedOut(t.id, to)) ? this.store.getConsent(t.id, to) : undefined;
       if (marketing && consent?.status === 'opt_out' && this.refuses(t, 'optOut', false)) throw refusal.optOut(consent);
       if (marketing && deferral.marketingUntilMs > nowMs && this.refuses(t, 'marketingDeferral')) {
         throw refusal.marketingDeferral(to, deferral.marketingUntilMs, nowMs);
@@ -171,7 +172,7 @@ class Engine implements PolicyEngine {
     const { to, nowMs } = input;
     const deferral = this.deferrals.get(t.id, to, nowMs);
     if (deferral.undeliverableUntilMs > nowMs && this.refuses(t, 'undeliverable')) return refusal.undeliverable(to, deferral.undeliverableUntilMs, nowMs);
-    const consent = this.store.getConsent(t.id, to);
+    const consent = this.store.mayBeOptedOut(t.id, to) ? this.store.getConsent(t.id, to) : undefined;
     if (consent?.status === 'opt_out' && this.refuses(t, 'optOut', false)) return refusal.optOut(consent);
     if (deferral.marketingUntilMs > nowMs && this.refuses(t, 'marketingDeferral')) return refusal.marketingDeferral(to, deferral.marketingUntilMs, nowMs);
     return null;

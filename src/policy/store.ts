@@ -18,6 +18,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { OptOutFilter } from './opt-out-filter.js';
 import { RecencyMap } from './recency-map.js';
 import type { ConsentRecord, ConsentStatus } from './types.js';
 
@@ -49,6 +50,8 @@ export interface PolicyStore {
   /** Records consent durably (FULL) and appends each record to the audit log; returns how many changed the current status. */
   putConsent(records: readonly ConsentRecord[], recordedMs: number): number;
   getConsent(tenantId: string, recipient: string): ConsentRecord | undefined;
+  /** False when the recipient certainly never opted out (no read needed); true: maybe, read getConsent. */
+  mayBeOptedOut(tenantId: string, recipient: string): boolean;
   /** Audit log of a recipient, newest first. */
   consentHistory(tenantId: string, recipient: string, limit: number): ConsentRecord[];
   /** Latest inbound time of (number, user), for lookups the in-memory cache no longer holds. */
@@ -148,6 +151,8 @@ class SqlitePolicyStore implements PolicyStore {
   private readonly s;
   /** One transaction over a batch of write-behind changes, on the state connection. */
   private readonly applyBatch: (batch: readonly StateWrite[]) => void;
+  /** Every opt-out ever recorded, as a Bloom filter: "never opted out" without a read. */
+  private readonly optOuts = new OptOutFilter();
 
   /** Consent and reads on `db` (FULL); write-behind commits on `stateDb` (NORMAL), the same file. */
   constructor(
@@ -180,12 +185,15 @@ class SqlitePolicyStore implements PolicyStore {
     this.applyBatch = stateDb.transaction((batch: readonly StateWrite[]) => {
       for (const w of batch) this.apply(w);
     });
+    const optedOut = db.prepare("SELECT tenant_id, recipient FROM consent WHERE status = 'opt_out'").raw();
+    for (const [tenantId, recipient] of optedOut.iterate() as Iterable<[string, string]>) this.optOuts.add(tenantId, recipient);
   }
 
   putConsent(records: readonly ConsentRecord[], recordedMs: number): number {
     const tx = this.db.transaction((list: readonly ConsentRecord[]) => {
       let changed = 0;
       for (const r of list) {
+        if (r.status === 'opt_out') this.optOuts.add(r.tenantId, r.recipient);
         // Dated no later than its recording, whoever wrote it: a future date would mask every STOP until then.
         const atMs = Math.min(r.atMs, recordedMs);
         this.s.logConsent.run(r.tenantId, r.recipient, r.status, r.source, atMs, recordedMs);
@@ -199,6 +207,10 @@ class SqlitePolicyStore implements PolicyStore {
       // Also after a failed commit: the next read goes to the database, whatever it holds.
       for (const r of records) this.consentCache.delete(r.tenantId, r.recipient);
     }
+  }
+
+  mayBeOptedOut(tenantId: string, recipient: string): boolean {
+    return this.optOuts.mayContain(tenantId, recipient);
   }
 
   getConsent(tenantId: string, recipient: string): ConsentRecord | undefined {
