@@ -63,7 +63,10 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
       breaker: { failureThreshold: delivery.breakerFailures, coolDownMs: delivery.breakerCoolDownMs },
     },
   });
-  const consumer = new MetaEventConsumer({ records: store, owners: tenants, sink: webhooks.sender, clock, hooks: policyConsumerHooks(policy, tenants) });
+  const consumer = new MetaEventConsumer({
+    records: store, owners: tenants, sink: webhooks.sender, unmatched: webhooks.unmatched, clock, hooks: policyConsumerHooks(policy, tenants),
+    ...(onError !== undefined ? { onError } : {}),
+  });
   const upstream = createUndiciUpstream(config.upstream);
 
   return {

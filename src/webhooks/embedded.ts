@@ -4,7 +4,7 @@
  * options for `metaWebhookRoutes`.
  *
  *   const webhooks = await openEmbeddedWebhooks({ storagePath, endpoint: (id) => registry.tenant(id)?.webhook });
- *   const consumer = new MetaEventConsumer({ records: store, owners: registry, sink: webhooks.sender, clock, hooks });
+ *   const consumer = new MetaEventConsumer({ records: store, owners: registry, sink: webhooks.sender, unmatched: webhooks.unmatched, clock, hooks });
  *   if (config.webhooks) await app.register(metaWebhookRoutes, webhooks.routeOptions(config.webhooks, consumer.onEvents));
  *   ... on shutdown, after the app closed: await webhooks.close();
  */
@@ -14,6 +14,7 @@ import { DeliveryDedupe } from './meta/dedupe.js';
 import type { MetaEvent } from './meta/events.js';
 import { createMetaWebhookCounters, type MetaWebhookCounters, type MetaWebhookOptions } from './meta/routes.js';
 import { SqliteSeenMarks, type SeenMarksStats } from './meta/seen-marks.js';
+import { SqliteUnmatchedStatuses, type UnmatchedStatuses } from './meta/unmatched-statuses.js';
 import { SqliteOutbox } from './outbox/sqlite.js';
 import type { TenantEndpoint } from './tenant/lane.js';
 import { TenantWebhookSender, type TenantWebhookSenderOptions, type TenantWebhookStats } from './tenant/sender.js';
@@ -36,8 +37,16 @@ export interface WebhooksStats {
   marks: SeenMarksStats;
 }
 
+/**
+ * Meta statuses waiting for their wamid, at most (oldest dropped first). Each is a few hundred
+ * bytes on disk; normally a handful wait for a few hundred ms.
+ */
+const MAX_PARKED_STATUSES = 100_000;
+
 export interface Webhooks {
   readonly sender: TenantWebhookSender;
+  /** Durable home of Meta statuses that arrived before their wamid (give it to MetaEventConsumer). */
+  readonly unmatched: UnmatchedStatuses;
   /** Options for `app.register(metaWebhookRoutes, ...)`, sharing this dedupe state and counters. */
   routeOptions(secrets: { appSecret: string; verifyToken: string }, onEvents: (events: MetaEvent[]) => Promise<void>): MetaWebhookOptions;
   stats(): WebhooksStats;
@@ -52,7 +61,11 @@ export async function openEmbeddedWebhooks(options: EmbeddedWebhooksOptions): Pr
   const dedupe = new DeliveryDedupe({ clock, marks });
   const counters = createMetaWebhookCounters();
   const outbox = new SqliteOutbox(db);
-  const sender = new TenantWebhookSender({ ...options.sender, outbox, endpoint: options.endpoint, clock });
+  const unmatched = new SqliteUnmatchedStatuses(db, MAX_PARKED_STATUSES);
+  const sender = new TenantWebhookSender({
+    ...options.sender, outbox, endpoint: options.endpoint, clock,
+    ...(options.onError !== undefined ? { onError: options.onError } : {}),
+  });
   try {
     await sender.start();
   } catch (err) {
@@ -62,6 +75,7 @@ export async function openEmbeddedWebhooks(options: EmbeddedWebhooksOptions): Pr
   }
   return {
     sender,
+    unmatched,
     routeOptions: (secrets, onEvents) => ({ appSecret: secrets.appSecret, verifyToken: secrets.verifyToken, onEvents, dedupe, counters, clock }),
     stats: () => ({ meta: counters, tenant: sender.stats(), marks: marks.stats() }),
     async close() {

@@ -52,7 +52,7 @@ async function setup() {
     await store.transition(id, { state: 'sending', attempts: 1, atMs: clock.nowMs() });
     await store.transition(id, { state: 'sent', wamid, atMs: clock.nowMs() });
   };
-  return { store, sink, notices, consumer, sent };
+  return { store, sink, notices, consumer, sent, clock };
 }
 
 describe('MetaEventConsumer', () => {
@@ -126,12 +126,16 @@ describe('MetaEventConsumer', () => {
   });
 
   it('parks a status that overtook the sent record, and applies it once the wamid is known', async () => {
-    const { store, sink, consumer, sent } = await setup();
+    const { store, sink, consumer, sent, clock } = await setup();
     await consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.late', status: 'delivered' }, { id: 'wamid.never', status: 'read' }])));
     expect(sink.events).toHaveLength(0);
     expect(consumer.stats().parked).toBe(2);
     await sent('m2', 'wamid.late', '15550002222');
-    await waitFor(() => consumer.stats().parked === 0, 2000);
+    // Look-ups are due by the consumer's clock: move it along while waiting.
+    await waitFor(() => {
+      clock.advance(20);
+      return consumer.stats().parked === 0;
+    }, 2000);
     expect(consumer.stats()).toMatchObject({ lateMatched: 1, unmatched: 1, statuses: 1 });
     expect((await store.get('acme', 'm2'))?.state).toBe('delivered');
     expect(sink.events.map((e) => e.event.wamid)).toEqual(['wamid.late']);

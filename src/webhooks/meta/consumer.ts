@@ -12,15 +12,17 @@
  *   {type:'message.inbound', messageId, from, phoneNumberId, timestamp, messageType, text?, optOut, message}
  *
  * A status can overtake the dispatcher's own record of the send (Meta's webhook may arrive before
- * the `sent` commit carrying the wamid). Such statuses are parked, bounded, and looked up again
- * after `unmatchedRetryMs`; still unknown after the last retry (e.g. sent around the gateway), they
- * are dropped and counted.
+ * the `sent` commit carrying the wamid). Such statuses are parked durably (unmatched-statuses.ts,
+ * in webhooks.db, before Meta gets its 200), bounded, and looked up again after each delay of
+ * `unmatchedRetryMs`, also after a restart; still unknown after the last retry or older than
+ * `maxParkedAgeMs` (e.g. sent around the gateway), they are dropped and counted.
  */
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import type { MessageRecord, MessageRecords, RecordedError } from '../../store/types.js';
 import { detectOptOut, DEFAULT_OPT_OUT_SET } from '../opt-out.js';
 import type { CapabilityEvent, InboundEvent, MetaEvent, QualityEvent, StatusEvent } from './events.js';
+import { MemoryUnmatchedStatuses, type ParkedStatus, type UnmatchedStatuses } from './unmatched-statuses.js';
 
 /** Where tenant webhooks go (TenantWebhookSender satisfies it). */
 export interface TenantEventSink {
@@ -64,6 +66,10 @@ export interface MetaConsumerOptions {
   unmatchedRetryMs?: readonly number[];
   /** Statuses parked at most; beyond it the oldest is dropped. */
   maxParked?: number;
+  /** Where statuses wait for their wamid: give the durable one (SqliteUnmatchedStatuses); default in memory. */
+  unmatched?: UnmatchedStatuses;
+  /** A parked status older than this is dropped at its next look-up, whatever its tries (default 6 h). */
+  maxParkedAgeMs?: number;
   onError?: (err: unknown, what: string) => void;
 }
 
@@ -81,34 +87,44 @@ export interface MetaConsumerStats {
   parked: number;
 }
 
-interface Parked {
-  event: StatusEvent;
-  tries: number;
-}
+/** Parked statuses looked up per sweep; the rest wait for the next one. */
+const SWEEP_BATCH = 200;
 
 export class MetaEventConsumer {
   private readonly counts = { statuses: 0, inbound: 0, optOuts: 0, signals: 0, lateMatched: 0, unmatched: 0, unknownNumber: 0 };
-  private readonly parked = new Map<string, Parked>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly unmatched: UnmatchedStatuses;
   private readonly retryMs: readonly number[];
-  private readonly maxParked: number;
+  private readonly maxAgeMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAtMs = Infinity;
+  private sweeping = false;
   private closed = false;
 
   constructor(private readonly options: MetaConsumerOptions) {
-    this.retryMs = options.unmatchedRetryMs ?? [500, 2000, 10_000];
-    this.maxParked = options.maxParked ?? 10_000;
+    this.retryMs = options.unmatchedRetryMs ?? [500, 2000, 10_000, 60_000, 300_000];
+    this.maxAgeMs = options.maxParkedAgeMs ?? 6 * 3_600_000;
+    this.unmatched = options.unmatched ?? new MemoryUnmatchedStatuses(options.maxParked ?? 10_000);
+    // Statuses parked before a restart are looked up at once, and get their retry schedule again:
+    // their wamid may be recorded only now, by a send recovered from the store.
+    try {
+      this.unmatched.rewind(options.clock.nowMs());
+    } catch (err) {
+      this.report(err, 'parked status rewind');
+    }
+    this.wake();
   }
 
   /** The `onEvents` for metaWebhookRoutes. */
   readonly onEvents = async (events: MetaEvent[]): Promise<void> => {
     const durable: Array<Promise<unknown>> = [];
+    const unknown: StatusEvent[] = [];
     try {
       // Look-ups in batch order, so that enqueues for one recipient keep Meta's order.
       for (const event of events) {
         if (event.kind === 'status') {
           const record = await this.options.records.findByWamid(event.wamid);
           if (record) durable.push(this.applyStatus(record, event));
-          else this.park(event);
+          else unknown.push(event);
         } else if (event.kind === 'inbound') {
           const notice = this.inboundNotice(event);
           if (!notice) continue;
@@ -119,6 +135,8 @@ export class MetaEventConsumer {
           await this.options.hooks?.onSignal?.(event);
         }
       }
+      // Durable before Meta's 200: a failure here answers 500 and Meta delivers them again.
+      if (unknown.length > 0) this.park(unknown);
     } finally {
       // Every write started is awaited, also when a later step threw: none is left unhandled.
       const settled = await Promise.allSettled(durable);
@@ -128,13 +146,13 @@ export class MetaEventConsumer {
   };
 
   stats(): MetaConsumerStats {
-    return { ...this.counts, parked: this.parked.size };
+    return { ...this.counts, parked: this.unmatched.size() };
   }
 
   close(): void {
     this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   private applyStatus(record: MessageRecord, event: StatusEvent): Promise<unknown> {
@@ -198,38 +216,86 @@ export class MetaEventConsumer {
     return this.options.sink.enqueue(notice.tenantId, body, { orderKey: event.from, eventId: tenantEventId(notice.tenantId, `m:${event.messageId}`) });
   }
 
-  private park(event: StatusEvent, tries = 0): void {
-    const delayMs = this.retryMs[tries];
+  private park(events: StatusEvent[]): void {
+    const nowMs = this.options.clock.nowMs();
+    const delayMs = this.retryMs[0];
     if (this.closed || delayMs === undefined) {
+      this.counts.unmatched += events.length;
+      return;
+    }
+    this.counts.unmatched += this.unmatched.park(events, nowMs, nowMs + delayMs);
+    this.wake();
+  }
+
+  /** Arms the timer for the earliest parked look-up. */
+  private wake(): void {
+    if (this.closed) return;
+    let atMs: number | undefined;
+    try {
+      atMs = this.unmatched.nextTryAtMs();
+    } catch (err) {
+      this.report(err, 'parked status read');
+      atMs = this.options.clock.nowMs() + 1000;
+    }
+    if (atMs === undefined || (this.timer && this.timerAtMs <= atMs)) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAtMs = atMs;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAtMs = Infinity;
+      void this.sweep();
+    }, Math.max(0, atMs - this.options.clock.nowMs()));
+    this.timer.unref();
+  }
+
+  /** Looks up the parked statuses that are due: applies the matched, reschedules or drops the rest. */
+  private async sweep(): Promise<void> {
+    if (this.sweeping || this.closed) return;
+    this.sweeping = true;
+    try {
+      const nowMs = this.options.clock.nowMs();
+      for (const parked of this.unmatched.due(nowMs, SWEEP_BATCH)) await this.lookUp(parked, nowMs);
+    } catch (err) {
+      // A store or database failure: the rows stay parked and are looked up again.
+      this.report(err, 'late status');
+      if (!this.closed) {
+        this.timerAtMs = this.options.clock.nowMs() + 1000;
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.timerAtMs = Infinity;
+          void this.sweep();
+        }, 1000);
+        this.timer.unref();
+      }
+    } finally {
+      this.sweeping = false;
+    }
+    this.wake();
+  }
+
+  private async lookUp(parked: ParkedStatus, nowMs: number): Promise<void> {
+    const record = await this.options.records.findByWamid(parked.event.wamid);
+    if (record) {
+      await this.applyStatus(record, parked.event);
+      this.counts.lateMatched++;
+      this.unmatched.remove(parked.key);
+      return;
+    }
+    const tries = parked.tries + 1;
+    const delayMs = this.retryMs[tries];
+    if (delayMs === undefined || nowMs - parked.receivedAtMs >= this.maxAgeMs) {
+      this.unmatched.remove(parked.key);
       this.counts.unmatched++;
       return;
     }
-    const key = `${event.wamid}:${event.status}:${tries}`;
-    if (this.parked.size >= this.maxParked) {
-      const oldest = this.parked.keys().next();
-      if (!oldest.done) {
-        this.parked.delete(oldest.value);
-        this.counts.unmatched++;
-      }
-    }
-    this.parked.set(key, { event, tries });
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (!this.parked.delete(key)) return; // evicted meanwhile
-      void this.retry(event, tries + 1);
-    }, delayMs);
-    timer.unref();
-    this.timers.add(timer);
+    this.unmatched.retryLater(parked.key, tries, nowMs + delayMs);
   }
 
-  private async retry(event: StatusEvent, tries: number): Promise<void> {
+  private report(err: unknown, what: string): void {
     try {
-      const record = await this.options.records.findByWamid(event.wamid);
-      if (!record) return this.park(event, tries);
-      this.counts.lateMatched++;
-      await this.applyStatus(record, event);
-    } catch (err) {
-      this.options.onError?.(err, 'late status');
+      this.options.onError?.(err, what);
+    } catch {
+      // A failing logger must not stop the look-ups.
     }
   }
 }

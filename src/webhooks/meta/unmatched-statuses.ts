@@ -1,0 +1,159 @@
+/**
+ * Meta statuses that arrived before the gateway recorded their wamid (Meta's webhook can overtake
+ * the `sent` commit), kept until the wamid shows up. Durable in webhooks.db, so a status Meta was
+ * answered 200 for survives a restart; bounded by a cap on rows (oldest dropped) and by the
+ * consumer's retry schedule and maximum age.
+ *
+ * Parking is synchronous (better-sqlite3) and one transaction per webhook POST: statuses overtake
+ * rarely enough that this costs one fsync per POST that has any, not one per status.
+ */
+import type { WebhooksDb } from '../db.js';
+import type { StatusEvent } from './events.js';
+
+export interface ParkedStatus {
+  /** `<wamid>:<status>`: a redelivered copy parks nothing new. */
+  key: string;
+  event: StatusEvent;
+  receivedAtMs: number;
+  /** Look-ups done so far. */
+  tries: number;
+  nextTryAtMs: number;
+}
+
+export interface UnmatchedStatuses {
+  /** Parks the statuses (copies already parked are left as they are); returns how many of the oldest were dropped to stay under the cap. */
+  park(events: readonly StatusEvent[], nowMs: number, nextTryAtMs: number): number;
+  /** Parked statuses due for a look-up at `nowMs`, earliest first. */
+  due(nowMs: number, limit: number): ParkedStatus[];
+  /** Earliest next look-up, undefined when nothing is parked. */
+  nextTryAtMs(): number | undefined;
+  retryLater(key: string, tries: number, nextTryAtMs: number): void;
+  /** At start: every parked status gets its whole retry schedule again, from `nowMs` (its age still counts). */
+  rewind(nowMs: number): void;
+  remove(key: string): void;
+  size(): number;
+}
+
+export const parkedKey = (event: StatusEvent): string => `${event.wamid}:${event.status}`;
+
+interface Row { key: string; event: string; received_at_ms: number; tries: number; next_try_at_ms: number }
+
+export class SqliteUnmatchedStatuses implements UnmatchedStatuses {
+  private readonly s;
+  private readonly parkAll: (events: readonly StatusEvent[], nowMs: number, nextTryAtMs: number) => number;
+  private count: number;
+
+  constructor(db: WebhooksDb, private readonly maxParked: number) {
+    db.exec(`CREATE TABLE IF NOT EXISTS meta_unmatched_statuses (
+        key TEXT PRIMARY KEY,
+        event TEXT NOT NULL,
+        received_at_ms INTEGER NOT NULL,
+        tries INTEGER NOT NULL DEFAULT 0,
+        next_try_at_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS meta_unmatched_due ON meta_unmatched_statuses (next_try_at_ms);
+      CREATE INDEX IF NOT EXISTS meta_unmatched_age ON meta_unmatched_statuses (received_at_ms);`);
+    this.s = {
+      insert: db.prepare('INSERT OR IGNORE INTO meta_unmatched_statuses (key, event, received_at_ms, next_try_at_ms) VALUES (?, ?, ?, ?)'),
+      dropOldest: db.prepare(`DELETE FROM meta_unmatched_statuses WHERE key IN
+        (SELECT key FROM meta_unmatched_statuses ORDER BY received_at_ms LIMIT ?)`),
+      due: db.prepare('SELECT * FROM meta_unmatched_statuses WHERE next_try_at_ms <= ? ORDER BY next_try_at_ms LIMIT ?'),
+      next: db.prepare('SELECT min(next_try_at_ms) FROM meta_unmatched_statuses').pluck(),
+      retry: db.prepare('UPDATE meta_unmatched_statuses SET tries = ?, next_try_at_ms = ? WHERE key = ?'),
+      remove: db.prepare('DELETE FROM meta_unmatched_statuses WHERE key = ?'),
+      rewind: db.prepare('UPDATE meta_unmatched_statuses SET tries = 0, next_try_at_ms = ?'),
+      count: db.prepare('SELECT count(*) FROM meta_unmatched_statuses').pluck(),
+    };
+    this.count = this.s.count.get() as number;
+    this.parkAll = db.transaction((events: readonly StatusEvent[], nowMs: number, nextTryAtMs: number) => {
+      for (const event of events) this.count += this.s.insert.run(parkedKey(event), JSON.stringify(event), nowMs, nextTryAtMs).changes;
+      const over = this.count - this.maxParked;
+      if (over <= 0) return 0;
+      this.count -= this.s.dropOldest.run(over).changes;
+      return over;
+    });
+  }
+
+  park(events: readonly StatusEvent[], nowMs: number, nextTryAtMs: number): number {
+    const before = this.count;
+    try {
+      return this.parkAll(events, nowMs, nextTryAtMs);
+    } catch (error) {
+      this.count = before; // rolled back
+      throw error;
+    }
+  }
+
+  due(nowMs: number, limit: number): ParkedStatus[] {
+    return (this.s.due.all(nowMs, limit) as Row[]).map((r) => ({
+      key: r.key, event: JSON.parse(r.event) as StatusEvent, receivedAtMs: r.received_at_ms, tries: r.tries, nextTryAtMs: r.next_try_at_ms,
+    }));
+  }
+
+  nextTryAtMs(): number | undefined {
+    return (this.s.next.get() as number | null) ?? undefined;
+  }
+
+  retryLater(key: string, tries: number, nextTryAtMs: number): void {
+    this.s.retry.run(tries, nextTryAtMs, key);
+  }
+
+  rewind(nowMs: number): void {
+    this.s.rewind.run(nowMs);
+  }
+
+  remove(key: string): void {
+    this.count -= this.s.remove.run(key).changes;
+  }
+
+  size(): number {
+    return this.count;
+  }
+}
+
+/** The same in memory: a consumer without a webhooks database (tests, tools). Lost at restart. */
+export class MemoryUnmatchedStatuses implements UnmatchedStatuses {
+  private readonly rows = new Map<string, ParkedStatus>();
+  constructor(private readonly maxParked: number) {}
+
+  park(events: readonly StatusEvent[], nowMs: number, nextTryAtMs: number): number {
+    for (const event of events) {
+      const key = parkedKey(event);
+      if (!this.rows.has(key)) this.rows.set(key, { key, event, receivedAtMs: nowMs, tries: 0, nextTryAtMs });
+    }
+    let dropped = 0;
+    for (const key of this.rows.keys()) {
+      if (this.rows.size <= this.maxParked) break;
+      this.rows.delete(key); // insertion order: oldest first
+      dropped++;
+    }
+    return dropped;
+  }
+
+  due(nowMs: number, limit: number): ParkedStatus[] {
+    return [...this.rows.values()].filter((r) => r.nextTryAtMs <= nowMs).sort((a, b) => a.nextTryAtMs - b.nextTryAtMs).slice(0, limit);
+  }
+
+  nextTryAtMs(): number | undefined {
+    let min: number | undefined;
+    for (const r of this.rows.values()) if (min === undefined || r.nextTryAtMs < min) min = r.nextTryAtMs;
+    return min;
+  }
+
+  retryLater(key: string, tries: number, nextTryAtMs: number): void {
+    const row = this.rows.get(key);
+    if (row) Object.assign(row, { tries, nextTryAtMs });
+  }
+
+  rewind(nowMs: number): void {
+    for (const row of this.rows.values()) Object.assign(row, { tries: 0, nextTryAtMs: nowMs });
+  }
+
+  remove(key: string): void {
+    this.rows.delete(key);
+  }
+
+  size(): number {
+    return this.rows.size;
+  }
+}
