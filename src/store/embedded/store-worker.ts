@@ -36,7 +36,18 @@ function reply(r: StoreReply): void {
     flushing = false;
     const batch: ReplyBatch = { replies, healthy: store.healthy() };
     replies = [];
-    port.postMessage(batch);
+    try {
+      port.postMessage(batch);
+    } catch {
+      // A value that cannot be cloned fails its own call instead of killing this thread.
+      for (const r of batch.replies) {
+        try {
+          port.postMessage({ replies: [r], healthy: batch.healthy } satisfies ReplyBatch);
+        } catch (err) {
+          port.postMessage({ replies: [{ id: r.id, ok: false, error: err instanceof Error ? err.message : String(err) }], healthy: batch.healthy } satisfies ReplyBatch);
+        }
+      }
+    }
   });
 }
 

@@ -166,11 +166,13 @@ export class EndpointLane {
     const attempt = this.deps
       .deliver(endpoint, entry)
       .catch((err: unknown) => `error: ${err instanceof Error ? err.name : 'unknown'}`)
-      .then((failure) => this.finish(key, entry, failure, early));
+      .then((failure) => this.finish(key, entry, failure, early))
+      // Never rejects: a throw here would surface as an unhandled rejection and end the process.
+      .catch((err: unknown) => this.deps.onError(err, 'webhook attempt outcome'));
     this.inFlightAttempts.add(attempt);
     void attempt.finally(() => {
       this.inFlightAttempts.delete(attempt);
-      this.pump();
+      this.safePump();
     });
   }
 
@@ -242,8 +244,18 @@ export class EndpointLane {
     this.refilling = false;
     // A page whose events all stayed in the outbox (their keys at the cap) starts nothing: read
     // the next one on a later turn, so paging through one key's long backlog never hogs the loop.
-    if (this.loadedCount === loadedBefore && !this.caughtUp) setImmediate(() => this.pump());
-    else this.pump();
+    if (this.loadedCount === loadedBefore && !this.caughtUp) setImmediate(() => this.safePump());
+    else this.safePump();
+  }
+
+  /** pump() from a timer or a callback: a failure is reported and retried, never thrown out of the event loop. */
+  private safePump(): void {
+    try {
+      this.pump();
+    } catch (err) {
+      this.deps.onError(err, 'webhook lane');
+      this.wakeAt(this.deps.clock.nowMs() + 1000);
+    }
   }
 
   /**
@@ -304,7 +316,7 @@ export class EndpointLane {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerAtMs = Infinity;
-      this.pump();
+      this.safePump();
     }, Math.max(0, atMs - this.deps.clock.nowMs()));
     this.timer.unref();
   }
