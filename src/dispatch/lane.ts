@@ -25,6 +25,8 @@ export interface Job {
   throttled: number;
   /** The latest error recorded for it (kept when a prepared send is taken back unsent). */
   lastError: RecordedError | null;
+  /** The body is a template send (state.ts isTemplateJob: computed once). */
+  template?: boolean;
   /** Counted in the lane's `pairAhead` for its recipient: its pair token is taken at departure. */
   pairCounted?: boolean;
 }

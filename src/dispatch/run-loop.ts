@@ -7,7 +7,6 @@
  * Pacer says "in N ms", the lane asks the WakeTimer (one heap, one Node timer for everything) to
  * run it again then. Committing a message as `sending`: prepare.ts; the request: request.ts.
  */
-import { isTemplateText } from '../cloud-api/index.js';
 import type { RecordedError } from '../store/types.js';
 import { laneSlots } from './capacity.js';
 import { UNKNOWN_NUMBER_ERROR, type Wake } from './context.js';
@@ -16,7 +15,7 @@ import { pacedBurst, rescaleDebt, scaledBurst, startInDebt, targetMps } from './
 import { checkPair, dropPairAhead, notePairAhead, pairDueInMs, pairOf, takePair } from './pair-rate.js';
 import { prepare, requeueNow, storeAllows, unprepare } from './prepare.js';
 import { request } from './request.js';
-import type { DispatchState } from './state.js';
+import { isTemplateJob, type DispatchState } from './state.js';
 import { departureWaitMs, fillWindow, warmupOf, warmupRoom, warmupWaitMs } from './warmup-pacing.js';
 
 /**
@@ -224,7 +223,7 @@ function run(s: DispatchState, lane: Lane): void {
  */
 function refusedAtDeparture(s: DispatchState, job: Job, nowMs: number): RecordedError | null {
   const check = s.deps.refuseAtDeparture;
-  if (check === undefined || job.rec.priority !== 1 || !isTemplateText(job.rec.body)) return null;
+  if (check === undefined || job.rec.priority !== 1 || !isTemplateJob(job)) return null;
   return check(job.rec, nowMs);
 }
 

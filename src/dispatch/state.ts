@@ -23,6 +23,11 @@ const DEFAULT_SWEEP_MS = 60_000;
 const DEFAULT_MAX_IN_FLIGHT = 8192;
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
+/** Whether the job's body is a template send, read once per job (a scan of the body text). */
+export function isTemplateJob(job: Job): boolean {
+  return (job.template ??= isTemplateText(job.rec.body));
+}
+
 export class DispatchState implements DispatchContext {
   readonly random: () => number;
   readonly settings: DispatcherDeps['config']['dispatch'];
@@ -111,7 +116,7 @@ export class DispatchState implements DispatchContext {
       phoneNumberId: lane.phoneNumberId,
       state: outcome.state,
       to: job.rec.to,
-      template: isTemplateText(job.rec.body),
+      template: isTemplateJob(job),
       latencyMs: this.deps.clock.nowMs() - job.rec.createdAtMs,
     });
   }
