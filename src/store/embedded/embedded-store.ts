@@ -43,6 +43,8 @@ export interface EmbeddedOptions {
   finalRetentionMs?: number;
   /** While unhealthy, how often a probe write tries to commit (so health returns without traffic). */
   probeEveryMs?: number;
+  /** Told about background work that failed and will be tried again (the purge); the gateway logs it. */
+  onError?: (err: unknown, what: string) => void;
 }
 
 export class EmbeddedStore implements Store {
@@ -57,11 +59,13 @@ export class EmbeddedStore implements Store {
   private readonly purgeChunkRows: number;
   private readonly finalRetentionMs: number;
   private probeTimer: NodeJS.Timeout | null = null;
+  private readonly onError: (err: unknown, what: string) => void;
   private lastBatchOk = true;
   private closed = false;
 
   constructor(options: EmbeddedOptions) {
     this.clock = options.clock;
+    this.onError = options.onError ?? (() => {});
     this.probeEveryMs = options.probeEveryMs ?? 1_000;
     this.purgeChunkRows = options.purgeChunkRows ?? 5_000;
     this.finalRetentionMs = options.finalRetentionMs ?? 30 * 86_400_000;
@@ -219,8 +223,10 @@ export class EmbeddedStore implements Store {
     try {
       keys = this.sql.forgetKeysBefore(nowMs - IDEMPOTENCY_MAX_MS, this.purgeChunkRows);
       records = this.sql.forgetFinalBefore(nowMs - this.finalRetentionMs, this.purgeChunkRows);
-    } catch {
-      return; // A locked or failing database shows up on the next batch through healthy().
+    } catch (error) {
+      // Tried again next period; a locked or failing database also shows in healthy() at the next batch.
+      this.onError(error, 'store purge');
+      return;
     }
     if (keys === this.purgeChunkRows || records === this.purgeChunkRows) setImmediate(() => this.purge());
   }

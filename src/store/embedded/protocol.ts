@@ -32,6 +32,8 @@ export interface StoreReply {
 export interface ReplyBatch {
   replies: StoreReply[];
   healthy: boolean;
+  /** Background failures since the last batch (the purge), for the gateway's log: what, and the message only. */
+  problems?: Array<{ what: string; error: string }>;
 }
 
 /** Worker → gateway, once: opened, or why not. */

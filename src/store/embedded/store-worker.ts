@@ -17,25 +17,41 @@ const init = workerData as WorkerInit;
 let latestMs = init.nowMs;
 const clock: Clock = { nowMs: () => latestMs };
 
+let replies: StoreReply[] = [];
+let problems: NonNullable<ReplyBatch['problems']> = [];
+let flushing = false;
+
 let store: EmbeddedStore;
 try {
-  store = new EmbeddedStore({ path: init.path, clock, ...(init.finalRetentionMs === undefined ? {} : { finalRetentionMs: init.finalRetentionMs }) });
+  store = new EmbeddedStore({
+    path: init.path, clock,
+    ...(init.finalRetentionMs === undefined ? {} : { finalRetentionMs: init.finalRetentionMs }),
+    // Background failures go to the gateway's log with the next batch (message only, no stack).
+    onError: (err, what) => {
+      if (problems.length < 100) problems.push({ what, error: err instanceof Error ? err.message : String(err) });
+      scheduleFlush();
+    },
+  });
   port.postMessage({ opened: true } satisfies OpenResult);
 } catch (err) {
   port.postMessage({ opened: false, error: err instanceof Error ? err.message : String(err) } satisfies OpenResult);
   process.exit(0);
 }
 
-let replies: StoreReply[] = [];
-let flushing = false;
 function reply(r: StoreReply): void {
   replies.push(r);
+  scheduleFlush();
+}
+
+function scheduleFlush(): void {
   if (flushing) return;
   flushing = true;
   setImmediate(() => {
     flushing = false;
     const batch: ReplyBatch = { replies, healthy: store.healthy() };
+    if (problems.length > 0) batch.problems = problems;
     replies = [];
+    problems = [];
     try {
       port.postMessage(batch);
     } catch {

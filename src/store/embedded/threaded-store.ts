@@ -218,6 +218,7 @@ export class ThreadedEmbeddedStore implements Store {
 
   private onReplies(batch: ReplyBatch): void {
     this.lastHealthy = batch.healthy;
+    for (const problem of batch.problems ?? []) this.report(new Error(problem.error), problem.what);
     for (const r of batch.replies) {
       const waiter = this.waiters.get(r.id);
       if (waiter === undefined) continue;
