@@ -171,6 +171,11 @@ async function scenario(numbers: number, latencyName: string, tls: KeyPair | nul
       after = await simStats(simUrl, agent);
     }
     const cpuAfter = cpuMs(gateway.process.pid);
+    // Anything but `ok` from the gateway's side (network failures retried, Graph errors), to tell
+    // a pacing fault from a transport one when the simulator refused something.
+    const metrics = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
+    const notOk = metrics.split('\n').filter((l) => l.startsWith('sendgate_upstream_sends_total{') && !l.includes('outcome="ok"'));
+    if (notOk.length > 0) console.error(`  (${numbers} numbers, ${latencyName}: gateway saw ${notOk.join(', ')})`);
     // The simulator's own first and last accept: polling cannot see the first send on time.
     const elapsedSec = (after.lastMs - after.firstMs) / 1000;
     // n accepts at the allowed rate span (n − 1) intervals.
