@@ -71,8 +71,7 @@ export class SqliteSeenMarks implements SeenMarks {
     this.nowMs = options.nowMs ?? Date.now;
     this.onError = options.onError ?? (() => {});
     this.maxPending = options.maxPendingMarks ?? MAX_PENDING_MARKS;
-    db.exec(`CREATE TABLE IF NOT EXISTS meta_seen (key TEXT PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;
-             CREATE INDEX IF NOT EXISTS meta_seen_at ON meta_seen (at_ms);`);
+    // Table: ../migrations.ts, applied by openWebhooksDb.
     const insert = db.prepare('INSERT OR IGNORE INTO meta_seen (key, at_ms) VALUES (?, ?)');
     this.insertAll = db.transaction((batch: ReadonlyArray<[string, number]>) => {
       for (const [key, at] of batch) insert.run(key, at);

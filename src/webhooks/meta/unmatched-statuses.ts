@@ -44,15 +44,7 @@ export class SqliteUnmatchedStatuses implements UnmatchedStatuses {
   private count: number;
 
   constructor(db: WebhooksDb, private readonly maxParked: number) {
-    db.exec(`CREATE TABLE IF NOT EXISTS meta_unmatched_statuses (
-        key TEXT PRIMARY KEY,
-        event TEXT NOT NULL,
-        received_at_ms INTEGER NOT NULL,
-        tries INTEGER NOT NULL DEFAULT 0,
-        next_try_at_ms INTEGER NOT NULL
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS meta_unmatched_due ON meta_unmatched_statuses (next_try_at_ms);
-      CREATE INDEX IF NOT EXISTS meta_unmatched_age ON meta_unmatched_statuses (received_at_ms);`);
+    // Table: ../migrations.ts (version 2), applied by openWebhooksDb.
     this.s = {
       insert: db.prepare('INSERT OR IGNORE INTO meta_unmatched_statuses (key, event, received_at_ms, next_try_at_ms) VALUES (?, ?, ?, ?)'),
       dropOldest: db.prepare(`DELETE FROM meta_unmatched_statuses WHERE key IN

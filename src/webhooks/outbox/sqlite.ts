@@ -11,6 +11,7 @@
  * Delivered rows are deleted to keep the table (and the pending index scan) small.
  */
 import type { WebhooksDb } from '../db.js';
+import { OUTBOX_DEAD, OUTBOX_PENDING } from '../migrations.js';
 import type { NewOutboxEntry, Outbox, OutboxEntry, SettleOutcome } from './types.js';
 
 interface Row {
@@ -26,8 +27,8 @@ interface Row {
 
 type Write = { run: () => unknown; resolve: (value: never) => void; reject: (err: unknown) => void };
 
-const STATE_PENDING = 0;
-const STATE_DEAD = 1;
+const STATE_PENDING = OUTBOX_PENDING;
+const STATE_DEAD = OUTBOX_DEAD;
 
 export interface SqliteOutboxOptions {
   /** Longest a settle waits for a commit (default 50 ms). */
@@ -45,20 +46,7 @@ export class SqliteOutbox implements Outbox {
 
   constructor(private readonly db: WebhooksDb, options: SqliteOutboxOptions = {}) {
     this.settleFlushMs = options.settleFlushMs ?? 50;
-    db.exec(`CREATE TABLE IF NOT EXISTS tenant_outbox (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        event_id TEXT NOT NULL UNIQUE,
-        tenant_id TEXT NOT NULL,
-        order_key TEXT NOT NULL,
-        body TEXT NOT NULL,
-        created_at_ms INTEGER NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at_ms INTEGER NOT NULL,
-        state INTEGER NOT NULL DEFAULT ${STATE_PENDING},
-        last_error TEXT
-      );
-      CREATE INDEX IF NOT EXISTS tenant_outbox_pending ON tenant_outbox (tenant_id, seq) WHERE state = ${STATE_PENDING};
-      CREATE INDEX IF NOT EXISTS tenant_outbox_pending_key ON tenant_outbox (tenant_id, order_key, seq) WHERE state = ${STATE_PENDING};`);
+    // Tables: ../migrations.ts, applied by openWebhooksDb.
     this.stmts = {
       insert: db.prepare(`INSERT INTO tenant_outbox (event_id, tenant_id, order_key, body, created_at_ms, next_attempt_at_ms)
                           VALUES (@eventId, @tenantId, @orderKey, @body, @createdAtMs, @createdAtMs)
