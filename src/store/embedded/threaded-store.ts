@@ -33,6 +33,12 @@ export interface ThreadedStoreOptions {
  * backoff so a database that cannot be opened (disk gone, file locked) is not hammered.
  */
 const RESPAWN_DELAYS_MS = [50, 250, 1_000, 5_000] as const;
+/**
+ * A worker that lived this long died of something new: its successor starts the backoff afresh.
+ * One that dies sooner (say, on the same poisoned request, retried) keeps climbing it, so a crash
+ * loop costs a respawn every 5 s, not every 50 ms.
+ */
+const WORKER_STABLE_MS = 30_000;
 
 /**
  * A dead worker is respawned, not answered with process.exit: the process also holds upstream
@@ -55,6 +61,8 @@ export class ThreadedEmbeddedStore implements Store {
   private worker: Worker | undefined;
   private respawnTimer: NodeJS.Timeout | undefined;
   private respawnAttempt = 0;
+  /** performance.now() at the live worker's start: process time, not the gateway's clock. */
+  private attachedAt = 0;
   /** Worker deaths since open. */
   deaths = 0;
 
@@ -136,6 +144,7 @@ export class ThreadedEmbeddedStore implements Store {
   private attach(worker: Worker): void {
     this.worker = worker;
     this.lastHealthy = true;
+    this.attachedAt = performance.now();
     worker.on('message', (batch: ReplyBatch) => this.onReplies(batch));
     worker.on('error', (err) => this.failAll(err));
     worker.on('exit', (code) => this.onExit(worker, code));
@@ -147,6 +156,7 @@ export class ThreadedEmbeddedStore implements Store {
     this.failAll(new Error(`store worker exited (code ${code})`));
     if (this.closed) return;
     this.deaths++;
+    if (performance.now() - this.attachedAt >= WORKER_STABLE_MS) this.respawnAttempt = 0;
     this.report(new Error(`store worker exited (code ${code}); respawning`), 'store worker');
     this.scheduleRespawn();
   }
@@ -159,7 +169,6 @@ export class ThreadedEmbeddedStore implements Store {
       startWorker(this.path, this.clock, this.options.finalRetentionMs).then(
         (worker) => {
           if (this.closed) return void worker.terminate();
-          this.respawnAttempt = 0;
           this.attach(worker);
         },
         (err: unknown) => {
