@@ -141,6 +141,18 @@ describe('MetaEventConsumer', () => {
     expect(sink.events.map((e) => e.event.wamid)).toEqual(['wamid.late']);
   });
 
+  it('applies statuses that overtook the record before a later one of the same message, keeping Meta\'s order', async () => {
+    const { store, sink, consumer, sent } = await setup();
+    // The consumer's clock stands still here: no scheduled look-up runs, only the match on arrival.
+    await consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.early', status: 'sent' }])));
+    expect(consumer.stats().parked).toBe(1);
+    await sent('m3', 'wamid.early', '15550003333');
+    await consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.early', status: 'delivered' }])));
+    expect(sink.events.map((e) => e.event.status)).toEqual(['sent', 'delivered']);
+    expect(consumer.stats()).toMatchObject({ parked: 0, lateMatched: 1 });
+    expect((await store.get('acme', 'm3'))?.state).toBe('delivered');
+  });
+
   it('reports inbound messages to the policy hook with opt-out detection, and to the tenant', async () => {
     const { sink, notices, consumer } = await setup();
     await consumer.onEvents(parseMetaWebhook(inboundPayload([{ id: 'wamid.i1', body: 'Baja.' }, { id: 'wamid.i2', body: 'Hola, quiero info' }])));

@@ -123,8 +123,11 @@ export class MetaEventConsumer {
       for (const event of events) {
         if (event.kind === 'status') {
           const record = await this.options.records.findByWamid(event.wamid);
-          if (record) durable.push(this.applyStatus(record, event));
-          else unknown.push(event);
+          if (record) {
+            // Statuses of this message that overtook its record go first: the tenant sees them in Meta's order.
+            if (this.unmatched.size() > 0) for (const parked of this.unmatched.ofWamid(event.wamid)) durable.push(this.applyParked(record, parked));
+            durable.push(this.applyStatus(record, event));
+          } else unknown.push(event);
         } else if (event.kind === 'inbound') {
           const notice = this.inboundNotice(event);
           if (!notice) continue;
@@ -273,14 +276,15 @@ export class MetaEventConsumer {
     this.wake();
   }
 
+  private async applyParked(record: MessageRecord, parked: ParkedStatus): Promise<void> {
+    await this.applyStatus(record, parked.event);
+    this.counts.lateMatched++;
+    this.unmatched.remove(parked.key);
+  }
+
   private async lookUp(parked: ParkedStatus, nowMs: number): Promise<void> {
     const record = await this.options.records.findByWamid(parked.event.wamid);
-    if (record) {
-      await this.applyStatus(record, parked.event);
-      this.counts.lateMatched++;
-      this.unmatched.remove(parked.key);
-      return;
-    }
+    if (record) return this.applyParked(record, parked);
     const tries = parked.tries + 1;
     const delayMs = this.retryMs[tries];
     if (delayMs === undefined || nowMs - parked.receivedAtMs >= this.maxAgeMs) {

@@ -25,6 +25,8 @@ export interface UnmatchedStatuses {
   park(events: readonly StatusEvent[], nowMs: number, nextTryAtMs: number): number;
   /** Parked statuses due for a look-up at `nowMs`, earliest first. */
   due(nowMs: number, limit: number): ParkedStatus[];
+  /** The statuses parked for one wamid, oldest first. */
+  ofWamid(wamid: string): ParkedStatus[];
   /** Earliest next look-up, undefined when nothing is parked. */
   nextTryAtMs(): number | undefined;
   retryLater(key: string, tries: number, nextTryAtMs: number): void;
@@ -49,6 +51,8 @@ export class SqliteUnmatchedStatuses implements UnmatchedStatuses {
       insert: db.prepare('INSERT OR IGNORE INTO meta_unmatched_statuses (key, event, received_at_ms, next_try_at_ms) VALUES (?, ?, ?, ?)'),
       dropOldest: db.prepare(`DELETE FROM meta_unmatched_statuses WHERE key IN
         (SELECT key FROM meta_unmatched_statuses ORDER BY received_at_ms LIMIT ?)`),
+      // Keys are `<wamid>:<status>`: one wamid's rows are a range of the primary key (';' follows ':').
+      ofWamid: db.prepare('SELECT * FROM meta_unmatched_statuses WHERE key > ? AND key < ? ORDER BY received_at_ms'),
       due: db.prepare('SELECT * FROM meta_unmatched_statuses WHERE next_try_at_ms <= ? ORDER BY next_try_at_ms LIMIT ?'),
       next: db.prepare('SELECT min(next_try_at_ms) FROM meta_unmatched_statuses').pluck(),
       retry: db.prepare('UPDATE meta_unmatched_statuses SET tries = ?, next_try_at_ms = ? WHERE key = ?'),
@@ -76,10 +80,12 @@ export class SqliteUnmatchedStatuses implements UnmatchedStatuses {
     }
   }
 
+  ofWamid(wamid: string): ParkedStatus[] {
+    return (this.s.ofWamid.all(`${wamid}:`, `${wamid};`) as Row[]).map(toParked);
+  }
+
   due(nowMs: number, limit: number): ParkedStatus[] {
-    return (this.s.due.all(nowMs, limit) as Row[]).map((r) => ({
-      key: r.key, event: JSON.parse(r.event) as StatusEvent, receivedAtMs: r.received_at_ms, tries: r.tries, nextTryAtMs: r.next_try_at_ms,
-    }));
+    return (this.s.due.all(nowMs, limit) as Row[]).map(toParked);
   }
 
   nextTryAtMs(): number | undefined {
@@ -103,6 +109,9 @@ export class SqliteUnmatchedStatuses implements UnmatchedStatuses {
   }
 }
 
+const toParked = (r: Row): ParkedStatus =>
+  ({ key: r.key, event: JSON.parse(r.event) as StatusEvent, receivedAtMs: r.received_at_ms, tries: r.tries, nextTryAtMs: r.next_try_at_ms });
+
 /** The same in memory: a consumer without a webhooks database (tests, tools). Lost at restart. */
 export class MemoryUnmatchedStatuses implements UnmatchedStatuses {
   private readonly rows = new Map<string, ParkedStatus>();
@@ -120,6 +129,10 @@ export class MemoryUnmatchedStatuses implements UnmatchedStatuses {
       dropped++;
     }
     return dropped;
+  }
+
+  ofWamid(wamid: string): ParkedStatus[] {
+    return [...this.rows.values()].filter((r) => r.event.wamid === wamid);
   }
 
   due(nowMs: number, limit: number): ParkedStatus[] {
