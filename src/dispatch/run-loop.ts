@@ -151,7 +151,7 @@ function run(s: DispatchState, lane: Lane): void {
     if (pair !== undefined) takePair(pacer, lane, job.rec.to, pair, nowMs);
     lane.prepared.shift();
     dropPairAhead(lane, job);
-    void request(s, lane, job, info);
+    request(s, lane, job, info).catch((err: unknown) => s.deps.log.error({ err: (err as Error).message }, 'dispatch request failed'));
   }
   // Committed messages already wait longer than the lookahead window: commit no more for now.
   if (pacerWaitMs > PREPARE_AHEAD_MS) return;
@@ -212,7 +212,7 @@ function run(s: DispatchState, lane: Lane): void {
     }
     lane.shiftHead();
     if (pair !== undefined) notePairAhead(lane, job);
-    void prepare(s, lane, job);
+    prepare(s, lane, job).catch((err: unknown) => s.deps.log.error({ err: (err as Error).message }, 'dispatch commit failed'));
   }
 }
 

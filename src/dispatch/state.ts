@@ -77,6 +77,7 @@ export class DispatchState implements DispatchContext {
       deps.clock,
       (wake, nowMs) => onWake(this, wake, nowMs),
       () => pump(this),
+      (err) => deps.log.error({ err: (err as Error).message }, 'dispatch wake-up failed'),
     );
   }
 

@@ -22,6 +22,8 @@ export class WakeTimer<T extends Timed> {
     private readonly clock: Clock,
     private readonly fire: (entry: T, nowMs: number) => void,
     private readonly afterBatch: () => void,
+    /** Hears a throw from `fire` or `afterBatch`: it never leaves the timer, which stays armed. */
+    private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
   get size(): number {
@@ -58,12 +60,21 @@ export class WakeTimer<T extends Timed> {
     this.armedAtMs = Number.POSITIVE_INFINITY;
     const nowMs = this.clock.nowMs();
     let fired = false;
-    for (let next = this.heap.peek(); next !== undefined && next.atMs <= nowMs; next = this.heap.peek()) {
-      this.heap.pop();
-      this.fire(next, nowMs);
-      fired = true;
+    try {
+      for (let next = this.heap.peek(); next !== undefined && next.atMs <= nowMs; next = this.heap.peek()) {
+        this.heap.pop();
+        fired = true;
+        try {
+          this.fire(next, nowMs);
+        } catch (err) {
+          this.onError(err);
+        }
+      }
+      if (fired) this.afterBatch();
+    } catch (err) {
+      this.onError(err);
+    } finally {
+      if (!this.stopped && this.timer === null) this.arm();
     }
-    if (fired) this.afterBatch();
-    if (!this.stopped && this.timer === null) this.arm();
   };
 }
