@@ -1,0 +1,300 @@
+/**
+ * The Redis Store: message records, per-number queues, idempotency keys and control state in Redis
+ * or a Redis Cluster (key layout and slots: keys.ts; scripts: commands/). Every write is one
+ * script or one command, so a resolved promise means Redis has applied it; with `appendfsync
+ * always` (checked at open, durability.ts) it is on disk too.
+ *
+ * Times in scripts come from the injected clock (ARGV), never from Redis: idempotency and paging
+ * behave the same under a test clock. Real TTLs only bound memory.
+ */
+import type { Clock } from '../../clock.js';
+import { storageUnavailable, storeClosed } from '../errors.js';
+import { allowedFrom, initialRecord } from '../transitions.js';
+import type {
+  ControlEntry, EnqueueOutcome, MessageRecord, NewMessage, Priority, QueueCount, QueuePage, QueuePageQuery, Store, Transition,
+} from '../types.js';
+import { FINAL_STATES } from '../types.js';
+import { defineScripts, type RedisClient, type ScriptRunner } from './commands.js';
+import { connectRedis, masters, type RedisTarget } from './connection.js';
+import { checkDurability, type RedisDurability } from './durability.js';
+import { RedisKeys } from './keys.js';
+import { bodyHashFromStored, decodeRecord, newRecordFields, seqText, storedBodyHash, transitionEffect, type DecodedRecord } from './record-codec.js';
+
+/** Idempotency keys are honoured this long (the contract's "at least 24 h"), as in the embedded store. */
+export const IDEMPOTENCY_MAX_MS = 48 * 3_600_000;
+const DAY_MS = 86_400_000;
+const PRIORITIES: readonly Priority[] = [0, 1];
+/** The rule of each target state as the transition script reads it: `,from1,from2,`. */
+const ALLOWED_FROM = new Map(
+  (['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'expired', 'rejected'] as const).map((s) => [s, `,${allowedFrom(s).join(',')},`]),
+);
+
+export interface RedisStoreOptions {
+  target: RedisTarget;
+  clock: Clock;
+  /** Prefix of every key (keys.ts); separates deployments sharing a Redis. Default `sendgate`. */
+  prefix?: string;
+  /** Default 'fsync': refuse to open unless every master runs `appendonly yes` + `appendfsync always`. */
+  durability?: RedisDurability;
+  /** Final records are deleted (Redis TTL) this long after their last change (default 30 days). */
+  finalRetentionMs?: number;
+}
+
+interface MessageIndex {
+  tenantId: string;
+  phoneNumberId: string;
+  priority: Priority;
+}
+
+export class RedisStore implements Store {
+  readonly kind = 'redis';
+  private readonly keys: RedisKeys;
+  private readonly run: ScriptRunner;
+  private readonly finalRetentionMs: number;
+  /** Numbers this process has registered in `{g}:numbers` (bounded by the configured numbers). */
+  private readonly registered = new Set<string>();
+  /** Operations in flight; close() waits for them. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Per message id, the tail of its transitions still running (entries leave when it settles). */
+  private readonly chains = new Map<string, Promise<void>>();
+  private closed = false;
+
+  private constructor(private readonly client: RedisClient, private readonly clock: Clock, options: RedisStoreOptions) {
+    this.keys = new RedisKeys(options.prefix ?? 'sendgate');
+    this.finalRetentionMs = options.finalRetentionMs ?? 30 * DAY_MS;
+    this.run = defineScripts(client);
+  }
+
+  /** Connects, checks durability, and resolves with a ready store (or rejects with why not). */
+  static async open(options: RedisStoreOptions): Promise<RedisStore> {
+    const client = await connectRedis(options.target);
+    try {
+      await checkDurability(masters(client), options.durability ?? 'fsync');
+    } catch (error) {
+      client.disconnect();
+      throw error;
+    }
+    return new RedisStore(client, options.clock, options);
+  }
+
+  healthy(): boolean {
+    return !this.closed && this.client.status === 'ready';
+  }
+
+  enqueue(message: NewMessage): Promise<EnqueueOutcome> {
+    return this.op(async () => {
+      const nowMs = this.clock.nowMs();
+      const record = initialRecord(message);
+      const { tenantId, id } = message;
+      // The id index and the number's registration first: a record is never stored that a lookup
+      // by id or the boot count could miss. A leftover index (duplicate, failed script) is harmless.
+      const indexTtlMs = Math.max(0, message.deadlineAtMs - nowMs) + this.finalRetentionMs + DAY_MS;
+      await Promise.all([
+        this.client.set(this.keys.messageIndex(id), `${tenantId}\n${message.phoneNumberId}\n${message.priority}`, 'PX', indexTtlMs),
+        this.register(message.phoneNumberId, tenantId),
+      ]);
+      const hasKey = message.idempotencyKey !== null;
+      const recordKey = this.keys.record(tenantId, id);
+      const reply = (await this.run(
+        'enqueue',
+        [
+          recordKey,
+          hasKey ? this.keys.idempotency(tenantId, message.idempotencyKey!) : recordKey,
+          this.keys.queue(tenantId, message.phoneNumberId, message.priority),
+          this.keys.sequence(tenantId),
+        ],
+        [
+          String(nowMs), String(IDEMPOTENCY_MAX_MS), String(IDEMPOTENCY_MAX_MS), hasKey ? '1' : '0',
+          this.keys.recordPrefix(tenantId), storedBodyHash(message.bodyHash), String(record.notBeforeMs), id,
+          ...newRecordFields(record),
+        ],
+      )) as [string, unknown?];
+      switch (reply[0]) {
+        case 'created': return { kind: 'created', record };
+        case 'duplicate': return { kind: 'duplicate', record: decodeRecord(reply[1] as string[]).record };
+        default: return { kind: 'conflict' };
+      }
+    });
+  }
+
+  findByIdempotencyKey(tenantId: string, key: string): Promise<{ record: MessageRecord; bodyHash: string | null } | null> {
+    return this.op(async () => {
+      const reply = (await this.run(
+        'idempotent',
+        [this.keys.idempotency(tenantId, key)],
+        [String(this.clock.nowMs()), String(IDEMPOTENCY_MAX_MS), this.keys.recordPrefix(tenantId)],
+      )) as [string, string[]] | null;
+      return reply === null ? null : { record: decodeRecord(reply[1]).record, bodyHash: bodyHashFromStored(reply[0]) };
+    });
+  }
+
+  transition(id: string, change: Transition): Promise<boolean> {
+    return this.op(() => this.inOrder(id, () => this.transitionNow(id, change)));
+  }
+
+  /**
+   * Changes of one message apply in the order they were issued (a `sent` writes its wamid index
+   * first, and a `read` issued after it must not overtake it): each waits for the previous one.
+   */
+  private inOrder<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(id);
+    const next = previous === undefined ? work() : previous.then(work, work);
+    const settled = next.then(() => undefined, () => undefined);
+    this.chains.set(id, settled);
+    void settled.then(() => {
+      if (this.chains.get(id) === settled) this.chains.delete(id);
+    });
+    return next;
+  }
+
+  private transitionNow(id: string, change: Transition): Promise<boolean> {
+    return (async () => {
+      const index = await this.lookup(id);
+      if (index === null) return false;
+      const final = FINAL_STATES.has(change.state);
+      if (change.state === 'sent') {
+        // Written first and verified on read (findByWamid), like the id index.
+        await this.client.set(this.keys.wamidIndex(change.wamid), `${index.tenantId}\n${id}`, 'PX', this.finalRetentionMs + DAY_MS);
+      }
+      const effect = transitionEffect(change);
+      const score = change.state === 'queued' ? String(change.notBeforeMs) : '0';
+      const applied = (await this.run(
+        'transition',
+        [this.keys.record(index.tenantId, id), this.keys.queue(index.tenantId, index.phoneNumberId, index.priority)],
+        [
+          change.state, ALLOWED_FROM.get(change.state)!, effect.queue, score, final ? String(this.finalRetentionMs) : '0',
+          String(effect.set.length / 2), ...effect.set, ...effect.unset,
+        ],
+      )) === 1;
+      if (applied && final) await this.client.pexpire(this.keys.messageIndex(id), this.finalRetentionMs + DAY_MS);
+      return applied;
+    })();
+  }
+
+  get(tenantId: string, id: string): Promise<MessageRecord | null> {
+    return this.op(async () => {
+      const fields = await this.client.hgetall(this.keys.record(tenantId, id));
+      return Object.keys(fields).length === 0 ? null : decodeRecord(Object.entries(fields).flat()).record;
+    });
+  }
+
+  findByWamid(wamid: string): Promise<MessageRecord | null> {
+    return this.op(async () => {
+      const entry = await this.client.get(this.keys.wamidIndex(wamid));
+      if (entry === null) return null;
+      const [tenantId, id] = entry.split('\n') as [string, string];
+      const fields = await this.client.hgetall(this.keys.record(tenantId, id));
+      if (fields.wamid !== wamid) return null;
+      return decodeRecord(Object.entries(fields).flat()).record;
+    });
+  }
+
+  queuePage(query: QueuePageQuery): Promise<QueuePage> {
+    return this.op(async () => {
+      const tenantId = await this.tenantOf(query.phoneNumberId);
+      if (tenantId === null) return { records: [], last: null, nextDueMs: null };
+      const page = await this.page(tenantId, query);
+      const tail = page.decoded[page.decoded.length - 1];
+      return { records: page.decoded.map((d) => d.record), last: tail?.cursor ?? null, nextDueMs: page.nextDueMs };
+    });
+  }
+
+  queueCounts(): Promise<QueueCount[]> {
+    return this.op(async () => {
+      const numbers = await this.client.hgetall(this.keys.numbers());
+      const counts = await Promise.all(Object.entries(numbers).map(async ([phoneNumberId, tenantId]) => {
+        const sizes = await Promise.all(PRIORITIES.map((p) => this.client.zcard(this.keys.queue(tenantId, phoneNumberId, p))));
+        return { phoneNumberId, count: sizes.reduce((a, b) => a + b, 0) };
+      }));
+      return counts.filter((c) => c.count > 0);
+    });
+  }
+
+  unfinished(): Promise<MessageRecord[]> {
+    return this.op(async () => {
+      const numbers = await this.client.hgetall(this.keys.numbers());
+      const all: DecodedRecord[] = [];
+      for (const [phoneNumberId, tenantId] of Object.entries(numbers)) {
+        for (const priority of PRIORITIES) {
+          const page = await this.page(tenantId, { phoneNumberId, priority, after: null, dueByMs: Infinity, limit: Number.MAX_SAFE_INTEGER });
+          all.push(...page.decoded);
+        }
+      }
+      // Oldest first, then arrival (seq is per tenant: a tie across tenants is ordered arbitrarily).
+      all.sort((a, b) => a.record.createdAtMs - b.record.createdAtMs || a.cursor.seq - b.cursor.seq);
+      return all.map((d) => d.record);
+    });
+  }
+
+  controlEntries(): Promise<ControlEntry[]> {
+    return this.op(async () => {
+      const entries = await this.client.hgetall(this.keys.control());
+      return Object.keys(entries).sort().map((key) => {
+        const { v, at } = JSON.parse(entries[key]!) as { v: unknown; at: number };
+        return { key, value: v, updatedAtMs: at };
+      });
+    });
+  }
+
+  putControl(key: string, value: unknown): Promise<void> {
+    return this.op(async () => {
+      if (value === null) await this.client.hdel(this.keys.control(), key);
+      else await this.client.hset(this.keys.control(), key, JSON.stringify({ v: value, at: this.clock.nowMs() }));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect(); // Already down: nothing left to flush.
+    }
+  }
+
+  /** Runs one store operation: refused once closed, tracked for close(), any failure a 503. */
+  private op<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(storeClosed());
+    // Fail fast while disconnected (ingress answers 503 now, not after a reconnect).
+    if (this.client.status !== 'ready') return Promise.reject(storageUnavailable(new Error(`Redis connection ${this.client.status}`)));
+    const running = work().catch((error: unknown) => {
+      throw storageUnavailable(error);
+    });
+    this.inFlight.add(running);
+    const done = () => this.inFlight.delete(running);
+    running.then(done, done);
+    return running;
+  }
+
+  private async page(tenantId: string, q: QueuePageQuery): Promise<{ decoded: DecodedRecord[]; nextDueMs: number | null }> {
+    const [records, nextDue] = (await this.run(
+      'queue-page',
+      [this.keys.queue(tenantId, q.phoneNumberId, q.priority)],
+      [
+        q.after === null ? '' : String(q.after.notBeforeMs), q.after === null ? '' : seqText(q.after.seq),
+        Number.isFinite(q.dueByMs) ? String(q.dueByMs) : '1e300', String(Math.min(q.limit, 1e9)), this.keys.recordPrefix(tenantId),
+      ],
+    )) as [string[][], string | null];
+    return { decoded: records.map(decodeRecord), nextDueMs: nextDue === null ? null : Number(nextDue) };
+  }
+
+  private async lookup(id: string): Promise<MessageIndex | null> {
+    const entry = await this.client.get(this.keys.messageIndex(id));
+    if (entry === null) return null;
+    const [tenantId, phoneNumberId, priority] = entry.split('\n') as [string, string, string];
+    return { tenantId, phoneNumberId, priority: Number(priority) as Priority };
+  }
+
+  private async tenantOf(phoneNumberId: string): Promise<string | null> {
+    return this.client.hget(this.keys.numbers(), phoneNumberId);
+  }
+
+  private async register(phoneNumberId: string, tenantId: string): Promise<void> {
+    const known = `${phoneNumberId}\n${tenantId}`;
+    if (this.registered.has(known)) return;
+    await this.client.hset(this.keys.numbers(), phoneNumberId, tenantId);
+    this.registered.add(known);
+  }
+}
