@@ -4,6 +4,8 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { ThreadedEmbeddedStore } from './embedded/threaded-store.js';
+import { parseRedisUrl } from './redis/connection.js';
+import { RedisStore } from './redis/redis-store.js';
 import type { Store } from './types.js';
 
 export type { Store } from './types.js';
@@ -19,6 +21,8 @@ export async function openStore(storage: Config['storage'], clock: Clock, onErro
         ...(storage.retentionDays === undefined ? {} : { finalRetentionMs: Math.round(storage.retentionDays * 86_400_000) }),
       });
     case 'redis':
-      throw new Error('storage.kind "redis" is not implemented in this build; use { "kind": "embedded", "path": "..." }');
+      // `redis://host:port` for one server, `redis+cluster://host:port,host:port` for a Cluster.
+      // Refuses to open against a Redis that would lose acknowledged writes (durability.ts).
+      return RedisStore.open({ target: parseRedisUrl(storage.url), clock });
   }
 }
