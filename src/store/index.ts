@@ -23,6 +23,6 @@ export async function openStore(storage: Config['storage'], clock: Clock, onErro
     case 'redis':
       // `redis://host:port` for one server, `redis+cluster://host:port,host:port` for a Cluster.
       // Refuses to open against a Redis that would lose acknowledged writes (durability.ts).
-      return RedisStore.open({ target: parseRedisUrl(storage.url), clock });
+      return RedisStore.open({ target: parseRedisUrl(storage.url), clock, onError });
   }
 }

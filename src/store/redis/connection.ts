@@ -40,10 +40,27 @@ const FAIL_FAST: RedisOptions = {
   connectTimeout: 5_000,
 };
 
+/** Told about a lost connection once per outage (ioredis reports every failed reconnect). */
+export type ConnectionErrorListener = (err: unknown, what: string) => void;
+
+function reportOutages(client: RedisClient, onError: ConnectionErrorListener | undefined): void {
+  let reported = false;
+  client.on('ready', () => {
+    reported = false;
+  });
+  // Without a listener ioredis prints every reconnect failure as an unhandled error event.
+  client.on('error', (error: unknown) => {
+    if (reported) return;
+    reported = true;
+    onError?.(error, 'redis connection lost; reconnecting, the store answers STORAGE_UNAVAILABLE meanwhile');
+  });
+}
+
 /** Opens the connection; resolves once it is ready (or rejects with why not). */
-export async function connectRedis(target: RedisTarget): Promise<RedisClient> {
+export async function connectRedis(target: RedisTarget, onError?: ConnectionErrorListener): Promise<RedisClient> {
   if ('url' in target) {
     const client = new Redis(target.url, { ...FAIL_FAST, enableAutoPipelining: true });
+    reportOutages(client, onError);
     await settleWithin(client.connect(), () => client.disconnect());
     return client;
   }
@@ -58,6 +75,7 @@ export async function connectRedis(target: RedisTarget): Promise<RedisClient> {
     // failed reconnect.
     redisOptions: { ...FAIL_FAST, lazyConnect: false, enableOfflineQueue: true, ...target.redisOptions },
   });
+  reportOutages(client, onError);
   await settleWithin(client.connect(), () => client.disconnect());
   return client;
 }

@@ -38,6 +38,8 @@ export interface RedisStoreOptions {
   durability?: RedisDurability;
   /** Final records are deleted (Redis TTL) this long after their last change (default 30 days). */
   finalRetentionMs?: number;
+  /** Hears about a lost connection (once per outage); the gateway logs it. */
+  onError?: (err: unknown, what: string) => void;
 }
 
 interface MessageIndex {
@@ -67,7 +69,7 @@ export class RedisStore implements Store {
 
   /** Connects, checks durability, and resolves with a ready store (or rejects with why not). */
   static async open(options: RedisStoreOptions): Promise<RedisStore> {
-    const client = await connectRedis(options.target);
+    const client = await connectRedis(options.target, options.onError);
     try {
       await checkDurability(masters(client), options.durability ?? 'fsync');
     } catch (error) {
