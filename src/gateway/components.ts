@@ -34,7 +34,14 @@ export interface Components {
  */
 export async function openComponents(config: Readonly<Config>, clock: Clock, onError?: (err: unknown, what: string) => void): Promise<Components> {
   if (config.storage.kind !== 'embedded') {
-    throw new Error('storage.kind "redis" is not implemented in this build; use { "kind": "embedded", "path": "..." }');
+    // The message store runs on Redis (src/store/redis); these parts still have only their SQLite
+    // files under storage.path, so a fleet could not share them yet.
+    throw new Error(
+      'storage.kind "redis": the message store (records, queues, idempotency keys, control state) runs on Redis, ' +
+        'but the policy store (consent, service windows, deferrals, messaging-limit and repeat windows), ' +
+        'the tenant-webhook outbox and the Meta webhook dedupe are not on Redis yet; ' +
+        'use { "kind": "embedded", "path": "..." } for now',
+    );
   }
   const dataDir = config.storage.path;
   const tenants = new TenantRegistry(config);
