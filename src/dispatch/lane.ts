@@ -38,7 +38,12 @@ export interface Park {
   strikes: number;
   /** Messages to the recipient that came up while parked, oldest first. */
   held: Job[];
+  /** Messages to the recipient sent back to the store while parked, past the lane's bound of held ones. */
+  spilled?: number;
 }
+
+/** A park at most this long does not make the lane read its next page while it holds messages (peekReady). */
+const SHORT_PARK_MS = 60_000;
 
 /** Pair state kept per lane; beyond this, idle (not holding) entries are dropped oldest first. */
 const MAX_PARKS = 10_000;
@@ -73,8 +78,11 @@ export class Lane {
   heldCount = 0;
   /** Beyond this many held, a message for a parked recipient goes back to the store until the park ends. */
   maxHeld = Number.POSITIVE_INFINITY;
-  /** Takes a held message out of memory: stored again as due when its park ends (paging.ts `spill`). */
-  onSpill: ((lane: Lane, job: Job, untilMs: number) => void) | null = null;
+  /**
+   * Takes a held message out of memory, stored again as due when its park ends (paging.ts `spill`);
+   * `behind` counts the recipient's messages ahead of it, so the store can space them out.
+   */
+  onSpill: ((lane: Lane, job: Job, untilMs: number, behind: number) => void) | null = null;
   /** Instant of this lane's pending paused-lane deadline sweep (Infinity: none). */
   sweepAtMs = Number.POSITIVE_INFINITY;
   /** Instant of this lane's pending pacing wake-up in the dispatcher's heap (Infinity: none). */
@@ -163,7 +171,10 @@ export class Lane {
         }
         q.shift();
         this.hold(park, job);
-        this.checkLow();
+        // A long park (131049 defers a day) must not starve the recipients behind it: read on. A
+        // short one (the pair rate's seconds) releases soon, and its departure reads the next page;
+        // reading on meanwhile would page a one-recipient backlog through memory as fast as it arrives.
+        if (park.untilMs - nowMs > SHORT_PARK_MS) this.checkLow();
         job = q.peek();
       }
     }
@@ -212,7 +223,8 @@ export class Lane {
    */
   hold(park: Park, job: Job): void {
     if (this.heldCount >= this.maxHeld && this.onSpill !== null) {
-      this.onSpill(this, job, park.untilMs);
+      park.spilled = (park.spilled ?? 0) + 1;
+      this.onSpill(this, job, park.untilMs, park.held.length + park.spilled);
       return;
     }
     park.held.push(job);

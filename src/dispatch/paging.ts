@@ -35,12 +35,20 @@ export function attachPaging(s: DispatchState, lane: Lane): void {
   lane.lowWater = Math.floor(windowPerPriority(s) / 2);
   lane.maxHeld = 2 * windowPerPriority(s);
   lane.onLow = (l) => void fill(s, l);
-  lane.onSpill = (l, job, untilMs) => spill(s, l, job, untilMs);
+  lane.onSpill = (l, job, untilMs, behind) => spill(s, l, job, untilMs + behind * pairIntervalMs(s, l));
+}
+
+/**
+ * One recipient's messages leave at most one per pair interval: spilled ones are spaced that far
+ * apart, so each comes due about when it can leave, instead of all at once to be spilled again.
+ */
+function pairIntervalMs(s: DispatchState, lane: Lane): number {
+  return s.deps.numbers.get(lane.phoneNumberId)?.pair?.intervalMs ?? 0;
 }
 
 /**
  * A message for a parked recipient past the lane's bound of held ones goes back to the store, due
- * when the park ends: it leaves memory once that is committed (until then its id keeps a page from
+ * when the park ends (spaced by the pair rate behind the recipient's others): it leaves memory once that is committed (until then its id keeps a page from
  * reading it twice), and a page reads it again at its due time. Still waiting: `depth` keeps it.
  */
 function spill(s: DispatchState, lane: Lane, job: Job, untilMs: number): void {
@@ -84,7 +92,9 @@ export function admitToWindow(s: DispatchState, lane: Lane, rec: MessageRecord):
   if (!lane.paging.more[p] && lane.fresh[p].length < windowPerPriority(s)) return true;
   lane.paging.inStore++;
   lane.paging.markMore(p, rec.notBeforeMs);
-  if (!lane.paging.loading) lane.checkLow();
+  // Departures read the next page; only a lane with nothing under way reads one for a submit (one
+  // whose window emptied into short parks waits for their release instead of reading at ingress speed).
+  if (lane.windowLength() === 0 && lane.heldCount === 0 && lane.inFlight === 0) lane.checkLow();
   return false;
 }
 
