@@ -40,11 +40,11 @@ describe('paged lanes', () => {
     rig = undefined;
   });
 
-  async function rigWith(mps: number): Promise<Rig> {
+  async function rigWith(mps: number, pair?: { intervalMs: number; burst: number }): Promise<Rig> {
     upstream = recordingUpstream();
     rig = await makeRig({
       baseUrl: 'http://127.0.0.1:9',
-      numbers: { [NUMBER]: { tenantId: 'acme', accessToken: 'tok', mps, burst: 20 } },
+      numbers: { [NUMBER]: { tenantId: 'acme', accessToken: 'tok', mps, burst: 20, ...(pair === undefined ? {} : { pair }) } },
       extra: { windowPerPriority: WINDOW, upstream },
     });
     return rig;
@@ -110,8 +110,8 @@ describe('paged lanes', () => {
     expect(departed().slice(0, 4)).toEqual([storedAuth.to, submittedAuth.to, marketing[0]!.to, marketing[1]!.to]);
   });
 
-  it('messages for a recipient parked for a day go back to the store past the bound of held ones, still queued and counted', async () => {
-    const r = await rigWith(2000);
+  it('messages for a recipient parked for a day go back to the store past the bound of held ones, still queued, counted and spaced by the pair rate', async () => {
+    const r = await rigWith(2000, { intervalMs: 6000, burst: 1 });
     // 400 messages to the capped recipient, each followed by one to a recipient of its own.
     const capped: MessageRecord[] = [];
     const others: MessageRecord[] = [];
@@ -136,6 +136,11 @@ describe('paged lanes', () => {
     const due = await r.store.queuePage({ phoneNumberId: NUMBER, priority: 1, after: null, dueByMs: Date.now(), limit: 1000 });
     expect(due.records.length).toBeLessThanOrEqual(2 * 2 * WINDOW);
     expect(due.nextDueMs).toBeGreaterThan(Date.now() + 23 * 3_600_000);
+    // The rest come due one pair interval apart, when each can leave.
+    const later = await r.store.queuePage({ phoneNumberId: NUMBER, priority: 1, after: null, dueByMs: Date.now() + 30 * 86_400_000, limit: 1000 });
+    const dueTimes = later.records.map((m) => m.notBeforeMs).filter((t) => t > Date.now() + 23 * 3_600_000);
+    expect(dueTimes.length).toBeGreaterThan(capped.length / 2);
+    for (let i = 1; i < dueTimes.length; i++) expect(dueTimes[i]! - dueTimes[i - 1]!).toBeGreaterThanOrEqual(6000);
   });
 
   it('a message submitted while the window is full stays in the store and is paged in its turn', async () => {
