@@ -5,6 +5,7 @@
  * store is healthy again once Redis is back, without reopening.
  */
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { GatewayError } from '../../src/errors.js';
@@ -61,6 +62,40 @@ describe('Redis store: durability at open', () => {
     expect(store.healthy()).toBe(true);
     const lossy = await server(['--appendonly', 'no', '--save', '']);
     stores.push(await RedisStore.open({ target: parseRedisUrl(lossy.url), clock: new ManualClock(), prefix: prefix(), durability: 'unchecked' }));
+  });
+});
+
+describe('Redis store: durability through replicas (WAIT)', () => {
+  it('acknowledges a write once the replica holds it, and refuses writes the replicas do not confirm', async () => {
+    const master = await server(['--appendonly', 'no', '--save', '']);
+    const replica = await server(['--appendonly', 'no', '--save', '', '--replicaof', '127.0.0.1', String(master.port)]);
+    const target = parseRedisUrl(master.url);
+    const admin = new Redis(master.url);
+    const onReplica = new Redis(replica.url);
+    onReplica.on('error', () => {}); // the replica is killed below
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!/slave0:.*state=online/.test(await admin.info('replication'))) {
+        if (Date.now() > deadline) throw new Error('replica did not attach');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await expect(RedisStore.open({ target, clock: new ManualClock(), prefix: prefix(), durability: { replicas: 2, timeoutMs: 100 } }))
+        .rejects.toThrow(/1 online replica.*reach 2/);
+      const keyPrefix = prefix();
+      const store = await RedisStore.open({ target, clock: new ManualClock(), prefix: keyPrefix, durability: { replicas: 1, timeoutMs: 300 } });
+      stores.push(store);
+      const m = message();
+      expect((await store.enqueue(m)).kind).toBe('created');
+      // Acknowledged means on the replica already: read it there, no waiting.
+      expect(await onReplica.hget(`${keyPrefix}:{t:${m.tenantId}}:m:${m.id}`, 'state')).toBe('queued');
+
+      await replica.kill9();
+      await expect(store.enqueue(message())).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      await expect(store.putControl('number:1', { mps: 1 })).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    } finally {
+      admin.disconnect();
+      onReplica.disconnect();
+    }
   });
 });
 

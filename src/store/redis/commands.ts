@@ -4,7 +4,7 @@
  * script cache). The build copies the .lua files next to the compiled module (package.json).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Cluster, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 
 export type RedisClient = Redis | Cluster;
 
@@ -14,8 +14,11 @@ export type ScriptName = 'enqueue' | 'transition' | 'queue-page' | 'idempotent';
 const COMMANDS_DIR = new URL('./commands/', import.meta.url);
 const FILE = /^([a-z-]+)-(\d+)\.lua$/;
 
-/** Calls one script by name; keys and arguments checked against the file's key count. */
-export type ScriptRunner = (name: ScriptName, keys: readonly string[], args: readonly string[]) => Promise<unknown>;
+/**
+ * Calls one script by name, on the client or queued on a pipeline (`via`); keys checked against
+ * the file's key count.
+ */
+export type ScriptRunner = (name: ScriptName, keys: readonly string[], args: readonly string[], via?: ChainableCommander) => Promise<unknown>;
 
 /** The method name ioredis gets for a script: `sg` + camel case (never clashes with a Redis command). */
 function methodName(name: string): string {
@@ -32,12 +35,13 @@ export function defineScripts(client: RedisClient): ScriptRunner {
     client.defineCommand(methodName(name), { numberOfKeys, lua: readFileSync(new URL(file, COMMANDS_DIR), 'utf8') });
     keyCounts.set(name, numberOfKeys);
   }
-  return (name, keys, args) => {
+  return (name, keys, args, via) => {
     const expected = keyCounts.get(name);
     if (expected !== keys.length) {
       return Promise.reject(new Error(`script ${name}: ${keys.length} keys given, ${expected ?? 'no script'} expected`));
     }
-    const method = (client as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[methodName(name)]!;
-    return method.call(client, ...keys, ...args);
+    const target = via ?? client;
+    const method = (target as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[methodName(name)]!;
+    return method.call(target, ...keys, ...args);
   };
 }

@@ -1,12 +1,14 @@
 /**
- * A 2xx means the send is durable (DESIGN.md): with Redis, the write must be on disk before the
- * script's reply, which only `appendonly yes` with `appendfsync always` guarantees on a single
- * server. Checked at open on every master; the store refuses to open otherwise, unless the
- * operator has opted out explicitly (`durability: 'unchecked'`).
+ * A 2xx means the send is durable (DESIGN.md). With Redis, either every master writes to disk
+ * before it replies (`appendonly yes` + `appendfsync always`: mode 'fsync', the default), or each
+ * write is followed by `WAIT` until that many replicas hold it (mode `{ replicas, timeoutMs }`,
+ * redis-store.ts); a write the replicas do not confirm in time is answered STORAGE_UNAVAILABLE.
+ * Checked at open on every master; the store refuses to open otherwise, unless the operator has
+ * opted out explicitly ('unchecked').
  */
 import type { Redis } from 'ioredis';
 
-export type RedisDurability = 'fsync' | 'unchecked';
+export type RedisDurability = 'fsync' | 'unchecked' | { replicas: number; timeoutMs: number };
 
 export class RedisDurabilityError extends Error {
   constructor(message: string) {
@@ -27,6 +29,10 @@ function describe(server: Redis): string {
 /** Rejects with a RedisDurabilityError naming the server and the settings it needs. */
 export async function checkDurability(servers: readonly Redis[], mode: RedisDurability): Promise<void> {
   if (mode === 'unchecked') return;
+  if (mode !== 'fsync') {
+    for (const server of servers) await checkReplicas(server, mode.replicas);
+    return;
+  }
   for (const server of servers) {
     let appendonly: string | null;
     let appendfsync: string | null;
@@ -46,5 +52,17 @@ export async function checkDurability(servers: readonly Redis[], mode: RedisDura
           'and `appendfsync always` (redis.conf, or CONFIG SET then CONFIG REWRITE).',
       );
     }
+  }
+}
+
+async function checkReplicas(server: Redis, replicas: number): Promise<void> {
+  const info = await server.info('replication');
+  // Only replicas done with their initial sync acknowledge a WAIT.
+  const online = info.split('\n').filter((line) => /^slave\d+:.*state=online/.test(line)).length;
+  if (online < replicas) {
+    throw new RedisDurabilityError(
+      `Redis at ${describe(server)} has ${online} online replica(s); durability asks every write to reach ${replicas} ` +
+        'before it is acknowledged. Attach the replicas, or use appendonly yes + appendfsync always.',
+    );
   }
 }

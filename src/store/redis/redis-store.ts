@@ -7,6 +7,7 @@
  * Times in scripts come from the injected clock (ARGV), never from Redis: idempotency and paging
  * behave the same under a test clock. Real TTLs only bound memory.
  */
+import type { ChainableCommander } from 'ioredis';
 import type { Clock } from '../../clock.js';
 import { storageUnavailable, storeClosed } from '../errors.js';
 import { allowedFrom, initialRecord } from '../transitions.js';
@@ -34,7 +35,10 @@ export interface RedisStoreOptions {
   clock: Clock;
   /** Prefix of every key (keys.ts); separates deployments sharing a Redis. Default `sendgate`. */
   prefix?: string;
-  /** Default 'fsync': refuse to open unless every master runs `appendonly yes` + `appendfsync always`. */
+  /**
+   * Default 'fsync': refuse to open unless every master runs `appendonly yes` + `appendfsync always`.
+   * `{ replicas, timeoutMs }`: every write waits (WAIT) for that many replicas instead.
+   */
   durability?: RedisDurability;
   /** Final records are deleted (Redis TTL) this long after their last change (default 30 days). */
   finalRetentionMs?: number;
@@ -53,6 +57,8 @@ export class RedisStore implements Store {
   private readonly keys: RedisKeys;
   private readonly run: ScriptRunner;
   private readonly finalRetentionMs: number;
+  /** Replicas every write waits for (durability `{ replicas }`); null: the masters fsync instead. */
+  private readonly replicas: { replicas: number; timeoutMs: number } | null;
   /** Numbers this process has registered in `{g}:numbers` (bounded by the configured numbers). */
   private readonly registered = new Set<string>();
   /** Operations in flight; close() waits for them. */
@@ -65,6 +71,8 @@ export class RedisStore implements Store {
     this.keys = new RedisKeys(options.prefix ?? 'sendgate');
     this.finalRetentionMs = options.finalRetentionMs ?? 30 * DAY_MS;
     this.run = defineScripts(client);
+    const durability = options.durability ?? 'fsync';
+    this.replicas = typeof durability === 'object' ? durability : null;
   }
 
   /** Connects, checks durability, and resolves with a ready store (or rejects with why not). */
@@ -92,12 +100,12 @@ export class RedisStore implements Store {
       // by id or the boot count could miss. A leftover index (duplicate, failed script) is harmless.
       const indexTtlMs = Math.max(0, message.deadlineAtMs - nowMs) + this.finalRetentionMs + DAY_MS;
       await Promise.all([
-        this.client.set(this.keys.messageIndex(id), `${tenantId}\n${message.phoneNumberId}\n${message.priority}`, 'PX', indexTtlMs),
+        this.write((p) => p.set(this.keys.messageIndex(id), `${tenantId}\n${message.phoneNumberId}\n${message.priority}`, 'PX', indexTtlMs)),
         this.register(message.phoneNumberId, tenantId),
       ]);
       const hasKey = message.idempotencyKey !== null;
       const recordKey = this.keys.record(tenantId, id);
-      const reply = (await this.run(
+      const [reply] = (await this.write((p) => this.run(
         'enqueue',
         [
           recordKey,
@@ -110,7 +118,8 @@ export class RedisStore implements Store {
           this.keys.recordPrefix(tenantId), storedBodyHash(message.bodyHash), String(record.notBeforeMs), id,
           ...newRecordFields(record),
         ],
-      )) as [string, unknown?];
+        p,
+      ))) as [[string, unknown?]];
       switch (reply[0]) {
         case 'created': return { kind: 'created', record };
         case 'duplicate': return { kind: 'duplicate', record: decodeRecord(reply[1] as string[]).record };
@@ -156,19 +165,21 @@ export class RedisStore implements Store {
       const final = FINAL_STATES.has(change.state);
       if (change.state === 'sent') {
         // Written first and verified on read (findByWamid), like the id index.
-        await this.client.set(this.keys.wamidIndex(change.wamid), `${index.tenantId}\n${id}`, 'PX', this.finalRetentionMs + DAY_MS);
+        await this.write((p) => p.set(this.keys.wamidIndex(change.wamid), `${index.tenantId}\n${id}`, 'PX', this.finalRetentionMs + DAY_MS));
       }
       const effect = transitionEffect(change);
       const score = change.state === 'queued' ? String(change.notBeforeMs) : '0';
-      const applied = (await this.run(
+      const [reply] = await this.write((p) => this.run(
         'transition',
         [this.keys.record(index.tenantId, id), this.keys.queue(index.tenantId, index.phoneNumberId, index.priority)],
         [
           change.state, ALLOWED_FROM.get(change.state)!, effect.queue, score, final ? String(this.finalRetentionMs) : '0',
           String(effect.set.length / 2), ...effect.set, ...effect.unset,
         ],
-      )) === 1;
-      if (applied && final) await this.client.pexpire(this.keys.messageIndex(id), this.finalRetentionMs + DAY_MS);
+        p,
+      ));
+      const applied = reply === 1;
+      if (applied && final) await this.write((p) => p.pexpire(this.keys.messageIndex(id), this.finalRetentionMs + DAY_MS));
       return applied;
     })();
   }
@@ -240,8 +251,8 @@ export class RedisStore implements Store {
 
   putControl(key: string, value: unknown): Promise<void> {
     return this.op(async () => {
-      if (value === null) await this.client.hdel(this.keys.control(), key);
-      else await this.client.hset(this.keys.control(), key, JSON.stringify({ v: value, at: this.clock.nowMs() }));
+      if (value === null) await this.write((p) => p.hdel(this.keys.control(), key));
+      else await this.write((p) => p.hset(this.keys.control(), key, JSON.stringify({ v: value, at: this.clock.nowMs() })));
     });
   }
 
@@ -282,6 +293,30 @@ export class RedisStore implements Store {
     return { decoded: records.map(decodeRecord), nextDueMs: nextDue === null ? null : Number(nextDue) };
   }
 
+  /**
+   * Sends the commands `queue` adds (one slot) as one pipeline, and with `durability: { replicas }`
+   * a WAIT after them on the same node: resolves with their replies once the replicas hold them,
+   * rejects if they do not confirm in time (the write may have landed: a retry with the same
+   * idempotency key is answered as the original).
+   */
+  private async write(queue: (p: ChainableCommander) => unknown): Promise<unknown[]> {
+    const pipeline = this.client.pipeline();
+    queue(pipeline);
+    if (this.replicas !== null) pipeline.wait(this.replicas.replicas, this.replicas.timeoutMs);
+    const replies: unknown[] = [];
+    for (const [error, reply] of (await pipeline.exec()) ?? []) {
+      if (error !== null) throw error;
+      replies.push(reply);
+    }
+    if (this.replicas !== null) {
+      const confirmed = replies.pop() as number;
+      if (confirmed < this.replicas.replicas) {
+        throw new Error(`WAIT: ${confirmed} of ${this.replicas.replicas} replicas confirmed the write within ${this.replicas.timeoutMs} ms`);
+      }
+    }
+    return replies;
+  }
+
   private async lookup(id: string): Promise<MessageIndex | null> {
     const entry = await this.client.get(this.keys.messageIndex(id));
     if (entry === null) return null;
@@ -296,7 +331,7 @@ export class RedisStore implements Store {
   private async register(phoneNumberId: string, tenantId: string): Promise<void> {
     const known = `${phoneNumberId}\n${tenantId}`;
     if (this.registered.has(known)) return;
-    await this.client.hset(this.keys.numbers(), phoneNumberId, tenantId);
+    await this.write((p) => p.hset(this.keys.numbers(), phoneNumberId, tenantId));
     this.registered.add(known);
   }
 }
