@@ -24,6 +24,8 @@ import { bodyHashFromStored, decodeRecord, newRecordFields, seqText, storedBodyH
 /** Idempotency keys are honoured this long (the contract's "at least 24 h"), as in the embedded store. */
 export const IDEMPOTENCY_MAX_MS = 48 * 3_600_000;
 const DAY_MS = 86_400_000;
+/** About a window's worth of messages per lane for a few hundred lanes; ~100 bytes each. */
+const INDEX_CACHE_ENTRIES = 50_000;
 const PRIORITIES: readonly Priority[] = [0, 1];
 /** The rule of each target state as the transition script reads it: `,from1,from2,`. */
 const ALLOWED_FROM = new Map(
@@ -61,6 +63,11 @@ export class RedisStore implements Store {
   private readonly replicas: { replicas: number; timeoutMs: number } | null;
   /** Numbers this process has registered in `{g}:numbers` (bounded by the configured numbers). */
   private readonly registered = new Set<string>();
+  /**
+   * Recent id → index entries (immutable once written), so a dispatcher's transitions skip the
+   * index read: insertion order, the oldest dropped beyond INDEX_CACHE_ENTRIES.
+   */
+  private readonly indexCache = new Map<string, MessageIndex>();
   /** Operations in flight; close() waits for them. */
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Per message id, the tail of its transitions still running (entries leave when it settles). */
@@ -121,7 +128,9 @@ export class RedisStore implements Store {
         p,
       ))) as [[string, unknown?]];
       switch (reply[0]) {
-        case 'created': return { kind: 'created', record };
+        case 'created':
+          this.remember(id, { tenantId, phoneNumberId: message.phoneNumberId, priority: message.priority });
+          return { kind: 'created', record };
         case 'duplicate': return { kind: 'duplicate', record: decodeRecord(reply[1] as string[]).record };
         default: return { kind: 'conflict' };
       }
@@ -318,10 +327,19 @@ export class RedisStore implements Store {
   }
 
   private async lookup(id: string): Promise<MessageIndex | null> {
+    const cached = this.indexCache.get(id);
+    if (cached !== undefined) return cached;
     const entry = await this.client.get(this.keys.messageIndex(id));
     if (entry === null) return null;
     const [tenantId, phoneNumberId, priority] = entry.split('\n') as [string, string, string];
-    return { tenantId, phoneNumberId, priority: Number(priority) as Priority };
+    const index = { tenantId, phoneNumberId, priority: Number(priority) as Priority };
+    this.remember(id, index);
+    return index;
+  }
+
+  private remember(id: string, index: MessageIndex): void {
+    if (this.indexCache.size >= INDEX_CACHE_ENTRIES) this.indexCache.delete(this.indexCache.keys().next().value!);
+    this.indexCache.set(id, index);
   }
 
   private async tenantOf(phoneNumberId: string): Promise<string | null> {
@@ -332,6 +350,7 @@ export class RedisStore implements Store {
     const known = `${phoneNumberId}\n${tenantId}`;
     if (this.registered.has(known)) return;
     await this.write((p) => p.hset(this.keys.numbers(), phoneNumberId, tenantId));
+    if (this.registered.size >= INDEX_CACHE_ENTRIES) this.registered.clear(); // re-registering is harmless
     this.registered.add(known);
   }
 }
