@@ -67,7 +67,7 @@ describe('Redis store: durability at open', () => {
 
 describe('Redis store: durability through replicas (WAIT)', () => {
   it('acknowledges a write once the replica holds it, and refuses writes the replicas do not confirm', async () => {
-    const master = await server(['--appendonly', 'no', '--save', '']);
+    const master = await server(['--appendonly', 'no', '--save', '', '--repl-diskless-sync-delay', '0']);
     const replica = await server(['--appendonly', 'no', '--save', '', '--replicaof', '127.0.0.1', String(master.port)]);
     const target = parseRedisUrl(master.url);
     const admin = new Redis(master.url);
@@ -145,5 +145,28 @@ describe('Redis store: kill -9 of Redis', () => {
     const missing = acked.filter((_m, i) => found[i] === null);
     expect(missing).toEqual([]);
     expect((await store.queueCounts()).find((c) => c.phoneNumberId === '3001')?.count).toBeGreaterThanOrEqual(acked.length);
+  });
+});
+
+describe('Redis store: a Redis that hangs', () => {
+  it('fails calls after the command timeout while Redis answers nothing, and serves again once it does', async () => {
+    const redis = await server();
+    const store = await RedisStore.open({ target: parseRedisUrl(redis.url), clock: new ManualClock(), prefix: prefix(), commandTimeoutMs: 300 });
+    stores.push(store);
+    const before = message();
+    await store.enqueue(before);
+    redis.pause();
+    try {
+      const started = Date.now();
+      await expect(store.enqueue(message())).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      await expect(store.get(before.tenantId, before.id)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      redis.resume();
+    }
+    await until(() => store.healthy(), 5_000);
+    const after = message();
+    expect((await store.enqueue(after)).kind).toBe('created');
+    expect((await store.get(before.tenantId, before.id))?.id).toBe(before.id);
   });
 });

@@ -53,6 +53,9 @@ export interface RedisServer {
   readonly dir: string;
   /** SIGKILL: no shutdown, no final fsync; what the AOF holds is what survives. */
   kill9(): Promise<void>;
+  /** SIGSTOP / SIGCONT: the server keeps its connections but answers nothing while paused. */
+  pause(): void;
+  resume(): void;
   /** Starts again on the same port and dir (reloading the AOF); resolves once it answers. */
   restart(): Promise<void>;
   /** Stops the server and removes its dir. */
@@ -89,6 +92,8 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
       child.kill('SIGKILL');
       await exited(child);
     },
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
     restart: launch,
     async stop() {
       child.kill('SIGKILL');

@@ -56,10 +56,20 @@ function reportOutages(client: RedisClient, onError: ConnectionErrorListener | u
   });
 }
 
+/**
+ * A command unanswered this long fails (a Redis that hangs, e.g. stopped or stuck on its disk, must
+ * not hold ingress requests open). Above any WAIT timeout of the replicas durability.
+ */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
+
 /** Opens the connection; resolves once it is ready (or rejects with why not). */
-export async function connectRedis(target: RedisTarget, onError?: ConnectionErrorListener): Promise<RedisClient> {
+export async function connectRedis(
+  target: RedisTarget,
+  onError?: ConnectionErrorListener,
+  commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
+): Promise<RedisClient> {
   if ('url' in target) {
-    const client = new Redis(target.url, { ...FAIL_FAST, enableAutoPipelining: true });
+    const client = new Redis(target.url, { ...FAIL_FAST, commandTimeout: commandTimeoutMs, enableAutoPipelining: true });
     reportOutages(client, onError);
     await settleWithin(client.connect(), () => client.disconnect());
     return client;
@@ -73,7 +83,7 @@ export async function connectRedis(target: RedisTarget, onError?: ConnectionErro
     clusterRetryStrategy: (attempt) => Math.min(100 * attempt, MAX_RECONNECT_DELAY_MS),
     // Same for node connections; maxRetriesPerRequest 0 still fails what they queued on the first
     // failed reconnect.
-    redisOptions: { ...FAIL_FAST, lazyConnect: false, enableOfflineQueue: true, ...target.redisOptions },
+    redisOptions: { ...FAIL_FAST, commandTimeout: commandTimeoutMs, lazyConnect: false, enableOfflineQueue: true, ...target.redisOptions },
   });
   reportOutages(client, onError);
   await settleWithin(client.connect(), () => client.disconnect());

@@ -44,6 +44,8 @@ export interface RedisStoreOptions {
   durability?: RedisDurability;
   /** Final records are deleted (Redis TTL) this long after their last change (default 30 days). */
   finalRetentionMs?: number;
+  /** A command unanswered this long fails with STORAGE_UNAVAILABLE (default 10 s). */
+  commandTimeoutMs?: number;
   /** Hears about a lost connection (once per outage); the gateway logs it. */
   onError?: (err: unknown, what: string) => void;
 }
@@ -84,7 +86,7 @@ export class RedisStore implements Store {
 
   /** Connects, checks durability, and resolves with a ready store (or rejects with why not). */
   static async open(options: RedisStoreOptions): Promise<RedisStore> {
-    const client = await connectRedis(options.target, options.onError);
+    const client = await connectRedis(options.target, options.onError, options.commandTimeoutMs);
     try {
       await checkDurability(masters(client), options.durability ?? 'fsync');
     } catch (error) {
