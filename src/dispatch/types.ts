@@ -66,7 +66,7 @@ export interface DispatcherDeps {
    * handing records over) a lane keeps every message it is given.
    */
   store: Pick<Store, 'transition'> & Partial<Pick<Store, 'queuePage' | 'queueCounts'>>;
-  /** Messages per priority a lane holds in memory at most before the store keeps the rest (default 512). */
+  /** Messages per priority a lane holds in memory at most before the store keeps the rest (default 256). */
   windowPerPriority?: number;
   upstream: Pick<Upstream, 'send'>;
   pacer: Pacer;
