@@ -105,6 +105,8 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
 
 export interface RedisCluster {
   readonly nodes: Array<{ host: string; port: number }>;
+  /** The masters' processes (kill9/restart one: it comes back with its slots, nodes.conf and AOF). */
+  readonly servers: readonly RedisServer[];
   /** `redis+cluster://…` as storage.url takes it. */
   readonly url: string;
   stop(): Promise<void>;
@@ -140,6 +142,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const nodes = servers.map((s) => ({ host: '127.0.0.1', port: s.port }));
   return {
     nodes,
+    servers,
     url: `redis+cluster://${nodes.map((n) => `${n.host}:${n.port}`).join(',')}`,
     stop: async () => {
       await Promise.all(servers.map((s) => s.stop()));
