@@ -29,6 +29,8 @@ export class LanePaging {
   inStore = 0;
   /** A page read is under way (one at a time per lane). */
   loading = false;
+  /** When this process started paging the lane: a `sending` row committed since is one of its own. */
+  attachedAtMs = 0;
   /** Timer of the next `dueAtMs` visit, if armed. */
   dueTimer: NodeJS.Timeout | null = null;
   dueTimerAtMs = Number.POSITIVE_INFINITY;

@@ -35,6 +35,7 @@ export function windowPerPriority(s: DispatchState): number {
 /** Makes the lane page from the store when its window runs low, and spill held messages past its bound (idempotent). */
 export function attachPaging(s: DispatchState, lane: Lane): void {
   if (lane.onLow !== null || pagerOf(s) === null) return;
+  lane.paging.attachedAtMs = s.deps.clock.nowMs();
   lane.lowWater = Math.floor(windowPerPriority(s) / 2);
   lane.maxHeld = 2 * windowPerPriority(s);
   lane.onLow = (l) => void fill(s, l);
@@ -161,10 +162,15 @@ export async function fill(s: DispatchState, lane: Lane): Promise<void> {
   }
 }
 
-/** Moves a page's records into the window, skipping those already in memory (in flight, waiting, held). */
+/**
+ * Moves a page's records into the window, skipping those already in memory (in flight, waiting,
+ * held). A `sending` row this process committed and no longer knows has just ended (its final
+ * commit landed after the read): only a previous process's `sending` rows are sent again.
+ */
 function take(s: DispatchState, lane: Lane, page: QueuePage): void {
   for (const rec of page.records) {
     if (s.known.has(rec.id)) continue;
+    if (rec.state === 'sending' && rec.updatedAtMs >= lane.paging.attachedAtMs) continue;
     lane.enqueueFresh(jobOf(s, rec));
     if (lane.paging.inStore > 0) lane.paging.inStore--;
   }
