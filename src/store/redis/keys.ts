@@ -35,6 +35,18 @@
  *                                               for queueCounts() at boot. Bounded by configured numbers.
  *                  <p>:{g}:control       hash   control-state key → `{"v":value,"at":ms}`.
  *                                               Owner: putControl(key, null) deletes an entry.
+ *
+ * What each call touches (one slot per script; plain commands on other slots come before the
+ * script and are verified when read, so a crash between them leaves nothing inconsistent):
+ *   enqueue        SET {i:id} and HSET {g}:numbers (first time per number per process), then
+ *                  enqueue-4.lua on {t:T}: record + idempotency key + queue entry, atomically.
+ *   transition     GET {i:id} (cached in process), [sent: SET {w:wamid}], transition-2.lua on
+ *                  {t:T}: record + queue, then PEXPIRE {i:id} when final.
+ *   queuePage      HGET {g}:numbers, queue-page-1.lua on {t:T}: queue + records.
+ *   findByIdempotencyKey  idempotent-1.lua on {t:T}.   get  HGETALL on {t:T}.
+ *   findByWamid    GET {w:wamid}, HGETALL on {t:T}.    queueCounts  HGETALL {g}, ZCARD per queue.
+ *   controlEntries / putControl  {g}:control.
+ * With `durability: { replicas }` each group above goes as one pipeline plus a WAIT to its node.
  */
 import type { Priority } from '../types.js';
 
