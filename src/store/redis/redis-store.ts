@@ -24,6 +24,8 @@ import { bodyHashFromStored, decodeRecord, newRecordFields, seqText, storedBodyH
 /** Idempotency keys are honoured this long (the contract's "at least 24 h"), as in the embedded store. */
 export const IDEMPOTENCY_MAX_MS = 48 * 3_600_000;
 const DAY_MS = 86_400_000;
+/** close() waits this long for QUIT before dropping the connection. */
+const QUIT_WITHIN_MS = 1_000;
 /** About a window's worth of messages per lane for a few hundred lanes; ~100 bytes each. */
 const INDEX_CACHE_ENTRIES = 50_000;
 const PRIORITIES: readonly Priority[] = [0, 1];
@@ -271,11 +273,13 @@ export class RedisStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
-    try {
-      await this.client.quit();
-    } catch {
-      this.client.disconnect(); // Already down: nothing left to flush.
-    }
+    // Every write has been answered by now: QUIT only says goodbye, so a Redis that is down (or a
+    // Cluster client queueing for a dead node) must not hold shutdown for long.
+    let timer: NodeJS.Timeout | undefined;
+    const quitting = this.client.quit().catch(() => undefined);
+    await Promise.race([quitting, new Promise((resolve) => (timer = setTimeout(resolve, QUIT_WITHIN_MS)))]);
+    clearTimeout(timer);
+    this.client.disconnect();
   }
 
   /** Runs one store operation: refused once closed, tracked for close(), any failure a 503. */
