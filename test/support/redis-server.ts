@@ -80,8 +80,16 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...(options.args ?? DURABLE_ARGS)];
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn('redis-server', args, { stdio: 'ignore' });
-    await waitForPong(port, 10_000);
+    const started = spawn('redis-server', args, { stdio: 'ignore' });
+    child = started;
+    // A missing binary or a server that exits at once (port taken, bad argument) fails the test
+    // now, with the reason, instead of after the PING timeout.
+    const failed = new Promise<never>((_resolve, reject) => {
+      started.once('error', (error) => reject(new Error(`cannot start redis-server (install it; .ci/run does): ${error.message}`)));
+      started.once('exit', (code, signal) => reject(new Error(`redis-server on port ${port} exited at start (${signal ?? code})`)));
+    });
+    failed.catch(() => undefined);
+    await Promise.race([waitForPong(port, 10_000), failed]);
   };
   await launch();
   return {
