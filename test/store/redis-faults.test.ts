@@ -82,7 +82,7 @@ describe('Redis store: durability through replicas (WAIT)', () => {
       await expect(RedisStore.open({ target, clock: new ManualClock(), prefix: prefix(), durability: { replicas: 2, timeoutMs: 100 } }))
         .rejects.toThrow(/1 online replica.*reach 2/);
       const keyPrefix = prefix();
-      const store = await RedisStore.open({ target, clock: new ManualClock(), prefix: keyPrefix, durability: { replicas: 1, timeoutMs: 300 } });
+      const store = await RedisStore.open({ target, clock: new ManualClock(), prefix: keyPrefix, durability: { replicas: 1, timeoutMs: 1_500 } });
       stores.push(store);
       const m = message();
       expect((await store.enqueue(m)).kind).toBe('created');

@@ -65,8 +65,8 @@ export class RedisStore implements Store {
   private readonly finalRetentionMs: number;
   /** Replicas every write waits for (durability `{ replicas }`); null: the masters fsync instead. */
   private readonly replicas: { replicas: number; timeoutMs: number } | null;
-  /** Numbers this process has registered in `{g}:numbers` (bounded by the configured numbers). */
-  private readonly registered = new Set<string>();
+  /** Number → tenant as registered in `{g}:numbers` (bounded by the configured numbers). */
+  private readonly numberTenants = new Map<string, string>();
   /**
    * Recent id → index entries (immutable once written), so a dispatcher's transitions skip the
    * index read: insertion order, the oldest dropped beyond INDEX_CACHE_ENTRIES.
@@ -349,14 +349,21 @@ export class RedisStore implements Store {
   }
 
   private async tenantOf(phoneNumberId: string): Promise<string | null> {
-    return this.client.hget(this.keys.numbers(), phoneNumberId);
+    const known = this.numberTenants.get(phoneNumberId);
+    if (known !== undefined) return known;
+    const tenantId = await this.client.hget(this.keys.numbers(), phoneNumberId);
+    if (tenantId !== null) this.rememberNumber(phoneNumberId, tenantId);
+    return tenantId;
   }
 
   private async register(phoneNumberId: string, tenantId: string): Promise<void> {
-    const known = `${phoneNumberId}\n${tenantId}`;
-    if (this.registered.has(known)) return;
+    if (this.numberTenants.get(phoneNumberId) === tenantId) return;
     await this.write((p) => p.hset(this.keys.numbers(), phoneNumberId, tenantId));
-    if (this.registered.size >= INDEX_CACHE_ENTRIES) this.registered.clear(); // re-registering is harmless
-    this.registered.add(known);
+    this.rememberNumber(phoneNumberId, tenantId);
+  }
+
+  private rememberNumber(phoneNumberId: string, tenantId: string): void {
+    if (this.numberTenants.size >= INDEX_CACHE_ENTRIES) this.numberTenants.clear(); // reading or registering again is harmless
+    this.numberTenants.set(phoneNumberId, tenantId);
   }
 }
