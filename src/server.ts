@@ -70,7 +70,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       coreLoaded: () => true,
       dispatch: {
         submit: (record) => dispatcher.submit(record),
-        estimateWaitMs: (id) => dispatcher.estimateWaitMs(id),
+        estimateWaitMs: (id, ahead) => dispatcher.estimateWaitMs(id, ahead),
         queued: (id) => dispatcher.queued(id),
         waitForOutcome: (id, timeoutMs) => dispatcher.waitForOutcome(id, timeoutMs),
       },

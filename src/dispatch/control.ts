@@ -50,8 +50,13 @@ export function resumeTenant(s: DispatchState, tenantId: string): void {
   runLanesOf(s, (l) => l.tenantId === tenantId);
 }
 
-/** Expected ms before a message submitted now would leave: waiting and in flight at the effective rate. */
-export function estimateWaitMs(s: DispatchState, phoneNumberId: string): number {
+/**
+ * Expected ms before a message submitted now would leave: what is ahead of it (waiting and in
+ * flight) at the effective rate, plus a running pause, plus the hold of its recipient. A priority-0
+ * message (authentication, utility, service) has only priority-0 messages ahead of it: a marketing
+ * backlog does not delay it, so it is not refused for that backlog's sake.
+ */
+export function estimateWaitMs(s: DispatchState, phoneNumberId: string, ahead: WaitFor = {}): number {
   const lane = s.lanes.get(phoneNumberId);
   const info = s.deps.numbers.get(phoneNumberId);
   if (lane === undefined || info === undefined) return 0;
@@ -61,7 +66,17 @@ export function estimateWaitMs(s: DispatchState, phoneNumberId: string): number 
   const warmup = warmupOf(s.deps, lane, nowMs);
   if (warmup !== null) rateMps = Math.min(rateMps, (warmup.limit * 1000) / warmup.windowMs);
   const pauseMs = Math.max(0, lane.pausedUntilMs - nowMs);
-  return pauseMs + ((lane.depth + lane.inFlight) / rateMps) * 1000;
+  // Priority 0 alone: exact when the store holds none of it beyond the window (it is usually short).
+  const waiting = ahead.priority === 0 && !lane.paging.more[0] ? lane.fresh[0].length + lane.due[0].length : lane.depth;
+  const park = ahead.to === undefined ? undefined : lane.parks.get(ahead.to);
+  const heldMs = park === undefined ? 0 : Math.max(0, park.untilMs - nowMs);
+  return Math.max(pauseMs + ((waiting + lane.inFlight) / rateMps) * 1000, heldMs);
+}
+
+/** What the estimate is for: the message's lane priority and recipient, when known. */
+export interface WaitFor {
+  priority?: 0 | 1;
+  to?: string;
 }
 
 export function snapshot(s: DispatchState): LaneView[] {

@@ -77,7 +77,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       s.pump();
     },
     restore: (entries) => restore(s, entries),
-    estimateWaitMs: (phoneNumberId) => estimateWaitMs(s, phoneNumberId),
+    estimateWaitMs: (phoneNumberId, ahead) => estimateWaitMs(s, phoneNumberId, ahead),
     waitForOutcome: (id, timeoutMs) => s.waiters.wait(id, timeoutMs),
     queued: (phoneNumberId) => Math.max(0, s.lanes.get(phoneNumberId)?.depth ?? 0),
     memory: () => memoryView(s),

@@ -219,7 +219,7 @@ export interface Dispatcher {
   /** What the lanes hold in memory. */
   memory(): MemoryView;
   /** Expected ms before a message submitted now would leave (depth / effective rate); Infinity when paused. */
-  estimateWaitMs(phoneNumberId: string): number;
+  estimateWaitMs(phoneNumberId: string, ahead?: { priority?: 0 | 1; to?: string }): number;
   /** Resolves with the final outcome, or null if none within `timeoutMs`. */
   waitForOutcome(id: string, timeoutMs: number): Promise<Outcome | null>;
   setLimits(phoneNumberId: string, patch: LimitsPatch): void;

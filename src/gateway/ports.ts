@@ -17,7 +17,7 @@ export interface SendOutcome {
 export interface DispatchPort {
   submit(record: MessageRecord): void;
   /** How long a message enqueued now on this number would wait before its turn. */
-  estimateWaitMs(phoneNumberId: string): number;
+  estimateWaitMs(phoneNumberId: string, ahead?: { priority?: 0 | 1; to?: string }): number;
   /** Messages waiting on this number now (the queue caps compare it with limits.maxQueuedPerNumber). */
   queued(phoneNumberId: string): number;
   waitForOutcome(id: string, timeoutMs: number): Promise<SendOutcome | null>;
