@@ -68,8 +68,9 @@ export function estimateWaitMs(s: DispatchState, phoneNumberId: string, ahead: W
   const pauseMs = Math.max(0, lane.pausedUntilMs - nowMs);
   // Priority 0 alone: exact when the store holds none of it beyond the window (it is usually short).
   const waiting = ahead.priority === 0 && !lane.paging.more[0] ? lane.fresh[0].length + lane.due[0].length : lane.depth;
+  // Pair back-off holds (131056 strikes) only: a 131049 deferral is the policy's to answer (422).
   const park = ahead.to === undefined ? undefined : lane.parks.get(ahead.to);
-  const heldMs = park === undefined ? 0 : Math.max(0, park.untilMs - nowMs);
+  const heldMs = park === undefined || park.strikes === 0 ? 0 : Math.max(0, park.untilMs - nowMs);
   return Math.max(pauseMs + ((waiting + lane.inFlight) / rateMps) * 1000, heldMs);
 }
 

@@ -22,6 +22,9 @@ describe('estimateWaitMs', () => {
     expect(estimateWaitMs(s, '9001', { priority: 0 })).toBe(0);
     lane.park('15550001', clock.nowMs() + 64_000, true);
     expect(estimateWaitMs(s, '9001', { priority: 0, to: '15550001' })).toBe(64_000);
+    // A 131049 deferral park (no pair strike) is left to the policy's refusal.
+    lane.park('15550003', clock.nowMs() + 86_400_000, false);
+    expect(estimateWaitMs(s, '9001', { priority: 0, to: '15550003' })).toBe(0);
     expect(estimateWaitMs(s, '9001', { priority: 0, to: '15550002' })).toBe(0);
   });
 });
