@@ -19,6 +19,9 @@ import type { Store } from './store/types.js';
 import { metaWebhookRoutes } from './webhooks/index.js';
 import { registerWebhookMetrics } from './webhooks/metrics.js';
 
+/** Upstream answers about a recipient that the policies learn (undeliverable, marketing cap, opt-out). */
+const LEARNED_FROM_ANSWERS: ReadonlySet<number> = new Set([131026, 131049, 131050]);
+
 export interface GatewayHandle {
   app: FastifyInstance;
   /** Base URL the gateway listens on, e.g. http://127.0.0.1:8080 */
@@ -104,6 +107,11 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     onEvent(event: DispatchEvent) {
       if (event.type === 'attempt') {
         metrics.upstreamSends.inc({ outcome: event.outcome, code: String(event.code) });
+        // What an answer teaches about the recipient (131026, 131049, 131050) holds from this
+        // attempt on, for the messages still queued to them, not from when this one ends.
+        if (LEARNED_FROM_ANSWERS.has(event.code) && event.to !== '') {
+          policy.onDeliveryFailure({ tenantId: event.tenantId, phoneNumberId: event.phoneNumberId, to: event.to, code: event.code });
+        }
         return;
       }
       if (event.state === 'sent') metrics.dispatchLatency.observe(event.latencyMs / 1000);

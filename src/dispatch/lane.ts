@@ -40,6 +40,8 @@ export interface Park {
   held: Job[];
   /** Messages to the recipient sent back to the store while parked, past the lane's bound of held ones. */
   spilled?: number;
+  /** Holds only marketing (lane priority 1): a 131049 per-user marketing cap; others pass. */
+  marketingOnly?: boolean;
 }
 
 /** A park at most this long does not make the lane read its next page while it holds messages (peekReady). */
@@ -165,7 +167,7 @@ export class Lane {
           i = -1;
           break;
         }
-        if (park === undefined || park.untilMs <= nowMs) {
+        if (park === undefined || park.untilMs <= nowMs || (park.marketingOnly === true && job.rec.priority === 0)) {
           this.headQueue = q;
           return job;
         }

@@ -70,13 +70,18 @@ export async function react(
     case 'backoff-pair': {
       job.throttled++;
       const park = lane.park(job.rec.to, 0, true);
+      park.marketingOnly = false;
       park.untilMs = Math.max(park.untilMs, nowMs + pairParkMs(park.strikes));
       await hold(ctx, lane, job, park, lastError, nowMs);
       return;
     }
     case 'defer-user': {
+      // Meta's per-user marketing cap: marketing to the recipient waits a day (retrying sooner
+      // extends the cap); utility and authentication templates and replies to them are not capped
+      // and keep going (a park with pair strikes holds everything, as the pair rate applies to all).
       job.throttled++;
       const park = lane.park(job.rec.to, nowMs + DEFER_USER_MS, false);
+      if (park.strikes === 0) park.marketingOnly = true;
       await hold(ctx, lane, job, park, lastError, nowMs);
       return;
     }

@@ -33,6 +33,7 @@ export async function request(s: DispatchState, lane: Lane, job: Job, info: Numb
       code: result.kind === 'ok' ? 0 : result.kind === 'error' ? result.code : -1,
       reaction,
       upstreamMs: endMs - startMs,
+      to: job.rec.to,
     });
     await react(s, lane, job, info, result, reaction);
   } catch (err) {

@@ -137,6 +137,8 @@ export type DispatchEvent =
       reaction: Reaction;
       /** Request → answer. */
       upstreamMs: number;
+      /** Recipient digits ('' for mark-as-read): what the answer says about them is learned at once. */
+      to: string;
     }
   | {
       type: 'final';

@@ -1,10 +1,10 @@
 /**
  * The one place that decides what follows when a message ends without being sent — failed at the
  * upstream, expired before its deadline, or rejected at departure by a policy: its policy charges
- * are given back (tier slot, repeat slot), what the upstream taught is learned (131026
- * undeliverable, 131049 marketing cap, 131050 opt-out), and the tenant's webhook hears of it
+ * are given back (tier slot, repeat slot) and the tenant's webhook hears of it
  * (Meta never sends a status for a message it did not accept). Sent messages end through Meta's
- * status webhooks instead (src/webhooks/meta).
+ * status webhooks instead (src/webhooks/meta). What an upstream answer teaches about the recipient
+ * (131026, 131049, 131050) is learned at the attempt (server.ts), while other messages to them wait.
  */
 import type { DispatchEvent } from '../dispatch/types.js';
 import type { Components } from './components.js';
@@ -38,11 +38,6 @@ async function settleUnsent(parts: Pick<Components, 'policy' | 'store' | 'webhoo
   parts.policy.onFinal({ tenantId: event.tenantId, to: event.to, state: event.state, template: event.template });
   const record = await parts.store.get(event.tenantId, event.id);
   if (record === null) return;
-  // Only the upstream's answers teach anything: a rejection at departure is sendgate's own
-  // decision from what it already knew (learning it again would extend the suppression).
-  if (event.state !== 'rejected' && record.lastError !== null && record.lastError.code > 0) {
-    parts.policy.onDeliveryFailure({ tenantId: record.tenantId, phoneNumberId: record.phoneNumberId, to: record.to, code: record.lastError.code });
-  }
   const body: Record<string, unknown> = {
     type: 'message.status', id: record.id, wamid: record.wamid, status: event.state,
     recipient: record.to, phoneNumberId: record.phoneNumberId, timestamp: record.updatedAtMs,

@@ -70,11 +70,9 @@ describe('messages the upstream refuses', () => {
     expect(again.json.error.error_data.details).toMatch(/^policy marketingDeferral/);
   });
 
-  // Skipped: DEFECT in the dispatcher. 131049 is Meta's per-user *marketing* cap, and admission lets a
-  // utility or authentication template to that user through (the refusal text says they are not
-  // affected), but the lane's `defer-user` reaction parks the recipient itself for 24 h: every later
-  // message to them, an OTP included, is accepted with 202 and then held until it expires unsent.
-  it.skip('after a synchronous 131049, a utility template to that user is still sent', async () => {
+  // 131049 is Meta's per-user *marketing* cap: admission lets a utility or authentication template
+  // to that user through, and the lane must send it (it used to park the recipient for 24 h).
+  it('after a synchronous 131049, a utility template to that user is still sent', async () => {
     const to = user(811);
     s.sim.setFaults({ errorRates: { '131049': 1 } }, NUMBER);
     const id = await post(tpl(to, 'promo'), { 'x-sendgate-category': 'marketing' });
