@@ -133,9 +133,12 @@ describe('upstream faults', () => {
     const [refused, accepted] = attemptsOf(second.id);
     expect(refused).toMatchObject({ code: 131056, reaction: 'backoff-pair' });
     expect(accepted).toMatchObject({ code: 0, reaction: 'sent' });
-    const lastOther = Math.max(...others.map((o) => attemptsOf(o.id).at(-1)!.atMs));
-    expect(lastOther).toBeLessThan(refused!.atMs + 900); // the others did not wait for the park
-    expect(accepted!.atMs - refused!.atMs).toBeGreaterThanOrEqual(990); // first park: 4^0 s = 1 s
+    // The others did not wait for the park: some of them were sent while the recipient was parked
+    // (what the upstream saw, in order, rather than a wall-clock bound a loaded machine can miss).
+    const othersDuringPark = others.filter((o) => attemptsOf(o.id).some((a) => a.atMs > refused!.atMs && a.atMs < accepted!.atMs && a.code === 0));
+    expect(othersDuringPark.length).toBeGreaterThan(0);
+    // First park: 4^0 s = 1 s; a late timer only makes it longer (990: the clocks' ms granularity).
+    expect(accepted!.atMs - refused!.atMs).toBeGreaterThanOrEqual(990);
     const pairs = sim.stats().pairs['3004']!;
     expect(pairs[parked]).toMatchObject({ accepted: 2, refused: 1 });
     expect(Object.values(pairs).reduce((a, p) => a + p.refused, 0)).toBe(1);
