@@ -3,7 +3,7 @@
  * numbers are allowed, at Meta-like upstream latencies.
  *
  *   npm run build && node dist/bench/macro/capacity.js [--numbers 10,50,200] [--latency 50,200,500,tail]
- *     [--backlog-sec 10] [--protocol h2|h1|plain] [--profile DIR]
+ *     [--backlog-sec 10] [--protocol h2|h1|plain] [--upstream JSON] [--profile DIR]
  *
  * Per scenario (numbers × latency), in separate processes started from the built CLI:
  *   simulator  `sendgate simulate`: every number at 80 msg/s with a burst of 80 (Meta's Cloud API
@@ -40,6 +40,8 @@ const { values } = parseArgs({
     latency: { type: 'string', default: '50,200,500,tail' },
     'backlog-sec': { type: 'string', default: '10' },
     protocol: { type: 'string', default: 'h2' },
+    /** Extra `upstream` config keys as JSON, to measure a variant against the default (e.g. '{"streamsPerConnection":1000}'). */
+    upstream: { type: 'string', default: '{}' },
     /** Write a V8 CPU profile of each gateway into this folder (open in Chrome DevTools or speedscope). */
     profile: { type: 'string' },
   },
@@ -141,7 +143,7 @@ async function scenario(numbers: number, latencyName: string, tls: KeyPair | nul
     const config = {
       listen: { host: '127.0.0.1', port },
       storage: { kind: 'embedded', path: storePath },
-      upstream: { baseUrl: simUrl, ...(protocol === 'h1' ? { http2: false } : {}) },
+      upstream: { baseUrl: simUrl, ...(protocol === 'h1' ? { http2: false } : {}), ...(JSON.parse(values.upstream) as object) },
       log: { level: 'warn' },
       tenants: [{
         id: 'bench', apiKeys: ['bench-capacity-key'], messagingLimit: 'unlimited',

@@ -45,7 +45,7 @@ export function usesHttp2(settings: UpstreamSettings): boolean {
 export function poolConnections(settings: UpstreamSettings): number {
   if (settings.connections !== undefined) return settings.connections;
   const maxInFlight = settings.maxInFlight ?? 8192;
-  const perConnection = usesHttp2(settings) ? (settings.streamsPerConnection ?? 100) : (settings.pipelining ?? 1);
+  const perConnection = usesHttp2(settings) ? (settings.streamsPerConnection ?? 1000) : (settings.pipelining ?? 1);
   return Math.max(1, Math.ceil(maxInFlight / perConnection));
 }
 
@@ -53,7 +53,7 @@ export function createUndiciUpstream(config: UpstreamSettings, tls: UpstreamTlsO
   const base = new URL(config.baseUrl);
   const prefix = base.pathname.replace(/\/+$/, '');
   const h2 = usesHttp2(config);
-  const streams = config.streamsPerConnection ?? 100;
+  const streams = config.streamsPerConnection ?? 1000;
   const pool = new Pool(base.origin, {
     connections: poolConnections(config),
     // HTTP/2: undici counts a connection busy at `pipelining` requests, so it opens another

@@ -33,9 +33,10 @@ describe('upstream over TLS', () => {
 
   it('sends HTTP/2 streams by default: 300 concurrent requests on at most 3 connections of 100 streams', async () => {
     expect(sim.url.startsWith('https://')).toBe(true);
-    const settings = { baseUrl: sim.url, version: 'v23.0', timeoutMs: 5000, maxInFlight: 300 };
+    const settings = { baseUrl: sim.url, version: 'v23.0', timeoutMs: 5000, maxInFlight: 300, streamsPerConnection: 100 };
     expect(usesHttp2(settings)).toBe(true);
     expect(poolConnections(settings)).toBe(3);
+    expect(poolConnections({ ...settings, streamsPerConnection: undefined })).toBe(1); // default 1000 per connection
     const upstream = createUndiciUpstream(settings, { ca });
     sim.reset();
     const startMs = performance.now();
