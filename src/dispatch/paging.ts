@@ -63,7 +63,7 @@ function spill(s: DispatchState, lane: Lane, job: Job, untilMs: number): void {
   }
   s.background(async () => {
     const nowMs = s.deps.clock.nowMs();
-    const stored = await s.transition(job, { state: 'queued', notBeforeMs: untilMs, lastError: job.lastError, atMs: nowMs });
+    const stored = await s.transition(job, { state: 'queued', notBeforeMs: untilMs, lastError: job.lastError, atMs: nowMs, throttled: job.throttled });
     if (stored === 'error') {
       // Not moved: it stays in memory and comes back when the park ends.
       s.timer.schedule({ atMs: untilMs, kind: 'job', lane, job });
@@ -82,7 +82,7 @@ function spill(s: DispatchState, lane: Lane, job: Job, untilMs: number): void {
 /** A job for a record that enters memory (ids are remembered so a page meeting it again skips it). */
 export function jobOf(s: DispatchState, rec: MessageRecord): Job {
   s.known.add(rec.id);
-  return { rec, attempts: rec.attempts, throttled: 0, lastError: rec.lastError };
+  return { rec, attempts: rec.attempts, throttled: rec.throttled ?? 0, lastError: rec.lastError };
 }
 
 /**

@@ -76,7 +76,7 @@ export async function prepare(s: DispatchState, lane: Lane, job: Job): Promise<v
 export async function requeueNow(s: DispatchState, lane: Lane, job: Job): Promise<void> {
   job.attempts--;
   const nowMs = s.deps.clock.nowMs();
-  await s.transition(job, { state: 'queued', notBeforeMs: nowMs, lastError: job.lastError, atMs: nowMs });
+  await s.transition(job, { state: 'queued', notBeforeMs: nowMs, lastError: job.lastError, atMs: nowMs, throttled: job.throttled });
   if (!s.closing) s.requeue(lane, job, 0);
 }
 

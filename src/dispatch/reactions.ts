@@ -52,7 +52,7 @@ export async function react(
     // It would only come back to be expired: expire it now, with the answer that delayed it.
     if (nowMs + delayMs >= job.rec.deadlineAtMs) return ctx.expire(lane, job, lastError);
     job.lastError = lastError;
-    await ctx.transition(job, { state: 'queued', notBeforeMs: nowMs + delayMs, lastError, atMs: nowMs });
+    await ctx.transition(job, { state: 'queued', notBeforeMs: nowMs + delayMs, lastError, atMs: nowMs, throttled: job.throttled });
     ctx.requeue(lane, job, delayMs);
   };
 
@@ -149,7 +149,7 @@ export async function react(
 async function hold(ctx: DispatchContext, lane: Lane, job: Job, park: Park, lastError: RecordedError, nowMs: number): Promise<void> {
   if (park.untilMs >= job.rec.deadlineAtMs) return ctx.expire(lane, job, lastError);
   job.lastError = lastError;
-  await ctx.transition(job, { state: 'queued', notBeforeMs: park.untilMs, lastError, atMs: nowMs });
+  await ctx.transition(job, { state: 'queued', notBeforeMs: park.untilMs, lastError, atMs: nowMs, throttled: job.throttled });
   if (park.untilMs <= ctx.deps.clock.nowMs()) {
     ctx.requeue(lane, job, 0);
     return;

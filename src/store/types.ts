@@ -49,6 +49,11 @@ export interface NewMessage {
 export interface MessageRecord extends NewMessage {
   state: MessageState;
   attempts: number;
+  /**
+   * Of `attempts`, those answered with a throttling or pausing code (130429, 131056, rate limits,
+   * maintenance...): they do not count against maxAttempts, also after a restart. Absent: none.
+   */
+  throttled?: number;
   /** Earliest instant of the next attempt (retry backoff). */
   notBeforeMs: number;
   wamid: string | null;
@@ -69,7 +74,7 @@ export type EnqueueOutcome =
 /** A state change. Only the fields named for that state are touched. */
 export type Transition =
   | { state: 'sending'; attempts: number; atMs: number }
-  | { state: 'queued'; notBeforeMs: number; lastError: RecordedError | null; atMs: number }
+  | { state: 'queued'; notBeforeMs: number; lastError: RecordedError | null; atMs: number; throttled?: number }
   | { state: 'sent'; wamid: string; atMs: number }
   | { state: 'delivered' | 'read'; atMs: number }
   | { state: 'failed'; lastError: RecordedError; atMs: number }

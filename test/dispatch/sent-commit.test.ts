@@ -130,3 +130,31 @@ describe('a recovered warming-up number', () => {
     expect(Math.min(...sentAtMs)).toBeGreaterThanOrEqual(790);
   });
 });
+
+describe('throttled attempts after a restart', () => {
+  it('do not count against maxAttempts: a record with 4 of 5 attempts throttled still has its retries', async () => {
+    const core = await loadCore({ gcraKeys: 1024, windowKeys: 1024, uniqueKeys: 1024, repeatKeys: 1024 });
+    let requests = 0;
+    const finals: string[] = [];
+    const dispatcher = createDispatcher({
+      store: { transition: async () => true },
+      upstream: { send: async () => (requests++, { kind: 'error', status: 500, code: 131000, title: 'Something went wrong', details: '', bodyText: '{}' }) },
+      pacer: core.gcra, clock: systemClock,
+      numbers: new Map([['8301', { tenantId: 't', accessToken: 'x', mps: 100, burst: 10 }]]),
+      config: { dispatch: { ...DISPATCH_DEFAULTS, maxAttempts: 3, retryBaseMs: 1, retryMaxMs: 5 } },
+      log: { info() {}, warn() {}, error() {} },
+      onEvent: (e) => void (e.type === 'final' && finals.push(e.state)),
+    });
+    const nowMs = Date.now();
+    dispatcher.recover([{
+      id: 'r1', tenantId: 't', phoneNumberId: '8301', to: '15550009', toInput: '+15550009', body: textBody('15550009'), priority: 1,
+      createdAtMs: nowMs, deadlineAtMs: nowMs + 600_000, idempotencyKey: null, bodyHash: null, state: 'queued', attempts: 5, throttled: 4,
+      notBeforeMs: 0, wamid: null, lastError: null, updatedAtMs: nowMs, sentAtMs: null, deliveredAtMs: null, readAtMs: null,
+    }]);
+    for (let i = 0; i < 200 && finals.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await dispatcher.close();
+    // One counted attempt before the restart, so two more before maxAttempts (3) ends it.
+    expect(finals).toEqual(['failed']);
+    expect(requests).toBe(2);
+  });
+});

@@ -364,6 +364,21 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       });
     });
 
+    describe('throttled attempts', () => {
+      it('a queued transition keeps the throttled count given, across reopen; one without it leaves it as it was', async () => {
+        const m = message();
+        await store.enqueue(m);
+        expect((await store.get(m.tenantId, m.id))?.throttled).toBeUndefined();
+        await store.transition(m.id, { state: 'sending', attempts: 3, atMs: T0 + 1 });
+        await store.transition(m.id, { state: 'queued', notBeforeMs: T0 + 50, lastError: upstreamError, atMs: T0 + 2, throttled: 2 });
+        await store.transition(m.id, { state: 'sending', attempts: 4, atMs: T0 + 3 });
+        await store.transition(m.id, { state: 'queued', notBeforeMs: T0 + 60, lastError: null, atMs: T0 + 4 });
+        await reopen();
+        expect(await store.get(m.tenantId, m.id)).toMatchObject({ state: 'queued', attempts: 4, throttled: 2 });
+        expect((await store.unfinished()).find((r) => r.id === m.id)?.throttled).toBe(2);
+      });
+    });
+
     describe('control state', () => {
       it('keeps entries across close and reopen, replaces them by key and deletes them with null', async () => {
         expect(await store.controlEntries()).toEqual([]);

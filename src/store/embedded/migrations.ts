@@ -89,6 +89,14 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX messages_unfinished;
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- Attempts answered with a throttling code, kept so they never count against maxAttempts
+      -- after a restart (they are part of attempts).
+      ALTER TABLE messages ADD COLUMN throttled INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** Highest schema version this build knows. */

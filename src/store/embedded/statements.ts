@@ -28,6 +28,7 @@ interface MessageRow {
   sent_at_ms: number | null;
   delivered_at_ms: number | null;
   read_at_ms: number | null;
+  throttled: number;
 }
 
 /** A row of a lane's page: the record's columns and its arrival sequence (the cursor's tie-break). */
@@ -42,6 +43,8 @@ export interface IdempotencyRow {
 const COLUMNS = `id, tenant_id, phone_number_id, to_digits, to_input, body, priority, created_at_ms,
   deadline_at_ms, idempotency_key, body_hash, state, attempts, not_before_ms, wamid, last_error,
   updated_at_ms, sent_at_ms, delivered_at_ms, read_at_ms`;
+/** What reads select: the inserted columns and those only transitions write. */
+const READ_COLUMNS = `${COLUMNS}, throttled`;
 
 export function rowToRecord(row: MessageRow): MessageRecord {
   return {
@@ -65,6 +68,7 @@ export function rowToRecord(row: MessageRow): MessageRecord {
     sentAtMs: row.sent_at_ms,
     deliveredAtMs: row.delivered_at_ms,
     readAtMs: row.read_at_ms,
+    ...(row.throttled > 0 ? { throttled: row.throttled } : {}),
   };
 }
 
@@ -88,7 +92,7 @@ function fromStates(to: MessageState): string {
 export class Statements {
   private readonly insertMessage: Database.Statement;
   private readonly toSending: Database.Statement<[number, number, string]>;
-  private readonly toQueued: Database.Statement<[number, string | null, number, string]>;
+  private readonly toQueued: Database.Statement<[number, string | null, number | null, number, string]>;
   private readonly toSent: Database.Statement<[string, number, number, string]>;
   private readonly toDelivered: Database.Statement<[number, number, string]>;
   private readonly toRead: Database.Statement<[number, number, string]>;
@@ -114,24 +118,24 @@ export class Statements {
     const update = (to: MessageState, set: string) =>
       db.prepare(`UPDATE messages SET state = '${to}', ${set}, updated_at_ms = ? WHERE id = ? AND ${fromStates(to)}`);
     this.toSending = update('sending', 'attempts = ?');
-    this.toQueued = update('queued', 'not_before_ms = ?, last_error = ?');
+    this.toQueued = update('queued', 'not_before_ms = ?, last_error = ?, throttled = coalesce(?, throttled)');
     this.toSent = update('sent', 'wamid = ?, sent_at_ms = ?');
     this.toDelivered = update('delivered', 'delivered_at_ms = ?');
     this.toRead = update('read', 'read_at_ms = ?');
     this.toFailed = update('failed', 'last_error = ?');
     this.toExpired = update('expired', 'last_error = COALESCE(?, last_error)');
     this.toRejected = update('rejected', 'last_error = COALESCE(?, last_error)');
-    this.selectById = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id = ?`);
-    this.selectByTenantId = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE tenant_id = ? AND id = ?`);
+    this.selectById = db.prepare(`SELECT ${READ_COLUMNS} FROM messages WHERE id = ?`);
+    this.selectByTenantId = db.prepare(`SELECT ${READ_COLUMNS} FROM messages WHERE tenant_id = ? AND id = ?`);
     // Several rows could share a wamid only if the upstream reused one; the newest wins.
-    this.selectByWamid = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE wamid = ? ORDER BY seq DESC LIMIT 1`);
+    this.selectByWamid = db.prepare(`SELECT ${READ_COLUMNS} FROM messages WHERE wamid = ? ORDER BY seq DESC LIMIT 1`);
     this.selectUnfinished = db.prepare(
-      `SELECT ${COLUMNS} FROM messages WHERE state IN ('queued', 'sending') ORDER BY created_at_ms, seq`,
+      `SELECT ${READ_COLUMNS} FROM messages WHERE state IN ('queued', 'sending') ORDER BY created_at_ms, seq`,
     );
     // Every lane query repeats the partial index's condition word for word (messages_lane,
     // migration 4), and the row-value comparison walks the index from the cursor on.
     this.selectPage = db.prepare(
-      `SELECT ${COLUMNS}, seq FROM messages
+      `SELECT ${READ_COLUMNS}, seq FROM messages
         WHERE phone_number_id = ? AND priority = ? AND state IN ('queued', 'sending')
           AND (not_before_ms, seq) > (?, ?) AND not_before_ms <= ?
         ORDER BY not_before_ms, seq LIMIT ?`,
@@ -170,7 +174,7 @@ export class Statements {
     const at = change.atMs;
     switch (change.state) {
       case 'sending': return this.toSending.run(change.attempts, at, id).changes > 0;
-      case 'queued': return this.toQueued.run(change.notBeforeMs, errorJson(change.lastError), at, id).changes > 0;
+      case 'queued': return this.toQueued.run(change.notBeforeMs, errorJson(change.lastError), change.throttled ?? null, at, id).changes > 0;
       case 'sent': return this.toSent.run(change.wamid, at, at, id).changes > 0;
       case 'delivered': return this.toDelivered.run(at, at, id).changes > 0;
       case 'read': return this.toRead.run(at, at, id).changes > 0;

@@ -67,6 +67,7 @@ export function decodeRecord(flat: readonly string[]): DecodedRecord {
     sentAtMs: numberOrNull(f.sentAtMs),
     deliveredAtMs: numberOrNull(f.deliveredAtMs),
     readAtMs: numberOrNull(f.readAtMs),
+    ...(f.throttled !== undefined && Number(f.throttled) > 0 ? { throttled: Number(f.throttled) } : {}),
   };
   return { record, cursor: { notBeforeMs: record.notBeforeMs, seq: Number(f.seq) } };
 }
@@ -85,6 +86,7 @@ export function transitionEffect(change: Transition): TransitionEffect {
       return { set: ['attempts', String(change.attempts), 'updatedAtMs', at], unset: [], queue: 'stay' };
     case 'queued': {
       const set = ['notBeforeMs', String(change.notBeforeMs), 'updatedAtMs', at];
+      if (change.throttled !== undefined) set.push('throttled', String(change.throttled));
       if (change.lastError === null) return { set, unset: ['lastError'], queue: 'requeue' };
       return { set: [...set, 'lastError', JSON.stringify(change.lastError)], unset: [], queue: 'requeue' };
     }
