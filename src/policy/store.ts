@@ -18,6 +18,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { migrate, type Migration } from '../store/embedded/migrations.js';
 import { OptOutFilter } from './opt-out-filter.js';
 import { RecencyMap } from './recency-map.js';
 import type { ConsentRecord, ConsentStatus } from './types.js';
@@ -64,7 +65,12 @@ export interface PolicyStore {
   close(): void;
 }
 
-const SCHEMA = `
+/**
+ * The policy database's schema, versioned like every database file of the gateway (the shared
+ * `migrate`, src/store/embedded/migrations.ts). Version 1 is the schema files were first created
+ * with (IF NOT EXISTS: a file from before versioning upgrades in place). Never edit a shipped one.
+ */
+export const POLICY_MIGRATIONS: readonly Migration[] = [{ version: 1, sql: `
 CREATE TABLE IF NOT EXISTS consent (
   tenant_id TEXT NOT NULL, recipient TEXT NOT NULL, status TEXT NOT NULL, source TEXT NOT NULL, at_ms INTEGER NOT NULL,
   PRIMARY KEY (tenant_id, recipient)) WITHOUT ROWID;
@@ -82,7 +88,7 @@ CREATE TABLE IF NOT EXISTS deferrals (
   tenant_id TEXT NOT NULL, recipient TEXT NOT NULL, undeliverable_until_ms INTEGER NOT NULL, marketing_until_ms INTEGER NOT NULL,
   PRIMARY KEY (tenant_id, recipient)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS first_sends (phone_number_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;
-`;
+` }];
 
 interface ConsentRow { tenant_id: string; recipient: string; status: ConsentStatus; source: string; at_ms: number }
 
@@ -117,7 +123,7 @@ export function openPolicyStore(dbFile: string, options: PolicyStoreOptions = {}
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
-    db.exec(SCHEMA);
+    migrate(db, POLICY_MIGRATIONS);
     // A second connection to ':memory:' would be a second, empty database; there is no disk to sync anyway.
     stateDb = memory ? db : new Database(dbFile);
     if (!memory) {
