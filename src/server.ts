@@ -101,7 +101,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     log: app.log,
     onSlotWait: (waitedMs) => metrics.slotWait.observe(waitedMs / 1000),
     refuseAtDeparture: (rec, nowMs) => {
-      const refused = policy.departureRefusal({ phoneNumberId: rec.phoneNumberId, to: rec.to, nowMs });
+      const refused = policy.departureRefusal({ phoneNumberId: rec.phoneNumberId, to: rec.to, marketing: rec.priority === 1, nowMs });
       return refused === null ? null : { code: refused.spec.graphCode, title: refused.spec.title, details: refused.details, httpStatus: refused.spec.status };
     },
     onEvent(event: DispatchEvent) {

@@ -217,13 +217,14 @@ function run(s: DispatchState, lane: Lane): void {
 }
 
 /**
- * Marketing templates (lane priority 1) are checked against what was learned since admission:
- * the user opted out, Meta capped marketing to them (131049) or reported them undeliverable
- * (131026). Other messages are not re-checked: those suppressions are about marketing.
+ * Templates are checked against what changed since admission (the policy engine's
+ * departureRefusal): marketing ones (lane priority 1) against opt-outs, 131049 and 131026; all of
+ * them against a service window that closed meanwhile (then charged to the messaging limit).
+ * Free-form messages are not re-checked (a closed window is Meta's 131047 to answer).
  */
 function refusedAtDeparture(s: DispatchState, job: Job, nowMs: number): RecordedError | null {
   const check = s.deps.refuseAtDeparture;
-  if (check === undefined || job.rec.priority !== 1 || !isTemplateJob(job)) return null;
+  if (check === undefined || !isTemplateJob(job)) return null;
   return check(job.rec, nowMs);
 }
 

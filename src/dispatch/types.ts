@@ -98,8 +98,8 @@ export interface DispatcherDeps {
   /** Where pauses, limit overrides and learned rates are kept across restarts (control-state.ts). Absent: memory only. */
   control?: Pick<ControlStateStore, 'putControl'>;
   /**
-   * Marketing templates are checked again right before their `sending` commit (the policy
-   * engine's departureRefusal): the refusal to end them `rejected` with, or null to send.
+   * Templates are checked again right before their `sending` commit (the policy engine's
+   * departureRefusal): the refusal to end them `rejected` with, or null to send.
    */
   refuseAtDeparture?: (rec: MessageRecord, nowMs: number) => RecordedError | null;
   /** How long a lane with a ready message waited for a free upstream slot (ms); a metric. */

@@ -170,11 +170,19 @@ class Engine implements PolicyEngine {
     if (np === undefined || input.to === '') return null;
     const t = np.tenant;
     const { to, nowMs } = input;
-    const deferral = this.deferrals.get(t.id, to, nowMs);
-    if (deferral.undeliverableUntilMs > nowMs && this.refuses(t, 'undeliverable')) return refusal.undeliverable(to, deferral.undeliverableUntilMs, nowMs);
-    const consent = this.store.mayBeOptedOut(t.id, to) ? this.store.getConsent(t.id, to) : undefined;
-    if (consent?.status === 'opt_out' && this.refuses(t, 'optOut', false)) return refusal.optOut(consent);
-    if (deferral.marketingUntilMs > nowMs && this.refuses(t, 'marketingDeferral')) return refusal.marketingDeferral(to, deferral.marketingUntilMs, nowMs);
+    if (input.marketing) {
+      const deferral = this.deferrals.get(t.id, to, nowMs);
+      if (deferral.undeliverableUntilMs > nowMs && this.refuses(t, 'undeliverable')) return refusal.undeliverable(to, deferral.undeliverableUntilMs, nowMs);
+      const consent = this.store.mayBeOptedOut(t.id, to) ? this.store.getConsent(t.id, to) : undefined;
+      if (consent?.status === 'opt_out' && this.refuses(t, 'optOut', false)) return refusal.optOut(consent);
+      if (deferral.marketingUntilMs > nowMs && this.refuses(t, 'marketingDeferral')) return refusal.marketingDeferral(to, deferral.marketingUntilMs, nowMs);
+    }
+    // Admitted inside the window (nothing charged), leaving after it closed: Meta counts it now.
+    // A recipient already counted (charged at admission, or by another send) costs nothing more.
+    if (t.messagingLimit !== 'unlimited' && !this.tier.holds(t.id, to) && !this.windows.isOpen(input.phoneNumberId, to, nowMs)) {
+      const waitMs = this.tier.charge(t.id, to, t.messagingLimit, nowMs);
+      if (waitMs > 0 && this.refuses(t, 'messagingLimit')) return refusal.messagingLimit(t.messagingLimit, waitMs);
+    }
     return null;
   }
 

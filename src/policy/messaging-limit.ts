@@ -45,6 +45,11 @@ export class TierCharges {
     return 0;
   }
 
+  /** The recipient is counted in the moving 24 h (a send charged it and still holds it). */
+  holds(tenantId: string, recipient: string): boolean {
+    return this.holders.get(tenantId, recipient) !== undefined;
+  }
+
   /** One holder gives its slot back; the slot frees when no holder is left. */
   release(tenantId: string, recipient: string, nowMs: number): void {
     const entry = this.holders.get(tenantId, recipient);

@@ -10,6 +10,8 @@ import type { Admission, AdmitInput, PolicyPort } from '../gateway/ports.js';
 export interface DepartureInput {
   phoneNumberId: string;
   to: string;
+  /** A marketing (or uncategorised) template: checked against opt-out, 131049 and 131026 too. */
+  marketing: boolean;
   nowMs: number;
 }
 
@@ -97,9 +99,11 @@ export interface PolicyStats {
 export interface PolicyEngine extends PolicyPort {
   admit(input: AdmitInput): Admission;
   /**
-   * A marketing template about to leave: the suppressions learned since its admission (the user
+   * A template about to leave. Marketing: the suppressions learned since its admission (the user
    * opted out, Meta capped marketing to them with 131049, or reported them undeliverable with
-   * 131026), as the refusal that admission would now give; null when it may leave.
+   * 131026). Any template: if the customer service window has closed since admission, it starts
+   * a business-initiated conversation and is charged to the messaging limit now. Answers the
+   * refusal admission would now give, or null when it may leave.
    */
   departureRefusal(input: DepartureInput): GatewayError | null;
   onInbound(message: InboundMessage): void;

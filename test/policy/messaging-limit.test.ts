@@ -97,3 +97,36 @@ describe('policy messagingLimit', () => {
     second.engine.close();
   });
 });
+
+describe('policy messagingLimit at departure', () => {
+  it('a template admitted inside the service window and leaving after it closed is charged then, and refused when the tier is full', async () => {
+    const h = await harness({ policy: { optIn: 'off' } });
+    const depart = (i: number) => h.engine.departureRefusal({ phoneNumberId: '1001', to: recipient(i), marketing: false, nowMs: h.clock.nowMs() });
+    // Recipient 0 wrote: inside the window the template is free.
+    h.inbound(recipient(0));
+    admitTo(h, 0);
+    expect(h.core.unique.count(TENANT, h.clock.nowMs())).toBe(0);
+    expect(depart(0)).toBeNull();
+    expect(h.core.unique.count(TENANT, h.clock.nowMs())).toBe(0);
+    // It is still queued when the window closes: leaving now starts a business-initiated conversation.
+    h.clock.advance(25 * 3600_000);
+    expect(depart(0)).toBeNull();
+    expect(h.core.unique.count(TENANT, h.clock.nowMs())).toBe(1);
+    // Already counted: leaving again costs nothing more.
+    expect(depart(0)).toBeNull();
+    expect(h.core.unique.count(TENANT, h.clock.nowMs())).toBe(1);
+    h.engine.close();
+  });
+
+  it('refuses at departure when the window closed and the tier filled meanwhile', async () => {
+    const h = await harness({ policy: { optIn: 'off' } });
+    h.inbound(recipient(300));
+    admitTo(h, 300); // inside the window: free
+    h.clock.advance(3600_000);
+    for (let i = 0; i < 250; i++) admitTo(h, i); // the tier fills
+    h.clock.advance(23.5 * 3600_000); // the window (24 h) has closed; the charges (23.5 h old) still count
+    expect(h.engine.departureRefusal({ phoneNumberId: '1001', to: recipient(300), marketing: false, nowMs: h.clock.nowMs() })?.code)
+      .toBe('MESSAGING_LIMIT_REACHED');
+    h.engine.close();
+  });
+});
