@@ -126,6 +126,16 @@ export async function recoverFromStore(s: DispatchState): Promise<void> {
  * read at a time per lane; a read that fails is tried again later (the messages stay stored).
  */
 export async function fill(s: DispatchState, lane: Lane): Promise<void> {
+  // Callers do not await it (`void fill(...)`): nothing may reject out of it into the event loop.
+  try {
+    await fillPages(s, lane);
+  } catch (err) {
+    s.deps.log.error({ phoneNumberId: lane.phoneNumberId, err: (err as Error).message }, 'paging the queue failed; trying again');
+    armDue(s, lane, s.deps.clock.nowMs() + PAGE_RETRY_MS, 0);
+  }
+}
+
+async function fillPages(s: DispatchState, lane: Lane): Promise<void> {
   const pager = pagerOf(s);
   if (pager === null || lane.paging.loading) return;
   const paging = lane.paging;
