@@ -48,6 +48,7 @@ function checkCrossReferences(config: Config, source: string): void {
   const tenantIds = new Set<string>();
   const numberOwners = new Map<string, string>();
   const keyOwners = new Map<string, string>();
+  const wabaOwners = new Map<string, string>();
   config.tenants.forEach((tenant, t) => {
     if (tenantIds.has(tenant.id)) throw new ConfigError(`${source}: /tenants/${t}/id: duplicate tenant id '${tenant.id}'`);
     tenantIds.add(tenant.id);
@@ -61,6 +62,11 @@ function checkCrossReferences(config: Config, source: string): void {
         throw new ConfigError(`${source}: /tenants/${t}/numbers/${n}/phoneNumberId: number ${number.phoneNumberId} already belongs to tenant '${owner}'`);
       }
       numberOwners.set(number.phoneNumberId, tenant.id);
+    });
+    (tenant.wabaIds ?? []).forEach((wabaId, w) => {
+      const owner = wabaOwners.get(wabaId);
+      if (owner !== undefined) throw new ConfigError(`${source}: /tenants/${t}/wabaIds/${w}: WABA ${wabaId} already belongs to tenant '${owner}'`);
+      wabaOwners.set(wabaId, tenant.id);
     });
   });
 }

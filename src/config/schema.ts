@@ -91,6 +91,8 @@ export const NumberSchema = Type.Object(
     createdAt: Type.Optional(Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$' })),
     /** Warm-up caps from the first send through sendgate (true), or never, even with `createdAt` (false). */
     warmup: Type.Optional(Type.Boolean()),
+    /** The number as Meta displays it (digits): quality webhooks name the number only by it. */
+    displayPhoneNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9]+$' })),
   },
   { additionalProperties: false },
 );
@@ -99,6 +101,11 @@ export const TenantSchema = Type.Object(
   {
     id: Id,
     apiKeys: Type.Array(Type.String({ minLength: 8, maxLength: 256 }), { minItems: 1 }),
+    /**
+     * The WhatsApp Business Account ids of the tenant: Meta's account webhooks
+     * (`business_capability_update`, quality updates) name the account in `entry[].id`, not a number.
+     */
+    wabaIds: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9]+$' }), { maxItems: 100 })),
     /** Unique recipients of business-initiated sends in a moving 24 h, across the tenant's numbers. */
     messagingLimit: Type.Union(
       [Type.Literal(250), Type.Literal(2000), Type.Literal(10000), Type.Literal(100000), Type.Literal('unlimited')],

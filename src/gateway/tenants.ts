@@ -17,6 +17,8 @@ export class TenantRegistry {
   private readonly byKeyDigest = new Map<string, { digest: Buffer; tenant: TenantConfig }>();
   private readonly byNumber = new Map<string, NumberEntry>();
   private readonly byId = new Map<string, TenantConfig>();
+  private readonly byWaba = new Map<string, TenantConfig>();
+  private readonly byDisplayNumber = new Map<string, NumberEntry>();
 
   constructor(config: Pick<Config, 'tenants'>) {
     for (const tenant of config.tenants) {
@@ -25,7 +27,11 @@ export class TenantRegistry {
         const digest = sha256(key);
         this.byKeyDigest.set(digest.toString('hex'), { digest, tenant });
       }
-      for (const number of tenant.numbers) this.byNumber.set(number.phoneNumberId, { tenant, number });
+      for (const number of tenant.numbers) {
+        this.byNumber.set(number.phoneNumberId, { tenant, number });
+        if (number.displayPhoneNumber !== undefined) this.byDisplayNumber.set(number.displayPhoneNumber, { tenant, number });
+      }
+      for (const wabaId of tenant.wabaIds ?? []) this.byWaba.set(wabaId, tenant);
     }
   }
 
@@ -39,6 +45,20 @@ export class TenantRegistry {
 
   number(phoneNumberId: string): NumberEntry | undefined {
     return this.byNumber.get(phoneNumberId);
+  }
+
+  /**
+   * The tenant an account webhook is about: by the number's id when the payload has one, else by
+   * its display number (quality updates), else by the WABA id in `entry[].id`.
+   */
+  accountTenant(signal: { phoneNumberId: string | null; displayPhoneNumber?: string | null; wabaId: string }): TenantConfig | undefined {
+    if (signal.phoneNumberId !== null) {
+      const owner = this.byNumber.get(signal.phoneNumberId);
+      if (owner !== undefined) return owner.tenant;
+    }
+    const display = signal.displayPhoneNumber?.replace(/[^0-9]/g, '');
+    const byDisplay = display === undefined || display === '' ? undefined : this.byDisplayNumber.get(display);
+    return byDisplay?.tenant ?? this.byWaba.get(signal.wabaId);
   }
 
   tenant(id: string): TenantConfig | undefined {

@@ -3,16 +3,22 @@
  * integrator wires one object: `new MetaEventConsumer({ ..., hooks: policyConsumerHooks(engine, tenants) })`.
  * - inbound → engine.onInbound (opens the window; the engine applies the tenant's own opt-out words);
  * - business_capability_update / quality update with a new limit → engine.setMessagingLimit for
- *   the tenant owning the number (the limit is the portfolio's: Meta states it per business).
+ *   the tenant owning the account (`tenants[].wabaIds`) or the number (`displayPhoneNumber`); the
+ *   limit is the portfolio's: Meta states it per business.
  */
 import { isTemplateText } from '../cloud-api/index.js';
 import type { MessageRecord } from '../store/types.js';
 import type { CapabilityEvent, ConsumerHooks, InboundNotice, NumberOwners, QualityEvent, StatusEvent } from '../webhooks/index.js';
 import type { PolicyEngine } from './types.js';
 
+/** Who owns what a webhook names: a number (messages, statuses) or an account (capability, quality). */
+export interface SignalOwners extends NumberOwners {
+  accountTenant(signal: { phoneNumberId: string | null; displayPhoneNumber?: string | null; wabaId: string }): { id: string } | undefined;
+}
+
 export function policyConsumerHooks(
   engine: Pick<PolicyEngine, 'onInbound' | 'setMessagingLimit' | 'onDeliveryFailure' | 'onFinal'>,
-  owners: NumberOwners,
+  owners: SignalOwners,
 ): Required<ConsumerHooks> {
   return {
     /** Asynchronous failures: defer or mark the recipient (131049, 131026), and give the tier slot back. */
@@ -28,9 +34,10 @@ export function policyConsumerHooks(
     onSignal(event: QualityEvent | CapabilityEvent): void {
       const limit = event.kind === 'capability' ? event.maxDailyConversationsPerBusiness : event.maxDailyConversations ?? event.currentLimit;
       // A malformed limit is ignored, never thrown: a throw here would make Meta retry the whole batch.
-      if (limit === undefined || event.phoneNumberId === null || (limit !== 'unlimited' && !(Number.isInteger(limit) && limit >= 1))) return;
-      const owner = owners.number(event.phoneNumberId);
-      if (owner !== undefined) engine.setMessagingLimit(owner.tenant.id, limit);
+      if (limit === undefined || (limit !== 'unlimited' && !(Number.isInteger(limit) && limit >= 1))) return;
+      // Meta's real payloads carry no phone_number_id: the account (WABA id) or the display number names it.
+      const tenant = owners.accountTenant(event);
+      if (tenant !== undefined) engine.setMessagingLimit(tenant.id, limit);
     },
   };
 }

@@ -44,6 +44,13 @@ describe('config', () => {
     expect(() => parseConfig({ tenants: [a, { ...a, id: 'other', numbers: [{ phoneNumberId: '2002', accessToken: 'x' }] }] })).toThrowError(/API key already used/);
   });
 
+  it('rejects a WABA id claimed by two tenants (account webhooks would reach either)', () => {
+    const a = { ...minimal().tenants[0]!, wabaIds: ['1020'] };
+    const b = { ...a, id: 'other', apiKeys: ['key-other-123'], numbers: [{ phoneNumberId: '2002', accessToken: 'x' }] };
+    expect(() => parseConfig({ tenants: [a, b] })).toThrowError(/\/tenants\/1\/wabaIds\/0: WABA 1020 already belongs to tenant 'acme'/);
+    expect(() => parseConfig({ tenants: [a, { ...b, wabaIds: ['1021'] }] })).not.toThrow();
+  });
+
   it('reads a file and applies PORT and REDIS_URL overrides', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sendgate-config-'));
     const path = join(dir, 'c.json');

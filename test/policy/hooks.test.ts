@@ -49,16 +49,16 @@ describe('policyConsumerHooks', () => {
     h.engine.close();
   });
 
-  // Skipped: DEFECT, the feature is dead against Meta's real payloads. `business_capability_update`
-  // and `phone_number_quality_update` identify the WhatsApp Business Account (`entry[].id`) and, for
-  // quality updates, the display phone number; neither carries `phone_number_id` (parse.test.ts shows
-  // them parsed with `phoneNumberId: null`). `policyConsumerHooks.onSignal` resolves the tenant only
-  // by `phoneNumberId`, and the config names no WABA id or display number to resolve it by, so every
-  // real capability or quality signal is dropped and a tenant's messaging limit never follows Meta's.
-  // Un-skip once a tenant can be found from these payloads (e.g. a number's WABA id and display number
-  // in the config: WABA below, and 15550001001 for number 1001).
-  it.skip('real capability and quality updates set the tenant limit', async () => {
-    const h = await harness({ policy: { optIn: 'off' } });
+  // Meta's account webhooks name the WhatsApp Business Account (`entry[].id`) and, for quality
+  // updates, the display phone number; neither carries `phone_number_id` (parse.test.ts shows them
+  // parsed with `phoneNumberId: null`). The tenant is found by `tenants[].wabaIds` or a number's
+  // `displayPhoneNumber`.
+  it('real capability and quality updates set the tenant limit', async () => {
+    const h = await harness({
+      policy: { optIn: 'off' },
+      tenant: { wabaIds: [WABA] },
+      numbers: [{ phoneNumberId: '1001', accessToken: 'EAAG-1', displayPhoneNumber: '15550001001' }, { phoneNumberId: '1002', accessToken: 'EAAG-2' }],
+    });
     const consumer = signalConsumer(h);
     const utility = (i: number) => () => h.admit({ to: recipient(i), body: template('t', ['x']), category: 'utility' });
     for (let i = 0; i < 250; i++) utility(i)();
@@ -92,6 +92,19 @@ describe('policyConsumerHooks', () => {
     }
     expect(consumer.stats().signals).toBe(payloads.length);
     for (let i = 0; i < 300; i++) h.admit({ to: recipient(i), body: template('t', ['x']), category: 'utility' });
+    consumer.close();
+    h.engine.close();
+  });
+});
+
+describe('account signals reach only the tenant they name', () => {
+  it('a WABA id or display number no tenant has changes nothing', async () => {
+    const h = await harness({ policy: { optIn: 'off' }, tenant: { wabaIds: ['999'] } });
+    const consumer = signalConsumer(h);
+    for (let i = 0; i < 250; i++) h.admit({ to: recipient(i), body: template('t', ['x']), category: 'utility' });
+    await consumer.onEvents(parseMetaWebhook(metaChange('business_capability_update', { max_daily_conversation_per_phone: 2000 })));
+    await consumer.onEvents(parseMetaWebhook(metaChange('phone_number_quality_update', { display_phone_number: '15559999999', event: 'UPGRADE', current_limit: 'TIER_10K' })));
+    expect(refusalOf(() => h.admit({ to: recipient(250), body: template('t', ['x']), category: 'utility' })).code).toBe('MESSAGING_LIMIT_REACHED');
     consumer.close();
     h.engine.close();
   });
