@@ -64,6 +64,18 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
   const s = new Scratch(x.memory, x.scratchPtr() >>> 0);
 
   const h = new KeyHasher();
+  /**
+   * A member's key under its group (unique recipients of a scope, recipients of a fingerprint):
+   * with the group's hash in `h`, keeps it in gHi/gLo and leaves the member's, seeded by it, in `h`.
+   * Plain variables, set once per call: no object per decision.
+   */
+  let gHi = 0;
+  let gLo = 0;
+  const hashMember = (member: string): void => {
+    gHi = h.hi;
+    gLo = h.lo;
+    h.hashWith(member, gHi, gLo);
+  };
   // Each wrapper: validate, hash into h.hi/h.lo, one call with numbers only (small enough to inline).
   return {
     gcra: {
@@ -113,17 +125,13 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
     unique: {
       charge(scope, recipient, limit, nowMs) {
         h.hash(scope);
-        const scopeHi = h.hi;
-        const scopeLo = h.lo;
-        h.hashWith(recipient, scopeHi, scopeLo);
-        return x.uniqueCharge(scopeHi, scopeLo, h.hi, h.lo, limit, nowMs);
+        hashMember(recipient);
+        return x.uniqueCharge(gHi, gLo, h.hi, h.lo, limit, nowMs);
       },
       release(scope, recipient, nowMs) {
         h.hash(scope);
-        const scopeHi = h.hi;
-        const scopeLo = h.lo;
-        h.hashWith(recipient, scopeHi, scopeLo);
-        x.uniqueRelease(scopeHi, scopeLo, h.hi, h.lo, nowMs);
+        hashMember(recipient);
+        x.uniqueRelease(gHi, gLo, h.hi, h.lo, nowMs);
       },
       count(scope, nowMs) {
         h.hash(scope);
@@ -135,27 +143,21 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
         validateWindow(windowMs);
         h.hash(scope);
         h.hashWith(fingerprint, h.hi, h.lo);
-        const groupHi = h.hi;
-        const groupLo = h.lo;
-        h.hashWith(recipient, groupHi, groupLo);
-        return x.repeatCharge(groupHi, groupLo, h.hi, h.lo, windowMs, maxRecipients, nowMs);
+        hashMember(recipient);
+        return x.repeatCharge(gHi, gLo, h.hi, h.lo, windowMs, maxRecipients, nowMs);
       },
       take(scope, fingerprint, recipient, windowMs, maxRecipients, nowMs) {
         validateWindow(windowMs);
         h.hash(scope);
         h.hashWith(fingerprint, h.hi, h.lo);
-        const groupHi = h.hi;
-        const groupLo = h.lo;
-        h.hashWith(recipient, groupHi, groupLo);
-        return x.repeatTake(groupHi, groupLo, h.hi, h.lo, windowMs, maxRecipients, nowMs);
+        hashMember(recipient);
+        return x.repeatTake(gHi, gLo, h.hi, h.lo, windowMs, maxRecipients, nowMs);
       },
       release(scope, fingerprint, recipient, nowMs) {
         h.hash(scope);
         h.hashWith(fingerprint, h.hi, h.lo);
-        const groupHi = h.hi;
-        const groupLo = h.lo;
-        h.hashWith(recipient, groupHi, groupLo);
-        x.repeatRelease(groupHi, groupLo, h.hi, h.lo, nowMs);
+        hashMember(recipient);
+        x.repeatRelease(gHi, gLo, h.hi, h.lo, nowMs);
       },
     },
     fingerprintOf(text) {

@@ -112,14 +112,14 @@ export class Lane {
   startInDebt = false;
   /** The rate the lane was last paced at: a lower one rescales the bucket's debt (limits.ts rescaleDebt). */
   pacedMps = 0;
+  /** This number's upstream answer times lately: sizes its in-flight bound (its first sample starts the clock). */
+  readonly latency = new LatencyHistogram(LATENCY_HALF_LIFE_MS, PRIOR_LATENCY_MS, 0);
   /** Slots the lane may hold, as last sized by the run loop (capacity.ts). */
   inFlightLimit = 0;
 
   constructor(
     readonly phoneNumberId: string,
     public tenantId: string,
-    /** This number's upstream answer times lately: sizes its in-flight bound. */
-    readonly latency: LatencyHistogram = new LatencyHistogram(LATENCY_HALF_LIFE_MS, PRIOR_LATENCY_MS, 0),
   ) {
     this.pacerKey = `dispatch:${phoneNumberId}`;
     this.warmupKey = `warmup-pace:${phoneNumberId}`;

@@ -15,13 +15,14 @@ import { OutcomeWaiters } from './outcome-waiters.js';
 import { onWake, pump } from './run-loop.js';
 import type { DispatchEvent, DispatcherDeps, NumberInfo, Outcome } from './types.js';
 import { WakeTimer } from './wake-timer.js';
+import { ConfigSchema } from '../config/schema.js';
 import { totalSlots, PRIOR_LATENCY_MS } from './capacity.js';
 import { LATENCY_HALF_LIFE_MS, LatencyHistogram } from './latency.js';
 
 const DEFAULT_SWEEP_MS = 60_000;
-/** config.upstream.maxInFlight's default, for dispatchers built without an upstream config. */
-const DEFAULT_MAX_IN_FLIGHT = 8192;
-const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+/** The config schema's defaults, for dispatchers built without an upstream or limits config. */
+const DEFAULT_MAX_IN_FLIGHT: number = ConfigSchema.properties.upstream.properties.maxInFlight.default;
+const DEFAULT_MAX_BODY_BYTES: number = ConfigSchema.properties.limits.properties.maxBodyBytes.default;
 
 /** Whether the job's body is a template send, read once per job (a scan of the body text). */
 export function isTemplateJob(job: Job): boolean {
@@ -151,8 +152,7 @@ export class DispatchState implements DispatchContext {
   laneFor(phoneNumberId: string, tenantId: string): Lane {
     let lane = this.lanes.get(phoneNumberId);
     if (lane === undefined) {
-      const latency = new LatencyHistogram(LATENCY_HALF_LIFE_MS, PRIOR_LATENCY_MS, this.deps.clock.nowMs());
-      lane = new Lane(phoneNumberId, this.deps.numbers.get(phoneNumberId)?.tenantId ?? tenantId, latency);
+      lane = new Lane(phoneNumberId, this.deps.numbers.get(phoneNumberId)?.tenantId ?? tenantId);
       this.lanes.set(phoneNumberId, lane);
     }
     return lane;
