@@ -12,7 +12,7 @@
 /** Histograms forget with this half-life: a quantile describes roughly the last minute. */
 export const LATENCY_HALF_LIFE_MS = 15_000;
 const BUCKETS_PER_DOUBLING = 4;
-export const LATENCY_BUCKETS = 80;
+const LATENCY_BUCKETS = 80;
 const GROWTH = 2 ** (1 / BUCKETS_PER_DOUBLING);
 /** Below this much weight a quantile is not trusted and the prior is answered instead. */
 const MIN_WEIGHT = 8;

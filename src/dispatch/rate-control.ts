@@ -85,15 +85,6 @@ export class RateControl {
     return true;
   }
 
-  get decreased(): boolean {
-    return !Number.isNaN(this.floorMps);
-  }
-
-  /** The learned ceiling in force (Infinity: none), for views. */
-  ceiling(targetMps: number, nowMs: number): number {
-    return this.cap(targetMps, nowMs);
-  }
-
   snapshot(): RateSnapshot | null {
     if (Number.isNaN(this.floorMps) && Number.isNaN(this.ceilingMps)) return null;
     return {
