@@ -71,9 +71,20 @@ export type EnqueueOutcome =
   /** Same idempotency key, different body. Nothing is stored. */
   | { kind: 'conflict' };
 
+/**
+ * A fleet member's claim on a message's number (distributed mode): the `sending` applies only
+ * while the number's lease still carries `token`, and notes the recipient among the number's
+ * recent departures for `departuresKeepMs` so the next holder keeps the pair rate. The embedded
+ * store has one process and no leases: it ignores the fence.
+ */
+export interface Fence {
+  token: number;
+  departuresKeepMs: number;
+}
+
 /** A state change. Only the fields named for that state are touched. */
 export type Transition =
-  | { state: 'sending'; attempts: number; atMs: number }
+  | { state: 'sending'; attempts: number; atMs: number; fence?: Fence }
   | { state: 'queued'; notBeforeMs: number; lastError: RecordedError | null; atMs: number; throttled?: number }
   | { state: 'sent'; wamid: string; atMs: number }
   | { state: 'delivered' | 'read'; atMs: number }

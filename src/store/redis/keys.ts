@@ -17,6 +17,13 @@
  *                                     (equal scores sort by member: arrival order). Owner: entries
  *                                     leave when their message becomes final; an empty zset is gone.
  *     <p>:{t:T}:seq           string the tenant's arrival counter (one per tenant; bounded by tenants).
+ *     <p>:{t:T}:lease:<num>   string the lease on dispatching the number: `<token> <owner>`, PX the
+ *                                     lease TTL (src/fleet/ownership.ts). In the tenant's slot so the
+ *                                     `sending` transition checks it atomically with the record.
+ *     <p>:{t:T}:fence:<num>   string the number's fencing counter. No TTL: it must only grow
+ *                                     (bounded by the configured numbers).
+ *     <p>:{t:T}:dep:<num>     zset   the number's recent departures, recipient → ms: entries older
+ *                                     than a pair window dropped at each `sending`, capped, PX a window.
  *   A number's queue lives in its tenant's slot, not a slot of its own: an idempotency key is scoped
  *   to the tenant and may be reused on any of its numbers, and enqueue must check it, store the
  *   record and queue it atomically. A number belongs to one tenant (config/load.ts refuses a
@@ -35,6 +42,42 @@
  *                                               for queueCounts() at boot. Bounded by configured numbers.
  *                  <p>:{g}:control       hash   control-state key → `{"v":value,"at":ms}`.
  *                                               Owner: putControl(key, null) deletes an entry.
+ *                  <p>:{g}:members       zset   fleet members → expiry (Redis's clock); pruned at
+ *                                               each heartbeat, PX ten heartbeat TTLs.
+ *   <p>:wake       pub/sub channel: `<origin>\n<tenant>\n<number>\n<priority>\n<notBeforeMs>`
+ *                  published by the enqueue script, so a number's owner pages in what another
+ *                  process stored.
+ *
+ *   Webhooks (src/webhooks/redis.ts; one block of methods at the end of RedisKeys):
+ *   {t:<tenant>}   the tenant's outbox of tenant webhooks, in the tenant's slot (each outbox script
+ *                  touches one tenant):
+ *     <p>:{t:T}:wo:seq        string the tenant's outbox counter: seqs in commit order, no gaps. No
+ *                                     TTL (bounded by tenants).
+ *     <p>:{t:T}:wo:e:<seq>    hash   an entry (i event id, k order key, b body, c createdAtMs, a
+ *                                     attempts, n nextAttemptAtMs, e last error). Owner while
+ *                                     pending: its settle (delivered deletes it); dead: the dead TTL.
+ *     <p>:{t:T}:wo:pending    zset   the tenant's pending seqs (score = member = seq). Owner: settle.
+ *     <p>:{t:T}:wo:k:<key>    zset   the pending seqs of one order key (a lane's top-up). Owner: settle.
+ *     <p>:{t:T}:wo:dead       zset   the dead seqs, capped per tenant (oldest dropped with their
+ *                                     entries), PX the dead TTL renewed at each death.
+ *     <p>:{t:T}:wo:id:<evt>   string seq of the entry holding an event id (dedupe of appends).
+ *                                     Owner while pending: its settle; dead: the dead TTL.
+ *     <p>:{t:T}:wo:lease      string the delivery lease of the tenant's outbox `<token> <owner>`,
+ *                                     PX the lease TTL: one process of a fleet delivers a tenant.
+ *     <p>:{t:T}:wo:fence      string the delivery lease's fencing counter. No TTL: it only grows
+ *                                     (bounded by tenants).
+ *   {wo}           <p>:{wo}:tenants      set    tenants that ever had an outbox entry: summary() at
+ *                                               start and the fleet's discovery of undelivered
+ *                                               tenants. Bounded by tenants (added once per process).
+ *   {wu}           Meta statuses waiting for their wamid (rare: one slot for all of them):
+ *                  <p>:{wu}:rows         hash   `<wamid>:<status>` → `{"e":event,"r":receivedAtMs,"t":tries}`
+ *                  <p>:{wu}:due          zset   key → next look-up ms
+ *                  <p>:{wu}:age          zset   key → receivedAtMs (the cap drops the oldest)
+ *                  <p>:{wu}:wamids       zset   keys at score 0 (a lexical range finds one wamid's)
+ *                                        All four capped by count and PX the parking TTL, renewed
+ *                                        at each park.
+ *   {ms:<key>}     <p>:{ms:<key>}        string a Meta webhook dedupe mark: the ms it was marked;
+ *                                        PX the marks' retention (spread over the Cluster).
  *
  * What each call touches (one slot per script; plain commands on other slots come before the
  * script and are verified when read, so a crash between them leaves nothing inconsistent):
@@ -86,6 +129,21 @@ export class RedisKeys {
     return `${this.tenant(tenantId)}:q:${phoneNumberId}:${priority}`;
   }
 
+  /** The lease on dispatching a number (fleet/ownership.ts): `<token> <owner>`, PX the lease TTL. */
+  numberLease(tenantId: string, phoneNumberId: string): string {
+    return `${this.tenant(tenantId)}:lease:${phoneNumberId}`;
+  }
+
+  /** The number's fencing counter: only grows, so it has no TTL (bounded by the configured numbers). */
+  numberFence(tenantId: string, phoneNumberId: string): string {
+    return `${this.tenant(tenantId)}:fence:${phoneNumberId}`;
+  }
+
+  /** The number's recent departures (zset recipient → ms), kept one pair window, capped. */
+  departures(tenantId: string, phoneNumberId: string): string {
+    return `${this.tenant(tenantId)}:dep:${phoneNumberId}`;
+  }
+
   sequence(tenantId: string): string {
     return `${this.tenant(tenantId)}:seq`;
   }
@@ -104,5 +162,94 @@ export class RedisKeys {
 
   control(): string {
     return `${this.global}:control`;
+  }
+
+  /** The fleet's live members (zset process id → expiry on Redis's clock); expired ones are pruned at each heartbeat. */
+  members(): string {
+    return `${this.global}:members`;
+  }
+
+  /** Pub/sub channel: a message was stored for a number (its owner pages it in). */
+  wakeChannel(): string {
+    return `${this.prefix}:wake`;
+  }
+
+  // ---- Webhooks (src/webhooks/redis.ts): the tenant outbox, its delivery lease, Meta dedupe marks
+  // and unmatched statuses. Types, TTLs and owners: the header comment.
+
+  /** Prefix of a tenant's outbox keys. */
+  private outbox(tenantId: string): string {
+    return `${this.tenant(tenantId)}:wo:`;
+  }
+
+  outboxSequence(tenantId: string): string {
+    return `${this.outbox(tenantId)}seq`;
+  }
+
+  /** Prefix of a tenant's outbox entry hashes; scripts append the seq. */
+  outboxEntryPrefix(tenantId: string): string {
+    return `${this.outbox(tenantId)}e:`;
+  }
+
+  outboxEntry(tenantId: string, seq: number): string {
+    return this.outboxEntryPrefix(tenantId) + String(seq);
+  }
+
+  outboxPending(tenantId: string): string {
+    return `${this.outbox(tenantId)}pending`;
+  }
+
+  /** Prefix of a tenant's per-order-key pending zsets; scripts append the order key. */
+  outboxOrderKeyPrefix(tenantId: string): string {
+    return `${this.outbox(tenantId)}k:`;
+  }
+
+  outboxOrderKey(tenantId: string, orderKey: string): string {
+    return this.outboxOrderKeyPrefix(tenantId) + orderKey;
+  }
+
+  outboxDead(tenantId: string): string {
+    return `${this.outbox(tenantId)}dead`;
+  }
+
+  /** Prefix of a tenant's event id keys; scripts append the event id. */
+  outboxEventIdPrefix(tenantId: string): string {
+    return `${this.outbox(tenantId)}id:`;
+  }
+
+  outboxEventId(tenantId: string, eventId: string): string {
+    return this.outboxEventIdPrefix(tenantId) + eventId;
+  }
+
+  outboxLease(tenantId: string): string {
+    return `${this.outbox(tenantId)}lease`;
+  }
+
+  outboxFence(tenantId: string): string {
+    return `${this.outbox(tenantId)}fence`;
+  }
+
+  outboxTenants(): string {
+    return `${this.prefix}:{wo}:tenants`;
+  }
+
+  unmatchedRows(): string {
+    return `${this.prefix}:{wu}:rows`;
+  }
+
+  unmatchedDue(): string {
+    return `${this.prefix}:{wu}:due`;
+  }
+
+  unmatchedAge(): string {
+    return `${this.prefix}:{wu}:age`;
+  }
+
+  unmatchedWamids(): string {
+    return `${this.prefix}:{wu}:wamids`;
+  }
+
+  seenMark(key: string): string {
+    return `${this.prefix}:{ms:${tagSafe(key)}}`;
   }
 }

@@ -29,6 +29,8 @@ const QUIT_WITHIN_MS = 1_000;
 /** About a window's worth of messages per lane for a few hundred lanes; ~100 bytes each. */
 const INDEX_CACHE_ENTRIES = 50_000;
 const PRIORITIES: readonly Priority[] = [0, 1];
+/** Recent departures kept per number for a handover (pair rate): at most this many recipients. */
+const DEPARTURES_KEPT = 10_000;
 /** The rule of each target state as the transition script reads it: `,from1,from2,`. */
 const ALLOWED_FROM = new Map(
   (['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'expired', 'rejected'] as const).map((s) => [s, `,${allowedFrom(s).join(',')},`]),
@@ -50,6 +52,31 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
   /** Hears about a lost connection (once per outage); the gateway logs it. */
   onError?: (err: unknown, what: string) => void;
+  /**
+   * A fleet member's id: each stored message is published on the wake channel (keys.ts) with it,
+   * so the number's owner, wherever it runs, pages the message in. Absent: nothing is published.
+   */
+  wakeOrigin?: string;
+}
+
+/** What the enqueue script publishes: who stored a message for which number, priority and due time. */
+export interface WakeNotice {
+  origin: string;
+  tenantId: string;
+  phoneNumberId: string;
+  priority: Priority;
+  notBeforeMs: number;
+}
+
+export function encodeWake(w: WakeNotice): string {
+  return `${w.origin}\n${w.tenantId}\n${w.phoneNumberId}\n${w.priority}\n${w.notBeforeMs}`;
+}
+
+export function decodeWake(text: string): WakeNotice | null {
+  const parts = text.split('\n');
+  if (parts.length !== 5) return null;
+  const [origin, tenantId, phoneNumberId, priority, notBeforeMs] = parts as [string, string, string, string, string];
+  return { origin, tenantId, phoneNumberId, priority: priority === '0' ? 0 : 1, notBeforeMs: Number(notBeforeMs) };
 }
 
 interface MessageIndex {
@@ -60,8 +87,9 @@ interface MessageIndex {
 
 export class RedisStore implements Store {
   readonly kind = 'redis';
-  private readonly keys: RedisKeys;
-  private readonly run: ScriptRunner;
+  readonly keys: RedisKeys;
+  readonly run: ScriptRunner;
+  private readonly wakeOrigin: string | null;
   private readonly finalRetentionMs: number;
   /** Replicas every write waits for (durability `{ replicas }`); null: the masters fsync instead. */
   private readonly replicas: { replicas: number; timeoutMs: number } | null;
@@ -78,8 +106,10 @@ export class RedisStore implements Store {
   private readonly chains = new Map<string, Promise<void>>();
   private closed = false;
 
-  private constructor(private readonly client: RedisClient, private readonly clock: Clock, options: RedisStoreOptions) {
+  /** The connection, shared by the fleet's other Redis seams (one connection per process). */
+  private constructor(readonly client: RedisClient, private readonly clock: Clock, options: RedisStoreOptions) {
     this.keys = new RedisKeys(options.prefix ?? 'sendgate');
+    this.wakeOrigin = options.wakeOrigin ?? null;
     this.finalRetentionMs = options.finalRetentionMs ?? 30 * DAY_MS;
     this.run = defineScripts(client);
     const durability = options.durability ?? 'fsync';
@@ -127,6 +157,10 @@ export class RedisStore implements Store {
         [
           String(nowMs), String(IDEMPOTENCY_MAX_MS), String(IDEMPOTENCY_MAX_MS), hasKey ? '1' : '0',
           this.keys.recordPrefix(tenantId), storedBodyHash(message.bodyHash), String(record.notBeforeMs), id,
+          this.wakeOrigin === null ? '' : this.keys.wakeChannel(),
+          this.wakeOrigin === null ? '' : encodeWake({
+            origin: this.wakeOrigin, tenantId, phoneNumberId: message.phoneNumberId, priority: message.priority, notBeforeMs: record.notBeforeMs,
+          }),
           ...newRecordFields(record),
         ],
         p,
@@ -182,11 +216,19 @@ export class RedisStore implements Store {
       }
       const effect = transitionEffect(change);
       const score = change.state === 'queued' ? String(change.notBeforeMs) : '0';
+      const recordKey = this.keys.record(index.tenantId, id);
+      const fence = change.state === 'sending' ? change.fence : undefined;
       const [reply] = await this.write((p) => this.run(
         'transition',
-        [this.keys.record(index.tenantId, id), this.keys.queue(index.tenantId, index.phoneNumberId, index.priority)],
+        [
+          recordKey, this.keys.queue(index.tenantId, index.phoneNumberId, index.priority),
+          fence === undefined ? recordKey : this.keys.numberLease(index.tenantId, index.phoneNumberId),
+          fence === undefined ? recordKey : this.keys.departures(index.tenantId, index.phoneNumberId),
+        ],
         [
           change.state, ALLOWED_FROM.get(change.state)!, effect.queue, score, final ? String(this.finalRetentionMs) : '0',
+          fence === undefined ? '' : String(fence.token),
+          fence === undefined || fence.departuresKeepMs <= 0 ? '' : `${change.atMs} ${Math.ceil(fence.departuresKeepMs)} ${DEPARTURES_KEPT}`,
           String(effect.set.length / 2), ...effect.set, ...effect.unset,
         ],
         p,
@@ -249,6 +291,16 @@ export class RedisStore implements Store {
       // Oldest first, then arrival (seq is per tenant: a tie across tenants is ordered arbitrarily).
       all.sort((a, b) => a.record.createdAtMs - b.record.createdAtMs || a.cursor.seq - b.cursor.seq);
       return all.map((d) => d.record);
+    });
+  }
+
+  /** A number's recipients sent to since `sinceMs` (fenced `sending` commits), with the last time each. */
+  recentDepartures(tenantId: string, phoneNumberId: string, sinceMs: number): Promise<Array<{ to: string; atMs: number }>> {
+    return this.op(async () => {
+      const flat = await this.client.zrangebyscore(this.keys.departures(tenantId, phoneNumberId), sinceMs, '+inf', 'WITHSCORES');
+      const out: Array<{ to: string; atMs: number }> = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) out.push({ to: flat[i]!, atMs: Number(flat[i + 1]) });
+      return out;
     });
   }
 

@@ -14,7 +14,9 @@
   ARGV[6] the body hash as stored: '-' for none, 'h' .. hash otherwise
   ARGV[7] queue score: notBeforeMs
   ARGV[8] message id
-  ARGV[9..] record fields and values (record-codec.ts)
+  ARGV[9] pub/sub channel told about the new message ('': none), so the number's owner pages it in
+  ARGV[10] what is published there
+  ARGV[11..] record fields and values (record-codec.ts)
   Returns {'created', seq} | {'duplicate', {original record fields and values}} | {'conflict'}
 ]]
 if ARGV[4] == '1' then
@@ -31,10 +33,11 @@ end
 
 -- Zero-padded so that members with equal scores sort in arrival order.
 local seq = string.format('%016d', redis.call('INCR', KEYS[4]))
-redis.call('HSET', KEYS[1], 'seq', seq, unpack(ARGV, 9))
+redis.call('HSET', KEYS[1], 'seq', seq, unpack(ARGV, 11))
 redis.call('ZADD', KEYS[3], ARGV[7], seq .. ':' .. ARGV[8])
 if ARGV[4] == '1' then
   redis.call('HSET', KEYS[2], 'id', ARGV[8], 'h', ARGV[6], 'at', ARGV[1])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
 end
+if ARGV[9] ~= '' then redis.call('PUBLISH', ARGV[9], ARGV[10]) end
 return {'created', seq}
