@@ -1,5 +1,5 @@
 /**
- * The behaviour every Outbox implementation must have (embedded SQLite now, Redis later).
+ * The behaviour every Outbox implementation must have (embedded SQLite, Redis, Redis Cluster).
  * Call `describeOutboxConformance` from an implementation's test file with a factory that gives a
  * fresh, empty outbox and can reopen the same storage (a restart).
  */
@@ -44,7 +44,7 @@ export function describeOutboxConformance(name: string, open: () => Promise<Outb
       const [again, other] = await Promise.all([outbox.append({ ...entry(0), body: '{"changed":true}' }), outbox.append(entry(1))]);
       expect(again).toBeNull();
       expect(other).not.toBeNull();
-      await outbox.settle(first!.seq, { kind: 'dead', attempts: 3, lastError: 'HTTP 500' });
+      await outbox.settle('t1', first!.seq, { kind: 'dead', attempts: 3, lastError: 'HTTP 500' });
       expect(await outbox.append(entry(0))).toBeNull();
       await outbox.requeueDead('t1', 5000);
       expect((await outbox.pending('t1', 0, 10)).map((e) => [e.eventId, e.body])).toEqual([['e1', entry(1).body], ['e0', entry(0).body]]);
@@ -68,9 +68,9 @@ export function describeOutboxConformance(name: string, open: () => Promise<Outb
       const { outbox } = await fresh();
       const [a, b, c] = await Promise.all([0, 1, 2].map((i) => outbox.append(entry(i))));
       await Promise.all([
-        outbox.settle(a!.seq, { kind: 'delivered' }),
-        outbox.settle(b!.seq, { kind: 'retry', attempts: 2, nextAttemptAtMs: 9999, lastError: 'HTTP 500' }),
-        outbox.settle(c!.seq, { kind: 'dead', attempts: 7, lastError: 'network: ECONNREFUSED' }),
+        outbox.settle('t1', a!.seq, { kind: 'delivered' }),
+        outbox.settle('t1', b!.seq, { kind: 'retry', attempts: 2, nextAttemptAtMs: 9999, lastError: 'HTTP 500' }),
+        outbox.settle('t1', c!.seq, { kind: 'dead', attempts: 7, lastError: 'network: ECONNREFUSED' }),
       ]);
       expect((await outbox.pending('t1', 0, 10)).map((e) => [e.eventId, e.attempts, e.nextAttemptAtMs])).toEqual([['e1', 2, 9999]]);
       expect((await outbox.summary()).pending).toBe(1);
@@ -80,8 +80,8 @@ export function describeOutboxConformance(name: string, open: () => Promise<Outb
       const { outbox } = await fresh();
       const [a, b] = await Promise.all([0, 1].map((i) => outbox.append(entry(i))));
       const other = (await outbox.append(entry(5, 't2')))!;
-      await outbox.settle(a!.seq, { kind: 'dead', attempts: 9, lastError: 'HTTP 500' });
-      await outbox.settle(other.seq, { kind: 'dead', attempts: 9, lastError: 'HTTP 500' });
+      await outbox.settle('t1', a!.seq, { kind: 'dead', attempts: 9, lastError: 'HTTP 500' });
+      await outbox.settle('t2', other.seq, { kind: 'dead', attempts: 9, lastError: 'HTTP 500' });
       const c = (await outbox.append(entry(2)))!;
       const requeued = await outbox.requeueDead('t1', 7777);
       expect(requeued.map((e) => [e.eventId, e.attempts, e.nextAttemptAtMs, e.body])).toEqual([['e0', 0, 7777, entry(0).body]]);
@@ -92,11 +92,34 @@ export function describeOutboxConformance(name: string, open: () => Promise<Outb
       expect(b!.seq).toBeLessThan(c.seq);
     });
 
+    it('settles only pending entries: a late settle of a requeued entry\'s old seq changes nothing', async () => {
+      const { outbox } = await fresh();
+      const a = (await outbox.append(entry(0)))!;
+      await outbox.settle('t1', a.seq, { kind: 'dead', attempts: 3, lastError: 'HTTP 500' });
+      const [again] = await outbox.requeueDead('t1', 6000);
+      await outbox.settle('t1', a.seq, { kind: 'delivered' });
+      await outbox.settle('t1', a.seq, { kind: 'retry', attempts: 5, nextAttemptAtMs: 1, lastError: 'x' });
+      expect(await outbox.pending('t1', 0, 10)).toEqual([{ ...entry(0), seq: again!.seq, attempts: 0, nextAttemptAtMs: 6000 }]);
+      await outbox.settle('t1', again!.seq, { kind: 'delivered' });
+      expect(await outbox.summary()).toEqual({ tenants: [], pending: 0 });
+    });
+
+    it('reads back one order key\'s pending entries in a seq range', async () => {
+      const { outbox } = await fresh();
+      const all = [];
+      for (let i = 0; i < 7; i++) all.push((await outbox.append(entry(i)))!);
+      await outbox.settle('t1', all[2]!.seq, { kind: 'delivered' });
+      const k0 = await outbox.pendingOfKey('t1', 'k0', all[0]!.seq, all[5]!.seq, 10);
+      expect(k0.map((e) => e.eventId)).toEqual(['e4']);
+      expect((await outbox.pendingOfKey('t1', 'k1', 0, all[6]!.seq, 2)).map((e) => e.eventId)).toEqual(['e1', 'e3']);
+      expect(await outbox.pendingOfKey('t1', 'none', 0, all[6]!.seq, 10)).toEqual([]);
+    });
+
     it('keeps pending entries, attempts and seq order across a reopen; rejects writes once closed', async () => {
       const h = await fresh();
       const first = (await h.outbox.append(entry(0)))!;
       await h.outbox.append(entry(1));
-      await h.outbox.settle(first.seq, { kind: 'retry', attempts: 1, nextAttemptAtMs: 5000, lastError: 'HTTP 502' });
+      await h.outbox.settle('t1', first.seq, { kind: 'retry', attempts: 1, nextAttemptAtMs: 5000, lastError: 'HTTP 502' });
       const old = h.outbox;
       const reopened = await h.reopen();
       await expect(old.append(entry(8))).rejects.toThrow();

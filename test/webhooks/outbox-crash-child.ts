@@ -25,7 +25,7 @@ async function worker(): Promise<never> {
     process.stdout.write(`A ${eventId} ${entry.seq}\n`);
     if (entry.seq % 3 === 0) {
       process.stdout.write(`R ${entry.seq}\n`);
-      await outbox.settle(entry.seq, { kind: 'delivered' });
+      await outbox.settle(entry.tenantId, entry.seq, { kind: 'delivered' });
       process.stdout.write(`D ${entry.seq}\n`);
     }
   }

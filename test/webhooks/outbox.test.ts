@@ -67,7 +67,7 @@ describe('SqliteOutbox', () => {
     for (let i = 0; i < 3; i++) await outbox.append(entry(i));
     const reader = new Database(join(dir, 'webhooks.db'), { readonly: true });
     const count = () => reader.prepare('SELECT COUNT(*) FROM tenant_outbox').pluck().get();
-    const settled = Promise.all([outbox.settle(1, { kind: 'delivered' }), outbox.settle(2, { kind: 'delivered' })]);
+    const settled = Promise.all([outbox.settle('t1', 1, { kind: 'delivered' }), outbox.settle('t1', 2, { kind: 'delivered' })]);
     await new Promise((r) => setTimeout(r, 30));
     expect(count()).toBe(3);
     await outbox.append(entry(3));
@@ -80,7 +80,7 @@ describe('SqliteOutbox', () => {
   it('rejects every write of a batch that could not commit', async () => {
     const { db, outbox } = open();
     await outbox.append(entry(1));
-    const results = Promise.allSettled([outbox.append(entry(2)), outbox.settle(1, { kind: 'delivered' }), outbox.append(entry(3))]);
+    const results = Promise.allSettled([outbox.append(entry(2)), outbox.settle('t1', 1, { kind: 'delivered' }), outbox.append(entry(3))]);
     // The batch's transaction fails midway: nothing of it may stay, and every caller hears it.
     db.exec('CREATE TRIGGER refuse_e3 BEFORE INSERT ON tenant_outbox WHEN NEW.event_id = \'e3\' BEGIN SELECT RAISE(ABORT, \'refused\'); END');
     expect((await results).map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);

@@ -88,7 +88,8 @@ export class SqliteOutbox implements Outbox {
     return { tenants: rows.map((r) => r.tenant_id), pending: rows.reduce((sum, r) => sum + r.n, 0) };
   }
 
-  settle(seq: number, outcome: SettleOutcome): Promise<void> {
+  /** Seqs are global here: the tenant is not needed to find the row. */
+  settle(_tenantId: string, seq: number, outcome: SettleOutcome): Promise<void> {
     if (this.closed) return Promise.reject(new Error('outbox closed'));
     return new Promise<void>((resolve, reject) => {
       const run = (): void => {

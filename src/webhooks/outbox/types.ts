@@ -4,8 +4,9 @@
  * tenant's endpoint answered 2xx or its retries are exhausted (then it stays, marked dead, for
  * inspection and replay).
  *
- * `seq` is a total order of appends. Per (tenant, orderKey) the sender delivers in `seq` order, so
- * an implementation must hand out increasing `seq` in commit order.
+ * `seq` orders a tenant's appends. Per (tenant, orderKey) the sender delivers in `seq` order, so
+ * an implementation must hand out increasing `seq` in commit order within a tenant (the embedded
+ * outbox's is global; the Redis outbox's is per tenant, so an entry is named by tenant and seq).
  */
 
 export interface NewOutboxEntry {
@@ -29,6 +30,12 @@ export interface OutboxEntry extends NewOutboxEntry {
 
 export interface Outbox {
   /**
+   * True when other processes append to the same outbox (a fleet on one Redis) and every tenant's
+   * seqs are dense (n+1 follows n, no gaps): a lane then takes an offered entry directly only when
+   * it follows the last one it read, and reads the outbox otherwise.
+   */
+  readonly sharedSeqs?: boolean;
+  /**
    * Appends durably; resolves after commit with the stored entry (its `seq` assigned), or null when
    * an entry with this event id is already stored (pending or dead): nothing new is stored. Event
    * ids derived from the source event make a redelivered Meta webhook a no-op here.
@@ -43,8 +50,11 @@ export interface Outbox {
   pendingOfKey(tenantId: string, orderKey: string, afterSeq: number, upToSeq: number, limit: number): Promise<OutboxEntry[]>;
   /** Tenants that have pending entries, and how many in all: recovery at start. */
   summary(): Promise<{ tenants: string[]; pending: number }>;
-  /** Records the outcome of an attempt. `delivered` removes the entry from the pending set. */
-  settle(seq: number, outcome: SettleOutcome): Promise<void>;
+  /**
+   * Records the outcome of an attempt on a pending entry (anything else is left as it is).
+   * `delivered` removes the entry from the pending set.
+   */
+  settle(tenantId: string, seq: number, outcome: SettleOutcome): Promise<void>;
   /**
    * Gives a tenant's dead entries a new life: each becomes pending again with a new `seq` (after
    * everything already queued), 0 attempts, due at `nowMs`. Same event id. Returns them in order.

@@ -188,7 +188,7 @@ export class EndpointLane {
       counters.pending--;
       // The endpoint is back: events that waited out their backoff behind the open breaker go now.
       if (this.breaker.onSuccess()) for (const queue of this.queues.values()) queue[0]!.nextAttemptAtMs = Math.min(queue[0]!.nextAttemptAtMs, nowMs);
-      this.settle(entry.seq, { kind: 'delivered' });
+      this.settle(entry, { kind: 'delivered' });
       return;
     }
     counters.failedAttempts++;
@@ -200,18 +200,18 @@ export class EndpointLane {
       this.removeHead(key);
       counters.dead++;
       counters.pending--;
-      this.settle(entry.seq, { kind: 'dead', attempts, lastError: failure });
+      this.settle(entry, { kind: 'dead', attempts, lastError: failure });
       return;
     }
     entry.attempts = attempts;
     entry.nextAttemptAtMs = nowMs + delayMs;
-    this.settle(entry.seq, { kind: 'retry', attempts, nextAttemptAtMs: entry.nextAttemptAtMs, lastError: failure });
+    this.settle(entry, { kind: 'retry', attempts, nextAttemptAtMs: entry.nextAttemptAtMs, lastError: failure });
   }
 
-  private settle(seq: number, outcome: SettleOutcome): void {
+  private settle(entry: OutboxEntry, outcome: SettleOutcome): void {
     // Not awaited: the lane's memory is the source of truth while running; the outbox catches up
     // within one group commit. A lost settle only means a redelivery after restart.
-    this.deps.outbox.settle(seq, outcome).catch((err: unknown) => this.deps.onError(err, 'outbox settle'));
+    this.deps.outbox.settle(entry.tenantId, entry.seq, outcome).catch((err: unknown) => this.deps.onError(err, 'outbox settle'));
   }
 
   private async refill(): Promise<void> {
