@@ -11,7 +11,9 @@ export type RedisClient = Redis | Cluster;
 /** Script names (file names without `-<numberOfKeys>.lua`). */
 export type ScriptName = 'enqueue' | 'transition' | 'queue-page' | 'idempotent' | 'lease-acquire' | 'lease-renew' | 'lease-release' | 'members'
   // Webhooks (src/webhooks/redis.ts)
-  | 'outbox-append' | 'outbox-page' | 'outbox-settle' | 'outbox-requeue' | 'unmatched-park' | 'unmatched-update' | 'unmatched-remove' | 'unmatched-due';
+  | 'outbox-append' | 'outbox-page' | 'outbox-settle' | 'outbox-requeue' | 'unmatched-park' | 'unmatched-update' | 'unmatched-remove' | 'unmatched-read'
+  // Policy state (src/policy/redis-store.ts, redis-budgets.ts)
+  | 'budget' | 'consent' | 'deferral';
 
 const COMMANDS_DIR = new URL('./commands/', import.meta.url);
 const FILE = /^([a-z-]+)-(\d+)\.lua$/;

@@ -79,6 +79,40 @@
  *   {ms:<key>}     <p>:{ms:<key>}        string a Meta webhook dedupe mark: the ms it was marked;
  *                                        PX the marks' retention (spread over the Cluster).
  *
+ *   Policy state (src/policy/redis-store.ts, redis-budgets.ts; one block of methods at the end of
+ *   RedisKeys). All in the tenant's slot {t:T}: the budget script and a recipient's read (consent,
+ *   window, deferral) each touch one slot; a number belongs to one tenant, so its windows live in
+ *   that tenant's slot. Times in members and scores are the caller's clock.
+ *     <p>:{t:T}:pc            hash   current consent: recipient → `status \n source \n atMs`. No TTL:
+ *                                     the legal record (as the SQLite consent table); owner: the
+ *                                     consent script overwrites. Bounded by recipients with consent.
+ *     <p>:{t:T}:po            set    recipients whose current consent is opt_out (each process loads
+ *                                     it at boot into its opt-out view). Owner: the consent script.
+ *     <p>:{t:T}:pl:<rcpt>     list   a recipient's consent audit log, newest first,
+ *                                     `status \n source \n atMs \n recordedMs`; trimmed to the newest
+ *                                     100; TTL 400 days, renewed at each record.
+ *     <p>:{t:T}:pw            zset   service windows: member `<number> \n <user>`, score the user's last
+ *                                     inbound ms; entries older than 24 h trimmed at each open; TTL 24 h
+ *                                     after the latest open.
+ *     <p>:{t:T}:pd            hash   deferrals: recipient → `undeliverableUntilMs \n marketingUntilMs`.
+ *     <p>:{t:T}:pde           zset   the same recipients, score the later end: ended ones leave both
+ *                                     keys at each change; both keys PX the latest end.
+ *     <p>:{t:T}:pf            hash   warm-up age origin: number → first send ms (HSETNX). No TTL:
+ *                                     bounded by the tenant's numbers.
+ *     <p>:{t:T}:pbc           string the latest clock the tenant's budget scripts have seen (time never
+ *                                     runs backwards, as in the core). PX 25 h.
+ *     <p>:{t:T}:pur           hash   messaging-limit ring (one-minute buckets): `h` head, `w` window,
+ *                                     `t` total, `<slot>` counts. PX 25 h after each change.
+ *     <p>:{t:T}:pum           zset   recipients counted → ms their charge leaves the window; left ones
+ *                                     removed at each call. PX 25 h.
+ *     <p>:{t:T}:puh           hash   recipient → processes holding its slot (give-back); leaves with
+ *                                     the recipient. PX 25 h.
+ *     <p>:{t:T}:prr:<fp>      hash   repeated-content ring of one fingerprint (fp: xxh64 hex of it).
+ *                                     PX its window + 1 s after each change.
+ *     <p>:{t:T}:prm:<fp>      zset   that fingerprint's recipients → ms they leave. PX as its ring.
+ *   <p>:policy     pub/sub channel of policy changes (consent, deferrals, windows, first sends), so a
+ *                  number's owner honours them at departure without a read.
+ *
  * What each call touches (one slot per script; plain commands on other slots come before the
  * script and are verified when read, so a crash between them leaves nothing inconsistent):
  *   enqueue        SET {i:id} and HSET {g}:numbers (first time per number per process), then
@@ -251,5 +285,52 @@ export class RedisKeys {
 
   seenMark(key: string): string {
     return `${this.prefix}:{ms:${tagSafe(key)}}`;
+  }
+
+  // ---- Policy state (header above: types, TTLs, owners). All in the tenant's slot. ----
+
+  policyConsent(tenantId: string): string {
+    return `${this.tenant(tenantId)}:pc`;
+  }
+
+  policyOptedOut(tenantId: string): string {
+    return `${this.tenant(tenantId)}:po`;
+  }
+
+  policyConsentLog(tenantId: string, recipient: string): string {
+    return `${this.tenant(tenantId)}:pl:${recipient}`;
+  }
+
+  policyWindows(tenantId: string): string {
+    return `${this.tenant(tenantId)}:pw`;
+  }
+
+  policyDeferrals(tenantId: string): string {
+    return `${this.tenant(tenantId)}:pd`;
+  }
+
+  policyDeferralEnds(tenantId: string): string {
+    return `${this.tenant(tenantId)}:pde`;
+  }
+
+  policyFirstSends(tenantId: string): string {
+    return `${this.tenant(tenantId)}:pf`;
+  }
+
+  /** The budget script's tenant keys: clock, messaging-limit ring, its recipients, their holders. */
+  policyBudget(tenantId: string): { clock: string; tierRing: string; tierMembers: string; tierHolders: string } {
+    const t = this.tenant(tenantId);
+    return { clock: `${t}:pbc`, tierRing: `${t}:pur`, tierMembers: `${t}:pum`, tierHolders: `${t}:puh` };
+  }
+
+  /** A repeated-content ring and its recipients; `fingerprintHash` is hex. */
+  policyRepeat(tenantId: string, fingerprintHash: string): { ring: string; members: string } {
+    const t = this.tenant(tenantId);
+    return { ring: `${t}:prr:${fingerprintHash}`, members: `${t}:prm:${fingerprintHash}` };
+  }
+
+  /** Pub/sub channel of policy changes (a channel, not a key: no slot). */
+  policyChanges(): string {
+    return `${this.prefix}:policy`;
   }
 }
