@@ -8,10 +8,14 @@ import { afterAll, beforeAll } from 'vitest';
 import type { RedisClient } from '../../src/store/redis/commands.js';
 import { connectRedis, parseRedisUrl } from '../../src/store/redis/connection.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
+import { RedisSeenMarks } from '../../src/webhooks/meta/redis-seen-marks.js';
+import { RedisUnmatchedStatuses } from '../../src/webhooks/meta/redis-unmatched-statuses.js';
 import { RedisOutbox } from '../../src/webhooks/outbox/redis.js';
 import { RedisWrites } from '../../src/webhooks/redis-writes.js';
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../support/redis-server.js';
 import { describeOutboxConformance } from './outbox-conformance.js';
+import { describeSeenMarksConformance } from './seen-marks-conformance.js';
+import { describeUnmatchedConformance } from './unmatched-statuses-conformance.js';
 
 let server: RedisServer;
 let cluster: RedisCluster;
@@ -45,6 +49,37 @@ for (const [name, url] of [['redis', () => server.url], ['redis cluster (3 maste
         return outbox;
       },
       cleanup: () => quit(client),
+    };
+  });
+
+  describeSeenMarksConformance(name, async () => {
+    const keys = new RedisKeys(prefix());
+    const clients: RedisClient[] = [];
+    return {
+      async open({ ttlMs, nowMs }) {
+        const client = await connectRedis(parseRedisUrl(url()));
+        clients.push(client);
+        const marks = new RedisSeenMarks({ client, keys, ttlMs, nowMs, flushEveryMs: 60_000 });
+        return { marks, close: () => marks.close() };
+      },
+      cleanup: async () => {
+        await Promise.all(clients.map(quit));
+      },
+    };
+  });
+
+  describeUnmatchedConformance(name, async () => {
+    const keys = new RedisKeys(prefix());
+    const clients: RedisClient[] = [];
+    return {
+      async open(maxParked) {
+        const client = await connectRedis(parseRedisUrl(url()));
+        clients.push(client);
+        return RedisUnmatchedStatuses.open({ writes: new RedisWrites(client, null), keys, maxParked });
+      },
+      cleanup: async () => {
+        await Promise.all(clients.map(quit));
+      },
     };
   });
 }

@@ -13,7 +13,7 @@
  *
  * A status can overtake the dispatcher's own record of the send (Meta's webhook may arrive before
  * the `sent` commit carrying the wamid). Such statuses are parked durably (unmatched-statuses.ts,
- * in webhooks.db, before Meta gets its 200), bounded, and looked up again after each delay of
+ * in webhooks.db or Redis, before Meta gets its 200), bounded, and looked up again after each delay of
  * `unmatchedRetryMs`, also after a restart; still unknown after the last retry or older than
  * `maxParkedAgeMs` (e.g. sent around the gateway), they are dropped and counted.
  */
@@ -89,6 +89,8 @@ export interface MetaConsumerStats {
 
 /** Parked statuses looked up per sweep; the rest wait for the next one. */
 const SWEEP_BATCH = 200;
+/** How often a consumer sharing its parked statuses with a fleet looks for ones due anyway. */
+const SHARED_RECHECK_MS = 5_000;
 
 export class MetaEventConsumer {
   private readonly counts = { statuses: 0, inbound: 0, optOuts: 0, signals: 0, lateMatched: 0, unmatched: 0, unknownNumber: 0 };
@@ -106,12 +108,9 @@ export class MetaEventConsumer {
     this.unmatched = options.unmatched ?? new MemoryUnmatchedStatuses(options.maxParked ?? 10_000);
     // Statuses parked before a restart are looked up at once, and get their retry schedule again:
     // their wamid may be recorded only now, by a send recovered from the store.
-    try {
-      this.unmatched.rewind(options.clock.nowMs());
-    } catch (err) {
-      this.report(err, 'parked status rewind');
-    }
-    this.wake();
+    void this.unmatched.rewind(options.clock.nowMs())
+      .catch((err: unknown) => this.report(err, 'parked status rewind'))
+      .then(() => this.wake());
   }
 
   /** The `onEvents` for metaWebhookRoutes. */
@@ -125,7 +124,7 @@ export class MetaEventConsumer {
           const record = await this.options.records.findByWamid(event.wamid);
           if (record) {
             // Statuses of this message that overtook its record go first: the tenant sees them in Meta's order.
-            if (this.unmatched.size() > 0) for (const parked of this.unmatched.ofWamid(event.wamid)) durable.push(this.applyParked(record, parked));
+            for (const parked of await this.unmatched.ofWamid(event.wamid)) durable.push(this.applyParked(record, parked));
             durable.push(this.applyStatus(record, event));
           } else unknown.push(event);
         } else if (event.kind === 'inbound') {
@@ -139,7 +138,7 @@ export class MetaEventConsumer {
         }
       }
       // Durable before Meta's 200: a failure here answers 500 and Meta delivers them again.
-      if (unknown.length > 0) this.park(unknown);
+      if (unknown.length > 0) await this.park(unknown);
     } finally {
       // Every write started is awaited, also when a later step threw: none is left unhandled.
       const settled = await Promise.allSettled(durable);
@@ -219,27 +218,33 @@ export class MetaEventConsumer {
     return this.options.sink.enqueue(notice.tenantId, body, { orderKey: event.from, eventId: tenantEventId(notice.tenantId, `m:${event.messageId}`) });
   }
 
-  private park(events: StatusEvent[]): void {
+  private async park(events: StatusEvent[]): Promise<void> {
     const nowMs = this.options.clock.nowMs();
     const delayMs = this.retryMs[0];
     if (this.closed || delayMs === undefined) {
       this.counts.unmatched += events.length;
       return;
     }
-    this.counts.unmatched += this.unmatched.park(events, nowMs, nowMs + delayMs);
+    this.counts.unmatched += await this.unmatched.park(events, nowMs, nowMs + delayMs);
     this.wake();
   }
 
-  /** Arms the timer for the earliest parked look-up. */
+  /** Arms the timer for the earliest parked look-up (never rejects). */
   private wake(): void {
     if (this.closed) return;
-    let atMs: number | undefined;
-    try {
-      atMs = this.unmatched.nextTryAtMs();
-    } catch (err) {
-      this.report(err, 'parked status read');
-      atMs = this.options.clock.nowMs() + 1000;
-    }
+    void this.unmatched.nextTryAtMs().then(
+      (atMs) => this.arm(atMs),
+      (err: unknown) => {
+        this.report(err, 'parked status read');
+        this.arm(this.options.clock.nowMs() + 1000);
+      },
+    );
+  }
+
+  private arm(atMs: number | undefined): void {
+    if (this.closed) return;
+    // Other processes park too: what they leave behind when they stop is looked up from here.
+    if (this.unmatched.shared === true) atMs = Math.min(atMs ?? Infinity, this.options.clock.nowMs() + SHARED_RECHECK_MS);
     if (atMs === undefined || (this.timer && this.timerAtMs <= atMs)) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAtMs = atMs;
@@ -257,7 +262,7 @@ export class MetaEventConsumer {
     this.sweeping = true;
     try {
       const nowMs = this.options.clock.nowMs();
-      for (const parked of this.unmatched.due(nowMs, SWEEP_BATCH)) await this.lookUp(parked, nowMs);
+      for (const parked of await this.unmatched.due(nowMs, SWEEP_BATCH)) await this.lookUp(parked, nowMs);
     } catch (err) {
       // A store or database failure: the rows stay parked and are looked up again.
       this.report(err, 'late status');
@@ -279,7 +284,7 @@ export class MetaEventConsumer {
   private async applyParked(record: MessageRecord, parked: ParkedStatus): Promise<void> {
     await this.applyStatus(record, parked.event);
     this.counts.lateMatched++;
-    this.unmatched.remove(parked.key);
+    await this.unmatched.remove(parked.key);
   }
 
   private async lookUp(parked: ParkedStatus, nowMs: number): Promise<void> {
@@ -288,11 +293,11 @@ export class MetaEventConsumer {
     const tries = parked.tries + 1;
     const delayMs = this.retryMs[tries];
     if (delayMs === undefined || nowMs - parked.receivedAtMs >= this.maxAgeMs) {
-      this.unmatched.remove(parked.key);
+      await this.unmatched.remove(parked.key);
       this.counts.unmatched++;
       return;
     }
-    this.unmatched.retryLater(parked.key, tries, nowMs + delayMs);
+    await this.unmatched.retryLater(parked.key, tries, nowMs + delayMs);
   }
 
   private report(err: unknown, what: string): void {

@@ -4,8 +4,9 @@
  * answered 200 for survives a restart; bounded by a cap on rows (oldest dropped) and by the
  * consumer's retry schedule and maximum age.
  *
- * Parking is synchronous (better-sqlite3) and one transaction per webhook POST: statuses overtake
- * rarely enough that this costs one fsync per POST that has any, not one per status.
+ * The interface is asynchronous so that a fleet can share one (redis-unmatched-statuses.ts). Here
+ * parking is one better-sqlite3 transaction per webhook POST: statuses overtake rarely enough that
+ * this costs one fsync per POST that has any, not one per status.
  */
 import type { WebhooksDb } from '../db.js';
 import type { StatusEvent } from './events.js';
@@ -21,18 +22,21 @@ export interface ParkedStatus {
 }
 
 export interface UnmatchedStatuses {
-  /** Parks the statuses (copies already parked are left as they are); returns how many of the oldest were dropped to stay under the cap. */
-  park(events: readonly StatusEvent[], nowMs: number, nextTryAtMs: number): number;
+  /** True when other processes park and look up in the same store (a fleet on one Redis). */
+  readonly shared?: boolean;
+  /** Parks the statuses durably (copies already parked are left as they are); resolves with how many of the oldest were dropped to stay under the cap. */
+  park(events: readonly StatusEvent[], nowMs: number, nextTryAtMs: number): Promise<number>;
   /** Parked statuses due for a look-up at `nowMs`, earliest first. */
-  due(nowMs: number, limit: number): ParkedStatus[];
-  /** The statuses parked for one wamid, oldest first. */
-  ofWamid(wamid: string): ParkedStatus[];
+  due(nowMs: number, limit: number): Promise<ParkedStatus[]>;
+  /** The statuses parked for one wamid, oldest first (cheap when nothing is parked). */
+  ofWamid(wamid: string): Promise<ParkedStatus[]>;
   /** Earliest next look-up, undefined when nothing is parked. */
-  nextTryAtMs(): number | undefined;
-  retryLater(key: string, tries: number, nextTryAtMs: number): void;
+  nextTryAtMs(): Promise<number | undefined>;
+  retryLater(key: string, tries: number, nextTryAtMs: number): Promise<void>;
   /** At start: every parked status gets its whole retry schedule again, from `nowMs` (its age still counts). */
-  rewind(nowMs: number): void;
-  remove(key: string): void;
+  rewind(nowMs: number): Promise<void>;
+  remove(key: string): Promise<void>;
+  /** How many are parked, as of this process's last read or write (a shared store's other writers show at the next). */
   size(): number;
 }
 
@@ -70,7 +74,7 @@ export class SqliteUnmatchedStatuses implements UnmatchedStatuses {
     });
   }
 
-  park(events: readonly StatusEvent[], nowMs: number, nextTryAtMs: number): number {
+  async park(events: readonly StatusEvent[], nowMs: number, nextTryAtMs: number): Promise<number> {
     const before = this.count;
     try {
       return this.parkAll(events, nowMs, nextTryAtMs);
@@ -80,27 +84,28 @@ export class SqliteUnmatchedStatuses implements UnmatchedStatuses {
     }
   }
 
-  ofWamid(wamid: string): ParkedStatus[] {
+  async ofWamid(wamid: string): Promise<ParkedStatus[]> {
+    if (this.count === 0) return [];
     return (this.s.ofWamid.all(`${wamid}:`, `${wamid};`) as Row[]).map(toParked);
   }
 
-  due(nowMs: number, limit: number): ParkedStatus[] {
+  async due(nowMs: number, limit: number): Promise<ParkedStatus[]> {
     return (this.s.due.all(nowMs, limit) as Row[]).map(toParked);
   }
 
-  nextTryAtMs(): number | undefined {
+  async nextTryAtMs(): Promise<number | undefined> {
     return (this.s.next.get() as number | null) ?? undefined;
   }
 
-  retryLater(key: string, tries: number, nextTryAtMs: number): void {
+  async retryLater(key: string, tries: number, nextTryAtMs: number): Promise<void> {
     this.s.retry.run(tries, nextTryAtMs, key);
   }
 
-  rewind(nowMs: number): void {
+  async rewind(nowMs: number): Promise<void> {
     this.s.rewind.run(nowMs);
   }
 
-  remove(key: string): void {
+  async remove(key: string): Promise<void> {
     this.count -= this.s.remove.run(key).changes;
   }
 
@@ -117,7 +122,7 @@ export class MemoryUnmatchedStatuses implements UnmatchedStatuses {
   private readonly rows = new Map<string, ParkedStatus>();
   constructor(private readonly maxParked: number) {}
 
-  park(events: readonly StatusEvent[], nowMs: number, nextTryAtMs: number): number {
+  async park(events: readonly StatusEvent[], nowMs: number, nextTryAtMs: number): Promise<number> {
     for (const event of events) {
       const key = parkedKey(event);
       if (!this.rows.has(key)) this.rows.set(key, { key, event, receivedAtMs: nowMs, tries: 0, nextTryAtMs });
@@ -131,30 +136,31 @@ export class MemoryUnmatchedStatuses implements UnmatchedStatuses {
     return dropped;
   }
 
-  ofWamid(wamid: string): ParkedStatus[] {
+  async ofWamid(wamid: string): Promise<ParkedStatus[]> {
+    if (this.rows.size === 0) return [];
     return [...this.rows.values()].filter((r) => r.event.wamid === wamid);
   }
 
-  due(nowMs: number, limit: number): ParkedStatus[] {
+  async due(nowMs: number, limit: number): Promise<ParkedStatus[]> {
     return [...this.rows.values()].filter((r) => r.nextTryAtMs <= nowMs).sort((a, b) => a.nextTryAtMs - b.nextTryAtMs).slice(0, limit);
   }
 
-  nextTryAtMs(): number | undefined {
+  async nextTryAtMs(): Promise<number | undefined> {
     let min: number | undefined;
     for (const r of this.rows.values()) if (min === undefined || r.nextTryAtMs < min) min = r.nextTryAtMs;
     return min;
   }
 
-  retryLater(key: string, tries: number, nextTryAtMs: number): void {
+  async retryLater(key: string, tries: number, nextTryAtMs: number): Promise<void> {
     const row = this.rows.get(key);
     if (row) Object.assign(row, { tries, nextTryAtMs });
   }
 
-  rewind(nowMs: number): void {
+  async rewind(nowMs: number): Promise<void> {
     for (const row of this.rows.values()) Object.assign(row, { tries: 0, nextTryAtMs: nowMs });
   }
 
-  remove(key: string): void {
+  async remove(key: string): Promise<void> {
     this.rows.delete(key);
   }
 
