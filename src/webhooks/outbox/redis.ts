@@ -107,6 +107,11 @@ export class RedisOutbox implements Outbox {
     return Number((await this.writes.client.get(this.keys.outboxSequence(tenantId))) ?? 0);
   }
 
+  /** How many events of a tenant are pending. */
+  async pendingCount(tenantId: string): Promise<number> {
+    return this.writes.client.zcard(this.keys.outboxPending(tenantId));
+  }
+
   /** Stops accepting writes; the Redis client is its owner's to close. */
   async close(): Promise<void> {
     this.closed = true;

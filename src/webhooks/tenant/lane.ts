@@ -86,13 +86,25 @@ export class EndpointLane {
     this.breaker = new CircuitBreaker(deps.settings.breaker);
   }
 
-  /** A newly committed event of this tenant. */
+  /**
+   * A newly committed event of this tenant. With an outbox shared by a fleet, other processes
+   * append too: the entry is taken directly only when its seq follows the last one read (seqs are
+   * dense there), otherwise whatever lies between is read from the outbox first.
+   */
   offer(entry: OutboxEntry): void {
     if (this.refilling) this.offeredDuringRefill = true;
-    else if (this.caughtUp && this.loadedCount < this.deps.settings.window && entry.seq > this.cursorSeq) {
+    else if (this.caughtUp && this.loadedCount < this.deps.settings.window && entry.seq > this.cursorSeq
+      && (this.deps.outbox.sharedSeqs !== true || entry.seq === this.cursorSeq + 1)) {
       this.admit(entry);
       this.cursorSeq = entry.seq;
     } else this.caughtUp = false;
+    this.pump();
+  }
+
+  /** Events were appended by another process: read the outbox again. */
+  nudge(): void {
+    if (this.refilling) this.offeredDuringRefill = true;
+    else this.caughtUp = false;
     this.pump();
   }
 

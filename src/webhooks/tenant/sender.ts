@@ -15,6 +15,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../../clock.js';
 import type { Outbox, OutboxEntry } from '../outbox/types.js';
 import type { BreakerState } from './breaker.js';
+import type { DeliveryGate, GateListener } from './delivery-gate.js';
 import { EndpointLane, type LaneCounters, type LaneSettings, type TenantEndpoint } from './lane.js';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './schedule.js';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signTenantBody } from './signature.js';
@@ -45,6 +46,11 @@ export interface TenantWebhookSenderOptions {
   /** Of those, events of one recipient (order key) at most (default 10): one stuck recipient never fills the window. */
   windowPerRecipient?: number;
   pageSize?: number;
+  /**
+   * In a fleet sharing the outbox: which tenants this process delivers (redis-delivery-leases.ts).
+   * Absent: every tenant of the outbox (one process alone on its storage).
+   */
+  gate?: DeliveryGate;
   /** Logs problems; never given secrets. */
   onError?: (err: unknown, what: string) => void;
 }
@@ -88,9 +94,20 @@ export interface EnqueueOptions {
   eventId?: string;
 }
 
+interface LaneSlot {
+  lane: EndpointLane;
+  /** This lane's share of the counters (the sender's stats add them up). */
+  counters: LaneCounters;
+  /** Aborts this lane's attempts in flight (the tenant was lost to another process, or shutdown). */
+  stop: AbortController;
+}
+
+const zeroCounters = (): LaneCounters => ({ attempts: 0, delivered: 0, failedAttempts: 0, dead: 0, pending: 0 });
+
 export class TenantWebhookSender {
-  private readonly lanes = new Map<string, EndpointLane>();
-  private readonly counters: LaneCounters = { attempts: 0, delivered: 0, failedAttempts: 0, dead: 0, pending: 0 };
+  private readonly lanes = new Map<string, LaneSlot>();
+  /** Counters of lanes closed since start, plus (alone on the outbox) the events pending at start. */
+  private readonly retired: LaneCounters = zeroCounters();
   private enqueued = 0;
   private dropped = 0;
   private duplicates = 0;
@@ -100,8 +117,6 @@ export class TenantWebhookSender {
   private readonly agent: Dispatcher;
   private readonly onError: (err: unknown, what: string) => void;
   private closed = false;
-  /** Aborts attempts in flight at close: they stay pending in the outbox and go again after restart. */
-  private readonly shutdown = new AbortController();
 
   constructor(private readonly options: TenantWebhookSenderOptions) {
     this.clock = options.clock ?? systemClock;
@@ -132,11 +147,48 @@ export class TenantWebhookSender {
     });
   }
 
-  /** Recovery: picks up every pending event left in the outbox. Call once, before `enqueue`. */
+  /**
+   * Recovery: picks up every pending event left in the outbox (with a gate: of the tenants it
+   * gives this process, now and later). Call once, before `enqueue`.
+   */
   async start(): Promise<void> {
+    const { gate } = this.options;
+    if (gate !== undefined) {
+      await gate.start(this.gateListener);
+      return;
+    }
     const { tenants, pending } = await this.options.outbox.summary();
-    this.counters.pending += pending;
-    for (const tenantId of tenants) this.lane(tenantId).pump();
+    this.retired.pending += pending;
+    for (const tenantId of tenants) this.slot(tenantId).lane.pump();
+  }
+
+  private readonly gateListener: GateListener = {
+    gained: (tenantId, pending) => {
+      if (this.closed) return;
+      const slot = this.slot(tenantId);
+      slot.counters.pending += pending;
+      slot.lane.pump();
+    },
+    lost: (tenantId) => {
+      const slot = this.lanes.get(tenantId);
+      if (slot === undefined) return;
+      this.lanes.delete(tenantId);
+      this.retire(slot);
+      slot.stop.abort();
+      void slot.lane.close();
+    },
+    appended: (tenantId) => this.lanes.get(tenantId)?.lane.nudge(),
+  };
+
+  /** With a gate, a tenant this process does not deliver only gets its events appended. */
+  private offer(tenantId: string, entry: OutboxEntry): void {
+    const slot = this.options.gate === undefined ? this.slot(tenantId) : this.lanes.get(tenantId);
+    if (slot === undefined) {
+      this.options.gate!.want(tenantId);
+      return;
+    }
+    slot.counters.pending++;
+    slot.lane.offer(entry);
   }
 
   /**
@@ -162,8 +214,7 @@ export class TenantWebhookSender {
       return eventId;
     }
     this.enqueued++;
-    this.counters.pending++;
-    this.lane(tenantId).offer(entry);
+    this.offer(tenantId, entry);
     return eventId;
   }
 
@@ -171,11 +222,7 @@ export class TenantWebhookSender {
   async replayDead(tenantId: string): Promise<number> {
     if (this.closed) throw new Error('webhook sender closed');
     const entries = await this.options.outbox.requeueDead(tenantId, this.clock.nowMs());
-    const lane = this.lane(tenantId);
-    for (const entry of entries) {
-      this.counters.pending++;
-      lane.offer(entry);
-    }
+    for (const entry of entries) this.offer(tenantId, entry);
     return entries.length;
   }
 
@@ -185,7 +232,9 @@ export class TenantWebhookSender {
     let loaded = 0;
     let openBreakers = 0;
     let breakerOpens = 0;
-    for (const [tenantId, lane] of this.lanes) {
+    const sums = { ...this.retired };
+    for (const [tenantId, { lane, counters }] of this.lanes) {
+      for (const name of COUNTER_NAMES) sums[name] += counters[name];
       const breaker = lane.breakerState();
       endpoints.push({ tenantId, breaker, consecutiveFailures: lane.breaker.failures, inFlight: lane.inFlight, loaded: lane.loaded });
       inFlight += lane.inFlight;
@@ -193,37 +242,50 @@ export class TenantWebhookSender {
       if (breaker !== 'closed') openBreakers++;
       breakerOpens += lane.breaker.opens;
     }
-    return { ...this.counters, enqueued: this.enqueued, dropped: this.dropped, duplicates: this.duplicates, breakerOpens, inFlight, loaded, openBreakers, endpoints };
+    return { ...sums, enqueued: this.enqueued, dropped: this.dropped, duplicates: this.duplicates, breakerOpens, inFlight, loaded, openBreakers, endpoints };
   }
 
-  /** Stops delivering, aborts attempts in flight (they stay pending), closes sockets. The outbox is the caller's to close. */
+  /**
+   * Stops delivering, aborts attempts in flight (they stay pending), closes sockets, then gives
+   * up the gate's tenants (another process takes them over). The outbox is the caller's to close.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    const closing = Promise.all([...this.lanes.values()].map((lane) => lane.close()));
-    this.shutdown.abort();
+    const slots = [...this.lanes.values()];
+    const closing = Promise.all(slots.map(({ lane }) => lane.close()));
+    for (const { stop } of slots) stop.abort();
     await closing;
+    await this.options.gate?.close();
     await this.agent.close();
   }
 
-  private lane(tenantId: string): EndpointLane {
-    let lane = this.lanes.get(tenantId);
-    if (!lane) {
-      lane = new EndpointLane({
+  private slot(tenantId: string): LaneSlot {
+    let slot = this.lanes.get(tenantId);
+    if (!slot) {
+      const counters = zeroCounters();
+      const stop = new AbortController();
+      const lane = new EndpointLane({
         tenantId,
         outbox: this.options.outbox,
         clock: this.clock,
         settings: this.settings,
         endpoint: () => this.options.endpoint(tenantId),
-        deliver: (endpoint, entry) => this.deliver(endpoint, entry),
-        counters: this.counters,
+        deliver: (endpoint, entry) => this.deliver(endpoint, entry, stop.signal),
+        counters,
         onError: this.onError,
       });
-      this.lanes.set(tenantId, lane);
+      slot = { lane, counters, stop };
+      this.lanes.set(tenantId, slot);
     }
-    return lane;
+    return slot;
   }
 
-  private async deliver(endpoint: TenantEndpoint, entry: OutboxEntry): Promise<string | null> {
+  /** A lost tenant's counters stay in the totals; its pending events are another process's now. */
+  private retire(slot: LaneSlot): void {
+    for (const name of COUNTER_NAMES) if (name !== 'pending') this.retired[name] += slot.counters[name];
+  }
+
+  private async deliver(endpoint: TenantEndpoint, entry: OutboxEntry, stop: AbortSignal): Promise<string | null> {
     const unixSeconds = Math.floor(this.clock.nowMs() / 1000);
     try {
       const response = await request(endpoint.url, {
@@ -236,7 +298,7 @@ export class TenantWebhookSender {
           [EVENT_ID_HEADER]: entry.eventId,
         },
         body: entry.body,
-        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.shutdown.signal]),
+        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), stop]),
       });
       await response.body.dump();
       return response.statusCode >= 200 && response.statusCode < 300 ? null : `HTTP ${response.statusCode}`;
@@ -247,6 +309,8 @@ export class TenantWebhookSender {
     }
   }
 }
+
+const COUNTER_NAMES = ['attempts', 'delivered', 'failedAttempts', 'dead', 'pending'] as const;
 
 /** Order key from the event's own fields: per-recipient order is what tenants rely on. */
 function defaultOrderKey(event: object): string {
