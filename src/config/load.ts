@@ -97,7 +97,9 @@ export function applyEnv(parsed: unknown, env: NodeJS.ProcessEnv): unknown {
     out.listen = { ...((out.listen as object | undefined) ?? {}), port };
   }
   if (env.REDIS_URL !== undefined && env.REDIS_URL !== '') {
-    out.storage = { kind: 'redis', url: env.REDIS_URL };
+    // Other Redis settings of the file (prefix, durability, lease) stay; an embedded entry is replaced.
+    const storage = out.storage as { kind?: unknown } | undefined;
+    out.storage = { ...(storage?.kind === 'redis' ? storage : {}), kind: 'redis', url: env.REDIS_URL };
   }
   return out;
 }

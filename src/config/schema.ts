@@ -140,7 +140,35 @@ export const ConfigSchema = Type.Object(
            */
           retentionDays: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3650 })),
         }, { additionalProperties: false }),
-        Type.Object({ kind: Type.Literal('redis'), url: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+        Type.Object({
+          kind: Type.Literal('redis'),
+          /** `redis://host:port` (or `rediss://`) for one server, `redis+cluster://host:port,host:port` for a Cluster. */
+          url: Type.String({ minLength: 1 }),
+          /** Prefix of every key: separates deployments sharing one Redis. Default `sendgate`. */
+          prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[^{}]+$' })),
+          /**
+           * What a 2xx waits for. 'fsync' (default): every master runs `appendonly yes` +
+           * `appendfsync always`, checked at boot (the gateway refuses to start otherwise).
+           * `{ replicas, timeoutMs }`: each write waits (WAIT) for that many replicas instead.
+           * 'unchecked': the operator accepts that Redis may lose acknowledged writes.
+           */
+          durability: Type.Optional(Type.Union([
+            Type.Literal('fsync'),
+            Type.Literal('unchecked'),
+            Type.Object({
+              replicas: Type.Integer({ minimum: 1, maximum: 16 }),
+              timeoutMs: Type.Integer({ minimum: 1, maximum: 60_000 }),
+            }, { additionalProperties: false }),
+          ])),
+          /**
+           * A number's dispatch lease (src/fleet/ownership.ts): renewed every third of it; a process
+           * that cannot renew stops sending after two thirds; a dead process's numbers move within
+           * about this long plus a third. Default 10 000.
+           */
+          leaseTtlMs: Type.Optional(Type.Integer({ minimum: 300, maximum: 600_000 })),
+          /** As for embedded storage: final records expire this many days after their last change. Default 30. */
+          retentionDays: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3650 })),
+        }, { additionalProperties: false }),
       ],
       // Defaults to { kind: 'embedded', path: DEFAULT_STORAGE_PATH }, applied by load.ts (TypeBox merges
       // an object default into any given object, which would graft `path` onto a redis entry).

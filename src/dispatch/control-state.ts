@@ -15,8 +15,22 @@ import type { LimitsPatch } from './types.js';
 
 export const controlKeys = {
   number: (phoneNumberId: string): string => `number:${phoneNumberId}`,
+  /**
+   * In a fleet, what an operator decided about a number (pause, resume, limit overrides): written
+   * by whichever process took the admin call, while `number:` is written by the number's owner
+   * only. One writer per key: neither can overwrite the other's decision.
+   */
+  operator: (phoneNumberId: string): string => `operator:${phoneNumberId}`,
   tenant: (tenantId: string): string => `tenant:${tenantId}`,
 };
+
+/** An operator's decisions about a number in a fleet (`operator:` key). */
+export interface OperatorControl {
+  paused?: PauseReason;
+  /** An operator resumed the number then: a pause from before (operator's or upstream's) is over. */
+  resumedAtMs?: number;
+  overrides?: LimitsPatch;
+}
 
 /** Who paused, and why: an operator, or an upstream answer with its Graph code. */
 export interface PauseReason {
@@ -41,15 +55,16 @@ export interface TenantControl {
 }
 
 /** The lane's control state as stored; null when there is nothing to keep (the entry is deleted). */
-export function laneControl(lane: Lane, nowMs: number): NumberControl | null {
+export function laneControl(lane: Lane, nowMs: number, fleet = false): NumberControl | null {
   const out: NumberControl = {};
-  if (lane.pause !== null) out.paused = lane.pause;
+  // In a fleet an operator's pause and overrides live under `operator:` (operatorControl).
+  if (lane.pause !== null && !(fleet && lane.pause.by === 'operator')) out.paused = lane.pause;
   if (lane.pausedUntilMs > nowMs) {
     out.pausedUntilMs = lane.pausedUntilMs;
     if (lane.probing) out.probing = true;
   }
   if (lane.throttledUntilMs > nowMs || lane.throttleStrikes > 0) out.throttle = { untilMs: lane.throttledUntilMs, strikes: lane.throttleStrikes };
-  if (Object.keys(lane.overrides).length > 0) out.overrides = lane.overrides;
+  if (!fleet && Object.keys(lane.overrides).length > 0) out.overrides = lane.overrides;
   const rate = lane.rate.snapshot();
   if (rate !== null) out.rate = rate;
   return Object.keys(out).length === 0 ? null : out;
@@ -82,7 +97,25 @@ function save(s: DispatchState, key: string, current: () => unknown): void {
 }
 
 export function saveLane(s: DispatchState, lane: Lane): void {
-  save(s, controlKeys.number(lane.phoneNumberId), () => laneControl(lane, s.deps.clock.nowMs()));
+  save(s, controlKeys.number(lane.phoneNumberId), () => laneControl(lane, s.deps.clock.nowMs(), s.deps.fleet !== undefined));
+}
+
+/**
+ * An operator changed the lane (pause, resume, limits). In a fleet that goes under its own key,
+ * from any process; alone, it is part of the lane's entry.
+ */
+export function saveOperator(s: DispatchState, lane: Lane): void {
+  if (s.deps.fleet === undefined) {
+    saveLane(s, lane);
+    return;
+  }
+  save(s, controlKeys.operator(lane.phoneNumberId), () => {
+    const out: OperatorControl = {};
+    if (lane.pause?.by === 'operator') out.paused = lane.pause;
+    else if (lane.operatorResumedAtMs > 0) out.resumedAtMs = lane.operatorResumedAtMs;
+    if (Object.keys(lane.overrides).length > 0) out.overrides = lane.overrides;
+    return Object.keys(out).length === 0 ? null : out;
+  });
 }
 
 export function saveTenant(s: DispatchState, tenantId: string): void {
@@ -92,20 +125,45 @@ export function saveTenant(s: DispatchState, tenantId: string): void {
   });
 }
 
-/** Applies stored control state; called before the first message is handed to the dispatcher. */
+/**
+ * Applies stored control state; called before the first message is handed to the dispatcher (in a
+ * fleet also when a process takes a number over, `number:` entries before `operator:` ones).
+ */
 export function restore(s: DispatchState, entries: readonly ControlEntry[]): void {
+  for (const entry of entries) applyControl(s, entry.key, entry.value);
+}
+
+/**
+ * One entry's value applied to the lane or tenant it steers. `null` (in a fleet, an entry another
+ * process deleted) clears what that key holds.
+ */
+export function applyControl(s: DispatchState, key: string, stored: unknown): void {
   const nowMs = s.deps.clock.nowMs();
-  for (const entry of entries) {
-    const sep = entry.key.indexOf(':');
-    const kind = entry.key.slice(0, sep);
-    const id = entry.key.slice(sep + 1);
-    if (kind === 'tenant') {
-      const value = entry.value as TenantControl;
-      if (value.paused !== undefined) s.pausedTenants.set(id, value.paused);
-      continue;
+  const sep = key.indexOf(':');
+  const kind = key.slice(0, sep);
+  const id = key.slice(sep + 1);
+  if (kind === 'tenant') {
+    const value = (stored ?? {}) as TenantControl;
+    if (value.paused !== undefined) s.pausedTenants.set(id, value.paused);
+    else s.pausedTenants.delete(id);
+    return;
+  }
+  if (kind === 'operator') {
+    const value = (stored ?? {}) as OperatorControl;
+    const lane = s.laneFor(id, s.deps.numbers.get(id)?.tenantId ?? '');
+    lane.overrides = { ...value.overrides };
+    if (value.paused !== undefined) lane.pause = value.paused;
+    else if (lane.pause?.by === 'operator') lane.pause = null;
+    if (value.resumedAtMs !== undefined && lane.pause !== null && lane.pause.atMs <= value.resumedAtMs) {
+      lane.pause = null;
+      lane.pausedUntilMs = 0;
     }
-    if (kind !== 'number') continue;
-    const value = entry.value as NumberControl;
+    lane.operatorResumedAtMs = value.resumedAtMs ?? 0;
+    return;
+  }
+  if (kind !== 'number' || stored === null) return;
+  {
+    const value = stored as NumberControl;
     const lane = s.laneFor(id, s.deps.numbers.get(id)?.tenantId ?? '');
     if (value.paused !== undefined) lane.pause = value.paused;
     if (value.pausedUntilMs !== undefined && value.pausedUntilMs > nowMs) {

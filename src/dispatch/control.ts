@@ -3,7 +3,7 @@
  * number, per tenant), per-number limit overrides, the expected wait and the lanes' view.
  * Every change runs the affected lanes at once, so it applies to messages already waiting.
  */
-import { saveLane, saveTenant } from './control-state.js';
+import { saveOperator, saveTenant } from './control-state.js';
 import type { Lane } from './lane.js';
 import { laneView, targetMps } from './limits.js';
 import type { DispatchState } from './state.js';
@@ -18,23 +18,25 @@ function runLanesOf(s: DispatchState, predicate: (lane: Lane) => boolean): void 
 export function setLimits(s: DispatchState, phoneNumberId: string, patch: LimitsPatch): void {
   const lane = s.laneFor(phoneNumberId, '');
   lane.overrides = { ...lane.overrides, ...patch };
-  saveLane(s, lane);
+  saveOperator(s, lane);
   runLanesOf(s, (l) => l === lane);
 }
 
 export function pauseNumber(s: DispatchState, phoneNumberId: string): void {
   const lane = s.laneFor(phoneNumberId, '');
   lane.pause = { by: 'operator', atMs: s.deps.clock.nowMs() };
-  saveLane(s, lane);
+  saveOperator(s, lane);
   runLanesOf(s, (l) => l === lane);
 }
 
 export function resumeNumber(s: DispatchState, phoneNumberId: string): void {
-  const lane = s.lanes.get(phoneNumberId);
+  // In a fleet the number's owner may be another process: the resume is written all the same.
+  const lane = s.deps.fleet === undefined ? s.lanes.get(phoneNumberId) : s.laneFor(phoneNumberId, '');
   if (lane === undefined) return;
   lane.pause = null;
   lane.pausedUntilMs = 0; // an operator's resume also ends a maintenance pause (131057) early
-  saveLane(s, lane);
+  lane.operatorResumedAtMs = s.deps.clock.nowMs();
+  saveOperator(s, lane);
   runLanesOf(s, (l) => l === lane);
 }
 

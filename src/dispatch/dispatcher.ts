@@ -23,7 +23,8 @@
  */
 import type { MessageRecord } from '../store/types.js';
 import { capacityView, estimateWaitMs, pauseNumber, pauseTenant, resumeNumber, resumeTenant, setLimits, snapshot } from './control.js';
-import { restore } from './control-state.js';
+import { applyControl, restore } from './control-state.js';
+import { adopt, resync, retire, stored } from './fleet.js';
 import { admitToWindow, attachPaging, jobOf, recoverFromStore } from './paging.js';
 import { unprepare } from './prepare.js';
 import { DispatchState } from './state.js';
@@ -58,12 +59,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   return {
     submit(record) {
       if (s.closing || record.state !== 'queued') return;
+      // In a fleet the number's owner pages it in (the store's wake notice reaches it).
+      if (deps.fleet !== undefined && !deps.fleet.holds(record.phoneNumberId)) return;
       add(s, record);
       s.pump();
     },
     async recover(records) {
       if (s.closing) return;
       if (records === undefined) {
+        if (deps.fleet !== undefined) return; // each number is recovered by whoever takes its lease (adopt)
         await recoverFromStore(s);
         s.pump();
         return;
@@ -77,6 +81,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       s.pump();
     },
     restore: (entries) => restore(s, entries),
+    adopt: (numbers) => adopt(s, numbers),
+    retire: (phoneNumberId) => retire(s, phoneNumberId),
+    stored: (notice) => stored(s, notice),
+    resync: () => resync(s),
+    controlChanged(key, value) {
+      applyControl(s, key, value);
+      for (const lane of s.lanes.values()) s.touched.add(lane);
+      s.pump();
+    },
     estimateWaitMs: (phoneNumberId, ahead) => estimateWaitMs(s, phoneNumberId, ahead),
     waitForOutcome: (id, timeoutMs) => s.waiters.wait(id, timeoutMs),
     queued: (phoneNumberId) => Math.max(0, s.lanes.get(phoneNumberId)?.depth ?? 0),

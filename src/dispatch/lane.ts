@@ -66,6 +66,13 @@ export class Lane {
   overrides: LimitsPatch = {};
   /** Paused until resumed, and who paused it and why (an operator, or an upstream code); null: not paused. */
   pause: PauseReason | null = null;
+  /** When an operator last resumed it (0: never): in a fleet, ends pauses from before on the owner. */
+  operatorResumedAtMs = 0;
+  /**
+   * In a fleet: this process no longer owns the number (lease lost or handed over). A retired lane
+   * never sends; its messages are the new owner's.
+   */
+  retired = false;
   /** Upstream slots held: `sending` commits under way, prepared messages, requests in flight. */
   inFlight = 0;
   /** Waiting messages: in the FIFOs, held for a parked recipient, in retry backoff, or only in the store. */

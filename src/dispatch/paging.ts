@@ -182,7 +182,9 @@ function take(s: DispatchState, lane: Lane, page: QueuePage): void {
     if (s.known.has(rec.id)) continue;
     if (rec.state === 'sending' && rec.updatedAtMs >= lane.paging.attachedAtMs) continue;
     lane.enqueueFresh(jobOf(s, rec));
+    // Counted when stored, or (a fleet's wake notice lost) found only now: counted as waiting then.
     if (lane.paging.inStore > 0) lane.paging.inStore--;
+    else lane.depth++;
   }
 }
 

@@ -51,7 +51,10 @@ export async function prepare(s: DispatchState, lane: Lane, job: Job): Promise<v
   s.reserve(lane);
   lane.preparing++;
   job.attempts++;
-  const committed = await s.transition(job, { state: 'sending', attempts: job.attempts, atMs: s.deps.clock.nowMs() });
+  const fence = s.deps.fleet?.fence(lane.phoneNumberId);
+  const committed = s.deps.fleet !== undefined && fence === undefined
+    ? 'refused' // the lease went while this waited its turn: the number's next owner sends it
+    : await s.transition(job, { state: 'sending', attempts: job.attempts, atMs: s.deps.clock.nowMs(), ...(fence === undefined ? {} : { fence }) });
   lane.preparing--;
   if (committed === 'error') storeFailed(s);
   else if (s.storeFailures > 0) storeRecovered(s);
@@ -78,6 +81,7 @@ export async function requeueNow(s: DispatchState, lane: Lane, job: Job): Promis
   const nowMs = s.deps.clock.nowMs();
   await s.transition(job, { state: 'queued', notBeforeMs: nowMs, lastError: job.lastError, atMs: nowMs, throttled: job.throttled });
   if (!s.closing) s.requeue(lane, job, 0);
+  else s.known.delete(job.rec.id);
 }
 
 /** Takes back every message of the lane committed but not yet sent, releasing their slots. */

@@ -39,6 +39,10 @@ export function onWake(s: DispatchState, wake: Wake, nowMs: number): void {
     if (lane.wakeAtMs !== wake.atMs) return; // superseded by an earlier wake-up
     lane.wakeAtMs = Number.POSITIVE_INFINITY;
   } else if (wake.kind === 'job') {
+    if (lane.retired) {
+      s.known.delete(wake.job.rec.id);
+      return;
+    }
     lane.enqueueDue(wake.job);
   } else if (wake.kind === 'sweep') {
     lane.sweepAtMs = Number.POSITIVE_INFINITY;
@@ -89,8 +93,14 @@ function wakeLaneAt(s: DispatchState, lane: Lane, atMs: number): void {
  */
 function run(s: DispatchState, lane: Lane): void {
   if (s.closing) return;
-  const { clock, pacer } = s.deps;
+  const { clock, pacer, fleet } = s.deps;
   const nowMs = clock.nowMs();
+  // In a fleet: only through a number whose lease is held and safely valid (fleet/ownership.ts
+  // runs the lanes again when it is renewed). The owner's sweeps expire what waits meanwhile.
+  if (lane.retired || (fleet !== undefined && !fleet.mayDispatch(lane.phoneNumberId))) {
+    unprepare(s, lane);
+    return;
+  }
   if (s.isPaused(lane, nowMs)) {
     unprepare(s, lane);
     // A maintenance pause (131057) ends by itself: the lane runs again then, one probe first.

@@ -140,6 +140,10 @@ export class DispatchState implements DispatchContext {
   }
 
   requeue(lane: Lane, job: Job, delayMs: number): void {
+    if (lane.retired) {
+      this.known.delete(job.rec.id); // the number's new owner pages it from the store
+      return;
+    }
     lane.depth++;
     if (delayMs <= 0) {
       lane.enqueueDue(job);

@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import type { ControlEntry, ControlStateStore, MessageRecord, MessageState, RecordedError, Store } from '../store/types.js';
+import type { ControlEntry, ControlStateStore, Fence, MessageRecord, MessageState, Priority, RecordedError, Store } from '../store/types.js';
 import type { Reaction } from '../upstream/classify.js';
 import type { Upstream } from '../upstream/types.js';
 
@@ -59,6 +59,29 @@ export interface DispatchLog {
   error(obj: object, msg: string): void;
 }
 
+/**
+ * Distributed mode: this process's seat in the fleet (src/fleet/ownership.ts). The dispatcher sends
+ * only through numbers whose lease it holds, and only while the lease is safely valid.
+ */
+export interface FleetSeat {
+  /** The lease on the number is held (its lane pages and counts what other processes store). */
+  holds(phoneNumberId: string): boolean;
+  /** Held and renewed recently enough that it cannot have lapsed: messages may leave now. */
+  mayDispatch(phoneNumberId: string): boolean;
+  /** What the `sending` commit is checked against; undefined when the lease is not held. */
+  fence(phoneNumberId: string): Fence | undefined;
+  /** Recipients the number sent to lately (any process): the new owner holds them for their pair interval. */
+  recentDepartures(phoneNumberId: string, sinceMs: number): Promise<Array<{ to: string; atMs: number }>>;
+}
+
+/** Another process stored a message for a number (the store's wake notice). */
+export interface StoredNotice {
+  phoneNumberId: string;
+  tenantId: string;
+  priority: Priority;
+  notBeforeMs: number;
+}
+
 export interface DispatcherDeps {
   /**
    * Every state change goes through `transition`. With `queuePage` and `queueCounts` the store is
@@ -96,7 +119,9 @@ export interface DispatcherDeps {
    */
   maxInFlightTotal?: number;
   /** Where pauses, limit overrides and learned rates are kept across restarts (control-state.ts). Absent: memory only. */
-  control?: Pick<ControlStateStore, 'putControl'>;
+  control?: Pick<ControlStateStore, 'putControl'> & Partial<Pick<ControlStateStore, 'controlEntries'>>;
+  /** Distributed mode: the numbers this process may dispatch. Absent: every number (one process). */
+  fleet?: FleetSeat;
   /**
    * Templates are checked again right before their `sending` commit (the policy engine's
    * departureRefusal): the refusal to end them `rejected` with, or null to send.
@@ -210,6 +235,16 @@ export interface Dispatcher {
   submit(record: MessageRecord): void;
   /** Boot, before `recover`: stored pauses, overrides and learned rates (control-state.ts). */
   restore(entries: readonly ControlEntry[]): void;
+  /** Distributed mode (dispatch/fleet.ts): leases taken: the numbers' lanes start from the store. */
+  adopt(numbers: ReadonlyArray<{ phoneNumberId: string; tenantId: string }>): Promise<void>;
+  /** Distributed mode: the lease is gone or handed over; resolves once its requests in flight are answered. */
+  retire(phoneNumberId: string): Promise<void>;
+  /** Distributed mode: another process stored a message for a number (paged in if this one owns it). */
+  stored(notice: StoredNotice): void;
+  /** Distributed mode: look at the owned numbers' queues again from the start (lost notices). */
+  resync(): void;
+  /** Distributed mode: another process changed a control entry (`null`: deleted). */
+  controlChanged(key: string, value: unknown): void;
   /**
    * Boot: without records, learns from the store how many messages each number has and pages them
    * (nothing of the backlog is loaded). With records (tests, tools), takes exactly those. Either way

@@ -112,3 +112,12 @@ async function settleWithin(connecting: Promise<void>, abandon: () => void): Pro
 export function masters(client: RedisClient): Redis[] {
   return client instanceof Cluster ? client.nodes('master') : [client];
 }
+
+/**
+ * A second connection to the same Redis or Cluster for pub/sub (a subscribed connection can do
+ * nothing else). Unlike the store's, it queues while reconnecting: ioredis subscribes again by itself.
+ */
+export function subscriberOf(client: RedisClient): RedisClient {
+  if (client instanceof Cluster) return client.duplicate([], { lazyConnect: false, enableOfflineQueue: true });
+  return client.duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null });
+}

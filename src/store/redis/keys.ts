@@ -47,6 +47,8 @@
  *   <p>:wake       pub/sub channel: `<origin>\n<tenant>\n<number>\n<priority>\n<notBeforeMs>`
  *                  published by the enqueue script, so a number's owner pages in what another
  *                  process stored.
+ *   <p>:control    pub/sub channel: `<origin>\n<control key>` after putControl, so every process
+ *                  of a fleet applies pauses and overrides an operator set through any of them.
  *
  *   Webhooks (src/webhooks/redis.ts; one block of methods at the end of RedisKeys):
  *   {t:<tenant>}   the tenant's outbox of tenant webhooks, in the tenant's slot (each outbox script
@@ -206,6 +208,11 @@ export class RedisKeys {
   /** Pub/sub channel: a message was stored for a number (its owner pages it in). */
   wakeChannel(): string {
     return `${this.prefix}:wake`;
+  }
+
+  /** Pub/sub channel: a control entry changed (`<origin>\n<key>`); every process applies it. */
+  controlChannel(): string {
+    return `${this.prefix}:control`;
   }
 
   // ---- Webhooks (src/webhooks/redis.ts): the tenant outbox, its delivery lease, Meta dedupe marks

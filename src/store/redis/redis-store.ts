@@ -304,6 +304,14 @@ export class RedisStore implements Store {
     });
   }
 
+  /** One control entry's value (null: none), read when a notice says another process changed it. */
+  controlEntry(key: string): Promise<unknown> {
+    return this.op(async () => {
+      const entry = await this.client.hget(this.keys.control(), key);
+      return entry === null ? null : (JSON.parse(entry) as { v: unknown }).v;
+    });
+  }
+
   controlEntries(): Promise<ControlEntry[]> {
     return this.op(async () => {
       const entries = await this.client.hgetall(this.keys.control());
@@ -316,8 +324,11 @@ export class RedisStore implements Store {
 
   putControl(key: string, value: unknown): Promise<void> {
     return this.op(async () => {
-      if (value === null) await this.write((p) => p.hdel(this.keys.control(), key));
-      else await this.write((p) => p.hset(this.keys.control(), key, JSON.stringify({ v: value, at: this.clock.nowMs() })));
+      await this.write((p) => {
+        if (value === null) p.hdel(this.keys.control(), key);
+        else p.hset(this.keys.control(), key, JSON.stringify({ v: value, at: this.clock.nowMs() }));
+        if (this.wakeOrigin !== null) p.publish(this.keys.controlChannel(), `${this.wakeOrigin}\n${key}`);
+      });
     });
   }
 
