@@ -22,7 +22,7 @@ import type { Admission, AdmitInput } from '../gateway/ports.js';
 import { detectOptOut } from '../webhooks/opt-out.js';
 import { sendContent, type SendContent } from './content.js';
 import { Deferrals } from './deferrals.js';
-import { TierCharges } from './messaging-limit.js';
+import { TierCharges, type TierLedger } from './messaging-limit.js';
 import { refusal } from './refusals.js';
 import { contentFingerprint } from './repeat.js';
 import { ServiceWindows, SERVICE_WINDOW_MS } from './service-window.js';
@@ -48,15 +48,20 @@ const NOTHING_CHARGED: Admission = Object.freeze({ warnings: NO_WARNINGS, releas
 const GIVES_BACK = new Set(['failed', 'expired', 'rejected']);
 const HISTORY_LIMIT = 50;
 
+/** Where an admission's charges go back to (the engine: its core, or the fleet's budgets). */
+interface GivesBack {
+  giveBack(tenantId: string, to: string, tierHeld: boolean, repeatFingerprint: string | undefined, nowMs: number): void;
+}
+
 /** An admission that holds a tier slot and/or a repeat slot, and/or carries warnings. */
-class ChargedAdmission implements Admission {
+export class ChargedAdmission implements Admission {
   private released = false;
   constructor(
     readonly warnings: readonly string[],
-    private readonly tier: TierCharges | undefined,
+    private readonly tierHeld: boolean,
     /** The content fingerprint whose repeat slot this admission counted (not one the recipient already held). */
     private readonly repeatFingerprint: string | undefined,
-    private readonly core: PolicyCore,
+    private readonly engine: GivesBack,
     private readonly tenantId: string,
     private readonly to: string,
     private readonly clock: Clock,
@@ -65,44 +70,89 @@ class ChargedAdmission implements Admission {
   release(): void {
     if (this.released) return;
     this.released = true;
-    const nowMs = this.clock.nowMs();
-    this.tier?.release(this.tenantId, this.to, nowMs);
-    if (this.repeatFingerprint !== undefined) this.core.repeat.release(this.tenantId, this.repeatFingerprint, this.to, nowMs);
+    this.engine.giveBack(this.tenantId, this.to, this.tierHeld, this.repeatFingerprint, this.clock.nowMs());
   }
+}
+
+/**
+ * What admission's first part (the checks that charge nothing) found, for the charging part.
+ * One object per engine, overwritten by each screen(): admission is synchronous up to the charges.
+ */
+export interface Screened {
+  np: NumberPolicy;
+  windowOpen: boolean;
+  warnings: string[] | undefined;
+  /** The send is business-initiated (a template outside the window) and the tenant has a limit. */
+  chargesTier: boolean;
+  /** The repeated-content fingerprint to count, when the tenant checks repeats and the content is not exempt. */
+  fingerprint: string | undefined;
 }
 
 export function createPolicyEngine(deps: PolicyEngineDeps): PolicyEngine {
   return new Engine(deps);
 }
 
-class Engine implements PolicyEngine {
-  private readonly tenants: Map<string, TenantPolicy>;
-  private readonly numbers: Map<string, NumberPolicy>;
-  private readonly core: PolicyCore;
-  private readonly clock: Clock;
-  private readonly store: PolicyStore;
-  private readonly windows: ServiceWindows;
-  private readonly tier: TierCharges;
-  private readonly deferrals: Deferrals;
+/** The engine of one process (embedded mode); shared-engine.ts extends it for a fleet on Redis. */
+export class Engine implements PolicyEngine, GivesBack {
+  protected readonly tenants: Map<string, TenantPolicy>;
+  protected readonly numbers: Map<string, NumberPolicy>;
+  protected readonly core: PolicyCore;
+  protected readonly clock: Clock;
+  protected readonly store: PolicyStore;
+  protected readonly windows: ServiceWindows;
+  protected readonly tier: TierLedger;
+  protected readonly deferrals: Deferrals;
   /** First send through sendgate of warm-up numbers without `createdAt` (their age origin). */
-  private readonly firstSendMs = new Map<string, number>();
+  protected readonly firstSendMs = new Map<string, number>();
   private readonly counters: PolicyStats = { refused: {}, shadow: {}, warned: {} };
+  private readonly screened: Screened = { np: undefined!, windowOpen: false, warnings: undefined, chargesTier: false, fingerprint: undefined };
 
-  constructor(deps: PolicyEngineDeps) {
+  /** `tier`: where tier slots are counted (default: the core, TierCharges; a fleet's: shared-engine.ts). */
+  constructor(deps: PolicyEngineDeps, tier?: TierLedger) {
     ({ tenants: this.tenants, numbers: this.numbers } = resolvePolicies(deps.config));
     this.core = deps.core;
     this.clock = deps.clock;
     this.store = deps.store;
     this.windows = new ServiceWindows(deps.store, deps.limits?.windowEntries ?? 500_000);
-    this.tier = new TierCharges(deps.core, deps.store);
+    this.tier = tier ?? new TierCharges(deps.core, deps.store);
     this.deferrals = new Deferrals(deps.store, deps.limits?.deferralEntries ?? 200_000);
     this.replay();
   }
 
   admit(input: AdmitInput): Admission {
+    const s = this.screen(input);
+    if (s === undefined) return NOTHING_CHARGED;
+    const { np, warnings, fingerprint } = s;
+    const t = np.tenant;
+    const { to, nowMs } = input;
+    let tierHeld = false;
+    if (s.chargesTier) {
+      const waitMs = this.tier.charge(t.id, to, t.messagingLimit as number, nowMs);
+      if (waitMs === 0) tierHeld = true;
+      else if (this.refuses(t, 'messagingLimit')) throw refusal.messagingLimit(t.messagingLimit as number, waitMs);
+    }
+    let repeatHeld: string | undefined;
+    if (fingerprint !== undefined) {
+      const r = t.repeat!;
+      const waitMs = this.core.repeat.take(t.id, fingerprint, to, r.windowMs, r.maxRecipients, nowMs);
+      if (waitMs > 0 && this.refuses(t, 'repeat')) {
+        if (tierHeld) this.tier.release(t.id, to, nowMs);
+        throw refusal.repeat(r.maxRecipients, r.windowMs, waitMs);
+      }
+      if (waitMs === 0) repeatHeld = fingerprint;
+    }
+    return this.admitted(np, to, nowMs, warnings, tierHeld, repeatHeld);
+  }
+
+  /**
+   * The checks that charge nothing, in admission's order (header): throws the first refusal;
+   * undefined when nothing applies (mark-as-read, a number unknown here); otherwise what the
+   * charging part needs. Also computes the repeat fingerprint, so the charges run back to back.
+   */
+  protected screen(input: AdmitInput): Screened | undefined {
     const np = this.numbers.get(input.phoneNumberId);
     // Mark-as-read ('' recipient) reaches no one; numbers unknown here were refused by the route.
-    if (np === undefined || input.to === '') return NOTHING_CHARGED;
+    if (np === undefined || input.to === '') return undefined;
     const t = np.tenant;
     const { to, phoneNumberId, nowMs } = input;
     const template = input.body['type'] === 'template';
@@ -139,30 +189,29 @@ class Engine implements PolicyEngine {
       const host = t.links.firstRefused(content);
       if (host !== undefined && this.refuses(t, 'links')) throw refusal.links(host);
     }
-    let tierHeld = false;
-    if (template && !windowOpen && t.messagingLimit !== 'unlimited') {
-      const waitMs = this.tier.charge(t.id, to, t.messagingLimit, nowMs);
-      if (waitMs === 0) tierHeld = true;
-      else if (this.refuses(t, 'messagingLimit')) throw refusal.messagingLimit(t.messagingLimit, waitMs);
-    }
-    let repeatHeld: string | undefined;
-    if (t.repeat !== undefined) {
-      const fingerprint = contentFingerprint(content ?? sendContent(input.body), this.core);
-      if (fingerprint !== undefined) {
-        const waitMs = this.core.repeat.take(t.id, fingerprint, to, t.repeat.windowMs, t.repeat.maxRecipients, nowMs);
-        if (waitMs > 0 && this.refuses(t, 'repeat')) {
-          if (tierHeld) this.tier.release(t.id, to, nowMs);
-          throw refusal.repeat(t.repeat.maxRecipients, t.repeat.windowMs, waitMs);
-        }
-        if (waitMs === 0) repeatHeld = fingerprint;
-      }
-    }
-    this.noteFirstSend(np, nowMs);
+    const s = this.screened;
+    s.np = np;
+    s.windowOpen = windowOpen;
+    s.warnings = warnings;
+    s.chargesTier = template && !windowOpen && t.messagingLimit !== 'unlimited';
+    s.fingerprint = t.repeat === undefined ? undefined : contentFingerprint(content ?? sendContent(input.body), this.core);
+    return s;
+  }
 
+  /** The admission of a send that passed every check: notes the first send, counts warnings. */
+  protected admitted(np: NumberPolicy, to: string, nowMs: number, warnings: string[] | undefined, tierHeld: boolean, repeatHeld: string | undefined): Admission {
+    const t = np.tenant;
+    this.noteFirstSend(np, nowMs);
     if (!tierHeld && repeatHeld === undefined && warnings === undefined) return NOTHING_CHARGED;
     // Counted only now: a send refused by a later policy was not admitted with a warning.
     if (warnings !== undefined) this.counters.warned[t.id] = (this.counters.warned[t.id] ?? 0) + 1;
-    return new ChargedAdmission(warnings ?? NO_WARNINGS, tierHeld ? this.tier : undefined, repeatHeld, this.core, t.id, to, this.clock);
+    return new ChargedAdmission(warnings ?? NO_WARNINGS, tierHeld, repeatHeld, this, t.id, to, this.clock);
+  }
+
+  /** Gives back what an admission charged (the store refused the send, or it was released). */
+  giveBack(tenantId: string, to: string, tierHeld: boolean, repeatFingerprint: string | undefined, nowMs: number): void {
+    if (tierHeld) this.tier.release(tenantId, to, nowMs);
+    if (repeatFingerprint !== undefined) this.core.repeat.release(tenantId, repeatFingerprint, to, nowMs);
   }
 
   departureRefusal(input: DepartureInput): GatewayError | null {
@@ -249,7 +298,7 @@ class Engine implements PolicyEngine {
   }
 
   /** Counts a refusal; true when it must be thrown (false: shadow mode, counted only). */
-  private refuses(t: TenantPolicy, policy: PolicyName, shadowable = true): boolean {
+  protected refuses(t: TenantPolicy, policy: PolicyName, shadowable = true): boolean {
     const shadow = t.shadow && shadowable;
     const table = shadow ? this.counters.shadow : this.counters.refused;
     const perTenant = (table[t.id] ??= {});
@@ -261,7 +310,7 @@ class Engine implements PolicyEngine {
     return warmupCaps(np.number, nowMs, { firstSendMs: this.firstSendMs.get(np.number.phoneNumberId), schedule: np.tenant.warmup });
   }
 
-  private noteFirstSend(np: NumberPolicy, nowMs: number): void {
+  protected noteFirstSend(np: NumberPolicy, nowMs: number): void {
     const id = np.number.phoneNumberId;
     if (np.number.warmup !== true || np.number.createdAt !== undefined || this.firstSendMs.has(id)) return;
     this.firstSendMs.set(id, nowMs);

@@ -25,7 +25,18 @@ interface Holders { count: number; lastMs: number }
 /** Holder count of a charge replayed after a restart: releases never bring it to 0. */
 const REACHED = Number.POSITIVE_INFINITY;
 
-export class TierCharges {
+/** Where the engine counts tier slots: one process's core (TierCharges) or a fleet's (shared-engine.ts). */
+export interface TierLedger {
+  /** 0 = admitted and held (release() once if the send never happens); > 0 = refused, ms until a slot frees. */
+  charge(tenantId: string, recipient: string, limit: number, nowMs: number): number;
+  /** The recipient is counted in the moving 24 h and held by a send of this process. */
+  holds(tenantId: string, recipient: string): boolean;
+  release(tenantId: string, recipient: string, nowMs: number): void;
+  /** A charge recorded before a restart (oldest first). */
+  replay(tenantId: string, recipient: string, atMs: number): void;
+}
+
+export class TierCharges implements TierLedger {
   /** (tenant, recipient) → who holds its slot. */
   private readonly holders = new RecencyMap<Holders>();
 
