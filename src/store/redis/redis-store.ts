@@ -246,6 +246,16 @@ export class RedisStore implements Store {
     });
   }
 
+  /** A record by its id alone (through the id index): a fleet's `Prefer: wait` for a message sent elsewhere. */
+  getById(id: string): Promise<MessageRecord | null> {
+    return this.op(async () => {
+      const index = await this.lookup(id);
+      if (index === null) return null;
+      const fields = await this.client.hgetall(this.keys.record(index.tenantId, id));
+      return Object.keys(fields).length === 0 ? null : decodeRecord(Object.entries(fields).flat()).record;
+    });
+  }
+
   findByWamid(wamid: string): Promise<MessageRecord | null> {
     return this.op(async () => {
       const entry = await this.client.get(this.keys.wamidIndex(wamid));

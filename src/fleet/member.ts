@@ -1,0 +1,76 @@
+/**
+ * One gateway process as a member of a fleet on Redis: its number leases (ownership.ts), the
+ * notices it hears from the others (notices.ts) and `Prefer: wait` for messages another member
+ * sends (outcomes.ts). server.ts creates it before the dispatcher (which sends only through the
+ * numbers it holds), starts it once the dispatcher exists, and stops it before the dispatcher
+ * closes, handing every number over.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Dispatcher } from '../dispatch/types.js';
+import type { SendOutcome } from '../gateway/ports.js';
+import { RedisLeases } from '../store/redis/leases.js';
+import type { RedisStore } from '../store/redis/redis-store.js';
+import { FleetNotices } from './notices.js';
+import { waitForOutcomeInFleet } from './outcomes.js';
+import { NumberOwnership, type OwnedNumber } from './ownership.js';
+
+/** A number's dispatch lease by default (storage.leaseTtlMs). */
+export const DEFAULT_LEASE_TTL_MS = 10_000;
+
+export interface FleetLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Unique per process start: a restarted process is a new member (its old leases lapse or are taken over). */
+export function newMemberId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+export class FleetMember {
+  readonly ownership: NumberOwnership;
+  private notices: FleetNotices | null = null;
+
+  constructor(
+    private readonly store: RedisStore,
+    readonly memberId: string,
+    leaseTtlMs: number,
+    numbers: () => Iterable<OwnedNumber>,
+    private readonly log: FleetLog,
+  ) {
+    this.ownership = new NumberOwnership({
+      leases: new RedisLeases(store.run), keys: store.keys, memberId, leaseTtlMs, numbers, log,
+      recentDepartures: (tenantId, phoneNumberId, sinceMs) => store.recentDepartures(tenantId, phoneNumberId, sinceMs),
+    });
+  }
+
+  /** Listens for notices, then takes its first leases (the dispatcher adopts them). */
+  async start(dispatcher: Dispatcher): Promise<void> {
+    this.notices = await FleetNotices.open(this.store.client, this.store.keys, this.memberId, {
+      stored: (notice) => dispatcher.stored(notice),
+      controlChanged: (key) => {
+        this.store.controlEntry(key).then(
+          (value) => dispatcher.controlChanged(key, value),
+          (err: unknown) => this.log.error({ key, err: (err as Error).message }, 'reading a changed control entry failed; it applies when the number changes owner'),
+        );
+      },
+    }, (err) => this.log.warn({ err: (err as Error).message }, 'fleet notices: Redis connection lost; reconnecting'));
+    await this.ownership.start({
+      adopt: (numbers) => dispatcher.adopt(numbers),
+      retire: (phoneNumberId) => dispatcher.retire(phoneNumberId),
+      renewed: () => dispatcher.resync(),
+    });
+  }
+
+  waitForOutcome(dispatcher: Dispatcher, id: string, timeoutMs: number): Promise<SendOutcome | null> {
+    return waitForOutcomeInFleet({ local: (i, t) => dispatcher.waitForOutcome(i, t), record: (i) => this.store.getById(i) }, id, timeoutMs);
+  }
+
+  /** Hands every number over (requests in flight answered first) and leaves the fleet. */
+  async stop(): Promise<void> {
+    await this.ownership.stop();
+    this.notices?.close();
+  }
+}
