@@ -1,5 +1,6 @@
 /** The webhooks area's public face: Meta's webhooks in, tenants' webhooks out. */
 export { openEmbeddedWebhooks, type EmbeddedWebhooksOptions, type Webhooks, type WebhooksStats } from './embedded.js';
+export { openRedisWebhooks, type RedisWebhooksOptions } from './redis.js';
 export { openWebhooksDb, type WebhooksDb } from './db.js';
 export type { CapabilityEvent, InboundEvent, MessagingLimit, MetaEvent, QualityEvent, StatusEvent, StatusValue } from './meta/events.js';
 export { parseMetaWebhook, parseLimit, type IgnoredCounts } from './meta/parse.js';
@@ -10,6 +11,11 @@ export { verifyMetaSignature, signMetaBody, escapeNonAscii } from './meta/signat
 export { detectOptOut, compileOptOutWords, DEFAULT_OPT_OUT_WORDS, DEFAULT_OPT_OUT_SET } from './opt-out.js';
 export type { Outbox, OutboxEntry, NewOutboxEntry, SettleOutcome } from './outbox/types.js';
 export { SqliteOutbox } from './outbox/sqlite.js';
+export { RedisOutbox, type RedisOutboxOptions } from './outbox/redis.js';
+export { RedisSeenMarks } from './meta/redis-seen-marks.js';
+export { RedisUnmatchedStatuses } from './meta/redis-unmatched-statuses.js';
+export type { DeliveryGate, GateListener } from './tenant/delivery-gate.js';
+export { RedisDeliveryLeases, type RedisDeliveryLeasesOptions } from './tenant/redis-delivery-leases.js';
 export { TenantWebhookSender, type TenantWebhookSenderOptions, type TenantWebhookStats, type EnqueueOptions } from './tenant/sender.js';
 export type { TenantEndpoint } from './tenant/lane.js';
 export { signTenantBody, verifyTenantSignature, SIGNATURE_HEADER, EVENT_ID_HEADER } from './tenant/signature.js';

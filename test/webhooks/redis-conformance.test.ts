@@ -4,7 +4,7 @@
  * harness gets its own random key prefix and its own client (closed at cleanup).
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../../src/store/redis/commands.js';
 import { connectRedis, parseRedisUrl } from '../../src/store/redis/connection.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
@@ -13,7 +13,7 @@ import { RedisUnmatchedStatuses } from '../../src/webhooks/meta/redis-unmatched-
 import { RedisOutbox } from '../../src/webhooks/outbox/redis.js';
 import { RedisWrites } from '../../src/webhooks/redis-writes.js';
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../support/redis-server.js';
-import { describeOutboxConformance } from './outbox-conformance.js';
+import { describeOutboxConformance, entry } from './outbox-conformance.js';
 import { describeSeenMarksConformance } from './seen-marks-conformance.js';
 import { describeUnmatchedConformance } from './unmatched-statuses-conformance.js';
 
@@ -83,3 +83,54 @@ for (const [name, url] of [['redis', () => server.url], ['redis cluster (3 maste
     };
   });
 }
+
+describe('webhook keys in Redis are bounded: a TTL or an owner that deletes them', () => {
+  const open = async () => {
+    const keys = new RedisKeys(prefix());
+    const client = await connectRedis(parseRedisUrl(server.url));
+    const all = async () => (await client.keys(`${keys.prefix}:*`)).sort();
+    return { keys, client, all, done: () => quit(client) };
+  };
+
+  it('outbox: delivered entries leave nothing but the tenant\'s counter; dead ones are capped and expire', async () => {
+    const { keys, client, all, done } = await open();
+    try {
+      const outbox = new RedisOutbox({ writes: new RedisWrites(client, null), keys, maxDeadPerTenant: 2, deadRetentionMs: 60_000 });
+      const appended = [];
+      for (let i = 0; i < 4; i++) appended.push((await outbox.append(entry(i)))!);
+      expect(await client.pttl(keys.outboxEntry('t1', appended[0]!.seq))).toBe(-1); // pending: its settle owns it
+      await outbox.settle('t1', appended[0]!.seq, { kind: 'delivered' });
+      for (const e of appended.slice(1)) await outbox.settle('t1', e.seq, { kind: 'dead', attempts: 14, lastError: 'HTTP 500' });
+      // The oldest dead entry went with its event id: the id may be appended again.
+      expect(await client.exists(keys.outboxEntry('t1', appended[1]!.seq), keys.outboxEventId('t1', 'e1'))).toBe(0);
+      for (const key of [keys.outboxDead('t1'), keys.outboxEntry('t1', appended[3]!.seq), keys.outboxEventId('t1', 'e3')]) {
+        const ttl = await client.pttl(key);
+        expect(ttl).toBeGreaterThan(50_000);
+        expect(ttl).toBeLessThanOrEqual(60_000);
+      }
+      expect((await outbox.requeueDead('t1', 5)).map((e) => e.eventId)).toEqual(['e2', 'e3']);
+      expect(await outbox.append(entry(1))).not.toBeNull();
+      for (const e of await outbox.pending('t1', 0, 10)) await outbox.settle('t1', e.seq, { kind: 'delivered' });
+      expect(await all()).toEqual([keys.outboxTenants(), keys.outboxSequence('t1')].sort());
+    } finally {
+      await done();
+    }
+  });
+
+  it('parked statuses and dedupe marks expire', async () => {
+    const { keys, client, all, done } = await open();
+    try {
+      const parked = await RedisUnmatchedStatuses.open({ writes: new RedisWrites(client, null), keys, maxParked: 10, ttlMs: 30_000 });
+      await parked.park([{ kind: 'status', phoneNumberId: '1', wamid: 'w1', status: 'read', recipient: '2', timestampMs: 3 }], 1000, 1500);
+      const marks = new RedisSeenMarks({ client, keys, ttlMs: 20_000, nowMs: () => 1_000_000 });
+      marks.mark(['s:w1:read'], 995_000);
+      await marks.close();
+      const ttls = await Promise.all((await all()).map((key) => client.pttl(key)));
+      expect(ttls).toHaveLength(5);
+      for (const ttl of ttls) expect(ttl).toBeGreaterThan(0);
+      expect(await client.pttl(keys.seenMark('s:w1:read'))).toBeLessThanOrEqual(15_000);
+    } finally {
+      await done();
+    }
+  });
+});
