@@ -41,6 +41,15 @@ export class Deferrals {
     this.put(tenantId, recipient, next, persist);
   }
 
+  /**
+   * Takes a recipient's suspensions as the shared store answered them (a fleet's merged view, which
+   * may have ended or lifted what this process held), without writing them back.
+   */
+  learn(tenantId: string, recipient: string, d: Deferral, nowMs: number): void {
+    if (d.undeliverableUntilMs > nowMs || d.marketingUntilMs > nowMs) this.put(tenantId, recipient, d, false);
+    else this.byRecipient.delete(tenantId, recipient);
+  }
+
   /** The user wrote to the business: they are reachable again. */
   clearUndeliverable(tenantId: string, recipient: string): void {
     const old = this.byRecipient.get(tenantId, recipient)?.value;

@@ -44,9 +44,9 @@ export interface PolicyEngineDeps {
 }
 
 const NO_WARNINGS: readonly string[] = Object.freeze([]);
-const NOTHING_CHARGED: Admission = Object.freeze({ warnings: NO_WARNINGS, release() {} });
+export const NOTHING_CHARGED: Admission = Object.freeze({ warnings: NO_WARNINGS, release() {} });
 const GIVES_BACK = new Set(['failed', 'expired', 'rejected']);
-const HISTORY_LIMIT = 50;
+export const HISTORY_LIMIT = 50;
 
 /** Where an admission's charges go back to (the engine: its core, or the fleet's budgets). */
 interface GivesBack {

@@ -28,8 +28,9 @@ export function policyConsumerHooks(
       engine.onDeliveryFailure({ tenantId: record.tenantId, phoneNumberId: record.phoneNumberId, to: record.to, code });
       engine.onFinal({ tenantId: record.tenantId, to: record.to, state: 'failed', template: isTemplateText(record.body) });
     },
-    onInbound(notice: InboundNotice): void {
-      engine.onInbound({ phoneNumberId: notice.phoneNumberId, from: notice.from, text: notice.event.text, timestampMs: notice.atMs });
+    onInbound(notice: InboundNotice): void | Promise<void> {
+      // A fleet's engine resolves once Redis holds the window: the consumer waits before Meta's 200.
+      return engine.onInbound({ phoneNumberId: notice.phoneNumberId, from: notice.from, text: notice.event.text, timestampMs: notice.atMs });
     },
     onSignal(event: QualityEvent | CapabilityEvent): void {
       const limit = event.kind === 'capability' ? event.maxDailyConversationsPerBusiness : event.maxDailyConversations ?? event.currentLimit;

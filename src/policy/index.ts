@@ -10,3 +10,7 @@ export type {
 export { POLICY_NAMES } from './types.js';
 export { registerPolicyMetrics } from './metrics.js';
 export { policyConsumerHooks } from './hooks.js';
+export {
+  createSharedPolicyEngine, isSharedPolicy, openRedisPolicyStore, type RedisPolicyStoreOptions, type SharedPolicyEngine, type SharedPolicyEngineDeps,
+} from './shared-engine.js';
+export { RedisPolicyStore } from './redis-store.js';

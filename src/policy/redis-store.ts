@@ -102,30 +102,35 @@ export class RedisPolicyStore {
   }
 
   /** Records consent durably and logs each record; resolves with how many changed the current status. */
-  putConsent(records: readonly ConsentRecord[], recordedMs: number): Promise<number> {
+  async putConsent(records: readonly ConsentRecord[], recordedMs: number): Promise<number> {
+    return (await this.putConsentApplied(records, recordedMs)).length;
+  }
+
+  /** As putConsent; resolves with the records that became current (dated as stored), in order. */
+  putConsentApplied(records: readonly ConsentRecord[], recordedMs: number): Promise<ConsentRecord[]> {
     return this.track((async () => {
-      if (records.length === 0) return 0;
       // Records of one tenant go to one node: one pipeline (+ WAIT) per tenant, in order.
       const byTenant = new Map<string, ConsentRecord[]>();
       for (const r of records) {
         let list = byTenant.get(r.tenantId);
         if (list === undefined) byTenant.set(r.tenantId, (list = []));
-        list.push(r);
+        // Dated no later than its recording, whoever wrote it: a future date would mask every STOP until then.
+        list.push(r.atMs > recordedMs ? { ...r, atMs: recordedMs } : r);
       }
-      let changed = 0;
+      const applied: ConsentRecord[] = [];
       for (const [tenantId, list] of byTenant) {
         const replies = await this.durable((p) => {
           for (const r of list) {
-            // Dated no later than its recording, whoever wrote it: a future date would mask every STOP until then.
-            const atMs = Math.min(r.atMs, recordedMs);
             void this.run('consent', [this.keys.policyConsent(tenantId), this.keys.policyOptedOut(tenantId), this.keys.policyConsentLog(tenantId, r.recipient)], [
-              r.recipient, r.status, r.source, String(atMs), String(recordedMs), String(CONSENT_LOG_MAX), String(CONSENT_LOG_TTL_MS),
+              r.recipient, r.status, r.source, String(r.atMs), String(recordedMs), String(CONSENT_LOG_MAX), String(CONSENT_LOG_TTL_MS),
             ], p);
           }
         });
-        for (const reply of replies) changed += Number(reply);
+        replies.forEach((reply, i) => {
+          if (Number(reply) === 1) applied.push(list[i]!);
+        });
       }
-      return changed;
+      return applied;
     })());
   }
 
