@@ -11,6 +11,7 @@ export { POLICY_NAMES } from './types.js';
 export { registerPolicyMetrics } from './metrics.js';
 export { policyConsumerHooks } from './hooks.js';
 export {
-  createSharedPolicyEngine, isSharedPolicy, openRedisPolicyStore, type RedisPolicyStoreOptions, type SharedPolicyEngine, type SharedPolicyEngineDeps,
+  createSharedPolicyEngine, openRedisPolicyStore, type RedisPolicyStoreOptions, type SharedPolicyEngine, type SharedPolicyEngineDeps,
 } from './shared-engine.js';
 export { RedisPolicyStore } from './redis-store.js';
+export { isSharedPolicy, type AsyncAdmission } from './shared-admission.js';

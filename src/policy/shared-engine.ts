@@ -340,8 +340,3 @@ class FleetEngine extends Engine implements SharedPolicyEngine {
     if (!had && this.firstSendMs.has(np.number.phoneNumberId)) this.feed?.publish({ k: 'firstSend', n: np.number.phoneNumberId, at: nowMs });
   }
 }
-
-/** The send route's test: a fleet's engine admits asynchronously. */
-export function isSharedPolicy(policy: object): policy is Pick<SharedPolicyEngine, 'admitAsync'> {
-  return typeof (policy as Partial<SharedPolicyEngine>).admitAsync === 'function';
-}

@@ -9,6 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../errors.js';
 import { buildMessage } from '../../gateway/send-request.js';
+import { isSharedPolicy } from '../../policy/shared-admission.js';
 import { FINAL_STATES, type MessageRecord, type MessageState } from '../../store/types.js';
 import { requireOwnNumber, requireTenant } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
@@ -67,7 +68,10 @@ async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: P
   }
 
   // Policies charge their budgets here; everything after this point gives them back on failure.
-  const admission = deps.policy.admit({ tenantId: tenant.id, phoneNumberId: number.phoneNumberId, to: message.to, body, category, nowMs });
+  // A fleet's engine (storage.kind "redis") reads and charges the shared state first: at most two
+  // round trips, and a Redis failure is a 503 with nothing stored. One process's engine is synchronous.
+  const admitInput = { tenantId: tenant.id, phoneNumberId: number.phoneNumberId, to: message.to, body, category, nowMs };
+  const admission = isSharedPolicy(deps.policy) ? await deps.policy.admitAsync(admitInput) : deps.policy.admit(admitInput);
   let outcome;
   try {
     outcome = await storeCall(request, () => deps.store.enqueue(message));
