@@ -98,6 +98,24 @@ describe('redis policy store', () => {
     expect(await single.exists(keys.policyDeferrals('acme'), keys.policyDeferralEnds('acme'))).toBe(0);
   });
 
+  it('with replicas, a consent write resolves once they hold it, and fails when too few confirm', async () => {
+    const replica = await startRedis({ args: ['--save', '', '--replicaof', '127.0.0.1', String(server.port)] });
+    try {
+      for (;;) {
+        const info = await single.info('replication');
+        if (/slave0:.*state=online/.test(info)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const keys = new RedisKeys(prefix());
+      const one = new RedisPolicyStore({ client: single, keys, run: defineScripts(single), tenants: TENANTS, replicas: { replicas: 1, timeoutMs: 2_000 } });
+      expect(await one.putConsent([{ tenantId: 'acme', recipient: '1555', status: 'opt_out', source: 'api', atMs: T0 }], T0)).toBe(1);
+      const two = new RedisPolicyStore({ client: single, keys, run: defineScripts(single), tenants: TENANTS, replicas: { replicas: 2, timeoutMs: 100 } });
+      await expect(two.putConsent([{ tenantId: 'acme', recipient: '1556', status: 'opt_out', source: 'api', atMs: T0 }], T0)).rejects.toThrow(/1 of 2 replicas/);
+    } finally {
+      await replica.stop();
+    }
+  });
+
   it('lists current opt-outs (an opt-in after an opt-out takes the recipient out)', async () => {
     const s = redisStore(single);
     const records = Array.from({ length: 2500 }, (_, i) => ({ tenantId: 'acme', recipient: `1555${String(i).padStart(6, '0')}`, status: 'opt_out' as const, source: 'import', atMs: T0 }));

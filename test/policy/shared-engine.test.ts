@@ -95,8 +95,8 @@ describe('two policy engines on one Redis', () => {
     });
   }
 
-  it('an opt-out recorded through A refuses a marketing send admitted through B, and B refuses it at departure', async () => {
-    const f = await fleet();
+  for (const where of ['redis-server', 'cluster (3 masters)'] as const) it(`${where}: an opt-out recorded through A refuses a marketing send admitted through B, and B refuses it at departure`, async () => {
+    const f = await fleet({ url: where === 'redis-server' ? server.url : cluster.url });
     const to = recipient(7);
     expect(await refusal(f.send(f.b, to, template()))).toBe('admitted');
     expect(await f.a.recordConsentAsync([{ tenantId: TENANT, recipient: to, status: 'opt_out', source: 'api', atMs: f.clock.nowMs() }])).toBe(1);
@@ -112,6 +112,7 @@ describe('two policy engines on one Redis', () => {
     expect(await refusal(f.send(f.a, to, template()))).toBe('admitted');
     await eventually(() => f.a.departureRefusal({ phoneNumberId: NUMBER, to, marketing: true, nowMs: f.clock.nowMs() }) === null);
   });
+
 
   it('an opt-out word received at A (inbound) is honoured by B; a booting engine loads current opt-outs', async () => {
     const f = await fleet();
