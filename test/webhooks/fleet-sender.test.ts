@@ -1,5 +1,6 @@
 /**
- * Two gateway processes on one Redis (two clients, two openRedisWebhooks in this test process):
+ * Two gateway processes on one Redis or Redis Cluster (two clients, two openRedisWebhooks in this
+ * test process):
  * exactly one of them delivers a tenant's outbox at a time. Events appended through either reach
  * the tenant once each, in order per recipient, and the holder delivers what the other appended
  * within a second; when the holder stops (gracefully, or its connection is cut as in a crash) the
@@ -12,18 +13,19 @@ import { connectRedis, parseRedisUrl } from '../../src/store/redis/connection.js
 import { RedisKeys } from '../../src/store/redis/keys.js';
 import type { Webhooks } from '../../src/webhooks/embedded.js';
 import { openRedisWebhooks } from '../../src/webhooks/redis.js';
-import { startRedis, type RedisServer } from '../support/redis-server.js';
+import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../support/redis-server.js';
 import { Receiver, waitFor } from './receiver.js';
 
 const SECRET = 'tenant-webhook-secret';
 const LEASE_TTL_MS = 2000;
 
 let server: RedisServer;
+let cluster: RedisCluster;
 beforeAll(async () => {
-  server = await startRedis();
-});
+  [server, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
+}, 60_000);
 afterAll(async () => {
-  await server?.stop();
+  await Promise.all([server?.stop(), cluster?.stop()]);
 });
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -38,12 +40,12 @@ interface Process {
   close(): Promise<void>;
 }
 
-async function fleet(receiver: Receiver): Promise<{ keys: RedisKeys; start: (name: string) => Promise<Process> }> {
+async function fleet(url: string, receiver: Receiver): Promise<{ keys: RedisKeys; start: (name: string) => Promise<Process> }> {
   const keys = new RedisKeys(`test-${randomBytes(6).toString('hex')}`);
   return {
     keys,
     async start(name) {
-      const client = await connectRedis(parseRedisUrl(server.url));
+      const client = await connectRedis(parseRedisUrl(url));
       const webhooks = await openRedisWebhooks({
         client, keys, ownerId: name, leaseTtlMs: LEASE_TTL_MS,
         endpoint: (tenantId) => (tenantId === 'acme' ? { url: receiver.url, secret: SECRET } : undefined),
@@ -93,10 +95,10 @@ async function latencyMs(via: Process, receiver: Receiver, recipient: string, n:
   return Date.now() - startMs;
 }
 
-describe('tenant webhooks of a fleet on one Redis', () => {
+for (const [name, url] of [['redis', () => server.url], ['redis cluster (3 masters)', () => cluster.url]] as const) describe(`tenant webhooks of a fleet on one ${name}`, () => {
   it('one process delivers a tenant; events appended through both arrive once each, in order per recipient; the other\'s within a second', async () => {
     const receiver = await listening();
-    const { keys, start } = await fleet(receiver);
+    const { keys, start } = await fleet(url(), receiver);
     const [a, b] = [await start('A'), await start('B')];
     expect(await latencyMs(a, receiver, 'warm-up', 0)).toBeLessThan(1000);
     expect([delivers(a), delivers(b)]).toEqual([true, false]);
@@ -124,7 +126,7 @@ describe('tenant webhooks of a fleet on one Redis', () => {
 
   it('when the holder stops, the other takes the tenant over within the lease TTL plus a second', async () => {
     const receiver = await listening();
-    const { keys, start } = await fleet(receiver);
+    const { keys, start } = await fleet(url(), receiver);
     const [a, b] = [await start('A'), await start('B')];
     // An attempt still in flight when its process stops is made again by the next holder
     // (at-least-once): each stop below comes after the holder has settled what it delivered.
@@ -150,5 +152,21 @@ describe('tenant webhooks of a fleet on one Redis', () => {
     expect(events(receiver).filter((e) => e.recipient === 'r0').map((e) => e.n)).toEqual([0, 1, 2, 3]);
     const ids = receiver.attempts.map((x) => x.eventId);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('tenant webhooks with the replicas durability', () => {
+  it('an append the replicas do not confirm is refused: the enqueue rejects, the caller (Meta) retries', async () => {
+    const receiver = await listening();
+    const client = await connectRedis(parseRedisUrl(server.url));
+    const webhooks = await openRedisWebhooks({
+      client, keys: new RedisKeys(`test-${randomBytes(6).toString('hex')}`), durability: { replicas: 1, timeoutMs: 50 },
+      endpoint: () => ({ url: receiver.url, secret: SECRET }),
+    });
+    cleanups.push(async () => {
+      await webhooks.close();
+      client.disconnect();
+    });
+    await expect(webhooks.sender.enqueue('acme', { recipient: 'r0' })).rejects.toThrow(/WAIT: 0 of 1 replicas/);
   });
 });

@@ -9,6 +9,10 @@
  *
  * Delivery is at-least-once: an attempt in flight at a crash is made again after restart, with the
  * same `X-Sendgate-Event-Id`.
+ *
+ * In a fleet sharing one outbox (Redis), a `gate` gives each tenant to one process at a time
+ * (delivery-gate.ts): the others append its events and leave them to the holder, which picks them
+ * up from the outbox; per-recipient order and single delivery thus hold across processes.
  */
 import { randomBytes } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
