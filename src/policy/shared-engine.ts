@@ -17,6 +17,15 @@
  * view, which the change feed keeps current with what other processes record (change-feed.ts).
  * Consent is durable in Redis before `recordConsentAsync` resolves; inbound messages' windows and
  * deferrals before `onInbound` resolves (the webhook consumer awaits it).
+ *
+ * Wiring (src/gateway, Redis mode), on the gateway's Redis client and the message store's key prefix:
+ *   const keys = new RedisKeys(prefix);
+ *   const policy = await createSharedPolicyEngine({ config, core, clock, client, keys, onError,
+ *     store: openRedisPolicyStore({ client, keys, config, replicas }) });
+ * then the consent routes `await policy.recordConsentAsync(...)` / `policy.consentOfAsync(...)`,
+ * the send route awaits `admitAsync` (it does: shared-admission.ts), hooks stay
+ * `policyConsumerHooks(policy, tenants)`, the dispatcher's departure check stays
+ * `policy.departureRefusal(...)`, and shutdown awaits `policy.close()` before the client quits.
  */
 import type { Config } from '../config/schema.js';
 import type { Admission, AdmitInput } from '../gateway/ports.js';

@@ -36,6 +36,8 @@ interface Fleet {
   a: SharedPolicyEngine;
   b: SharedPolicyEngine;
   clock: ManualClock;
+  keys: RedisKeys;
+  config: ReturnType<typeof testConfig>;
   send(engine: SharedPolicyEngine, to: string, body: Record<string, unknown>, extra?: Partial<AdmitInput>): ReturnType<SharedPolicyEngine['admitAsync']>;
 }
 
@@ -57,7 +59,7 @@ async function fleet(options: HarnessOptions & { url?: string } = {}): Promise<F
   };
   const [a, b] = [await open(), await open()];
   return {
-    a, b, clock,
+    a, b, clock, keys, config,
     send: (engine, to, body, extra = {}) => engine.admitAsync({
       tenantId: TENANT, phoneNumberId: NUMBER, to, body, category: body['type'] === 'template' ? 'marketing' : 'service', nowMs: clock.nowMs(), ...extra,
     }),
@@ -113,6 +115,18 @@ describe('two policy engines on one Redis', () => {
     await eventually(() => f.a.departureRefusal({ phoneNumberId: NUMBER, to, marketing: true, nowMs: f.clock.nowMs() }) === null);
   });
 
+
+  it('after its feed connection drops, an engine reloads the current opt-outs (what it may have missed)', async () => {
+    const f = await fleet();
+    const to = recipient(13);
+    // Recorded by a process that tells no one (as if its message was lost while B was away).
+    const client = clients[clients.length - 1]!;
+    await openRedisPolicyStore({ client, keys: f.keys, config: f.config }).putConsent(
+      [{ tenantId: TENANT, recipient: to, status: 'opt_out', source: 'api', atMs: f.clock.nowMs() }], f.clock.nowMs());
+    expect(f.b.departureRefusal({ phoneNumberId: NUMBER, to, marketing: true, nowMs: f.clock.nowMs() })).toBeNull();
+    await client.client('KILL', 'TYPE', 'pubsub');
+    await eventually(() => f.b.departureRefusal({ phoneNumberId: NUMBER, to, marketing: true, nowMs: f.clock.nowMs() })?.code === 'RECIPIENT_OPTED_OUT');
+  });
 
   it('an opt-out word received at A (inbound) is honoured by B; a booting engine loads current opt-outs', async () => {
     const f = await fleet();
