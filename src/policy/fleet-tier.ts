@@ -12,8 +12,9 @@
  * Departure is synchronous (the dispatcher's check before the `sending` commit): a template that
  * left its window after admission is charged against the last count this process heard: refused
  * when that count had reached the limit, otherwise admitted and charged in the background (counted
- * whatever the limit: the message leaves). A count a few sends old is the price of no round trip;
- * admission, which does the round trip, is exact.
+ * whatever the limit: the message leaves). That count comes from this process's admissions and
+ * departures and from a periodic read of every tenant's count (shared-engine.ts), so it is at most
+ * a few seconds old: the price of no round trip there. Admission, which does the round trip, is exact.
  */
 import { UNIQUE_WINDOW_MS } from '../core/types.js';
 import type { TierLedger } from './messaging-limit.js';
@@ -37,6 +38,8 @@ export class FleetTier implements TierLedger {
   constructor(
     private readonly budgets: RedisBudgets,
     private readonly onError: (err: unknown, what: string) => void,
+    /** Counts background calls among the writes the store's flush() waits for. */
+    private readonly track: <T>(work: Promise<T>) => Promise<T> = (work) => work,
   ) {}
 
   holds(tenantId: string, recipient: string): boolean {
@@ -75,10 +78,20 @@ export class FleetTier implements TierLedger {
       this.add(tenantId, recipient, nowMs, false);
       return 0;
     }
-    if ((this.used.get(tenantId) ?? 0) >= limit) return DEPARTURE_RETRY_MS;
+    const used = this.used.get(tenantId) ?? 0;
+    if (used >= limit) return DEPARTURE_RETRY_MS;
+    // Counted here at once, so a burst of departures does not all pass on one old count.
+    this.used.set(tenantId, used + 1);
     this.held.set(tenantId, recipient, { count: 1, lastMs: nowMs });
     this.background(
-      this.budgets.charge(tenantId, recipient, { limit: FORCED_LIMIT, hold: true, shadow: false }, nowMs).then((a) => this.noteUsed(tenantId, a.tierUsed)),
+      this.budgets.charge(tenantId, recipient, { limit: FORCED_LIMIT, hold: true, shadow: false }, nowMs).then(
+        (a) => this.noteUsed(tenantId, a.tierUsed),
+        (error: unknown) => {
+          // Not registered in Redis: a later give-back must not take away another process's hold.
+          this.held.delete(tenantId, recipient);
+          throw error;
+        },
+      ),
       'tier charge at departure',
     );
     return 0;
@@ -112,7 +125,7 @@ export class FleetTier implements TierLedger {
   }
 
   private background(work: Promise<unknown>, what: string): void {
-    work.catch((error: unknown) => this.onError(error, what));
+    this.track(work).catch((error: unknown) => this.onError(error, what));
   }
 
   private sweep(nowMs: number): void {

@@ -302,7 +302,8 @@ export class RedisPolicyStore {
     return all;
   }
 
-  private track<T>(work: Promise<T>): Promise<T> {
+  /** Counts `work` among the writes in flight that flush() and close() wait for. */
+  track<T>(work: Promise<T>): Promise<T> {
     this.inFlight.add(work);
     const done = () => this.inFlight.delete(work);
     work.then(done, done);

@@ -57,6 +57,8 @@ export interface SharedPolicyEngine extends PolicyEngine {
   /** Resolves once the deferral (or the 131050 opt-out) is in Redis; never rejects (failures go to onError). */
   onDeliveryFailure(event: DeliveryFailure): Promise<void>;
   flush(): Promise<void>;
+  /** Reads every limited tenant's tier count, which departure charges against (also every `usageRefreshMs`). */
+  refreshTierUsage(): Promise<void>;
   /** Stops the change feed and waits for writes in flight; the Redis client stays the caller's. */
   close(): Promise<void>;
 }
@@ -86,7 +88,11 @@ export interface SharedPolicyEngineDeps extends Omit<PolicyEngineDeps, 'store'> 
   onError?: (err: unknown, what: string) => void;
   /** Repeat slots this process remembers as counted (default 100 000). */
   repeatEntries?: number;
+  /** How often the tenants' tier counts are read for departure (default 5 s; 0: never, tests call refreshTierUsage). */
+  usageRefreshMs?: number;
 }
+
+const DEFAULT_USAGE_REFRESH_MS = 5_000;
 
 /**
  * Loads the fleet's state (windows and deferrals still running, first sends, current opt-outs),
@@ -99,9 +105,11 @@ export async function createSharedPolicyEngine(deps: SharedPolicyEngineDeps): Pr
   // Charges stay in Redis (the budget script counts them): nothing to replay into this process.
   boot.charges = [];
   const view = new SharedPolicyView(deps.store, () => deps.clock.nowMs(), onError, boot);
-  const engine = new FleetEngine(deps, view, new FleetTier(deps.store.budgets, onError), onError);
+  const engine = new FleetEngine(deps, view, new FleetTier(deps.store.budgets, onError, (work) => deps.store.track(work)), onError);
   await engine.loadOptOuts();
   await engine.listen();
+  await engine.refreshTierUsage();
+  engine.refreshEvery(deps.usageRefreshMs ?? DEFAULT_USAGE_REFRESH_MS);
   return engine;
 }
 
@@ -113,6 +121,7 @@ class FleetEngine extends Engine implements SharedPolicyEngine {
   private readonly repeatKnown = new RecencyMap<number>();
   private readonly repeatEntries: number;
   private feed: PolicyChangeFeed | undefined;
+  private usageTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: SharedPolicyEngineDeps,
@@ -139,6 +148,21 @@ class FleetEngine extends Engine implements SharedPolicyEngine {
       onChange: (change) => this.applyChange(change),
       onResync: () => this.loadOptOuts(),
     });
+  }
+
+  async refreshTierUsage(): Promise<void> {
+    const nowMs = this.clock.nowMs();
+    await Promise.all([...this.tenants.values()].filter((t) => t.messagingLimit !== 'unlimited').map(async (t) => {
+      this.fleetTier.noteUsed(t.id, await this.redis.budgets.count(t.id, nowMs));
+    }));
+  }
+
+  refreshEvery(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    this.usageTimer = setInterval(() => {
+      this.refreshTierUsage().catch((error: unknown) => this.onError(error, 'policy: reading the tier counts'));
+    }, intervalMs);
+    this.usageTimer.unref();
   }
 
   /** A fleet admits through admitAsync: this process alone cannot see the shared budgets. */
@@ -288,6 +312,7 @@ class FleetEngine extends Engine implements SharedPolicyEngine {
   }
 
   override async close(): Promise<void> {
+    clearInterval(this.usageTimer);
     await this.feed?.close();
     await this.redis.close();
   }

@@ -49,7 +49,7 @@ async function fleet(options: HarnessOptions & { url?: string } = {}): Promise<F
     const client = await connectRedis(parseRedisUrl(options.url ?? server.url));
     clients.push(client);
     const engine = await createSharedPolicyEngine({
-      config, clock, client, keys, core: await loadCore(config.core), store: openRedisPolicyStore({ client, keys, config }),
+      config, clock, client, keys, core: await loadCore(config.core), store: openRedisPolicyStore({ client, keys, config }), usageRefreshMs: 0,
       onError: (err, what) => {
         throw new Error(`${what}: ${String(err)}`);
       },
@@ -154,6 +154,26 @@ describe('two policy engines on one Redis', () => {
     const to = recipient(10);
     await f.a.onInbound({ phoneNumberId: NUMBER, from: to, text: 'hi', timestampMs: f.clock.nowMs() });
     await eventually(() => f.b.departureRefusal({ phoneNumberId: NUMBER, to, marketing: false, nowMs: f.clock.nowMs() }) === null);
+  });
+
+  it('departure charges a template whose window closed against the fleet\'s count: refused once the tier filled elsewhere', async () => {
+    const f = await fleet();
+    for (const e of [f.a, f.b]) e.setMessagingLimit(TENANT, 1);
+    const [inside, other] = [recipient(14), recipient(15)];
+    await f.a.onInbound({ phoneNumberId: NUMBER, from: inside, text: 'hi', timestampMs: f.clock.nowMs() });
+    expect(await refusal(f.send(f.b, inside, template()))).toBe('admitted');
+    f.clock.advance(24 * 3_600_000 + 1000);
+    // The window has closed; B fills the tier with another recipient; A owns the number.
+    expect(await refusal(f.send(f.b, other, template()))).toBe('admitted');
+    await f.a.refreshTierUsage();
+    expect(f.a.departureRefusal({ phoneNumberId: NUMBER, to: inside, marketing: false, nowMs: f.clock.nowMs() })?.code).toBe('MESSAGING_LIMIT_REACHED');
+    // Once B's message to the other recipient failed, A lets it leave and charges it.
+    f.b.onFinal({ tenantId: TENANT, to: other, state: 'failed' });
+    await f.b.flush();
+    await f.a.refreshTierUsage();
+    expect(f.a.departureRefusal({ phoneNumberId: NUMBER, to: inside, marketing: false, nowMs: f.clock.nowMs() })).toBeNull();
+    await f.a.flush();
+    expect(await refusal(f.send(f.b, other, template()))).toBe('MESSAGING_LIMIT_REACHED');
   });
 
   it('131049 and 131026 learned at A are honoured by B; an inbound at B lifts the undeliverable one for A', async () => {
