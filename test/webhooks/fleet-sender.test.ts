@@ -12,7 +12,11 @@ import type { RedisClient } from '../../src/store/redis/commands.js';
 import { connectRedis, parseRedisUrl } from '../../src/store/redis/connection.js';
 import { RedisKeys } from '../../src/store/redis/keys.js';
 import type { Webhooks } from '../../src/webhooks/embedded.js';
+import { RedisLeases } from '../../src/store/redis/leases.js';
+import { RedisOutbox } from '../../src/webhooks/outbox/redis.js';
 import { openRedisWebhooks } from '../../src/webhooks/redis.js';
+import { RedisWrites } from '../../src/webhooks/redis-writes.js';
+import { RedisDeliveryLeases } from '../../src/webhooks/tenant/redis-delivery-leases.js';
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../support/redis-server.js';
 import { Receiver, waitFor } from './receiver.js';
 
@@ -168,5 +172,43 @@ describe('tenant webhooks with the replicas durability', () => {
       client.disconnect();
     });
     await expect(webhooks.sender.enqueue('acme', { recipient: 'r0' })).rejects.toThrow(/WAIT: 0 of 1 replicas/);
+  });
+});
+
+describe('delivery leases', () => {
+  it('a holder whose renewals stalled (event loop blocked past 2/3 of the TTL) gives the tenant up before it may send again', async () => {
+    const client = await connectRedis(parseRedisUrl(server.url));
+    const keys = new RedisKeys(`test-${randomBytes(6).toString('hex')}`);
+    const writes = new RedisWrites(client, null);
+    const outbox = new RedisOutbox({ writes, keys });
+    const told: string[] = [];
+    const gate = (ownerId: string) => new RedisDeliveryLeases({ leases: new RedisLeases(writes.run), keys, outbox, ownerId, ttlMs: 600 });
+    const [a, b] = [gate('A'), gate('B')];
+    cleanups.push(async () => {
+      await Promise.all([a.close(), b.close()]);
+      client.disconnect();
+    });
+    const listener = (name: string) => ({
+      gained: (t: string, pending: number) => told.push(`${name} gained ${t} (${pending})`),
+      lost: (t: string) => told.push(`${name} lost ${t}`),
+      appended: () => {},
+    });
+    await outbox.append({ eventId: 'e1', tenantId: 'acme', orderKey: 'r', body: '{}', createdAtMs: 1 });
+    await a.start(listener('A'));
+    await waitFor(() => a.holds('acme'));
+    await b.start(listener('B'));
+    b.want('acme');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.holds('acme')).toBe(false);
+
+    const blockedUntil = Date.now() + 450; // past 2/3 of the 600 ms TTL, with no renewal
+    while (Date.now() < blockedUntil);
+    expect(a.holds('acme')).toBe(false);
+    expect(told).toEqual(['A gained acme (1)', 'A lost acme']);
+    // Then the tenant is held again by one of them: A (its lease had not lapsed in Redis, so the
+    // same token comes back) or B (if it had).
+    await waitFor(() => told.length === 3, 2000);
+    expect(told[2]).toMatch(/^[AB] gained acme \(1\)$/);
+    expect([a.holds('acme'), b.holds('acme')].filter(Boolean)).toHaveLength(1);
   });
 });

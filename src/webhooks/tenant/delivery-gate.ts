@@ -20,6 +20,12 @@ export interface DeliveryGate {
   start(listener: GateListener): Promise<void>;
   /** This process has events of the tenant pending (it appended some): deliver it if nobody does. */
   want(tenantId: string): void;
+  /**
+   * Whether this process may start an attempt for the tenant now: it holds the tenant and its
+   * lease cannot have lapsed (a process paused past its renewals must not send on waking up). A
+   * tenant found stale is lost at once (`lost` is told before this returns false).
+   */
+  holds(tenantId: string): boolean;
   /** Gives up every tenant (another process takes over at once). Stop delivering first. */
   close(): Promise<void>;
 }

@@ -79,9 +79,17 @@ export class RedisDeliveryLeases implements DeliveryGate {
     void this.tryAcquire(tenantId);
   }
 
-  /** Tenants this process delivers now. */
-  holding(): string[] {
-    return [...this.held.keys()];
+  holds(tenantId: string): boolean {
+    const held = this.held.get(tenantId);
+    if (held === undefined) return false;
+    if (this.fresh(held)) return true;
+    this.lose(tenantId);
+    return false;
+  }
+
+  /** The lease runs at least TTL from when its last successful renewal was sent; two thirds of that is kept as margin. */
+  private fresh(held: Held): boolean {
+    return performance.now() - held.sentAtMs < (this.ttlMs * 2) / 3;
   }
 
   async close(): Promise<void> {
@@ -120,11 +128,11 @@ export class RedisDeliveryLeases implements DeliveryGate {
     const { leases, keys, ownerId } = this.options;
     await Promise.all([...this.held].map(async ([tenantId, held]) => {
       // A renewal still unanswered for two thirds of the TTL: stop before the lease can lapse.
-      const sentAtMs = performance.now();
-      if (sentAtMs - held.sentAtMs >= (this.ttlMs * 2) / 3) {
+      if (!this.fresh(held)) {
         this.lose(tenantId);
         return;
       }
+      const sentAtMs = performance.now();
       let renewed = false;
       try {
         renewed = await leases.renew(keys.outboxLease(tenantId), ownerId, held.token, this.ttlMs);

@@ -274,7 +274,7 @@ export class TenantWebhookSender {
         clock: this.clock,
         settings: this.settings,
         endpoint: () => this.options.endpoint(tenantId),
-        deliver: (endpoint, entry) => this.deliver(endpoint, entry, stop.signal),
+        deliver: (endpoint, entry) => this.attempt(tenantId, endpoint, entry, stop.signal),
         counters,
         onError: this.onError,
       });
@@ -287,6 +287,12 @@ export class TenantWebhookSender {
   /** A lost tenant's counters stay in the totals; its pending events are another process's now. */
   private retire(slot: LaneSlot): void {
     for (const name of COUNTER_NAMES) if (name !== 'pending') this.retired[name] += slot.counters[name];
+  }
+
+  /** One attempt, unless the gate no longer gives this process the tenant (then the lane is closing and records nothing). */
+  private attempt(tenantId: string, endpoint: TenantEndpoint, entry: OutboxEntry, stop: AbortSignal): Promise<string | null> {
+    if (this.options.gate !== undefined && !this.options.gate.holds(tenantId)) return Promise.resolve('delivery lease lost');
+    return this.deliver(endpoint, entry, stop);
   }
 
   private async deliver(endpoint: TenantEndpoint, entry: OutboxEntry, stop: AbortSignal): Promise<string | null> {
