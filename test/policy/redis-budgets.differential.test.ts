@@ -1,7 +1,10 @@
 /**
  * Differential test of the shared budgets: random operation sequences, with random clocks, through
  * the budget Lua script on a real redis-server and through the reference model
- * (src/core/reference.ts); every answer must be identical. Each run gets its own key prefix.
+ * (src/core/reference.ts); every answer must be identical: the single verbs (unique charge,
+ * release, count; repeat take, release) and admission's one call (tier then repeat, a refused
+ * repeat giving back a tier charge made by the same call), composed over the reference in the
+ * engine's order. Each run gets its own key prefix.
  *
  * The script's clock clamp is per tenant (a fleet has no process-wide clock), the reference's per
  * core: sequences with steps back use one tenant, sequences over several tenants a forward clock.
@@ -33,6 +36,8 @@ afterAll(async () => {
 
 /** The reference's budget verbs, answered by the script. */
 interface Budgets {
+  /** Admission's one call: tier then repeat; a refused repeat gives back a tier charge made now. Answers tier * 1e9 + repeat. */
+  both(s: string, r: string, limit: number, f: string, w: number, max: number, t: number): Promise<number>;
   uniqueCharge(s: string, r: string, limit: number, t: number): Promise<number>;
   uniqueRelease(s: string, r: string, t: number): Promise<void>;
   uniqueCount(s: string, t: number): Promise<number>;
@@ -43,6 +48,10 @@ interface Budgets {
 function scriptBudgets(): Budgets {
   const b = new RedisBudgets(defineScripts(client), new RedisKeys(`diff-${randomBytes(6).toString('hex')}`));
   return {
+    both: async (s, r, limit, f, w, max, t) => {
+      const a = await b.charge(s, r, { limit, hold: false, shadow: false, repeat: { fingerprint: f, windowMs: w, maxRecipients: max } }, t);
+      return a.tier * 1e9 + a.repeat;
+    },
     uniqueCharge: async (s, r, limit, t) => Math.max(0, (await b.charge(s, r, { limit, hold: false, shadow: false }, t)).tier),
     uniqueRelease: async (s, r, t) => void (await b.release(s, r, 'force', undefined, t)),
     uniqueCount: (s, t) => b.count(s, t),
@@ -53,6 +62,16 @@ function scriptBudgets(): Budgets {
 
 function referenceBudgets(ref: ReferenceCore): Budgets {
   return {
+    // The engine's order over the reference (engine.ts admit): a new charge shows as the count growing by one.
+    both: async (s, r, limit, f, w, max, t) => {
+      const before = ref.unique.count(s, t);
+      const tier = ref.unique.charge(s, r, limit, t);
+      if (tier > 0) return tier * 1e9 + -2;
+      const fresh = ref.unique.count(s, t) - before === 1;
+      const repeat = ref.repeat.take(s, f, r, w, max, t);
+      if (repeat > 0 && fresh) ref.unique.release(s, r, t);
+      return (fresh ? 0 : -1) * 1e9 + repeat;
+    },
     uniqueCharge: async (s, r, limit, t) => ref.unique.charge(s, r, limit, t),
     uniqueRelease: async (s, r, t) => ref.unique.release(s, r, t),
     uniqueCount: async (s, t) => ref.unique.count(s, t),
@@ -94,6 +113,9 @@ function ops(tenant: fc.Arbitrary<string>, back: boolean): fc.Arbitrary<Op> {
     })) },
     { weight: 4, arbitrary: fc.record({ t: tenant, fp: fingerprint, r: recipient, l: limit, step: s }).map(({ t: tn, fp, r, l, step }) => ({
       name: `repeat.take ${tn} ${JSON.stringify(fp.f)} ${r} ${fp.w} ${l}`, step, run: (b: Budgets, t: number) => b.repeatTake(tn, fp.f, r, fp.w, l, t),
+    })) },
+    { weight: 4, arbitrary: fc.record({ t: tenant, fp: fingerprint, r: recipient, l: limit, m: limit, step: s }).map(({ t: tn, fp, r, l, m, step }) => ({
+      name: `both ${tn} ${r} ${l} ${JSON.stringify(fp.f)} ${fp.w} ${m}`, step, run: (b: Budgets, t: number) => b.both(tn, r, l, fp.f, fp.w, m, t),
     })) },
     { weight: 1, arbitrary: fc.record({ t: tenant, fp: fingerprint, r: recipient, step: s }).map(({ t: tn, fp, r, step }) => ({
       name: `repeat.release ${tn} ${JSON.stringify(fp.f)} ${r}`, step, run: async (b: Budgets, t: number) => (await b.repeatRelease(tn, fp.f, r, t), -9),
