@@ -72,7 +72,7 @@
  *                                               start and the fleet's discovery of undelivered
  *                                               tenants. Bounded by tenants (added once per process).
  *   {wu}           Meta statuses waiting for their wamid (rare: one slot for all of them):
- *                  <p>:{wu}:rows         hash   `<wamid>:<status>` → `{"e":event,"r":receivedAtMs,"t":tries}`
+ *                  <p>:{wu}:rows         hash   `<wamid>:<status>` → `<receivedAtMs> <tries> <event JSON>`
  *                  <p>:{wu}:due          zset   key → next look-up ms
  *                  <p>:{wu}:age          zset   key → receivedAtMs (the cap drops the oldest)
  *                  <p>:{wu}:wamids       zset   keys at score 0 (a lexical range finds one wamid's)
@@ -80,6 +80,11 @@
  *                                        at each park.
  *   {ms:<key>}     <p>:{ms:<key>}        string a Meta webhook dedupe mark: the ms it was marked;
  *                                        PX the marks' retention (spread over the Cluster).
+ *   What each webhook call touches: append  SADD {wo}:tenants (first time per tenant per process),
+ *   then outbox-append-4.lua on {t:T}; pending / pendingOfKey  outbox-page-1.lua; settle
+ *   outbox-settle-3.lua; requeueDead  outbox-requeue-3.lua (each on {t:T}); summary  SMEMBERS
+ *   {wo}:tenants, ZCARD per tenant; the delivery gate  lease-*.lua on {t:T}, GET {t:T}:wo:seq every
+ *   250 ms per held tenant; parked statuses  unmatched-*.lua on {wu}; marks  GET / SET PX per key.
  *
  *   Policy state (src/policy/redis-store.ts, redis-budgets.ts; one block of methods at the end of
  *   RedisKeys). All in the tenant's slot {t:T}: the budget script and a recipient's read (consent,
