@@ -134,3 +134,32 @@ describe('webhook keys in Redis are bounded: a TTL or an owner that deletes them
     }
   });
 });
+
+describe('Redis outbox across a Redis crash', () => {
+  it('every resolved append survives kill -9 of redis-server (AOF, fsync always) with its seq', async () => {
+    const crashing = await startRedis();
+    const keys = new RedisKeys(prefix());
+    const client = await connectRedis(parseRedisUrl(crashing.url));
+    try {
+      const outbox = new RedisOutbox({ writes: new RedisWrites(client, null), keys });
+      const appended = await Promise.all([...Array(50).keys()].map((i) => outbox.append(entry(i))));
+      await crashing.kill9();
+      await crashing.restart();
+      await waitForReady(client);
+      const pending = await outbox.pending('t1', 0, 100);
+      expect(pending.map((e) => [e.seq, e.eventId])).toEqual(appended.map((e) => [e!.seq, e!.eventId]));
+      expect((await outbox.append(entry(50)))!.seq).toBe(51);
+    } finally {
+      await quit(client);
+      await crashing.stop();
+    }
+  });
+});
+
+async function waitForReady(client: RedisClient): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (client.status !== 'ready') {
+    if (Date.now() > deadline) throw new Error('client did not reconnect');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
