@@ -60,6 +60,8 @@ export class FleetTier implements TierLedger {
     const h = this.held.get(tenantId, recipient)?.value;
     if (h === undefined) {
       this.held.set(tenantId, recipient, { count: 1, lastMs: nowMs });
+      // Found held without a call, then given back while this admission waited on its repeat check.
+      if (!registered) this.register(tenantId, recipient, nowMs);
       return;
     }
     // Another admission registered this process meanwhile: Redis counts each process once.
@@ -83,6 +85,12 @@ export class FleetTier implements TierLedger {
     // Counted here at once, so a burst of departures does not all pass on one old count.
     this.used.set(tenantId, used + 1);
     this.held.set(tenantId, recipient, { count: 1, lastMs: nowMs });
+    this.register(tenantId, recipient, nowMs);
+    return 0;
+  }
+
+  /** Counts the recipient (whatever the limit: it leaves) with this process as a holder, in the background. */
+  private register(tenantId: string, recipient: string, nowMs: number): void {
     this.background(
       this.budgets.charge(tenantId, recipient, { limit: FORCED_LIMIT, hold: true, shadow: false }, nowMs).then(
         (a) => this.noteUsed(tenantId, a.tierUsed),
@@ -92,9 +100,8 @@ export class FleetTier implements TierLedger {
           throw error;
         },
       ),
-      'tier charge at departure',
+      'tier charge',
     );
-    return 0;
   }
 
   /** One holder of this process gives back; the shared hold goes when it was the last. */

@@ -209,6 +209,19 @@ describe('two policy engines on one Redis', () => {
     expect(await refusal(f.send(f.a, r2, template()))).toBe('admitted');
   });
 
+  it('concurrent admissions of one recipient in one process count it as one holder: giving all back frees the slot', async () => {
+    const f = await fleet();
+    for (const e of [f.a, f.b]) e.setMessagingLimit(TENANT, 1);
+    const admissions = await Promise.all(Array.from({ length: 10 }, () => f.send(f.a, recipient(25), template())));
+    expect(await refusal(f.send(f.b, recipient(26), template()))).toBe('MESSAGING_LIMIT_REACHED');
+    for (const admission of admissions.slice(1)) admission.release();
+    await f.a.flush();
+    expect(await refusal(f.send(f.b, recipient(26), template()))).toBe('MESSAGING_LIMIT_REACHED');
+    admissions[0]!.release();
+    await f.a.flush();
+    expect(await refusal(f.send(f.b, recipient(26), template()))).toBe('admitted');
+  });
+
   it('an admission the store then refuses gives its charges back (release)', async () => {
     const f = await fleet();
     f.a.setMessagingLimit(TENANT, 1);
