@@ -53,6 +53,8 @@ export class RedisDeliveryLeases implements DeliveryGate {
   private readonly onError: (err: unknown, what: string) => void;
   private closed = false;
   private polling = false;
+  /** Kinds of background work failing now: each is reported once per outage, not at every tick. */
+  private readonly failing = new Set<string>();
 
   constructor(private readonly options: RedisDeliveryLeasesOptions) {
     this.ttlMs = options.ttlMs ?? 10_000;
@@ -112,13 +114,16 @@ export class RedisDeliveryLeases implements DeliveryGate {
       const lastSeq = await outbox.lastSeq(tenantId);
       const sentAtMs = performance.now();
       const token = await leases.acquire(keys.outboxLease(tenantId), keys.outboxFence(tenantId), ownerId, this.ttlMs);
-      if (token === null || this.closed || this.held.has(tenantId)) return;
+      this.recovered('webhook delivery lease acquire');
+      if (token === null || this.held.has(tenantId)) return;
       const pending = await outbox.pendingCount(tenantId);
+      // Closed meanwhile: the next holder need not wait for the TTL.
+      if (this.closed) return await leases.release(keys.outboxLease(tenantId), ownerId, token);
       this.wanted.delete(tenantId);
       this.held.set(tenantId, { token, sentAtMs, lastSeq });
       this.listener?.gained(tenantId, pending);
     } catch (err) {
-      this.onError(err, 'webhook delivery lease acquire');
+      this.failed(err, 'webhook delivery lease acquire');
     } finally {
       this.trying.delete(tenantId);
     }
@@ -136,8 +141,9 @@ export class RedisDeliveryLeases implements DeliveryGate {
       let renewed = false;
       try {
         renewed = await leases.renew(keys.outboxLease(tenantId), ownerId, held.token, this.ttlMs);
+        this.recovered('webhook delivery lease renew');
       } catch (err) {
-        this.onError(err, 'webhook delivery lease renew');
+        this.failed(err, 'webhook delivery lease renew');
       }
       if (this.held.get(tenantId) !== held) return;
       // Refused or failed: stop now, while the lease (if still ours) has most of its TTL to run.
@@ -165,8 +171,9 @@ export class RedisDeliveryLeases implements DeliveryGate {
         held.lastSeq = seqs[i]!;
         this.listener?.appended(tenantId);
       });
+      this.recovered('webhook outbox poll');
     } catch (err) {
-      this.onError(err, 'webhook outbox poll');
+      this.failed(err, 'webhook outbox poll');
     } finally {
       this.polling = false;
     }
@@ -184,8 +191,19 @@ export class RedisDeliveryLeases implements DeliveryGate {
       // Forget tenants whose events are all delivered (by their holder); keep trying the others.
       for (const tenantId of this.wanted) if (!pending.has(tenantId)) this.wanted.delete(tenantId);
       for (const tenantId of tenants) this.want(tenantId);
+      this.recovered('webhook outbox discovery');
     } catch (err) {
-      this.onError(err, 'webhook outbox discovery');
+      this.failed(err, 'webhook outbox discovery');
     }
+  }
+
+  private failed(err: unknown, what: string): void {
+    if (this.failing.has(what)) return;
+    this.failing.add(what);
+    this.onError(err, what);
+  }
+
+  private recovered(what: string): void {
+    this.failing.delete(what);
   }
 }
