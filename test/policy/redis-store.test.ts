@@ -85,6 +85,21 @@ describe('redis policy store', () => {
     }
   });
 
+  it('builds every policy key of a tenant in the tenant\'s one slot, also when its id holds braces', async () => {
+    const keys = new RedisKeys('slots');
+    for (const tenantId of ['acme', 'we{ir}d', '{x}']) {
+      const b = keys.policyBudget(tenantId);
+      const r = keys.policyRepeat(tenantId, 'ffffffffffffffff');
+      const all = [
+        keys.policyConsent(tenantId), keys.policyOptedOut(tenantId), keys.policyConsentLog(tenantId, '1555'), keys.policyWindows(tenantId),
+        keys.policyDeferrals(tenantId), keys.policyDeferralEnds(tenantId), keys.policyFirstSends(tenantId),
+        b.clock, b.tierRing, b.tierMembers, b.tierHolders, r.ring, r.members, keys.record(tenantId, 'm1'),
+      ];
+      const slots = await Promise.all(all.map((k) => (clustered as unknown as { cluster(...a: string[]): Promise<number> }).cluster('KEYSLOT', k)));
+      expect(new Set(slots).size).toBe(1);
+    }
+  });
+
   it('merges deferrals from several processes: ends only move later; an inbound lifts undeliverable only', async () => {
     const p = prefix();
     const a = redisStore(single, p);
