@@ -15,6 +15,9 @@
  * a backlog the caps cannot drain in time is refused by the deadline check, like any other.
  * Shadow mode runs the same checks and counts what would have been refused, refusing nothing
  * except opt-outs: honouring a user's STOP is not a policy to trial.
+ *
+ * Step 1 is screen(), steps 2-3 the charges: a fleet's engine (shared-engine.ts) runs the same
+ * screen() over state it has just read from Redis, then charges both budgets in one script call.
  */
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
