@@ -10,11 +10,14 @@ import type { Config } from './config/schema.js';
 import type { Core } from './core/index.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
 import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
+import { DEFAULT_LEASE_TTL_MS, FleetMember } from './fleet/member.js';
 import { openComponents } from './gateway/components.js';
 import { messageEndings } from './gateway/message-ended.js';
 import { consentRoutes } from './http/routes/consent.js';
 import { GatewayMetrics, registerCoreMetrics } from './observability/metrics.js';
 import { registerPolicyMetrics, type PolicyEngine } from './policy/index.js';
+import { isFleetPolicy } from './policy/shared-engine.js';
+import { RedisStore } from './store/redis/redis-store.js';
 import type { Store } from './store/types.js';
 import { metaWebhookRoutes } from './webhooks/index.js';
 import { registerWebhookMetrics } from './webhooks/metrics.js';
@@ -50,6 +53,8 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   // The app needs the dispatcher and the dispatcher logs through the app's logger: the app gets
   // late-bound ports, used only after createDispatcher below has run (before listen).
   let dispatcher: Dispatcher;
+  // In a fleet (storage on Redis) this process dispatches the numbers whose leases it holds.
+  let fleet: FleetMember | null = null;
   const metrics = new GatewayMetrics(() => dispatcher.snapshot(), {
     defaultMetrics: options.defaultMetrics ?? true,
     capacity: () => dispatcher.capacity(),
@@ -58,7 +63,12 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   registerCoreMetrics(metrics.registry, () => core.stats());
   registerWebhookMetrics(metrics.registry, () => webhooks.stats());
   const plugins: Array<(app: FastifyInstance) => Promise<void>> = [
-    (app) => consentRoutes(app, { tenants, consent: policy, clock }),
+    (app) => consentRoutes(app, {
+      tenants, clock,
+      consent: isFleetPolicy(policy)
+        ? { recordConsent: (records) => policy.recordConsentAsync(records), consentOf: (t, r) => policy.consentOfAsync(t, r) }
+        : policy,
+    }),
   ];
   const secrets = config.webhooks;
   if (secrets !== undefined) {
@@ -75,7 +85,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
         submit: (record) => dispatcher.submit(record),
         estimateWaitMs: (id, ahead) => dispatcher.estimateWaitMs(id, ahead),
         queued: (id) => dispatcher.queued(id),
-        waitForOutcome: (id, timeoutMs) => dispatcher.waitForOutcome(id, timeoutMs),
+        waitForOutcome: (id, timeoutMs) => fleet === null ? dispatcher.waitForOutcome(id, timeoutMs) : fleet.waitForOutcome(dispatcher, id, timeoutMs),
       },
     },
     control: {
@@ -88,10 +98,16 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     plugins,
   });
   log = app.log;
+  if (store instanceof RedisStore && parts.memberId !== null) {
+    const leaseTtlMs = (config.storage.kind === 'redis' ? config.storage.leaseTtlMs : undefined) ?? DEFAULT_LEASE_TTL_MS;
+    const owned = () => [...parts.numbers].map(([phoneNumberId, info]) => ({ phoneNumberId, tenantId: info.tenantId }));
+    fleet = new FleetMember(store, parts.memberId, leaseTtlMs, owned, app.log);
+  }
   // Messages that end unsent (failed, expired, rejected at departure): src/gateway/message-ended.ts.
   const endings = messageEndings(parts, app.log);
   dispatcher = createDispatcher({
     store, clock, control: store,
+    ...(fleet === null ? {} : { fleet: fleet.ownership }),
     upstream: parts.upstream,
     numbers: parts.numbers,
     pacer: core.gcra,
@@ -120,8 +136,10 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   });
   // Pauses, limit overrides and learned rates first: nothing leaves before they hold again.
   dispatcher.restore(await store.controlEntries());
-  // The store is the queue: recovery learns which numbers have work and their lanes page it.
+  // The store is the queue: recovery learns which numbers have work and their lanes page it (in a
+  // fleet, each number's lanes start when this process takes its lease).
   await dispatcher.recover();
+  await fleet?.start(dispatcher);
 
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
   const url = address.replace('[::1]', '127.0.0.1');
@@ -129,6 +147,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await app.close();
+      await fleet?.stop(); // hands every number over, its requests answered first
       await dispatcher.close();
       await endings.drain();
       await parts.close();

@@ -60,7 +60,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     submit(record) {
       if (s.closing || record.state !== 'queued') return;
       // In a fleet the number's owner pages it in (the store's wake notice reaches it).
-      if (deps.fleet !== undefined && !deps.fleet.holds(record.phoneNumberId)) return;
+      if (deps.fleet !== undefined && s.lanes.get(record.phoneNumberId)?.owned !== true) return;
       add(s, record);
       s.pump();
     },

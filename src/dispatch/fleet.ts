@@ -38,9 +38,10 @@ export async function adopt(s: DispatchState, numbers: readonly Adoption[]): Pro
   for (const { phoneNumberId, tenantId } of numbers) {
     if (!fleet.holds(phoneNumberId) || s.closing) continue;
     const old = s.lanes.get(phoneNumberId);
-    if (old !== undefined && !old.retired && old.onLow !== null) continue; // already adopted
+    if (old !== undefined && old.owned && !old.retired) continue; // already adopted
     if (old !== undefined) dropLane(s, old);
     const lane = s.laneFor(phoneNumberId, tenantId);
+    lane.owned = true;
     // The owner's entry, then the operator's on top (control-state.ts).
     applyControl(s, controlKeys.number(phoneNumberId), entryOf.get(controlKeys.number(phoneNumberId)) ?? null);
     applyControl(s, controlKeys.operator(phoneNumberId), entryOf.get(controlKeys.operator(phoneNumberId)) ?? null);
@@ -63,8 +64,12 @@ async function holdRecentRecipients(s: DispatchState, lane: Lane, nowMs: number)
   const pair = s.deps.numbers.get(lane.phoneNumberId)?.pair;
   if (pair === undefined || pair.intervalMs <= 0) return;
   const recent = await s.deps.fleet!.recentDepartures(lane.phoneNumberId, nowMs - pair.intervalMs);
-  for (const { to, atMs } of recent) lane.park(to, atMs + pair.intervalMs, false);
+  // `atMs` is the `sending` commit: the request left up to the prepare look-ahead later.
+  for (const { to, atMs } of recent) lane.park(to, atMs + pair.intervalMs + COMMIT_TO_DEPARTURE_MS, false);
 }
+
+/** A `sending` commit leaves at most this long before its request (run-loop's look-ahead, with room). */
+const COMMIT_TO_DEPARTURE_MS = 500;
 
 export async function retire(s: DispatchState, phoneNumberId: string): Promise<void> {
   const lane = s.lanes.get(phoneNumberId);
@@ -99,7 +104,7 @@ function dropLane(s: DispatchState, lane: Lane): void {
 
 export function stored(s: DispatchState, notice: StoredNotice): void {
   const lane = s.lanes.get(notice.phoneNumberId);
-  if (lane === undefined || lane.retired || lane.onLow === null || s.deps.fleet?.holds(notice.phoneNumberId) !== true) return;
+  if (lane === undefined || !lane.owned || lane.retired) return;
   lane.depth++;
   lane.paging.inStore++;
   lane.paging.markMore(notice.priority, notice.notBeforeMs);
@@ -108,7 +113,7 @@ export function stored(s: DispatchState, notice: StoredNotice): void {
 
 export function resync(s: DispatchState): void {
   for (const lane of s.lanes.values()) {
-    if (lane.retired || lane.onLow === null || s.deps.fleet?.holds(lane.phoneNumberId) !== true) continue;
+    if (!lane.owned || lane.retired) continue;
     if (lane.paging.loading) continue;
     lane.paging.cursor[0] = null;
     lane.paging.cursor[1] = null;

@@ -73,6 +73,8 @@ export class Lane {
    * never sends; its messages are the new owner's.
    */
   retired = false;
+  /** In a fleet: adopted under this process's lease (dispatch/fleet.ts); only such a lane takes messages. */
+  owned = false;
   /** Upstream slots held: `sending` commits under way, prepared messages, requests in flight. */
   inFlight = 0;
   /** Waiting messages: in the FIFOs, held for a parked recipient, in retry backoff, or only in the store. */

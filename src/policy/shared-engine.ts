@@ -374,3 +374,8 @@ class FleetEngine extends Engine implements SharedPolicyEngine {
     if (!had && this.firstSendMs.has(np.number.phoneNumberId)) this.feed?.publish({ k: 'firstSend', n: np.number.phoneNumberId, at: nowMs });
   }
 }
+
+/** A fleet's engine (consent recorded and read asynchronously, in Redis). */
+export function isFleetPolicy(policy: PolicyEngine): policy is SharedPolicyEngine {
+  return typeof (policy as Partial<SharedPolicyEngine>).recordConsentAsync === 'function';
+}

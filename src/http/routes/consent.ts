@@ -19,9 +19,18 @@ import { parseConsentCsv, toConsentRecord, toConsentRecords } from '../../policy
 import type { ConsentRecord, PolicyEngine } from '../../policy/types.js';
 import { requireTenant } from '../auth.js';
 
+/**
+ * Where consent is recorded and read: the policy engine. In a fleet both are asynchronous (an
+ * opt-out is durable in Redis before the route answers).
+ */
+export interface ConsentPort {
+  recordConsent(records: readonly ConsentRecord[]): number | Promise<number>;
+  consentOf(tenantId: string, recipient: string): ReturnType<PolicyEngine['consentOf']> | Promise<ReturnType<PolicyEngine['consentOf']>>;
+}
+
 export interface ConsentRouteOptions {
   tenants: TenantRegistry;
-  consent: Pick<PolicyEngine, 'recordConsent' | 'consentOf'>;
+  consent: ConsentPort;
   clock: Clock;
   /** Largest bulk body (default 8 MiB: ~100 000 CSV rows). */
   bulkBodyBytes?: number;
@@ -38,7 +47,7 @@ export async function consentRoutes(app: FastifyInstance, options: ConsentRouteO
   app.post('/v1/consent', async (request) => {
     const tenant = requireTenant(tenants, request);
     const record = toConsentRecord(request.body, tenant.id, 'api', clock.nowMs());
-    const changed = consent.recordConsent([record]);
+    const changed = await consent.recordConsent([record]);
     return { recipient: record.recipient, ...view(record), applied: changed === 1 };
   });
 
@@ -50,7 +59,7 @@ export async function consentRoutes(app: FastifyInstance, options: ConsentRouteO
     else if (Array.isArray(body)) raws = body;
     else throw new GatewayError('INVALID_PARAMETER', 'bulk body must be a JSON array of consent records or text/csv');
     const records = toConsentRecords(raws, tenant.id, 'import', clock.nowMs());
-    const changed = consent.recordConsent(records);
+    const changed = await consent.recordConsent(records);
     return { recorded: records.length, applied: changed };
   });
 
@@ -58,7 +67,7 @@ export async function consentRoutes(app: FastifyInstance, options: ConsentRouteO
     const tenant = requireTenant(tenants, request);
     const recipient = toE164Digits(request.params.recipient);
     if (recipient === null) throw new GatewayError('INVALID_RECIPIENT', `'${request.params.recipient.slice(0, 32)}' is not a valid E.164 phone number`);
-    const { current, history } = consent.consentOf(tenant.id, recipient);
+    const { current, history } = await consent.consentOf(tenant.id, recipient);
     return {
       recipient,
       status: current?.status ?? 'none',
