@@ -18,9 +18,18 @@ import { GatewayMetrics, registerCoreMetrics } from './observability/metrics.js'
 import { registerPolicyMetrics, type PolicyEngine } from './policy/index.js';
 import { isFleetPolicy } from './policy/shared-engine.js';
 import { RedisStore } from './store/redis/redis-store.js';
-import type { Store } from './store/types.js';
+import type { MessageRecord, RecordedError, Store } from './store/types.js';
+import type { GatewayError } from './errors.js';
 import { metaWebhookRoutes } from './webhooks/index.js';
 import { registerWebhookMetrics } from './webhooks/metrics.js';
+
+/** What a template's departure is checked with. */
+const departureOf = (rec: MessageRecord, nowMs: number) => ({ phoneNumberId: rec.phoneNumberId, to: rec.to, marketing: rec.priority === 1, nowMs });
+
+/** A policy refusal as the record keeps it. */
+function recorded(refused: GatewayError | null): RecordedError | null {
+  return refused === null ? null : { code: refused.spec.graphCode, title: refused.spec.title, details: refused.details, httpStatus: refused.spec.status };
+}
 
 /** Upstream answers about a recipient that the policies learn (undeliverable, marketing cap, opt-out). */
 const LEARNED_FROM_ANSWERS: ReadonlySet<number> = new Set([131026, 131049, 131050]);
@@ -116,10 +125,10 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     config: { dispatch: config.dispatch, upstream: config.upstream, maxBodyBytes: config.limits.maxBodyBytes },
     log: app.log,
     onSlotWait: (waitedMs) => metrics.slotWait.observe(waitedMs / 1000),
-    refuseAtDeparture: (rec, nowMs) => {
-      const refused = policy.departureRefusal({ phoneNumberId: rec.phoneNumberId, to: rec.to, marketing: rec.priority === 1, nowMs });
-      return refused === null ? null : { code: refused.spec.graphCode, title: refused.spec.title, details: refused.details, httpStatus: refused.spec.status };
-    },
+    refuseAtDeparture: (rec, nowMs) => recorded(policy.departureRefusal(departureOf(rec, nowMs))),
+    ...(isFleetPolicy(policy)
+      ? { confirmAtDeparture: async (rec: MessageRecord, nowMs: number) => recorded(await policy.departureTierAsync(departureOf(rec, nowMs))) }
+      : {}),
     onEvent(event: DispatchEvent) {
       if (event.type === 'attempt') {
         metrics.upstreamSends.inc({ outcome: event.outcome, code: String(event.code) });

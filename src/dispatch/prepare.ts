@@ -5,7 +5,8 @@
  */
 import type { Job, Lane } from './lane.js';
 import { dropPairAhead } from './pair-rate.js';
-import type { DispatchState } from './state.js';
+import { isTemplateJob, type DispatchState } from './state.js';
+import type { RecordedError } from '../store/types.js';
 
 /** How long a message waits before another try when the store could not commit its transition. */
 export const STORE_RETRY_MS = 1000;
@@ -50,6 +51,27 @@ export function storeAllows(s: DispatchState, nowMs: number): boolean {
 export async function prepare(s: DispatchState, lane: Lane, job: Job): Promise<void> {
   s.reserve(lane);
   lane.preparing++;
+  if (s.deps.confirmAtDeparture !== undefined && isTemplateJob(job)) {
+    let refused: RecordedError | null;
+    try {
+      refused = await s.deps.confirmAtDeparture(job.rec, s.deps.clock.nowMs());
+    } catch (err) {
+      // Unknown (the shared store failed): not sent now, tried again like a failed commit.
+      s.deps.log.error({ id: job.rec.id, err: (err as Error).message }, 'departure check failed; trying again');
+      lane.preparing--;
+      dropPairAhead(lane, job);
+      s.requeue(lane, job, STORE_RETRY_MS);
+      s.unreserve(lane);
+      return;
+    }
+    if (refused !== null) {
+      lane.preparing--;
+      dropPairAhead(lane, job);
+      s.background(() => s.reject(lane, job, refused));
+      s.unreserve(lane);
+      return;
+    }
+  }
   job.attempts++;
   const fence = s.deps.fleet?.fence(lane.phoneNumberId);
   const committed = s.deps.fleet !== undefined && fence === undefined

@@ -98,6 +98,14 @@ export class DispatchState implements DispatchContext {
 
   async transition(job: Job, change: Parameters<DispatcherDeps['store']['transition']>[1]): Promise<'applied' | 'refused' | 'error'> {
     const log = this.deps.log;
+    const fleet = this.deps.fleet;
+    if (change.state === 'queued' && fleet !== undefined) {
+      // In a fleet a message goes back to `queued` only under this process's lease: once the number
+      // is another's, the message (still `sending` in the store) is the new owner's to send.
+      const fence = fleet.heldFence(job.rec.phoneNumberId);
+      if (fence === undefined) return 'refused';
+      change = { ...change, fence };
+    }
     try {
       if (await this.deps.store.transition(job.rec.id, change)) return 'applied';
       log.warn({ id: job.rec.id, state: change.state }, 'store refused the transition: message unknown or already final');

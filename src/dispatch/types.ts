@@ -68,8 +68,14 @@ export interface FleetSeat {
   holds(phoneNumberId: string): boolean;
   /** Held and renewed recently enough that it cannot have lapsed: messages may leave now. */
   mayDispatch(phoneNumberId: string): boolean;
-  /** What the `sending` commit is checked against; undefined when the lease is not held. */
+  /** What the `sending` commit is checked against; undefined when the lease is not held or not safely valid. */
   fence(phoneNumberId: string): Fence | undefined;
+  /**
+   * The lease's token while held, even when its renewal is late: a message taken back to `queued`
+   * is fenced by it, so a process that lost the number without knowing it yet cannot requeue a
+   * message the new owner is sending. Undefined once the lease is known lost.
+   */
+  heldFence(phoneNumberId: string): Fence | undefined;
   /** Recipients the number sent to lately (any process): the new owner holds them for their pair interval. */
   recentDepartures(phoneNumberId: string, sinceMs: number): Promise<Array<{ to: string; atMs: number }>>;
 }
@@ -127,6 +133,11 @@ export interface DispatcherDeps {
    * departureRefusal): the refusal to end them `rejected` with, or null to send.
    */
   refuseAtDeparture?: (rec: MessageRecord, nowMs: number) => RecordedError | null;
+  /**
+   * Distributed mode: what the synchronous check cannot know alone (the shared messaging limit),
+   * asked right before a template's `sending` commit: the refusal to end it `rejected` with, or null.
+   */
+  confirmAtDeparture?: (rec: MessageRecord, nowMs: number) => Promise<RecordedError | null>;
   /** How long a lane with a ready message waited for a free upstream slot (ms); a metric. */
   onSlotWait?: (waitedMs: number) => void;
   /** How often a paused lane's waiting messages are checked against their deadlines. Default 60 s. */

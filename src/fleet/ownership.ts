@@ -89,6 +89,11 @@ export class NumberOwnership implements FleetSeat {
     return { token: h.token, departuresKeepMs: DEPARTURES_KEEP_MS };
   }
 
+  heldFence(phoneNumberId: string): Fence | undefined {
+    const h = this.held.get(phoneNumberId);
+    return h === undefined ? undefined : { token: h.token, departuresKeepMs: 0 };
+  }
+
   recentDepartures(phoneNumberId: string, sinceMs: number): Promise<Array<{ to: string; atMs: number }>> {
     const h = this.held.get(phoneNumberId);
     return h === undefined ? Promise.resolve([]) : this.o.recentDepartures(h.tenantId, phoneNumberId, sinceMs);

@@ -229,8 +229,16 @@ export class Engine implements PolicyEngine, GivesBack {
       if (consent?.status === 'opt_out' && this.refuses(t, 'optOut', false)) return refusal.optOut(consent);
       if (deferral.marketingUntilMs > nowMs && this.refuses(t, 'marketingDeferral')) return refusal.marketingDeferral(to, deferral.marketingUntilMs, nowMs);
     }
-    // Admitted inside the window (nothing charged), leaving after it closed: Meta counts it now.
-    // A recipient already counted (charged at admission, or by another send) costs nothing more.
+    return this.departureTier(t, input);
+  }
+
+  /**
+   * Admitted inside the window (nothing charged), leaving after it closed: Meta counts it now.
+   * A recipient already counted (charged at admission, or by another send) costs nothing more.
+   * A fleet's engine checks this asynchronously instead (the count is shared).
+   */
+  protected departureTier(t: TenantPolicy, input: DepartureInput): GatewayError | null {
+    const { to, nowMs } = input;
     if (t.messagingLimit !== 'unlimited' && !this.tier.holds(t.id, to) && !this.windows.isOpen(input.phoneNumberId, to, nowMs)) {
       const waitMs = this.tier.charge(t.id, to, t.messagingLimit, nowMs);
       if (waitMs > 0 && this.refuses(t, 'messagingLimit')) return refusal.messagingLimit(t.messagingLimit, waitMs);

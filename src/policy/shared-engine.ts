@@ -43,7 +43,9 @@ import { refusal } from './refusals.js';
 import { SERVICE_WINDOW_MS } from './service-window.js';
 import { SharedPolicyView } from './shared-view.js';
 import { RecencyMap } from './recency-map.js';
-import type { ConsentRecord, ConsentView, DeliveryFailure, InboundMessage, PolicyEngine } from './types.js';
+import type { ConsentRecord, ConsentView, DeliveryFailure, DepartureInput, InboundMessage, PolicyEngine } from './types.js';
+import type { GatewayError } from '../errors.js';
+import type { TenantPolicy } from './tenant-policy.js';
 
 /** The engine of a fleet: PolicyEngine plus the asynchronous steps the gateway awaits in Redis mode. */
 export interface SharedPolicyEngine extends PolicyEngine {
@@ -59,6 +61,12 @@ export interface SharedPolicyEngine extends PolicyEngine {
   flush(): Promise<void>;
   /** Reads every limited tenant's tier count, which departure charges against (also every `usageRefreshMs`). */
   refreshTierUsage(): Promise<void>;
+  /**
+   * Departure's messaging-limit check, exact: a template admitted inside the service window that
+   * leaves after it closed is charged now by the budget script (a recipient counted already,
+   * whichever process admitted it, costs nothing). The synchronous departureRefusal leaves it out.
+   */
+  departureTierAsync(input: DepartureInput): Promise<GatewayError | null>;
   /** Stops the change feed and waits for writes in flight; the Redis client stays the caller's. */
   close(): Promise<void>;
 }
@@ -134,6 +142,24 @@ class FleetEngine extends Engine implements SharedPolicyEngine {
     this.view = view;
     this.fleetTier = tier;
     this.repeatEntries = deps.repeatEntries ?? 100_000;
+  }
+
+  /** The tier part of departure is asynchronous here (departureTierAsync): another process may hold the recipient. */
+  protected override departureTier(_t: TenantPolicy, _input: DepartureInput): GatewayError | null {
+    return null;
+  }
+
+  async departureTierAsync(input: DepartureInput): Promise<GatewayError | null> {
+    const np = this.numbers.get(input.phoneNumberId);
+    if (np === undefined || input.to === '') return null;
+    const t = np.tenant;
+    const { to, nowMs } = input;
+    if (t.messagingLimit === 'unlimited' || this.fleetTier.holds(t.id, to) || this.windows.isOpen(input.phoneNumberId, to, nowMs)) return null;
+    const answer = await this.redis.budgets.charge(t.id, to, { limit: t.messagingLimit, hold: true, shadow: false }, nowMs);
+    this.fleetTier.noteUsed(t.id, answer.tierUsed);
+    if (answer.tier > 0) return this.refuses(t, 'messagingLimit') ? refusal.messagingLimit(t.messagingLimit, answer.tier) : null;
+    this.fleetTier.add(t.id, to, nowMs, true);
+    return null;
   }
 
   async loadOptOuts(): Promise<void> {

@@ -85,7 +85,7 @@ export interface Fence {
 /** A state change. Only the fields named for that state are touched. */
 export type Transition =
   | { state: 'sending'; attempts: number; atMs: number; fence?: Fence }
-  | { state: 'queued'; notBeforeMs: number; lastError: RecordedError | null; atMs: number; throttled?: number }
+  | { state: 'queued'; notBeforeMs: number; lastError: RecordedError | null; atMs: number; throttled?: number; fence?: Fence }
   | { state: 'sent'; wamid: string; atMs: number }
   | { state: 'delivered' | 'read'; atMs: number }
   | { state: 'failed'; lastError: RecordedError; atMs: number }

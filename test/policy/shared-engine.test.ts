@@ -165,15 +165,27 @@ describe('two policy engines on one Redis', () => {
     f.clock.advance(24 * 3_600_000 + 1000);
     // The window has closed; B fills the tier with another recipient; A owns the number.
     expect(await refusal(f.send(f.b, other, template()))).toBe('admitted');
-    await f.a.refreshTierUsage();
-    expect(f.a.departureRefusal({ phoneNumberId: NUMBER, to: inside, marketing: false, nowMs: f.clock.nowMs() })?.code).toBe('MESSAGING_LIMIT_REACHED');
+    // The synchronous check leaves the shared count to the asynchronous one, which is exact.
+    expect(f.a.departureRefusal({ phoneNumberId: NUMBER, to: inside, marketing: false, nowMs: f.clock.nowMs() })).toBeNull();
+    expect((await f.a.departureTierAsync({ phoneNumberId: NUMBER, to: inside, marketing: false, nowMs: f.clock.nowMs() }))?.code).toBe('MESSAGING_LIMIT_REACHED');
     // Once B's message to the other recipient failed, A lets it leave and charges it.
     f.b.onFinal({ tenantId: TENANT, to: other, state: 'failed' });
     await f.b.flush();
     await f.a.refreshTierUsage();
-    expect(f.a.departureRefusal({ phoneNumberId: NUMBER, to: inside, marketing: false, nowMs: f.clock.nowMs() })).toBeNull();
+    expect(await f.a.departureTierAsync({ phoneNumberId: NUMBER, to: inside, marketing: false, nowMs: f.clock.nowMs() })).toBeNull();
     await f.a.flush();
     expect(await refusal(f.send(f.b, other, template()))).toBe('MESSAGING_LIMIT_REACHED');
+  });
+
+  it('departure at the number\'s owner lets a template go whose recipient another process counted at admission, with the tier full', async () => {
+    const f = await fleet();
+    for (const e of [f.a, f.b]) e.setMessagingLimit(TENANT, 1);
+    const counted = recipient(16);
+    // B admits it (charged: no window), which fills the tier; A, the number's owner, sends it.
+    expect(await refusal(f.send(f.b, counted, template()))).toBe('admitted');
+    expect(await f.a.departureTierAsync({ phoneNumberId: NUMBER, to: counted, marketing: true, nowMs: f.clock.nowMs() })).toBeNull();
+    // A recipient nobody counted is refused at A's departure: the tier is full.
+    expect((await f.a.departureTierAsync({ phoneNumberId: NUMBER, to: recipient(17), marketing: true, nowMs: f.clock.nowMs() }))?.code).toBe('MESSAGING_LIMIT_REACHED');
   });
 
   it('131049 and 131026 learned at A are honoured by B; an inbound at B lifts the undeliverable one for A', async () => {

@@ -135,15 +135,26 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   };
 }
 
-export async function send(url: string, number: string, to: string, text: string, headers: Record<string, string> = {}): Promise<{ status: number; id: string | null }> {
+export interface SendAnswer {
+  status: number;
+  /** `messages[0].id`: the gateway's id, or with `Prefer: wait` the wamid. */
+  id: string | null;
+  body: Record<string, unknown>;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export async function sendBody(url: string, number: string, body: unknown, headers: Record<string, string> = {}): Promise<SendAnswer> {
   const res = await request(`${url}/v23.0/${number}/messages`, {
     method: 'POST',
     headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ messaging_product: 'whatsapp', to, type: 'text', text: { body: text } }),
+    body: JSON.stringify(body),
   });
-  const body = (await res.body.json().catch(() => ({}))) as { messages?: Array<{ id: string }> };
-  return { status: res.statusCode, id: body.messages?.[0]?.id ?? null };
+  const parsed = (await res.body.json().catch(() => ({}))) as Record<string, unknown> & { messages?: Array<{ id: string }> };
+  return { status: res.statusCode, id: parsed.messages?.[0]?.id ?? null, body: parsed, headers: res.headers };
 }
+
+export const send = (url: string, number: string, to: string, text: string, headers: Record<string, string> = {}): Promise<SendAnswer> =>
+  sendBody(url, number, { messaging_product: 'whatsapp', to, type: 'text', text: { body: text } }, headers);
 
 export async function messageState(url: string, id: string): Promise<string | null> {
   const res = await request(`${url}/v1/messages/${id}`, { headers: { authorization: `Bearer ${API_KEY}` } });

@@ -217,7 +217,7 @@ export class RedisStore implements Store {
       const effect = transitionEffect(change);
       const score = change.state === 'queued' ? String(change.notBeforeMs) : '0';
       const recordKey = this.keys.record(index.tenantId, id);
-      const fence = change.state === 'sending' ? change.fence : undefined;
+      const fence = change.state === 'sending' || change.state === 'queued' ? change.fence : undefined;
       const [reply] = await this.write((p) => this.run(
         'transition',
         [
