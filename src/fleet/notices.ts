@@ -22,7 +22,14 @@ export class FleetNotices {
   /** Subscribes; notices from `memberId` itself are ignored (it acted on them already). */
   static async open(client: RedisClient, keys: RedisKeys, memberId: string, handlers: NoticeHandlers, onError: (err: unknown) => void): Promise<FleetNotices> {
     const subscriber = subscriberOf(client);
-    subscriber.on('error', onError);
+    // Told once per outage: ioredis reports every failed reconnect attempt.
+    let reported = false;
+    subscriber.on('ready', () => (reported = false));
+    subscriber.on('error', (err: unknown) => {
+      if (reported) return;
+      reported = true;
+      onError(err);
+    });
     const wake = keys.wakeChannel();
     const control = keys.controlChannel();
     subscriber.on('message', (channel: string, text: string) => {
