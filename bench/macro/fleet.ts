@@ -226,6 +226,12 @@ async function admin(gateway: Child, path: string): Promise<void> {
   if (res.statusCode >= 300) throw new Error(`${path}: ${res.statusCode}`);
 }
 
+/** The numbers' fencing tokens: each new lease holder increments one, so a change is a lease that moved. */
+async function fences(store: RedisStore, numbers: readonly string[]): Promise<number> {
+  const tokens = await Promise.all(numbers.map((id) => store.client.get(store.keys.numberFence(TENANT, id))));
+  return tokens.reduce((sum, t) => sum + Number(t ?? 0), 0);
+}
+
 async function enqueueBacklog(store: RedisStore, numbers: readonly string[], total: number, tag: string): Promise<void> {
   const nowMs = Date.now();
   const batch: Promise<unknown>[] = [];
@@ -241,7 +247,7 @@ async function enqueueBacklog(store: RedisStore, numbers: readonly string[], tot
   await Promise.all(batch);
 }
 
-interface DispatchRow { processes: number; delivered: number; refused: string; cpuMsPerMsg: number; redisCpuMsPerMsg: number; commandsPerMsg: number; missing: number }
+interface DispatchRow { processes: number; delivered: number; refused: string; moves: number; cpuMsPerMsg: number; redisCpuMsPerMsg: number; commandsPerMsg: number; missing: number }
 
 async function dispatchRun(redis: BenchRedis, simUrl: string, processes: number): Promise<DispatchRow> {
   const numbers = Array.from({ length: Number(values.numbers) }, (_, i) => String(5000 + i));
@@ -254,6 +260,7 @@ async function dispatchRun(redis: BenchRedis, simUrl: string, processes: number)
   try {
     for (let i = 0; i < processes; i++) gateways.push(await startGateway(redis, simUrl, { prefix, numbers, mps: MPS, leaseTtlMs: 3000 }));
     await leasesSpread(store, numbers, processes);
+    const fences0 = await fences(store, numbers);
     // The backlog is stored while the tenant is paused (through any one process: the pause reaches
     // every owner), so its rate is not bounded by how fast this process stores it.
     await admin(gateways[0]!, `/admin/tenants/${TENANT}/pause`);
@@ -277,6 +284,7 @@ async function dispatchRun(redis: BenchRedis, simUrl: string, processes: number)
       await sleep(50);
       stats = await simStats(simUrl);
     }
+    const moves = (await fences(store, numbers)) - fences0;
     const cpuMsUsed = gateways.reduce((sum, g, i) => sum + cpuMs(g.process.pid) - cpu0[i]!, 0);
     const redisCpuMs = redis.cpuMs() - redisCpu0;
     const d: TrafficDelta = trafficDelta(traffic0, await trafficSnapshot(redis.client));
@@ -294,7 +302,7 @@ async function dispatchRun(redis: BenchRedis, simUrl: string, processes: number)
     return {
       processes, delivered: (stats.totals.accepted - 1) / ((last - first) / 1000), refused: refused === '' ? '0' : refused,
       cpuMsPerMsg: cpuMsUsed / sentDuring, redisCpuMsPerMsg: redisCpuMs / sentDuring, commandsPerMsg: d.commands / sentDuring,
-      missing: total - stats.totals.accepted,
+      missing: total - stats.totals.accepted, moves,
     };
   } finally {
     for (const g of gateways.reverse()) await g.stop();
@@ -313,9 +321,9 @@ async function dispatch(redis: BenchRedis, simUrl: string): Promise<string[]> {
   const base = rows[0]!.delivered;
   return [
     `(c) dispatch: ${values.numbers} numbers × ${MPS} msg/s (allowed ${allowed} msg/s), backlog ${values['backlog-sec']} s of it, simulator at ${LATENCY_MS} ms; timed at the simulator from first to last accept`,
-    formatTable(['processes', 'delivered msg/s', 'of allowed', `ratio to ${rows[0]!.processes}`, 'refused', 'not delivered', 'gateway CPU ms/msg', 'Redis CPU ms/msg', 'Redis commands/msg'], rows.map((r) => [
+    formatTable(['processes', 'delivered msg/s', 'of allowed', `ratio to ${rows[0]!.processes}`, 'refused', 'not delivered', 'lease moves', 'gateway CPU ms/msg', 'Redis CPU ms/msg', 'Redis commands/msg'], rows.map((r) => [
       String(r.processes), r.delivered.toFixed(0), `${((r.delivered / allowed) * 100).toFixed(1)} %`, `${(r.delivered / base).toFixed(2)}x`,
-      r.refused, String(r.missing), r.cpuMsPerMsg.toFixed(3), r.redisCpuMsPerMsg.toFixed(3), r.commandsPerMsg.toFixed(1),
+      r.refused, String(r.missing), String(r.moves), r.cpuMsPerMsg.toFixed(3), r.redisCpuMsPerMsg.toFixed(3), r.commandsPerMsg.toFixed(1),
     ])),
   ];
 }
