@@ -242,8 +242,12 @@ describe.skipIf(!hasNginx)('the compose topology, live on 127.0.0.1', () => {
     writeFileSync(join(nginxDir, 'nginx.conf'), conf);
     const nginx: ChildProcess = spawn('nginx', ['-p', nginxDir, '-c', join(nginxDir, 'nginx.conf'),
       '-g', `daemon off; pid ${nginxDir}/nginx.pid; error_log stderr;`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    cleanup.push(() => {
-      nginx.kill('SIGKILL');
+    // SIGTERM: the master stops its workers (SIGKILL would leave them running, orphaned).
+    cleanup.push(async () => {
+      if (nginx.exitCode !== null || nginx.signalCode !== null) return;
+      const exited = new Promise((r) => nginx.once('exit', r));
+      nginx.kill('SIGTERM');
+      await exited;
     });
     await spawnServerReady(`http://127.0.0.1:${lbPort}/readyz`);
 
