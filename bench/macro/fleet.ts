@@ -379,15 +379,16 @@ async function memory(redis: BenchRedis, gateway: Child): Promise<string[]> {
 async function main(): Promise<void> {
   const startedMs = performance.now();
   const redis = await startBenchRedis();
-  const simPort = await freePort();
-  const simConfig = tempJson('sim.json', {
-    host: '127.0.0.1', port: simPort, acceptAnyNumber: true,
-    limits: { mps: MPS, burst: MPS, pairIntervalMs: 0 },
-    faults: { latency: { kind: 'fixed', ms: LATENCY_MS } },
-  });
-  const sim = await spawnServer([CLI, 'simulate', '--config', simConfig], `http://127.0.0.1:${simPort}`, '/__sim/stats?pairs=0');
+  let sim: Child | undefined;
   const out = new Map<string, string[]>();
   try {
+    const simPort = await freePort();
+    const simConfig = tempJson('sim.json', {
+      host: '127.0.0.1', port: simPort, acceptAnyNumber: true,
+      limits: { mps: MPS, burst: MPS, pairIntervalMs: 0 },
+      faults: { latency: { kind: 'fixed', ms: LATENCY_MS } },
+    });
+    sim = await spawnServer([CLI, 'simulate', '--config', simConfig], `http://127.0.0.1:${simPort}`, '/__sim/stats?pairs=0');
     // One gateway paced at 1 mps on number 1001 serves ingress, traffic and the memory of recipients.
     const needsGateway = parts.has('ingress') || parts.has('traffic') || parts.has('memory');
     const gateway = needsGateway ? await startGateway(redis, sim.url, { prefix: 'ingress', numbers: ['1001'], mps: 1 }) : null;
@@ -400,7 +401,7 @@ async function main(): Promise<void> {
     }
     if (parts.has('dispatch')) out.set('dispatch', await dispatch(redis, sim.url));
   } finally {
-    await sim.stop();
+    await sim?.stop();
     await redis.stop();
   }
   console.log(`fleet benchmark — ${machineLine()}; redis-server ${redisVersion()} (appendonly yes, appendfsync always), every server its own process; ${((performance.now() - startedMs) / 1000).toFixed(0)} s`);

@@ -31,7 +31,14 @@ export async function startBenchRedis(): Promise<BenchRedis> {
     child.once('exit', (code) => fail(new Error(`redis-server exited at start (${code})`)));
   });
   failed.catch(() => undefined);
-  const client = await Promise.race([connectWithin(port, 10_000), failed]);
+  let client: Redis;
+  try {
+    client = await Promise.race([connectWithin(port, 10_000), failed]);
+  } catch (error) {
+    child.kill('SIGKILL'); // a server that never answered is not left behind
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     client,
