@@ -40,7 +40,7 @@ function add(s: DispatchState, rec: MessageRecord): void {
   attachPaging(s, lane);
   lane.depth++;
   if (!admitToWindow(s, lane, rec)) return;
-  const job = jobOf(s, rec);
+  const job = jobOf(s, lane, rec);
   const nowMs = s.deps.clock.nowMs();
   if (rec.notBeforeMs > nowMs) s.timer.schedule({ atMs: rec.notBeforeMs, kind: 'job', lane, job });
   else lane.enqueueFresh(job);

@@ -65,7 +65,13 @@ async function holdRecentRecipients(s: DispatchState, lane: Lane, nowMs: number)
   if (pair === undefined || pair.intervalMs <= 0) return;
   const recent = await s.deps.fleet!.recentDepartures(lane.phoneNumberId, nowMs - pair.intervalMs);
   // `atMs` is the `sending` commit: the request left up to the prepare look-ahead later.
-  for (const { to, atMs } of recent) lane.park(to, atMs + pair.intervalMs + COMMIT_TO_DEPARTURE_MS, false);
+  for (const { to, atMs } of recent) {
+    const untilMs = atMs + pair.intervalMs + COMMIT_TO_DEPARTURE_MS;
+    if (untilMs <= nowMs) continue;
+    lane.park(to, untilMs, false);
+    // Its messages are held in the park once met: this releases them when it ends.
+    s.timer.schedule({ atMs: untilMs, kind: 'park', lane, recipient: to });
+  }
 }
 
 /** A `sending` commit leaves at most this long before its request (run-loop's look-ahead, with room). */
@@ -95,8 +101,8 @@ function dropLane(s: DispatchState, lane: Lane): void {
   s.blocked.delete(lane);
   lane.paging.stop();
   unprepare(s, lane);
-  for (const q of [...lane.fresh, ...lane.due]) for (let job = q.shift(); job !== undefined; job = q.shift()) s.known.delete(job.rec.id);
-  for (const park of lane.parks.values()) for (const job of park.held) s.known.delete(job.rec.id);
+  for (const q of [...lane.fresh, ...lane.due]) for (let job = q.shift(); job !== undefined; job = q.shift()) s.forget(lane, job.rec.id);
+  for (const park of lane.parks.values()) for (const job of park.held) s.forget(lane, job.rec.id);
   lane.parks.clear();
   lane.heldCount = 0;
   lane.depth = 0;

@@ -69,7 +69,7 @@ function spill(s: DispatchState, lane: Lane, job: Job, untilMs: number): void {
       s.timer.schedule({ atMs: untilMs, kind: 'job', lane, job });
       return;
     }
-    s.known.delete(job.rec.id);
+    s.forget(lane, job.rec.id);
     if (stored === 'refused') {
       lane.depth--; // finished elsewhere
       return;
@@ -80,8 +80,8 @@ function spill(s: DispatchState, lane: Lane, job: Job, untilMs: number): void {
 }
 
 /** A job for a record that enters memory (ids are remembered so a page meeting it again skips it). */
-export function jobOf(s: DispatchState, rec: MessageRecord): Job {
-  s.known.add(rec.id);
+export function jobOf(s: DispatchState, lane: Lane, rec: MessageRecord): Job {
+  s.known.set(rec.id, lane);
   return { rec, attempts: rec.attempts, throttled: rec.throttled ?? 0, lastError: rec.lastError };
 }
 
@@ -160,7 +160,8 @@ async function fillPages(s: DispatchState, lane: Lane): Promise<void> {
       // Submits of messages this page saw run in the microtasks after their enqueue committed:
       // once those have run, every id here that ingress handed over is known, and none is counted twice.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (s.closing) return;
+      // Closing, or (in a fleet) the number went to another process while the page was read.
+      if (s.closing || lane.retired) return;
       take(s, lane, page);
       paging.pageRead(p, page.last, page.records.length < limit, generation, page.nextDueMs);
       if (page.nextDueMs !== null) armDue(s, lane, page.nextDueMs, p);
@@ -179,9 +180,12 @@ async function fillPages(s: DispatchState, lane: Lane): Promise<void> {
  */
 function take(s: DispatchState, lane: Lane, page: QueuePage): void {
   for (const rec of page.records) {
-    if (s.known.has(rec.id)) continue;
+    // Known ids are skipped, except a `queued` one only a retired lane held: not in flight (that would
+    // be `sending`), it waits in memory nowhere that can send it.
+    const holder = s.known.get(rec.id);
+    if (holder !== undefined && !(holder.retired && rec.state === 'queued')) continue;
     if (rec.state === 'sending' && rec.updatedAtMs >= lane.paging.attachedAtMs) continue;
-    lane.enqueueFresh(jobOf(s, rec));
+    lane.enqueueFresh(jobOf(s, lane, rec));
     // Counted when stored, or (a fleet's wake notice lost) found only now: counted as waiting then.
     if (lane.paging.inStore > 0) lane.paging.inStore--;
     else lane.depth++;

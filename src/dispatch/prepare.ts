@@ -80,7 +80,7 @@ export async function prepare(s: DispatchState, lane: Lane, job: Job): Promise<v
   lane.preparing--;
   if (committed === 'error') storeFailed(s);
   else if (s.storeFailures > 0) storeRecovered(s);
-  if (committed === 'applied' && !s.closing) {
+  if (committed === 'applied' && !s.closing && !lane.retired) {
     lane.prepared.push(job);
     s.touched.add(lane);
     s.pump();
@@ -88,10 +88,12 @@ export async function prepare(s: DispatchState, lane: Lane, job: Job): Promise<v
   }
   dropPairAhead(lane, job);
   if (committed === 'applied') {
-    s.background(() => requeueNow(s, lane, job)); // closing: back to queued
+    // Closing, or the lane retired during the commit (in a fleet: back to queued while this process
+    // still holds the lease, refused once another does: then the new owner sends the `sending` row).
+    s.background(() => requeueNow(s, lane, job));
   } else {
     job.attempts--;
-    if (committed === 'refused') s.known.delete(job.rec.id); // finished elsewhere: never send it
+    if (committed === 'refused') s.forget(lane, job.rec.id); // finished elsewhere: never send it
     else s.requeue(lane, job, STORE_RETRY_MS); // never send what the store has not recorded as sending
   }
   s.unreserve(lane);
@@ -103,7 +105,7 @@ export async function requeueNow(s: DispatchState, lane: Lane, job: Job): Promis
   const nowMs = s.deps.clock.nowMs();
   await s.transition(job, { state: 'queued', notBeforeMs: nowMs, lastError: job.lastError, atMs: nowMs, throttled: job.throttled });
   if (!s.closing) s.requeue(lane, job, 0);
-  else s.known.delete(job.rec.id);
+  else s.forget(lane, job.rec.id);
 }
 
 /** Takes back every message of the lane committed but not yet sent, releasing their slots. */

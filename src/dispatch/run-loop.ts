@@ -40,7 +40,7 @@ export function onWake(s: DispatchState, wake: Wake, nowMs: number): void {
     lane.wakeAtMs = Number.POSITIVE_INFINITY;
   } else if (wake.kind === 'job') {
     if (lane.retired) {
-      s.known.delete(wake.job.rec.id);
+      s.forget(lane, wake.job.rec.id);
       return;
     }
     lane.enqueueDue(wake.job);

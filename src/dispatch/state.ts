@@ -33,8 +33,18 @@ export class DispatchState implements DispatchContext {
   readonly random: () => number;
   readonly settings: DispatcherDeps['config']['dispatch'];
   readonly lanes = new Map<string, Lane>();
-  /** Ids waiting or in flight: duplicates from submit+recover are ignored. */
-  readonly known = new Set<string>();
+  /**
+   * Ids waiting or in flight, with the lane that holds each: duplicates from submit+recover are
+   * ignored. In a fleet a lane can be retired while holding some (src/dispatch/fleet.ts); a later
+   * lane of the number may take over a `queued` one (dispatch/paging.ts `take`), and only the lane
+   * holding an id forgets it.
+   */
+  readonly known = new Map<string, Lane>();
+
+  /** The lane no longer holds the message (ended, handed back to the store, or taken over). */
+  forget(lane: Lane, id: string): void {
+    if (this.known.get(id) === lane) this.known.delete(id);
+  }
   readonly pausedTenants = new Map<string, PauseReason>();
   /** Control-state keys being written (control-state.ts), true when changed again meanwhile. */
   readonly controlWrites = new Map<string, boolean>();
@@ -117,7 +127,7 @@ export class DispatchState implements DispatchContext {
   }
 
   finish(lane: Lane, job: Job, outcome: Outcome): void {
-    this.known.delete(job.rec.id);
+    this.forget(lane, job.rec.id);
     this.waiters.settle(outcome);
     this.emit({
       type: 'final',
@@ -149,7 +159,7 @@ export class DispatchState implements DispatchContext {
 
   requeue(lane: Lane, job: Job, delayMs: number): void {
     if (lane.retired) {
-      this.known.delete(job.rec.id); // the number's new owner pages it from the store
+      this.forget(lane, job.rec.id); // the number's new owner pages it from the store
       return;
     }
     lane.depth++;

@@ -90,7 +90,8 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const upstream = await startUpstream({
     // The simulator's pair window is a little shorter than the gateway's: a conforming sender's
     // messages may reach it up to the jitter tolerance bunched (the proxy hop, five busy processes on two cores).
-    limits: { mps: o.mps, burst: o.burst, pairIntervalMs: Math.max(0, o.pairIntervalMs - PAIR_JITTER_MS), pairBurst: 1 },
+    // Its bucket is two more than the gateway's for the same reason (100 ms more at 20 msg/s).
+    limits: { mps: o.mps, burst: o.burst + 2, pairIntervalMs: Math.max(0, o.pairIntervalMs - PAIR_JITTER_MS), pairBurst: 1 },
     faults: { latency: { kind: 'fixed', ms: latency } },
     numbers: o.numbers.map((id) => ({ phoneNumberId: id, accessToken: `EAAG-${id}` })),
   }, o.gateways);
