@@ -180,12 +180,14 @@ export class RedisPolicyStore {
    * pipeline to the tenant's slot.
    */
   async recipientState(tenantId: string, phoneNumberId: string, recipient: string, nowMs: number): Promise<RecipientState> {
-    const p = this.client.pipeline();
-    p.hget(this.keys.policyConsent(tenantId), recipient);
-    p.zscore(this.keys.policyWindows(tenantId), windowMember(phoneNumberId, recipient));
-    p.hget(this.keys.policyDeferrals(tenantId), recipient);
-    p.hget(this.keys.policyFirstSends(tenantId), phoneNumberId);
-    const [consent, window, deferral, firstSend] = replies(await p.exec()) as [string | null, string | null, string | null, string | null];
+    // Issued in one tick: the client's auto-pipelining sends them as one write (a pipeline object
+    // per send copied every script onto it: the store's write() measured ~80 µs of CPU per send).
+    const [consent, window, deferral, firstSend] = await Promise.all([
+      this.client.hget(this.keys.policyConsent(tenantId), recipient),
+      this.client.zscore(this.keys.policyWindows(tenantId), windowMember(phoneNumberId, recipient)),
+      this.client.hget(this.keys.policyDeferrals(tenantId), recipient),
+      this.client.hget(this.keys.policyFirstSends(tenantId), phoneNumberId),
+    ]);
     const openedMs = window === null ? undefined : Number(window);
     return {
       consent: parseConsent(tenantId, recipient, consent),
