@@ -93,7 +93,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       dispatch: {
         submit: (record) => dispatcher.submit(record),
         estimateWaitMs: (id, ahead) => dispatcher.estimateWaitMs(id, ahead),
-        queued: (id) => dispatcher.queued(id),
+        queued: (id) => fleet === null ? dispatcher.queued(id) : fleet.queued(dispatcher, id),
         waitForOutcome: (id, timeoutMs) => fleet === null ? dispatcher.waitForOutcome(id, timeoutMs) : fleet.waitForOutcome(dispatcher, id, timeoutMs),
       },
     },

@@ -32,6 +32,12 @@ export function newMemberId(): string {
 export class FleetMember {
   readonly ownership: NumberOwnership;
   private notices: FleetNotices | null = null;
+  /**
+   * Per number, its unfinished messages as the store counted them at the last lease renewal: the
+   * queue caps of a number another process owns (its backlog is not in this process's lanes).
+   */
+  private storeCounts = new Map<string, number>();
+  private counting = false;
 
   constructor(
     private readonly store: RedisStore,
@@ -60,8 +66,27 @@ export class FleetMember {
     await this.ownership.start({
       adopt: (numbers) => dispatcher.adopt(numbers),
       retire: (phoneNumberId) => dispatcher.retire(phoneNumberId),
-      renewed: () => dispatcher.resync(),
+      renewed: () => {
+        dispatcher.resync();
+        this.recount();
+      },
     });
+  }
+
+  /** Waiting messages of a number: its lane's count where this process owns it, else the store's at the last renewal. */
+  queued(dispatcher: Dispatcher, phoneNumberId: string): number {
+    return this.ownership.holds(phoneNumberId) ? dispatcher.queued(phoneNumberId) : (this.storeCounts.get(phoneNumberId) ?? 0);
+  }
+
+  private recount(): void {
+    if (this.counting) return;
+    this.counting = true;
+    this.store.queueCounts().then(
+      (counts) => {
+        this.storeCounts = new Map(counts.map((c) => [c.phoneNumberId, c.count]));
+      },
+      () => undefined, // kept from the last count; the store's outage is reported elsewhere
+    ).finally(() => (this.counting = false));
   }
 
   waitForOutcome(dispatcher: Dispatcher, id: string, timeoutMs: number): Promise<SendOutcome | null> {

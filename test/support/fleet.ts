@@ -65,6 +65,8 @@ export interface FleetOptions {
   messagingLimit?: number | 'unlimited';
   /** Simulator answer latency, ms (default 5). */
   latencyMs?: number;
+  /** The gateways' `limits` (queue caps). */
+  limits?: Record<string, number>;
 }
 
 export interface FleetGateway {
@@ -101,6 +103,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     storage: { kind: 'redis', url: redis.url, prefix, leaseTtlMs: o.leaseTtlMs },
     upstream: { baseUrl: upstream, version: 'v23.0' },
     admin: { token: ADMIN },
+    ...(o.limits === undefined ? {} : { limits: o.limits }),
     log: { level: 'warn' },
     tenants: [{
       id: 'fleet', apiKeys: [API_KEY], messagingLimit: o.messagingLimit ?? 'unlimited',
