@@ -84,7 +84,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     adopt: (numbers) => adopt(s, numbers),
     retire: (phoneNumberId) => retire(s, phoneNumberId),
     stored: (notice) => stored(s, notice),
-    resync: () => resync(s),
+    resync: (reread) => resync(s, reread),
     controlChanged(key, value) {
       applyControl(s, key, value);
       for (const lane of s.lanes.values()) s.touched.add(lane);

@@ -10,8 +10,9 @@
  *   dropped (it stays queued in the store), messages committed but not sent go back to `queued`,
  *   and the promise resolves once its requests in flight have been answered.
  * - `stored`: another process stored a message for a number this one owns: counted, paged in.
- * - `resync`: pub/sub loses notices when a connection drops; each lease renewal looks at the
- *   queues again from the start (known ids are skipped).
+ * - `resync`: after each lease renewal the owned lanes run again (one held back while the renewal
+ *   was late has no other wake-up); now and then (`reread`) their queues are read again from the
+ *   start, since pub/sub loses notices when a connection drops (known ids are skipped).
  */
 import type { ControlEntry } from '../store/types.js';
 import { applyControl, controlKeys } from './control-state.js';
@@ -117,10 +118,11 @@ export function stored(s: DispatchState, notice: StoredNotice): void {
   lane.checkLow();
 }
 
-export function resync(s: DispatchState): void {
+export function resync(s: DispatchState, reread: boolean): void {
   for (const lane of s.lanes.values()) {
     if (!lane.owned || lane.retired) continue;
-    if (lane.paging.loading) continue;
+    s.touched.add(lane); // held back while the renewal was late: runs again
+    if (!reread || lane.paging.loading) continue;
     lane.paging.cursor[0] = null;
     lane.paging.cursor[1] = null;
     lane.paging.markMore(0);

@@ -252,8 +252,8 @@ export interface Dispatcher {
   retire(phoneNumberId: string): Promise<void>;
   /** Distributed mode: another process stored a message for a number (paged in if this one owns it). */
   stored(notice: StoredNotice): void;
-  /** Distributed mode: look at the owned numbers' queues again from the start (lost notices). */
-  resync(): void;
+  /** Distributed mode: leases renewed: the owned lanes run again; `reread`: their queues are read again from the start (lost notices). */
+  resync(reread: boolean): void;
   /** Distributed mode: another process changed a control entry (`null`: deleted). */
   controlChanged(key: string, value: unknown): void;
   /**

@@ -15,6 +15,12 @@ import { FleetNotices } from './notices.js';
 import { waitForOutcomeInFleet } from './outcomes.js';
 import { NumberOwnership, type OwnedNumber } from './ownership.js';
 
+/**
+ * How often owned queues are read again from the start (a wake notice lost while pub/sub was
+ * reconnecting) and other processes' numbers are counted for the queue caps.
+ */
+const RECHECK_MS = 5_000;
+
 /** A number's dispatch lease by default (storage.leaseTtlMs). */
 export const DEFAULT_LEASE_TTL_MS = 10_000;
 
@@ -38,6 +44,7 @@ export class FleetMember {
    */
   private storeCounts = new Map<string, number>();
   private counting = false;
+  private checkedAtMs = 0;
 
   constructor(
     private readonly store: RedisStore,
@@ -67,7 +74,13 @@ export class FleetMember {
       adopt: (numbers) => dispatcher.adopt(numbers),
       retire: (phoneNumberId) => dispatcher.retire(phoneNumberId),
       renewed: () => {
-        dispatcher.resync();
+        // Reading every owned queue and counting every number costs a few commands per number:
+        // not at every renewal (a third of the lease TTL) but every RECHECK_MS.
+        const nowMs = Date.now();
+        const recheck = nowMs - this.checkedAtMs >= RECHECK_MS;
+        dispatcher.resync(recheck);
+        if (!recheck) return;
+        this.checkedAtMs = nowMs;
         this.recount();
       },
     });

@@ -1,7 +1,6 @@
 /**
  * The queue cap of a number holds on every process of a fleet, also on one that does not own the
- * number (its backlog is in Redis, not in that process's lanes): it is counted from the store at
- * each lease renewal.
+ * number (its backlog is in Redis, not in that process's lanes): it counts the store every 5 s.
  */
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -29,8 +28,8 @@ describe('queue caps in a fleet', () => {
       const other = f.gateways.find((g) => g !== owner)!;
       // The backlog through the owner (1 msg/s: it stays queued).
       for (let i = 0; i < CAP; i++) expect((await send(owner.url, NUMBER, `+1555501${String(i).padStart(4, '0')}`, `cap ${i}`)).status).toBe(202);
-      // The other process learns the count at its next renewal, then refuses.
-      await until('the other process refuses', async () => (await send(other.url, NUMBER, '+15555019999', 'over')).status === 429, LEASE_TTL_MS * 2);
+      // The other process counts the store every 5 s (src/fleet/member.ts), then refuses.
+      await until('the other process refuses', async () => (await send(other.url, NUMBER, '+15555019999', 'over')).status === 429, 5_000 + LEASE_TTL_MS);
       const refused = await send(other.url, NUMBER, '+15555019998', 'over again');
       expect(refused.status).toBe(429);
       expect((refused.body.error as { code: number }).code).toBe(900431);
