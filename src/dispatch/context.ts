@@ -40,6 +40,11 @@ export interface DispatchContext {
   saveControl(lane: Lane, tenant: boolean): void;
   /** Back into the lane after `delayMs` (0: now, in the `due` FIFO). Counts as waiting again. */
   requeue(lane: Lane, job: Job, delayMs: number): void;
+  /**
+   * Its `queued` row due at `atMs` is committed: a far retry waits in the store, not in memory
+   * (paging.ts leaveInStore). False: the caller requeues it in memory.
+   */
+  leaveInStore(lane: Lane, job: Job, atMs: number): boolean;
 }
 
 export const UNKNOWN_NUMBER_ERROR: RecordedError = { code: 100, title: 'Unknown phone number', details: 'the number is not configured', httpStatus: 0 };

@@ -79,6 +79,24 @@ function spill(s: DispatchState, lane: Lane, job: Job, untilMs: number): void {
   });
 }
 
+/**
+ * A message whose next attempt is `atMs` and whose `queued` row with that due time is committed:
+ * past RETRY_IN_MEMORY_MS it waits in the store, not in memory (a page reads it when due), so a
+ * failing upstream cannot pile retries up in memory. False: no paging store, or due soon: the caller
+ * keeps it. Still waiting: `depth` counts it.
+ */
+export function leaveInStore(s: DispatchState, lane: Lane, job: Job, atMs: number): boolean {
+  if (pagerOf(s) === null || lane.onLow === null || atMs - s.deps.clock.nowMs() < RETRY_IN_MEMORY_MS) return false;
+  s.forget(lane, job.rec.id);
+  lane.depth++;
+  lane.paging.inStore++;
+  armDue(s, lane, atMs, job.rec.priority);
+  return true;
+}
+
+/** Retries due within this long wait in memory; later ones in the store (leaveInStore). */
+export const RETRY_IN_MEMORY_MS = 5_000;
+
 /** A job for a record that enters memory (ids are remembered so a page meeting it again skips it). */
 export function jobOf(s: DispatchState, lane: Lane, rec: MessageRecord): Job {
   s.known.set(rec.id, lane);

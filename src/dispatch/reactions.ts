@@ -52,7 +52,9 @@ export async function react(
     // It would only come back to be expired: expire it now, with the answer that delayed it.
     if (nowMs + delayMs >= job.rec.deadlineAtMs) return ctx.expire(lane, job, lastError);
     job.lastError = lastError;
-    await ctx.transition(job, { state: 'queued', notBeforeMs: nowMs + delayMs, lastError, atMs: nowMs, throttled: job.throttled });
+    const stored = await ctx.transition(job, { state: 'queued', notBeforeMs: nowMs + delayMs, lastError, atMs: nowMs, throttled: job.throttled });
+    // A far retry waits in the store (its due time is committed), not in memory.
+    if (stored === 'applied' && ctx.leaveInStore(lane, job, nowMs + delayMs)) return;
     ctx.requeue(lane, job, delayMs);
   };
 

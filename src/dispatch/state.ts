@@ -12,6 +12,7 @@ import { saveLane, saveTenant, type PauseReason } from './control-state.js';
 import { Lane, type Job } from './lane.js';
 import { targetMps } from './limits.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
+import { leaveInStore } from './paging.js';
 import { onWake, pump } from './run-loop.js';
 import type { DispatchEvent, DispatcherDeps, NumberInfo, Outcome } from './types.js';
 import { WakeTimer } from './wake-timer.js';
@@ -155,6 +156,10 @@ export class DispatchState implements DispatchContext {
 
   targetMps(lane: Lane, info: NumberInfo): number {
     return targetMps(lane, info, this.settings.headroom);
+  }
+
+  leaveInStore(lane: Lane, job: Job, atMs: number): boolean {
+    return !lane.retired && leaveInStore(this, lane, job, atMs);
   }
 
   requeue(lane: Lane, job: Job, delayMs: number): void {

@@ -158,3 +158,49 @@ describe('paged lanes', () => {
     expect(r.dispatcher.queued(NUMBER)).toBe(0);
   });
 });
+
+describe('retries far in the future', () => {
+  let rig: Rig | undefined;
+  afterEach(async () => {
+    await rig?.close();
+    rig = undefined;
+  });
+
+  it('wait in the store, not in memory, and are sent when due', async () => {
+    let failed = 0;
+    const seen = new Set<string>();
+    const upstream: Upstream = {
+      // Every recipient's first attempt fails with a retryable 131000; the next one goes through.
+      send(req: UpstreamRequest): Promise<UpstreamResult> {
+        const to = (JSON.parse(req.body) as { to: string }).to;
+        const first = !seen.has(to);
+        seen.add(to);
+        if (first) failed++;
+        const result: UpstreamResult = first
+          ? { kind: 'error', status: 500, code: 131000, title: 'Something went wrong', details: '', bodyText: '{}' }
+          : { kind: 'ok', status: 200, wamid: `wamid.${to}`, bodyText: '{}' };
+        return new Promise((resolve) => setImmediate(() => resolve(result)));
+      },
+      close: () => Promise.resolve(),
+    };
+    // Backoff about 6 s (full jitter drawn at 0.99; above RETRY_IN_MEMORY_MS): every retry waits in the store.
+    rig = await makeRig({
+      baseUrl: 'http://127.0.0.1:9',
+      numbers: { [NUMBER]: { tenantId: 'acme', accessToken: 'tok', mps: 1000, burst: 100 } },
+      dispatch: { retryBaseMs: 6_000, retryMaxMs: 6_000 },
+      extra: { windowPerPriority: WINDOW, upstream, random: () => 0.99 },
+    });
+    const r = rig;
+    const records = await Promise.all(Array.from({ length: 50 }, (_, i) => r.enqueue({ phoneNumberId: NUMBER, priority: 0, to: `1555${String(i).padStart(7, '0')}` })));
+    await r.dispatcher.recover();
+    await until('every first attempt failed', () => failed === 50, 5_000);
+    // Each failed message is back in the store, due in about 6 s; memory holds none of them.
+    await until('all back in the store', async () => (await Promise.all(records.map((rec) => r.store.get('acme', rec.id)))).every((x) => x?.state === 'queued'), 5_000);
+    expect(r.dispatcher.memory().known).toBe(0);
+    expect(r.dispatcher.queued(NUMBER)).toBe(50);
+    // When due, a page reads them and they are sent.
+    await until('all sent when due', async () => (await Promise.all(records.map((rec) => r.store.get('acme', rec.id)))).every((x) => x?.state === 'sent'), 15_000);
+    expect(r.dispatcher.queued(NUMBER)).toBe(0);
+  }, 30_000);
+});
+
