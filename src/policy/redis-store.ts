@@ -17,6 +17,7 @@
 import type { ChainableCommander } from 'ioredis';
 import { UNIQUE_RING, UNIQUE_WINDOW_MS } from '../core/types.js';
 import type { ScriptRunner, RedisClient } from '../store/redis/commands.js';
+import { RedisWrites } from '../store/redis/writes.js';
 import type { RedisKeys } from '../store/redis/keys.js';
 import { RedisBudgets } from './redis-budgets.js';
 import { SERVICE_WINDOW_MS } from './service-window.js';
@@ -80,7 +81,7 @@ export class RedisPolicyStore {
   private readonly client: RedisClient;
   private readonly keys: RedisKeys;
   private readonly run: ScriptRunner;
-  private readonly replicas: { replicas: number; timeoutMs: number } | null;
+  private readonly writes: RedisWrites;
   private readonly tenantOfNumber = new Map<string, string>();
   private readonly tenantIds: string[];
   /** Writes in flight: flush() and close() wait for them. */
@@ -90,7 +91,7 @@ export class RedisPolicyStore {
     this.client = options.client;
     this.keys = options.keys;
     this.run = options.run;
-    this.replicas = options.replicas ?? null;
+    this.writes = new RedisWrites(options.client, options.replicas ?? null, options.run);
     this.budgets = new RedisBudgets(options.run, options.keys);
     this.tenantIds = options.tenants.map((t) => t.id);
     for (const t of options.tenants) for (const n of t.numbers) this.tenantOfNumber.set(n, t.id);
@@ -289,19 +290,9 @@ export class RedisPolicyStore {
     })());
   }
 
-  /** One pipeline to one slot, plus a WAIT for the replicas when configured; the replies of `queue`'s commands. */
-  private async durable(queue: (p: ChainableCommander) => void): Promise<unknown[]> {
-    const p = this.client.pipeline();
-    queue(p);
-    if (this.replicas !== null) p.wait(this.replicas.replicas, this.replicas.timeoutMs);
-    const all = replies(await p.exec());
-    if (this.replicas !== null) {
-      const confirmed = all.pop() as number;
-      if (confirmed < this.replicas.replicas) {
-        throw new Error(`WAIT: ${confirmed} of ${this.replicas.replicas} replicas confirmed the consent write within ${this.replicas.timeoutMs} ms`);
-      }
-    }
-    return all;
+  /** What `queue` issues (one slot), with the deployment's durability (store/redis/writes.ts). */
+  private durable(queue: (p: ChainableCommander) => void): Promise<unknown[]> {
+    return this.writes.write(queue);
   }
 
   /** Counts `work` among the writes in flight that flush() and close() wait for. */

@@ -24,7 +24,7 @@ import { RedisSeenMarks } from './meta/redis-seen-marks.js';
 import { RedisUnmatchedStatuses } from './meta/redis-unmatched-statuses.js';
 import { createMetaWebhookCounters } from './meta/routes.js';
 import { RedisOutbox } from './outbox/redis.js';
-import { RedisWrites } from './redis-writes.js';
+import { RedisWrites } from '../store/redis/writes.js';
 import type { TenantEndpoint } from './tenant/lane.js';
 import { RedisDeliveryLeases } from './tenant/redis-delivery-leases.js';
 import { TenantWebhookSender, type TenantWebhookSenderOptions } from './tenant/sender.js';

@@ -15,7 +15,7 @@ import type { Webhooks } from '../../src/webhooks/embedded.js';
 import { RedisLeases } from '../../src/store/redis/leases.js';
 import { RedisOutbox } from '../../src/webhooks/outbox/redis.js';
 import { openRedisWebhooks } from '../../src/webhooks/redis.js';
-import { RedisWrites } from '../../src/webhooks/redis-writes.js';
+import { RedisWrites } from '../../src/store/redis/writes.js';
 import { RedisDeliveryLeases } from '../../src/webhooks/tenant/redis-delivery-leases.js';
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../support/redis-server.js';
 import { Receiver, waitFor } from './receiver.js';

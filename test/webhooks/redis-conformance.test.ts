@@ -11,7 +11,7 @@ import { RedisKeys } from '../../src/store/redis/keys.js';
 import { RedisSeenMarks } from '../../src/webhooks/meta/redis-seen-marks.js';
 import { RedisUnmatchedStatuses } from '../../src/webhooks/meta/redis-unmatched-statuses.js';
 import { RedisOutbox } from '../../src/webhooks/outbox/redis.js';
-import { RedisWrites } from '../../src/webhooks/redis-writes.js';
+import { RedisWrites } from '../../src/store/redis/writes.js';
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../support/redis-server.js';
 import { describeOutboxConformance, entry } from './outbox-conformance.js';
 import { describeSeenMarksConformance } from './seen-marks-conformance.js';

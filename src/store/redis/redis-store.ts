@@ -15,10 +15,11 @@ import type {
   ControlEntry, EnqueueOutcome, MessageRecord, NewMessage, Priority, QueueCount, QueuePage, QueuePageQuery, Store, Transition,
 } from '../types.js';
 import { FINAL_STATES } from '../types.js';
-import { defineScripts, type RedisClient, type ScriptRunner } from './commands.js';
+import type { RedisClient, ScriptRunner } from './commands.js';
 import { connectRedis, masters, type RedisTarget } from './connection.js';
 import { checkDurability, type RedisDurability } from './durability.js';
 import { RedisKeys } from './keys.js';
+import { RedisWrites } from './writes.js';
 import { bodyHashFromStored, decodeRecord, newRecordFields, seqText, storedBodyHash, transitionEffect, type DecodedRecord } from './record-codec.js';
 
 /** Idempotency keys are honoured this long (the contract's "at least 24 h"), as in the embedded store. */
@@ -93,8 +94,8 @@ export class RedisStore implements Store {
   /** Commands reach one server over one connection, in the order issued (no Cluster, no pipeline + WAIT). */
   private readonly ordered: boolean;
   private readonly finalRetentionMs: number;
-  /** Replicas every write waits for (durability `{ replicas }`); null: the masters fsync instead. */
-  private readonly replicas: { replicas: number; timeoutMs: number } | null;
+  /** Every write, with the deployment's durability; the fleet's other Redis seams share it. */
+  readonly writes: RedisWrites;
   /** Number → tenant as registered in `{g}:numbers` (bounded by the configured numbers). */
   private readonly numberTenants = new Map<string, string>();
   /**
@@ -113,10 +114,10 @@ export class RedisStore implements Store {
     this.keys = new RedisKeys(options.prefix ?? 'sendgate');
     this.wakeOrigin = options.wakeOrigin ?? null;
     this.finalRetentionMs = options.finalRetentionMs ?? 30 * DAY_MS;
-    this.run = defineScripts(client);
     const durability = options.durability ?? 'fsync';
-    this.replicas = typeof durability === 'object' ? durability : null;
-    this.ordered = !(client instanceof Cluster) && this.replicas === null;
+    this.writes = new RedisWrites(client, typeof durability === 'object' ? durability : null);
+    this.run = this.writes.run;
+    this.ordered = !(client instanceof Cluster) && this.writes.replicas === null;
   }
 
   /** Connects, checks durability, and resolves with a ready store (or rejects with why not). */
@@ -390,51 +391,9 @@ export class RedisStore implements Store {
     return { decoded: records.map(decodeRecord), nextDueMs: nextDue === null ? null : Number(nextDue) };
   }
 
-  /**
-   * Sends the commands `queue` adds (one slot) as one pipeline, and with `durability: { replicas }`
-   * a WAIT after them on the same node: resolves with their replies once the replicas hold them,
-   * rejects if they do not confirm in time (the write may have landed: a retry with the same
-   * idempotency key is answered as the original).
-   */
-  private async write(queue: (p: ChainableCommander) => unknown): Promise<unknown[]> {
-    // Without replicas to WAIT for, the commands go straight to the client, whose auto-pipelining
-    // batches everything issued in one tick: a pipeline per write copied every script onto it and
-    // went out as a socket write of its own (bench/macro/fleet: ~310 µs of gateway CPU per send).
-    if (this.replicas === null) return this.direct(queue);
-    const pipeline = this.client.pipeline();
-    queue(pipeline);
-    if (this.replicas !== null) pipeline.wait(this.replicas.replicas, this.replicas.timeoutMs);
-    const replies: unknown[] = [];
-    for (const [error, reply] of (await pipeline.exec()) ?? []) {
-      if (error !== null) throw error;
-      replies.push(reply);
-    }
-    if (this.replicas !== null) {
-      const confirmed = replies.pop() as number;
-      if (confirmed < this.replicas.replicas) {
-        throw new Error(`WAIT: ${confirmed} of ${this.replicas.replicas} replicas confirmed the write within ${this.replicas.timeoutMs} ms`);
-      }
-    }
-    return replies;
-  }
-
-  /** Runs what `queue` issues on the client itself and resolves with the replies, in order. */
-  private async direct(queue: (p: ChainableCommander) => unknown): Promise<unknown[]> {
-    const replies: Array<Promise<unknown>> = [];
-    const client = this.client as unknown as Record<string | symbol, unknown>;
-    const recorder = new Proxy(client, {
-      get: (target, name) => {
-        const member = target[name];
-        if (typeof member !== 'function') return member;
-        return (...args: unknown[]) => {
-          const reply = (member as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-          replies.push(reply);
-          return reply;
-        };
-      },
-    });
-    queue(recorder as unknown as ChainableCommander);
-    return Promise.all(replies);
+  /** Sends what `queue` issues (one slot) with the deployment's durability (writes.ts). */
+  private write(queue: (p: ChainableCommander) => unknown): Promise<unknown[]> {
+    return this.writes.write(queue);
   }
 
   private async lookup(id: string): Promise<MessageIndex | null> {

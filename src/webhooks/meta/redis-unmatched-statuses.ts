@@ -6,7 +6,7 @@
  * and a TTL on every key, renewed at each park.
  */
 import type { RedisKeys } from '../../store/redis/keys.js';
-import type { RedisWrites } from '../redis-writes.js';
+import type { RedisWrites } from '../../store/redis/writes.js';
 import type { StatusEvent } from './events.js';
 import { parkedKey, type ParkedStatus, type UnmatchedStatuses } from './unmatched-statuses.js';
 

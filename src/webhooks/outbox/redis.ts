@@ -9,7 +9,7 @@
  * inspection and replay, at most `maxDeadPerTenant` per tenant and `deadRetentionMs` long.
  */
 import type { RedisKeys } from '../../store/redis/keys.js';
-import type { RedisWrites } from '../redis-writes.js';
+import type { RedisWrites } from '../../store/redis/writes.js';
 import type { NewOutboxEntry, Outbox, OutboxEntry, SettleOutcome } from './types.js';
 
 export interface RedisOutboxOptions {
