@@ -10,6 +10,7 @@
  * or a send Meta answers again with 131049 / 131026. Admission never depends on the feed: it reads
  * the recipient's state from Redis.
  */
+import { subscriberOf } from '../store/redis/connection.js';
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../store/redis/commands.js';
 import type { ConsentRecord } from './types.js';
@@ -42,13 +43,12 @@ export class PolicyChangeFeed {
 
   /** Subscribes on a connection of its own (a subscribed connection serves nothing else). */
   static async open(options: ChangeFeedOptions): Promise<PolicyChangeFeed> {
-    const subscriber = options.client.duplicate();
+    const subscriber = subscriberOf(options.client);
     const feed = new PolicyChangeFeed(options, subscriber);
     subscriber.on('error', () => {}); // reconnects are reported by the main connection
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === options.channel) feed.receive(message);
     });
-    if (subscriber.status === 'wait') await subscriber.connect();
     await subscriber.subscribe(options.channel);
     // Registered once connected: every later 'ready' is a reconnect (ioredis subscribes again itself).
     subscriber.on('ready', () => {
