@@ -18,6 +18,7 @@ import type { ControlEntry } from '../store/types.js';
 import { applyControl, controlKeys } from './control-state.js';
 import type { Lane } from './lane.js';
 import { attachPaging, fill } from './paging.js';
+import { holdRecentRecipients } from './recent-departures.js';
 import { unprepare } from './prepare.js';
 import type { DispatchState } from './state.js';
 import type { StoredNotice } from './types.js';
@@ -53,30 +54,19 @@ export async function adopt(s: DispatchState, numbers: readonly Adoption[]): Pro
     lane.paging.markMore(0);
     lane.paging.markMore(1);
     lane.startInDebt = true;
-    await holdRecentRecipients(s, lane, nowMs);
+    await holdRecent(s, lane, nowMs);
     void fill(s, lane);
     s.touched.add(lane);
   }
   s.pump();
 }
 
-/** Each recipient the number sent to within a pair interval waits out that interval (at most the park cap). */
-async function holdRecentRecipients(s: DispatchState, lane: Lane, nowMs: number): Promise<void> {
-  const pair = s.deps.numbers.get(lane.phoneNumberId)?.pair;
-  if (pair === undefined || pair.intervalMs <= 0) return;
-  const recent = await s.deps.fleet!.recentDepartures(lane.phoneNumberId, nowMs - pair.intervalMs);
-  // `atMs` is the `sending` commit: the request left up to the prepare look-ahead later.
-  for (const { to, atMs } of recent) {
-    const untilMs = atMs + pair.intervalMs + COMMIT_TO_DEPARTURE_MS;
-    if (untilMs <= nowMs) continue;
-    lane.park(to, untilMs, false);
-    // Its messages are held in the park once met: this releases them when it ends.
-    s.timer.schedule({ atMs: untilMs, kind: 'park', lane, recipient: to });
-  }
+/** Each recipient the number sent to within a pair interval waits out that interval (recent-departures.ts). */
+async function holdRecent(s: DispatchState, lane: Lane, nowMs: number): Promise<void> {
+  const intervalMs = s.deps.numbers.get(lane.phoneNumberId)?.pair?.intervalMs ?? 0;
+  if (intervalMs <= 0) return;
+  holdRecentRecipients(s, lane, await s.deps.fleet!.recentDepartures(lane.phoneNumberId, nowMs - intervalMs), nowMs);
 }
-
-/** A `sending` commit leaves at most this long before its request (run-loop's look-ahead, with room). */
-const COMMIT_TO_DEPARTURE_MS = 500;
 
 export async function retire(s: DispatchState, phoneNumberId: string): Promise<void> {
   const lane = s.lanes.get(phoneNumberId);

@@ -6,8 +6,9 @@
  * Memory per lane: at most `windowPerPriority` messages per priority in `fresh`, plus what is in
  * flight and what waits in memory for a retry or a parked recipient.
  */
-import type { MessageRecord, Priority, QueuePage, Store } from '../store/types.js';
+import type { Departure, MessageRecord, Priority, QueuePage, Store } from '../store/types.js';
 import type { Job, Lane } from './lane.js';
+import { holdRecentRecipients, longestPairIntervalMs } from './recent-departures.js';
 import type { DispatchState } from './state.js';
 
 /**
@@ -120,11 +121,21 @@ export function admitToWindow(s: DispatchState, lane: Lane, rec: MessageRecord):
   return false;
 }
 
-/** Boot: every number with unfinished messages gets a lane that knows how many and pages them. */
+/**
+ * Boot: every number with unfinished messages gets a lane that knows how many and pages them, and
+ * every recipient a number sent to within its pair interval before the restart is held for the rest
+ * of it (recent-departures.ts).
+ */
 export async function recoverFromStore(s: DispatchState): Promise<void> {
   const pager = pagerOf(s);
   if (pager === null) return;
-  const counts = await pager.queueCounts();
+  const nowMs = s.deps.clock.nowMs();
+  const lookBackMs = longestPairIntervalMs(s);
+  const [counts, departures] = await Promise.all([
+    pager.queueCounts(),
+    lookBackMs > 0 && s.deps.store.departuresSince !== undefined ? s.deps.store.departuresSince(nowMs - lookBackMs) : Promise.resolve([]),
+  ]);
+  holdDepartures(s, departures, nowMs);
   for (const { phoneNumberId, count } of counts) {
     if (count <= 0) continue;
     const lane = s.laneFor(phoneNumberId, '');
@@ -136,6 +147,20 @@ export async function recoverFromStore(s: DispatchState): Promise<void> {
     // Recovery runs at boot, before this process sent anything: the previous one may have just burst.
     lane.startInDebt = true;
     void fill(s, lane);
+  }
+}
+
+function holdDepartures(s: DispatchState, departures: readonly Departure[], nowMs: number): void {
+  const byNumber = new Map<string, Departure[]>();
+  for (const d of departures) {
+    const list = byNumber.get(d.phoneNumberId);
+    if (list === undefined) byNumber.set(d.phoneNumberId, [d]);
+    else list.push(d);
+  }
+  for (const [phoneNumberId, recent] of byNumber) {
+    const info = s.deps.numbers.get(phoneNumberId);
+    if (info === undefined) continue; // a number no longer configured sends nothing
+    holdRecentRecipients(s, s.laneFor(phoneNumberId, info.tenantId), recent, nowMs);
   }
 }
 

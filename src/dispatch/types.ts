@@ -50,6 +50,7 @@ export interface WindowCounter {
 /** Any phoneNumberId → NumberInfo lookup; a Map satisfies it. Read at every decision, so live config changes apply. */
 export interface NumberLookup {
   get(phoneNumberId: string): NumberInfo | undefined;
+  values(): Iterable<NumberInfo>;
 }
 
 /** The subset of pino's logger the dispatcher uses. */
@@ -94,7 +95,7 @@ export interface DispatcherDeps {
    * the queue: lanes hold a window and page the rest (paging.ts); without them (tests, benchmarks
    * handing records over) a lane keeps every message it is given.
    */
-  store: Pick<Store, 'transition'> & Partial<Pick<Store, 'queuePage' | 'queueCounts'>>;
+  store: Pick<Store, 'transition'> & Partial<Pick<Store, 'queuePage' | 'queueCounts' | 'departuresSince'>>;
   /** Messages per priority a lane holds in memory at most before the store keeps the rest (default 256). */
   windowPerPriority?: number;
   upstream: Pick<Upstream, 'send'>;

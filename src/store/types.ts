@@ -136,6 +136,20 @@ export interface MessageQueue {
   queuePage(query: QueuePageQuery): Promise<QueuePage>;
   /** Every unfinished message, oldest first. Loads the whole backlog: tools and tests only, never boot. */
   unfinished(): Promise<MessageRecord[]>;
+  /**
+   * Per number and recipient, the latest departure (its `sent` commit, or the failure of an attempted
+   * message) at or after `sinceMs`; messages still in flight are not counted (their retry follows
+   * them). Boot holds those recipients for the rest of their pair interval, as a new fleet owner
+   * does (Redis keeps its own per-number list: `Fence.departuresKeepMs`).
+   */
+  departuresSince?(sinceMs: number): Promise<Departure[]>;
+}
+
+/** A recipient a number sent to, and when (ms). */
+export interface Departure {
+  phoneNumberId: string;
+  to: string;
+  atMs: number;
 }
 
 /** Records: the status API and the dispatcher's state changes. */

@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import type { Clock } from '../../clock.js';
 import { storeClosed } from '../errors.js';
 import { initialRecord } from '../transitions.js';
-import type { ControlEntry, EnqueueOutcome, MessageRecord, NewMessage, QueueCount, QueuePage, QueuePageQuery, Store, Transition } from '../types.js';
+import type { ControlEntry, Departure, EnqueueOutcome, MessageRecord, NewMessage, QueueCount, QueuePage, QueuePageQuery, Store, Transition } from '../types.js';
 import { ControlStatements } from './control-statements.js';
 import { openDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
@@ -156,6 +156,10 @@ export class EmbeddedStore implements Store {
 
   queuePage(query: QueuePageQuery): Promise<QueuePage> {
     return this.read(() => this.sql.queuePage(query));
+  }
+
+  departuresSince(sinceMs: number): Promise<Departure[]> {
+    return this.read(() => this.sql.departuresSince(sinceMs));
   }
 
   get(tenantId: string, id: string): Promise<MessageRecord | null> {

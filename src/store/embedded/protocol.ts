@@ -13,6 +13,7 @@ export type StoreCall =
   | { op: 'unfinished'; args: [] }
   | { op: 'queueCounts'; args: [] }
   | { op: 'queuePage'; args: [QueuePageQuery] }
+  | { op: 'departuresSince'; args: [number] }
   | { op: 'controlEntries'; args: [] }
   | { op: 'putControl'; args: [string, unknown] }
   | { op: 'close'; args: [] };

@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { allowedFrom } from '../transitions.js';
-import type { MessageRecord, MessageState, Priority, QueueCount, QueuePage, QueuePageQuery, RecordedError, Transition } from '../types.js';
+import type { Departure, MessageRecord, MessageState, Priority, QueueCount, QueuePage, QueuePageQuery, RecordedError, Transition } from '../types.js';
 
 /** A `messages` row as better-sqlite3 returns it (INTEGER columns come back as JS numbers). */
 interface MessageRow {
@@ -106,6 +106,7 @@ export class Statements {
   private readonly selectPage: Database.Statement<[string, number, number, number, number, number], PagedRow>;
   private readonly selectNextDue: Database.Statement<[string, number, number], { due: number | null }>;
   private readonly selectCounts: Database.Statement<[], { phone_number_id: string; n: number }>;
+  private readonly selectDepartures: Database.Statement<[{ since: number }], { phone_number_id: string; to_digits: string; at_ms: number }>;
   private readonly selectIdempotency: Database.Statement<[string, string], IdempotencyRow>;
   private readonly upsertIdempotency: Database.Statement<[string, string, string, string | null, number]>;
   private readonly deleteIdempotencyBefore: Database.Statement<[number, number]>;
@@ -146,6 +147,14 @@ export class Statements {
     );
     this.selectCounts = db.prepare(
       `SELECT phone_number_id, COUNT(*) AS n FROM messages WHERE state IN ('queued', 'sending') GROUP BY phone_number_id`,
+    );
+    // One range of messages_final_age. Expired and rejected messages never left; a failed one did
+    // only if it was attempted. A message in flight at a crash (\`sending\`) is not counted: its own
+    // retry is what would follow it, and the lane's pair limiter spaces everything after that retry.
+    this.selectDepartures = db.prepare(
+      `SELECT phone_number_id, to_digits, MAX(COALESCE(sent_at_ms, updated_at_ms)) AS at_ms FROM messages
+         WHERE updated_at_ms >= @since AND state NOT IN ('queued', 'sending', 'expired', 'rejected') AND attempts > 0
+         GROUP BY phone_number_id, to_digits HAVING at_ms >= @since`,
     );
     this.selectIdempotency = db.prepare(
       'SELECT message_id, body_hash, created_at_ms FROM idempotency WHERE tenant_id = ? AND key = ?',
@@ -216,6 +225,10 @@ export class Statements {
 
   queueCounts(): QueueCount[] {
     return this.selectCounts.all().map((r) => ({ phoneNumberId: r.phone_number_id, count: r.n }));
+  }
+
+  departuresSince(sinceMs: number): Departure[] {
+    return this.selectDepartures.all({ since: sinceMs }).map((r) => ({ phoneNumberId: r.phone_number_id, to: r.to_digits, atMs: r.at_ms }));
   }
 
   idempotency(tenantId: string, key: string): IdempotencyRow | null {

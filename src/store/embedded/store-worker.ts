@@ -79,6 +79,7 @@ function run(request: StoreRequest): Promise<unknown> {
     case 'unfinished': return store.unfinished();
     case 'queueCounts': return store.queueCounts();
     case 'queuePage': return store.queuePage(...request.args);
+    case 'departuresSince': return store.departuresSince(...request.args);
     case 'controlEntries': return store.controlEntries();
     case 'putControl': return store.putControl(...request.args);
     case 'close': return store.close();

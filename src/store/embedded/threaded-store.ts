@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { Clock } from '../../clock.js';
 import { storageUnavailable, storeClosed } from '../errors.js';
 import { initialRecord } from '../transitions.js';
-import type { ControlEntry, EnqueueOutcome, MessageRecord, NewMessage, QueueCount, QueuePage, QueuePageQuery, Store, Transition } from '../types.js';
+import type { ControlEntry, Departure, EnqueueOutcome, MessageRecord, NewMessage, QueueCount, QueuePage, QueuePageQuery, Store, Transition } from '../types.js';
 import type { OpenResult, ReplyBatch, StoreCall, StoreRequest, WorkerInit } from './protocol.js';
 
 interface Waiter {
@@ -128,6 +128,10 @@ export class ThreadedEmbeddedStore implements Store {
 
   queuePage(query: QueuePageQuery): Promise<QueuePage> {
     return this.call({ op: 'queuePage', args: [query] }) as Promise<QueuePage>;
+  }
+
+  departuresSince(sinceMs: number): Promise<Departure[]> {
+    return this.call({ op: 'departuresSince', args: [sinceMs] }) as Promise<Departure[]>;
   }
 
   async close(): Promise<void> {
