@@ -113,7 +113,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     fleet = new FleetMember(store, parts.memberId, leaseTtlMs, owned, app.log);
   }
   // Messages that end unsent (failed, expired, rejected at departure): src/gateway/message-ended.ts.
-  const endings = messageEndings(parts, app.log);
+  const endings = messageEndings(parts, clock, app.log);
   dispatcher = createDispatcher({
     store, clock, control: store,
     ...(fleet === null ? {} : { fleet: fleet.ownership }),
@@ -148,6 +148,8 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   // The store is the queue: recovery learns which numbers have work and their lanes page it (in a
   // fleet, each number's lanes start when this process takes its lease).
   await dispatcher.recover();
+  // Tenant events a crash left owed (message-ended.ts), before new endings join them.
+  await endings.payOwed(clock.nowMs());
   await fleet?.start(dispatcher);
 
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });

@@ -5,43 +5,88 @@
  * (Meta never sends a status for a message it did not accept). Sent messages end through Meta's
  * status webhooks instead (src/webhooks/meta). What an upstream answer teaches about the recipient
  * (131026, 131049, 131050) is learned at the attempt (server.ts), while other messages to them wait.
+ *
+ * The tenant's event is owed from the commit of the final state on (the store notes it there:
+ * OwedEndings). It is paid into the webhook outbox, then settled. What a crash or a failed write
+ * leaves owed is paid at boot (`payOwed`) and by a sweep now and then: no ending goes unheard.
+ * Charges need no such care: after a restart the replayed tier charges are never given back.
  */
+import type { Clock } from '../clock.js';
 import type { DispatchEvent } from '../dispatch/types.js';
+import type { MessageRecord } from '../store/types.js';
 import type { Components } from './components.js';
 
 type FinalEvent = Extract<DispatchEvent, { type: 'final' }>;
+type Parts = Pick<Components, 'policy' | 'store' | 'webhooks' | 'tenants'>;
+
+/** The sweep pays endings owed for longer than this (a live settlement takes milliseconds). */
+export const OWED_SWEEP_MS = 60_000;
+const OWED_PAGE = 500;
 
 export interface MessageEndings {
   /** A final event from the dispatcher; settled in the background. */
   ended(event: FinalEvent): void;
+  /** Pays every ending owed since before `beforeMs` (boot: all of them); resolves with how many. */
+  payOwed(beforeMs: number): Promise<number>;
   /** Resolves once every settlement started so far has finished (shutdown, before storage closes). */
   drain(): Promise<void>;
 }
 
-export function messageEndings(parts: Pick<Components, 'policy' | 'store' | 'webhooks'>, log: { error(obj: object, msg: string): void }): MessageEndings {
-  const unsettled = new Set<Promise<void>>();
+export function messageEndings(parts: Parts, clock: Clock, log: { error(obj: object, msg: string): void }): MessageEndings {
+  const unsettled = new Set<Promise<unknown>>();
+  const track = <T>(work: Promise<T>): void => {
+    const p: Promise<unknown> = work.catch((err: unknown) => log.error({ err }, 'paying a message ending failed; the sweep tries again'))
+      .finally(() => unsettled.delete(p));
+    unsettled.add(p);
+  };
+  let sweeping = false;
+  const sweep = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    track(payOwed(parts, clock.nowMs() - OWED_SWEEP_MS).finally(() => { sweeping = false; }));
+  }, OWED_SWEEP_MS);
+  sweep.unref();
   return {
     ended(event) {
       if (event.state === 'sent') return;
-      const settling = settleUnsent(parts, event)
-        .catch((err: unknown) => log.error({ err, id: event.id }, 'settling an unsent message failed'))
-        .finally(() => unsettled.delete(settling));
-      unsettled.add(settling);
+      parts.policy.onFinal({ tenantId: event.tenantId, to: event.to, state: event.state, template: event.template });
+      track(pay(parts, event.tenantId, event.id));
     },
+    payOwed: (beforeMs) => payOwed(parts, beforeMs),
     async drain() {
-      await Promise.all(unsettled);
+      clearInterval(sweep);
+      while (unsettled.size > 0) await Promise.all(unsettled);
     },
   };
 }
 
-async function settleUnsent(parts: Pick<Components, 'policy' | 'store' | 'webhooks'>, event: FinalEvent): Promise<void> {
-  parts.policy.onFinal({ tenantId: event.tenantId, to: event.to, state: event.state, template: event.template });
-  const record = await parts.store.get(event.tenantId, event.id);
-  if (record === null) return;
+async function payOwed(parts: Parts, beforeMs: number): Promise<number> {
+  const { store } = parts;
+  if (store.owedEndings === undefined) return 0;
+  let paid = 0;
+  for (const tenantId of [...parts.tenants.tenantIds()]) {
+    for (;;) {
+      const ids = await store.owedEndings(tenantId, beforeMs, OWED_PAGE);
+      await Promise.all(ids.map((id) => pay(parts, tenantId, id))); // one group commit each way
+      paid += ids.length;
+      if (ids.length < OWED_PAGE) break;
+    }
+  }
+  return paid;
+}
+
+/** The tenant's event into the outbox (same event id each time: a repeat is recognisable), then the debt settled. */
+async function pay(parts: Parts, tenantId: string, id: string): Promise<void> {
+  const record = await parts.store.get(tenantId, id);
+  if (record !== null) await parts.webhooks.sender.enqueue(record.tenantId, endingEvent(record), { orderKey: record.to, eventId: `evt_final_${record.id}` });
+  await parts.store.endingSettled?.(id);
+}
+
+function endingEvent(record: MessageRecord): Record<string, unknown> {
   const body: Record<string, unknown> = {
-    type: 'message.status', id: record.id, wamid: record.wamid, status: event.state,
+    type: 'message.status', id: record.id, wamid: record.wamid, status: record.state,
     recipient: record.to, phoneNumberId: record.phoneNumberId, timestamp: record.updatedAtMs,
   };
   if (record.lastError !== null) body.errors = [record.lastError];
-  await parts.webhooks.sender.enqueue(record.tenantId, body, { orderKey: record.to, eventId: `evt_final_${record.id}` });
+  return body;
 }

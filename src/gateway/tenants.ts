@@ -65,6 +65,10 @@ export class TenantRegistry {
     return this.byId.get(id);
   }
 
+  tenantIds(): IterableIterator<string> {
+    return this.byId.keys();
+  }
+
   numbers(): IterableIterator<NumberEntry> {
     return this.byNumber.values();
   }

@@ -169,6 +169,18 @@ export interface MessageRecords {
   transition(id: string, change: Transition): Promise<boolean>;
 }
 
+/**
+ * A message that ends unsent (failed, expired, rejected) owes its tenant an event. The store notes
+ * the debt in the commit of the final state; src/gateway/message-ended.ts pays it into the webhook
+ * outbox and settles it, and pays at boot (and now and then) what a crash or a failed write left.
+ */
+export interface OwedEndings {
+  /** Ids of a tenant's messages whose ending is owed since before `beforeMs`, at most `limit`. */
+  owedEndings(tenantId: string, beforeMs: number, limit: number): Promise<string[]>;
+  /** The event is in the outbox: the debt is gone. */
+  endingSettled(id: string): Promise<void>;
+}
+
 /** One piece of durable control state under its key (keys: src/dispatch/control-state.ts). */
 export interface ControlEntry {
   key: string;
@@ -184,7 +196,7 @@ export interface ControlStateStore {
   putControl(key: string, value: unknown): Promise<void>;
 }
 
-export interface Store extends MessageQueue, MessageRecords, ControlStateStore {
+export interface Store extends MessageQueue, MessageRecords, ControlStateStore, Partial<OwedEndings> {
   readonly kind: 'embedded' | 'redis';
   /** True while the store can commit. Drives /readyz and the 503 on ingress. */
   healthy(): boolean;

@@ -162,6 +162,15 @@ export class EmbeddedStore implements Store {
     return this.read(() => this.sql.departuresSince(sinceMs));
   }
 
+  owedEndings(tenantId: string, beforeMs: number, limit: number): Promise<string[]> {
+    return this.read(() => this.sql.owedEndings(tenantId, beforeMs, limit));
+  }
+
+  endingSettled(id: string): Promise<void> {
+    if (this.closed) return Promise.reject(storeClosed());
+    return this.writes.submit(() => this.sql.endingSettled(id));
+  }
+
   get(tenantId: string, id: string): Promise<MessageRecord | null> {
     return this.read(() => this.sql.byTenantId(tenantId, id));
   }

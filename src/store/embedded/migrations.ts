@@ -97,6 +97,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE messages ADD COLUMN throttled INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- A message that ended unsent (failed, expired, rejected) owes its tenant an event: noted in
+      -- the commit of the final state, removed once the event is in the webhook outbox. What a
+      -- crash leaves here is settled at the next boot (src/gateway/message-ended.ts).
+      CREATE TABLE owed_endings (
+        id        TEXT    PRIMARY KEY,
+        tenant_id TEXT    NOT NULL,
+        at_ms     INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Highest schema version this build knows. */

@@ -14,6 +14,8 @@ export type StoreCall =
   | { op: 'queueCounts'; args: [] }
   | { op: 'queuePage'; args: [QueuePageQuery] }
   | { op: 'departuresSince'; args: [number] }
+  | { op: 'owedEndings'; args: [string, number, number] }
+  | { op: 'endingSettled'; args: [string] }
   | { op: 'controlEntries'; args: [] }
   | { op: 'putControl'; args: [string, unknown] }
   | { op: 'close'; args: [] };

@@ -106,6 +106,9 @@ export class Statements {
   private readonly selectPage: Database.Statement<[string, number, number, number, number, number], PagedRow>;
   private readonly selectNextDue: Database.Statement<[string, number, number], { due: number | null }>;
   private readonly selectCounts: Database.Statement<[], { phone_number_id: string; n: number }>;
+  private readonly insertOwed: Database.Statement<[number, string]>;
+  private readonly selectOwed: Database.Statement<[string, number, number], { id: string }>;
+  private readonly deleteOwed: Database.Statement<[string]>;
   private readonly selectDepartures: Database.Statement<[{ since: number }], { phone_number_id: string; to_digits: string; at_ms: number }>;
   private readonly selectIdempotency: Database.Statement<[string, string], IdempotencyRow>;
   private readonly upsertIdempotency: Database.Statement<[string, string, string, string | null, number]>;
@@ -156,6 +159,9 @@ export class Statements {
          WHERE updated_at_ms >= @since AND state NOT IN ('queued', 'sending', 'expired', 'rejected') AND attempts > 0
          GROUP BY phone_number_id, to_digits HAVING at_ms >= @since`,
     );
+    this.insertOwed = db.prepare('INSERT OR IGNORE INTO owed_endings (id, tenant_id, at_ms) SELECT id, tenant_id, ? FROM messages WHERE id = ?');
+    this.selectOwed = db.prepare('SELECT id FROM owed_endings WHERE tenant_id = ? AND at_ms < ? LIMIT ?');
+    this.deleteOwed = db.prepare('DELETE FROM owed_endings WHERE id = ?');
     this.selectIdempotency = db.prepare(
       'SELECT message_id, body_hash, created_at_ms FROM idempotency WHERE tenant_id = ? AND key = ?',
     );
@@ -187,10 +193,24 @@ export class Statements {
       case 'sent': return this.toSent.run(change.wamid, at, at, id).changes > 0;
       case 'delivered': return this.toDelivered.run(at, at, id).changes > 0;
       case 'read': return this.toRead.run(at, at, id).changes > 0;
-      case 'failed': return this.toFailed.run(errorJson(change.lastError), at, id).changes > 0;
-      case 'expired': return this.toExpired.run(errorJson(change.lastError), at, id).changes > 0;
-      case 'rejected': return this.toRejected.run(errorJson(change.lastError), at, id).changes > 0;
+      case 'failed': return this.owe(id, at, this.toFailed.run(errorJson(change.lastError), at, id).changes > 0);
+      case 'expired': return this.owe(id, at, this.toExpired.run(errorJson(change.lastError), at, id).changes > 0);
+      case 'rejected': return this.owe(id, at, this.toRejected.run(errorJson(change.lastError), at, id).changes > 0);
     }
+  }
+
+  /** An unsent ending owes its tenant an event, noted in the same transaction as the final state. */
+  private owe(id: string, atMs: number, changed: boolean): boolean {
+    if (changed) this.insertOwed.run(atMs, id);
+    return changed;
+  }
+
+  owedEndings(tenantId: string, beforeMs: number, limit: number): string[] {
+    return this.selectOwed.all(tenantId, beforeMs, limit).map((r) => r.id);
+  }
+
+  endingSettled(id: string): void {
+    this.deleteOwed.run(id);
   }
 
   byId(id: string): MessageRecord | null {

@@ -80,6 +80,8 @@ function run(request: StoreRequest): Promise<unknown> {
     case 'queueCounts': return store.queueCounts();
     case 'queuePage': return store.queuePage(...request.args);
     case 'departuresSince': return store.departuresSince(...request.args);
+    case 'owedEndings': return store.owedEndings(...request.args);
+    case 'endingSettled': return store.endingSettled(...request.args);
     case 'controlEntries': return store.controlEntries();
     case 'putControl': return store.putControl(...request.args);
     case 'close': return store.close();

@@ -134,6 +134,14 @@ export class ThreadedEmbeddedStore implements Store {
     return this.call({ op: 'departuresSince', args: [sinceMs] }) as Promise<Departure[]>;
   }
 
+  owedEndings(tenantId: string, beforeMs: number, limit: number): Promise<string[]> {
+    return this.call({ op: 'owedEndings', args: [tenantId, beforeMs, limit] }) as Promise<string[]>;
+  }
+
+  endingSettled(id: string): Promise<void> {
+    return this.call({ op: 'endingSettled', args: [id] }) as Promise<void>;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     clearTimeout(this.respawnTimer);
