@@ -12,7 +12,7 @@ import { createDispatcher } from './dispatch/dispatcher.js';
 import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
 import { DEFAULT_LEASE_TTL_MS, FleetMember } from './fleet/member.js';
 import { openComponents } from './gateway/components.js';
-import { messageEndings } from './gateway/message-ended.js';
+import { messageEndings, OWED_SWEEP_MS } from './gateway/message-ended.js';
 import { consentRoutes } from './http/routes/consent.js';
 import { GatewayMetrics, registerCoreMetrics } from './observability/metrics.js';
 import { registerPolicyMetrics, type PolicyEngine } from './policy/index.js';
@@ -148,8 +148,9 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   // The store is the queue: recovery learns which numbers have work and their lanes page it (in a
   // fleet, each number's lanes start when this process takes its lease).
   await dispatcher.recover();
-  // Tenant events a crash left owed (message-ended.ts), before new endings join them.
-  await endings.payOwed(clock.nowMs());
+  // Tenant events a crash left owed (message-ended.ts), before new endings join them. In a fleet,
+  // another process may be paying its own right now: only what is older than its sweep is ours.
+  await endings.payOwed(clock.nowMs() - (fleet === null ? 0 : OWED_SWEEP_MS));
   await fleet?.start(dispatcher);
 
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });

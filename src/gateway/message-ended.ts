@@ -79,7 +79,7 @@ async function payOwed(parts: Parts, beforeMs: number): Promise<number> {
 async function pay(parts: Parts, tenantId: string, id: string): Promise<void> {
   const record = await parts.store.get(tenantId, id);
   if (record !== null) await parts.webhooks.sender.enqueue(record.tenantId, endingEvent(record), { orderKey: record.to, eventId: `evt_final_${record.id}` });
-  await parts.store.endingSettled?.(id);
+  await parts.store.endingSettled?.(tenantId, id);
 }
 
 function endingEvent(record: MessageRecord): Record<string, unknown> {

@@ -178,7 +178,7 @@ export interface OwedEndings {
   /** Ids of a tenant's messages whose ending is owed since before `beforeMs`, at most `limit`. */
   owedEndings(tenantId: string, beforeMs: number, limit: number): Promise<string[]>;
   /** The event is in the outbox: the debt is gone. */
-  endingSettled(id: string): Promise<void>;
+  endingSettled(tenantId: string, id: string): Promise<void>;
 }
 
 /** One piece of durable control state under its key (keys: src/dispatch/control-state.ts). */

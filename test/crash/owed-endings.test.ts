@@ -1,7 +1,8 @@
 /**
  * A message's final state commits, and the process dies before its tenant event reaches the
  * webhook outbox. The store noted the debt in the same commit: the next boot pays it, and the
- * tenant hears of the ending exactly as it would have.
+ * tenant hears of the ending exactly as it would have. (The store's side, both backends: the
+ * conformance suite, "owed endings".)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,30 +36,6 @@ async function until(what: string, check: () => boolean, timeoutMs = 15_000): Pr
 }
 
 describe('tenant events of final states across a crash', () => {
-  it('notes the debt with the final state and settles it when paid', async () => {
-    const store = new EmbeddedStore({ path: mkdtempSync(join(tmpdir(), 'sendgate-owed-unit-')), clock: systemClock });
-    try {
-      const failed = message({ tenantId: 'acme' });
-      const other = message({ tenantId: 'beta' });
-      const sent = message({ tenantId: 'acme' });
-      for (const m of [failed, other, sent]) await store.enqueue(m);
-      await store.transition(failed.id, { state: 'failed', atMs: 1000, lastError: { code: 131000, title: 'x' } as never });
-      await store.transition(other.id, { state: 'expired', atMs: 1000 });
-      await store.transition(sent.id, { state: 'sending', attempts: 1, atMs: 1000 });
-      await store.transition(sent.id, { state: 'sent', wamid: 'wamid.1', atMs: 1001 });
-      // A refused change (final stays final) owes nothing new.
-      expect(await store.transition(failed.id, { state: 'expired', atMs: 1002 })).toBe(false);
-
-      expect(await store.owedEndings('acme', 2000, 10)).toEqual([failed.id]);
-      expect(await store.owedEndings('beta', 2000, 10)).toEqual([other.id]);
-      expect(await store.owedEndings('acme', 1000, 10)).toEqual([]); // owed since 1000, not before
-      await store.endingSettled(failed.id);
-      expect(await store.owedEndings('acme', 2000, 10)).toEqual([]);
-    } finally {
-      await store.close();
-    }
-  });
-
   it('pays at boot what a crash left owed: the tenant hears the message expired', async () => {
     // The state a kill -9 leaves between the final commit and the outbox write.
     const expired = message({ tenantId: 'acme', phoneNumberId: '4201', to: '15550004201' });

@@ -379,6 +379,28 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       });
     });
 
+    describe('owed endings', () => {
+      it('owes a tenant event from the commit of an unsent final state until it is settled, across a reopen', async () => {
+        const failed = message({ tenantId: 'acme' });
+        const other = message({ tenantId: 'beta' });
+        const sent = message({ tenantId: 'acme' });
+        for (const m of [failed, other, sent]) await store.enqueue(m);
+        await store.transition(failed.id, { state: 'failed', atMs: T0 + 10, lastError: upstreamError });
+        await store.transition(other.id, { state: 'expired', atMs: T0 + 10 });
+        await store.transition(sent.id, { state: 'sending', attempts: 1, atMs: T0 + 10 });
+        await store.transition(sent.id, { state: 'sent', wamid: 'wamid.owed', atMs: T0 + 11 });
+        // A refused change (final stays final) owes nothing new.
+        expect(await store.transition(failed.id, { state: 'expired', atMs: T0 + 12 })).toBe(false);
+
+        await reopen();
+        expect(await store.owedEndings!('acme', T0 + 10, 10)).toEqual([]); // owed since T0+10, not before
+        expect(await store.owedEndings!('acme', T0 + 20, 10)).toEqual([failed.id]);
+        expect(await store.owedEndings!('beta', T0 + 20, 10)).toEqual([other.id]);
+        await store.endingSettled!('acme', failed.id);
+        expect(await store.owedEndings!('acme', clock.nowMs() + 1000, 10)).toEqual([]);
+      });
+    });
+
     describe('control state', () => {
       it('keeps entries across close and reopen, replaces them by key and deletes them with null', async () => {
         expect(await store.controlEntries()).toEqual([]);

@@ -53,8 +53,9 @@ it('gives every key a TTL or an owner, and leaves no queue behind once every mes
 
     const ttls = await keysWithTtl(prefix);
     const unfinishedRecord = (k: string) => k.endsWith(`:m:${waiting.id}`) || k.endsWith(`:m:${keyed.id}`);
-    // Owned keys (no TTL): the registry, control state, the tenants' counters, queues with work, unfinished records.
-    const owned = (k: string) => /:\{g\}:(numbers|control)$/.test(k) || k.endsWith(':seq') || /:q:\d+:[01]$/.test(k) || unfinishedRecord(k);
+    // Owned keys (no TTL): the registry, control state, the tenants' counters, queues with work,
+    // unfinished records, endings owed to a tenant (emptied as they are paid).
+    const owned = (k: string) => /:\{g\}:(numbers|control)$/.test(k) || k.endsWith(':seq') || /:q:\d+:[01]$/.test(k) || unfinishedRecord(k) || k.endsWith(':owed');
     for (const [key, ttl] of ttls) {
       if (owned(key)) expect({ key, ttl }).toEqual({ key, ttl: -1 });
       else expect({ key, ttl: ttl > 0 }).toEqual({ key, ttl: true });
@@ -68,13 +69,18 @@ it('gives every key a TTL or an owner, and leaves no queue behind once every mes
     expect(ttlOf('{w:wamid.K}')).toBeLessThanOrEqual(RETENTION_MS + 24 * HOUR_MS);
     expect(ttlOf(`{i:${sent.id}}`)).toBeLessThanOrEqual(RETENTION_MS + 24 * HOUR_MS);
     expect([...ttls.keys()].filter((k) => k.includes(':q:')).sort()).toEqual([`${prefix}:{t:acme}:q:4001:1`]);
+    expect([...ttls.keys()].filter((k) => k.endsWith(':owed'))).toEqual([`${prefix}:{t:globex}:owed`]);
+    await store.endingSettled('globex', failed.id);
+    expect(await admin.exists(`${prefix}:{t:globex}:owed`)).toBe(0);
 
     await store.transition(waiting.id, { state: 'expired', atMs: clock.nowMs() });
     await store.transition(keyed.id, { state: 'rejected', atMs: clock.nowMs() });
     await store.putControl('number:4001', null);
     const after = await keysWithTtl(prefix);
     expect([...after.keys()].filter((k) => k.includes(':q:') || k.endsWith(':control'))).toEqual([]);
-    expect([...after].filter(([k, ttl]) => ttl === -1 && !k.endsWith(':seq') && !k.endsWith(':numbers'))).toEqual([]);
+    // What is left without a TTL: counters, the registry, and the two endings still owed (until paid).
+    expect([...after].filter(([k, ttl]) => ttl === -1 && !k.endsWith(':seq') && !k.endsWith(':numbers')).map(([k]) => k)).toEqual([`${prefix}:{t:acme}:owed`]);
+    expect((await store.owedEndings('acme', clock.nowMs() + 1, 10)).sort()).toEqual([waiting.id, keyed.id].sort());
     expect(await store.queueCounts()).toEqual([]);
   } finally {
     await store.close();

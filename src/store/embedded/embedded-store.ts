@@ -166,7 +166,7 @@ export class EmbeddedStore implements Store {
     return this.read(() => this.sql.owedEndings(tenantId, beforeMs, limit));
   }
 
-  endingSettled(id: string): Promise<void> {
+  endingSettled(_tenantId: string, id: string): Promise<void> {
     if (this.closed) return Promise.reject(storeClosed());
     return this.writes.submit(() => this.sql.endingSettled(id));
   }

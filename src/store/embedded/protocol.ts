@@ -15,7 +15,7 @@ export type StoreCall =
   | { op: 'queuePage'; args: [QueuePageQuery] }
   | { op: 'departuresSince'; args: [number] }
   | { op: 'owedEndings'; args: [string, number, number] }
-  | { op: 'endingSettled'; args: [string] }
+  | { op: 'endingSettled'; args: [string, string] }
   | { op: 'controlEntries'; args: [] }
   | { op: 'putControl'; args: [string, unknown] }
   | { op: 'close'; args: [] };

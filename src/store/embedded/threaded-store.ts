@@ -138,8 +138,8 @@ export class ThreadedEmbeddedStore implements Store {
     return this.call({ op: 'owedEndings', args: [tenantId, beforeMs, limit] }) as Promise<string[]>;
   }
 
-  endingSettled(id: string): Promise<void> {
-    return this.call({ op: 'endingSettled', args: [id] }) as Promise<void>;
+  endingSettled(tenantId: string, id: string): Promise<void> {
+    return this.call({ op: 'endingSettled', args: [tenantId, id] }) as Promise<void>;
   }
 
   async close(): Promise<void> {

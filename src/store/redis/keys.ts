@@ -24,6 +24,9 @@
  *                                     (bounded by the configured numbers).
  *     <p>:{t:T}:dep:<num>     zset   the number's recent departures, recipient → ms: entries older
  *                                     than a pair window dropped at each `sending`, capped, PX a window.
+ *     <p>:{t:T}:owed          zset   the tenant's unsent endings whose event is not yet in the
+ *                                     outbox, id → ms (claimed: re-dated). Owner: message-ended.ts,
+ *                                     which empties it as it pays.
  *   A number's queue lives in its tenant's slot, not a slot of its own: an idempotency key is scoped
  *   to the tenant and may be reused on any of its numbers, and enqueue must check it, store the
  *   record and queue it atomically. A number belongs to one tenant (config/load.ts refuses a
@@ -183,6 +186,11 @@ export class RedisKeys {
   /** The number's recent departures (zset recipient → ms), kept one pair window, capped. */
   departures(tenantId: string, phoneNumberId: string): string {
     return `${this.tenant(tenantId)}:dep:${phoneNumberId}`;
+  }
+
+  /** The tenant's unsent endings whose event is not yet in the outbox (zset id → ms); emptied as paid. */
+  owedEndings(tenantId: string): string {
+    return `${this.tenant(tenantId)}:owed`;
   }
 
   sequence(tenantId: string): string {

@@ -76,7 +76,8 @@ export function decodeRecord(flat: readonly string[]): DecodedRecord {
 export interface TransitionEffect {
   set: string[];
   unset: string[];
-  queue: 'stay' | 'requeue' | 'leave';
+  /** 'owe': leaves the queue, and its tenant event is owed (unsent endings: src/gateway/message-ended.ts). */
+  queue: 'stay' | 'requeue' | 'leave' | 'owe';
 }
 
 export function transitionEffect(change: Transition): TransitionEffect {
@@ -97,13 +98,13 @@ export function transitionEffect(change: Transition): TransitionEffect {
     case 'read':
       return { set: ['readAtMs', at, 'updatedAtMs', at], unset: [], queue: 'stay' };
     case 'failed':
-      return { set: ['lastError', JSON.stringify(change.lastError), 'updatedAtMs', at], unset: [], queue: 'leave' };
+      return { set: ['lastError', JSON.stringify(change.lastError), 'updatedAtMs', at], unset: [], queue: 'owe' };
     case 'expired':
     case 'rejected': {
       const set = ['updatedAtMs', at];
       // Like the embedded store's COALESCE: an absent error keeps the one recorded before.
       if (change.lastError !== undefined) set.push('lastError', JSON.stringify(change.lastError));
-      return { set, unset: [], queue: 'leave' };
+      return { set, unset: [], queue: 'owe' };
     }
   }
 }

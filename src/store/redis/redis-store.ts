@@ -225,7 +225,8 @@ export class RedisStore implements Store {
         await this.write((p) => p.set(this.keys.wamidIndex(change.wamid), `${index.tenantId}\n${id}`, 'PX', this.finalRetentionMs + DAY_MS));
       }
       const effect = transitionEffect(change);
-      const score = change.state === 'queued' ? String(change.notBeforeMs) : '0';
+      const owes = effect.queue === 'owe';
+      const score = change.state === 'queued' ? String(change.notBeforeMs) : owes ? String(change.atMs) : '0';
       const recordKey = this.keys.record(index.tenantId, id);
       const fence = change.state === 'sending' || change.state === 'queued' ? change.fence : undefined;
       const [reply] = await this.write((p) => this.run(
@@ -233,7 +234,7 @@ export class RedisStore implements Store {
         [
           recordKey, this.keys.queue(index.tenantId, index.phoneNumberId, index.priority),
           fence === undefined ? recordKey : this.keys.numberLease(index.tenantId, index.phoneNumberId),
-          fence === undefined ? recordKey : this.keys.departures(index.tenantId, index.phoneNumberId),
+          owes ? this.keys.owedEndings(index.tenantId) : fence === undefined ? recordKey : this.keys.departures(index.tenantId, index.phoneNumberId),
         ],
         [
           change.state, ALLOWED_FROM.get(change.state)!, effect.queue, score, final ? String(this.finalRetentionMs) : '0',
@@ -321,6 +322,20 @@ export class RedisStore implements Store {
       const out: Array<{ to: string; atMs: number }> = [];
       for (let i = 0; i + 1 < flat.length; i += 2) out.push({ to: flat[i]!, atMs: Number(flat[i + 1]) });
       return out;
+    });
+  }
+
+  /** Claims (re-dates to now) and returns a tenant's endings owed since before `beforeMs`. */
+  owedEndings(tenantId: string, beforeMs: number, limit: number): Promise<string[]> {
+    return this.op(async () => {
+      const [ids] = await this.write((p) => this.run('owed-claim', [this.keys.owedEndings(tenantId)], [String(beforeMs), String(limit), String(this.clock.nowMs())], p));
+      return ids as string[];
+    });
+  }
+
+  endingSettled(tenantId: string, id: string): Promise<void> {
+    return this.op(async () => {
+      await this.write((p) => p.zrem(this.keys.owedEndings(tenantId), id));
     });
   }
 

@@ -11,11 +11,13 @@
   KEYS[1] the record (hash)
   KEYS[2] the queue of the record's number and priority (zset)
   KEYS[3] the number's lease (string `<token> <owner>`); the record key again when not fenced
-  KEYS[4] the number's recent departures (zset recipient → ms); the record key again when none kept
+  KEYS[4] the number's recent departures (zset recipient → ms), or for 'owe' the tenant's owed
+          endings (zset id → ms); the record key again when neither
   ARGV[1] the target state
   ARGV[2] the states it may be entered from, as ',a,b,'
-  ARGV[3] queue action: 'stay' (no change), 'requeue' (new score ARGV[4]), 'leave' (final: removed)
-  ARGV[4] the new queue score (notBeforeMs) for 'requeue'
+  ARGV[3] queue action: 'stay' (no change), 'requeue' (new score ARGV[4]), 'leave' (final: removed),
+          'owe' (final unsent: removed, and its tenant event owed in KEYS[4] since ARGV[4])
+  ARGV[4] the new queue score (notBeforeMs) for 'requeue', the change's ms for 'owe'
   ARGV[5] record TTL to set, ms ('0': none, the record is still unfinished)
   ARGV[6] fencing token ('': not fenced)
   ARGV[7] departure to note: `<ms> <keep ms> <cap>` ('': none); the recipient is the record's `to`
@@ -42,6 +44,7 @@ if ARGV[3] ~= 'stay' then
     redis.call('ZADD', KEYS[2], ARGV[4], member)
   else
     redis.call('ZREM', KEYS[2], member)
+    if ARGV[3] == 'owe' then redis.call('ZADD', KEYS[4], ARGV[4], fields[2]) end
   end
 end
 if ARGV[5] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
