@@ -121,7 +121,7 @@ export function metaError(state: EndedInput['state'], error: RecordedError | nul
   if (state === 'expired') {
     code = EXPIRED_CODE;
     title = 'Message expired';
-    details = 'Not sent before its deadline' + (error === null ? '' : ` (last answer: ${error.title}${error.details === '' ? '' : `: ${error.details}`})`);
+    details = 'Not sent before its deadline' + (error === null ? '' : ` (last answer: ${error.code} ${error.title}${error.details === '' ? '' : ` ${error.details}`})`);
   } else {
     code = error !== null && error.code > 0 ? error.code : NO_UPSTREAM_ANSWER_CODE;
     title = error?.title || (state === 'rejected' ? 'Refused at departure' : 'No answer from the Cloud API');
