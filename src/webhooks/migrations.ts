@@ -55,6 +55,9 @@ export const WEBHOOKS_MIGRATIONS: readonly Migration[] = [
     version: 3,
     sql: `
       -- What an entry's body is (tenant webhook format): ${OUTBOX_FORMAT_SENDGATE} sendgate's event, ${OUTBOX_FORMAT_META} Meta's envelope.
-      ALTER TABLE tenant_outbox ADD COLUMN format INTEGER NOT NULL DEFAULT ${OUTBOX_FORMAT_SENDGATE};`,
+      ALTER TABLE tenant_outbox ADD COLUMN format INTEGER NOT NULL DEFAULT ${OUTBOX_FORMAT_SENDGATE};
+      -- Sends answered with Meta's wamid (Prefer: wait), for tenants taking Meta's format (tenant/wamid-answers.ts).
+      CREATE TABLE wamid_answers (gateway_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, at_ms INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX wamid_answers_at ON wamid_answers (at_ms);`,
   },
 ];

@@ -88,7 +88,9 @@ describe.each(RECEIVERS)('tenant webhooks in Meta format, received by %s', (_nam
     await receiver.start();
     s = await startE2e({
       tenant: { wabaIds: [WABA], webhook: { url: receiver.url, secret: SECRET, format: 'meta' } },
-      sim: { webhook: { statuses: { sentMs: 5, deliveredMs: 30, readMs: 60, readRate: 1, skipDeliveredRate: 0 } } },
+      // Meta's `sent` follows its answer by far more than a few ms; 100 ms here keeps that order for
+      // the Prefer: wait case (the note of the wamid answer is written after the answer).
+      sim: { webhook: { statuses: { sentMs: 100, deliveredMs: 160, readMs: 240, readRate: 1, skipDeliveredRate: 0 } } },
     });
     await settleLane(s, s.clock, NUMBER, 2000);
   });
@@ -133,6 +135,18 @@ describe.each(RECEIVERS)('tenant webhooks in Meta format, received by %s', (_nam
     expect(view.wamid).toMatch(/^wamid\./);
     // Nothing arrives under the wamid: the client never saw it.
     expect(receiver.items().some((x) => x.kind === 'status' && x.id === view.wamid)).toBe(false);
+  });
+
+  it('keeps the wamid as the id of a send whose Prefer: wait answer carried it', async () => {
+    const to = user(907);
+    const res = await s.send(tpl(to, 'order_update'), { 'x-sendgate-category': 'utility', prefer: 'wait=5' });
+    expect(res.status).toBe(200);
+    const { id: wamid, gateway_id: id } = res.json.messages[0];
+    expect(wamid).toMatch(/^wamid\./);
+    await s.waitForState(id, ['read']);
+    await eventually(() => (statusesOf(wamid).length >= 3 ? true : undefined));
+    for (const x of statusesOf(wamid)) expect(x.item).toMatchObject({ id: wamid, gateway_id: id, wamid });
+    expect(statusesOf(id)).toEqual([]);
   });
 
   it('rewrites a reply\'s context.id to the id the send answered; the wamid stays beside it', async () => {
