@@ -255,6 +255,19 @@ describe('MetaEventConsumer for a tenant taking Meta\'s format', () => {
     expect(sink.events.map((e) => e.orderKey)).toEqual(['16505551234', '16505551234']);
   });
 
+  it('relays a status of a message sent around sendgate as Meta sent it, once the look-ups gave up', async () => {
+    const { sink, consumer, clock } = await metaSetup();
+    const payload = statusPayload([{ id: 'wamid.direct', status: 'delivered' }]) as any;
+    await consumer.onEvents(parseMetaWebhook(payload));
+    expect(sink.events).toHaveLength(0);
+    await waitFor(() => {
+      clock.advance(20);
+      return consumer.stats().parked === 0;
+    }, 2000);
+    expect(consumer.stats().unmatched).toBe(1);
+    expect(sink.events.map((e) => [e.orderKey, e.event])).toEqual([['16505551234', payload]]);
+  });
+
   it('rewrites a reply\'s context to the id its tenant knows, only for its own messages', async () => {
     const { sink, consumer, sent } = await metaSetup();
     await sent('m-asked', 'wamid.asked', '16505551234');

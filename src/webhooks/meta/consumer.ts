@@ -360,11 +360,23 @@ export class MetaEventConsumer {
     const tries = parked.tries + 1;
     const delayMs = this.retryMs[tries];
     if (delayMs === undefined || nowMs - parked.receivedAtMs >= this.maxAgeMs) {
+      await this.relayUnknown(parked.event);
       await this.unmatched.remove(parked.key);
       this.counts.unmatched++;
       return;
     }
     await this.unmatched.retryLater(parked.key, tries, nowMs + delayMs);
+  }
+
+  /**
+   * A status sendgate never found a record for (a message sent around it, straight to Meta): a
+   * tenant taking Meta's format still gets it, as Meta sent it, since its client knows that wamid.
+   */
+  private async relayUnknown(event: StatusEvent): Promise<void> {
+    const tenantId = this.options.owners.number(event.phoneNumberId)?.tenant.id;
+    if (tenantId === undefined || this.formatOf(tenantId) !== 'meta') return;
+    const eventId = tenantEventId(tenantId, `s:${event.wamid}:${event.status}`);
+    await this.options.sink.enqueue(tenantId, statusEnvelope(event, null), { orderKey: event.recipient, eventId, format: 'meta' });
   }
 
   private report(err: unknown, what: string): void {

@@ -48,9 +48,12 @@ export function metaEnvelope(wabaId: string, field: string, value: Obj): Obj {
   return { object: META_OBJECT, entry: [{ id: wabaId, changes: [{ value, field }] }] };
 }
 
-/** Meta's status item, its id the one the tenant knows, in the value it came in. */
-export function statusEnvelope(event: StatusEvent, ids: MessageIds): Obj {
-  const item: Obj = { ...(event.raw ?? statusItem(event)), id: ids.id, gateway_id: ids.gatewayId, wamid: event.wamid };
+/**
+ * Meta's status item, its id the one the tenant knows, in the value it came in. `ids` null: a
+ * message sendgate has no record of (sent around it): the item as Meta sent it.
+ */
+export function statusEnvelope(event: StatusEvent, ids: MessageIds | null): Obj {
+  const item: Obj = ids === null ? (event.raw ?? statusItem(event)) : { ...(event.raw ?? statusItem(event)), id: ids.id, gateway_id: ids.gatewayId, wamid: event.wamid };
   const value: Obj = { messaging_product: 'whatsapp', metadata: metadataOf(event.source, event.phoneNumberId) };
   if (event.source?.contacts !== undefined) value.contacts = event.source.contacts;
   value.statuses = [item];
