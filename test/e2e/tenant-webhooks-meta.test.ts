@@ -16,7 +16,7 @@ import { WhatsAppAPI } from 'whatsapp-api-js';
 import { WhatsAppAPIFailedToVerifyError, WhatsAppAPIMissingSignatureError } from 'whatsapp-api-js/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeNonAscii, signMetaBody } from '../../src/webhooks/index.js';
-import { APP_SECRET, settleLane, startE2e, text, tpl, user, type E2eStack } from '../support/e2e-stack.js';
+import { APP_SECRET, metricValue, settleLane, startE2e, text, tpl, user, type E2eStack } from '../support/e2e-stack.js';
 import { MetaTenantReceiver, SignatureRefused, type Handled, type MetaHandler } from '../support/meta-tenant-receiver.js';
 import { eventually, NUMBER, OTHER_NUMBER } from '../support/stack.js';
 
@@ -135,6 +135,11 @@ describe.each(RECEIVERS)('tenant webhooks in Meta format, received by %s', (_nam
     expect(view.wamid).toMatch(/^wamid\./);
     // Nothing arrives under the wamid: the client never saw it.
     expect(receiver.items().some((x) => x.kind === 'status' && x.id === view.wamid)).toBe(false);
+    // The tenant webhook metrics count Meta-format deliveries as any other.
+    await eventually(async () => {
+      const delivered = metricValue(await s.metrics(), 'sendgate_tenant_webhook_events_total', { result: 'delivered' });
+      return delivered === receiver.attempts.filter((a) => a.answered === 200).length ? true : undefined;
+    });
   });
 
   it('keeps the wamid as the id of a send whose Prefer: wait answer carried it', async () => {
