@@ -145,8 +145,9 @@ export class MetaEventConsumer {
           const record = await this.options.records.findByWamid(event.wamid);
           if (record) {
             // Statuses of this message that overtook its record go first: the tenant sees them in Meta's order.
-            // Ids resolved here, before any enqueue starts, so that appends keep the batch's order.
-            const ids = await this.idsFor(record);
+            // Ids resolved here, before any enqueue starts, so that appends keep the batch's order
+            // (sendgate's own format needs none: no extra turn for it).
+            const ids = this.formatOf(record.tenantId) === 'meta' ? await this.idsFor(record) : null;
             for (const parked of await this.unmatched.ofWamid(event.wamid)) durable.push(this.applyParked(record, parked, ids));
             durable.push(this.applyStatus(record, event, ids));
           } else unknown.push(event);
@@ -154,7 +155,7 @@ export class MetaEventConsumer {
           const notice = this.inboundNotice(event);
           if (!notice) continue;
           await this.options.hooks?.onInbound?.(notice);
-          durable.push(this.forwardInbound(notice, await this.replyIds(notice)));
+          durable.push(this.forwardInbound(notice, this.formatOf(notice.tenantId) === 'meta' ? await this.replyIds(notice) : undefined));
         } else if (event.kind === 'passthrough') {
           durable.push(this.passThrough(event));
         } else {
