@@ -46,6 +46,8 @@ async function settleUnsent(parts: Parts, event: FinalEvent): Promise<void> {
   if (record === null) return;
   const eventId = `evt_final_${record.id}`;
   if (parts.webhooks.sender.formatOf(record.tenantId) === 'meta') {
+    // A mark-as-read (no recipient) is no message in Meta's world: Meta never reports on one.
+    if (record.to === '') return;
     const owner = parts.tenants?.number(record.phoneNumberId);
     const envelope = endedEnvelope({
       record, state: event.state, ids: idsOf(record, false), atMs: record.updatedAtMs,

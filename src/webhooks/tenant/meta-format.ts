@@ -125,10 +125,14 @@ export function metaError(state: EndedInput['state'], error: RecordedError | nul
     code = EXPIRED_CODE;
     title = 'Message expired';
     details = 'Not sent before its deadline' + (error === null ? '' : ` (last answer: ${error.code} ${error.title}${error.details === '' ? '' : ` ${error.details}`})`);
+  } else if (error === null) {
+    code = NO_UPSTREAM_ANSWER_CODE;
+    title = state === 'rejected' ? 'Refused at departure' : 'No answer from the Cloud API';
+    details = state === 'rejected' ? 'A policy refused the message before it left' : 'The message failed without an upstream answer';
   } else {
-    code = error !== null && error.code > 0 ? error.code : NO_UPSTREAM_ANSWER_CODE;
-    title = error?.title || (state === 'rejected' ? 'Refused at departure' : 'No answer from the Cloud API');
-    details = error?.details || (state === 'rejected' ? 'A policy refused the message before it left' : 'The message failed without an upstream answer');
+    code = error.code > 0 ? error.code : NO_UPSTREAM_ANSWER_CODE;
+    title = error.title || (state === 'rejected' ? 'Refused at departure' : 'Failed');
+    details = error.details || title;
   }
   return { code, title, message: title, error_data: { details } };
 }
