@@ -268,7 +268,7 @@ describe('MetaEventConsumer for a tenant taking Meta\'s format', () => {
     expect(sink.events.map((e) => [e.orderKey, e.event])).toEqual([['16505551234', payload]]);
   });
 
-  it('rewrites a reply\'s context to the id its tenant knows, only for its own messages', async () => {
+  it('rewrites a reply\'s context and a reaction\'s message_id to the id its tenant knows, only for its own messages', async () => {
     const { sink, consumer, sent } = await metaSetup();
     await sent('m-asked', 'wamid.asked', '16505551234');
     const reply = (id: string, context: string) => {
@@ -276,12 +276,19 @@ describe('MetaEventConsumer for a tenant taking Meta\'s format', () => {
       json.entry[0].changes[0].value.messages[0].context = { from: '15550001001', id: context };
       return parseMetaWebhook(json);
     };
-    await consumer.onEvents([...reply('wamid.r1', 'wamid.asked'), ...reply('wamid.r2', 'wamid.elsewhere')]);
-    const contexts = sink.events.map((e) => (e.event as any).entry[0].changes[0].value.messages[0].context);
-    expect(contexts).toEqual([
+    const reaction = (id: string, to: string) => {
+      const json = inboundPayload([{ id, body: '' }]) as any;
+      json.entry[0].changes[0].value.messages[0] = { from: '16505551234', id, timestamp: '1749416390', type: 'reaction', reaction: { message_id: to, emoji: '❤️' } };
+      return parseMetaWebhook(json);
+    };
+    await consumer.onEvents([...reply('wamid.r1', 'wamid.asked'), ...reply('wamid.r2', 'wamid.elsewhere'), ...reaction('wamid.r3', 'wamid.asked')]);
+    const messages = sink.events.map((e) => (e.event as any).entry[0].changes[0].value.messages[0]);
+    expect(messages.slice(0, 2).map((m) => m.context)).toEqual([
       { from: '15550001001', id: 'm-asked', gateway_id: 'm-asked', wamid: 'wamid.asked' },
       { from: '15550001001', id: 'wamid.elsewhere' },
     ]);
+    // A reaction names the message it reacts to the same way.
+    expect(messages[2].reaction).toEqual({ message_id: 'm-asked', gateway_id: 'm-asked', wamid: 'wamid.asked', emoji: '❤️' });
     expect((sink.events[0]!.event as any).entry[0].changes[0].value.contacts).toEqual([{ profile: { name: 'Zoë' }, wa_id: '16505551234' }]);
   });
 

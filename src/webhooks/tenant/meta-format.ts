@@ -14,9 +14,9 @@
  *
  * Identity: to the client sendgate is the Graph API, so the id it knows is the one the send
  * answered: the gateway id (`sg_…`) for a 202. Statuses carry it in `statuses[].id`, and an inbound
- * reply's `context.id` that names a message sent through sendgate is rewritten to it too; Meta's
- * wamid stays beside it (`statuses[].wamid`, `context.wamid`) and the gateway id is also in
- * `gateway_id`. A send whose `Prefer: wait` answer carried the wamid keeps the wamid in `id`.
+ * reply's `context.id` (or a reaction's `reaction.message_id`) that names a message sent through
+ * sendgate is rewritten to it too; Meta's wamid stays beside it (`statuses[].wamid`,
+ * `context.wamid`) and the gateway id is also in `gateway_id`. A send whose `Prefer: wait` answer carried the wamid keeps the wamid in `id`.
  *
  * What sendgate itself decided (expired, rejected at departure, failed without an upstream
  * answer) arrives as a `failed` status with one `errors[]` entry in Meta's form.
@@ -61,14 +61,20 @@ export function statusEnvelope(event: StatusEvent, ids: MessageIds | null): Obj 
 }
 
 /**
- * Meta's inbound message with its contacts. `replyTo`: the ids of the message its `context.id`
- * names, when sendgate sent it (the caller looked it up); otherwise the message is untouched.
+ * Meta's inbound message with its contacts. `replyTo`: the ids of the message it refers to (a
+ * reply's `context.id`, a reaction's `reaction.message_id`), when sendgate sent that message (the
+ * caller looked it up); otherwise the message is untouched.
  */
 export function inboundEnvelope(event: InboundEvent, replyTo: MessageIds | null): Obj {
   let message = event.raw;
-  const context = contextOf(message);
-  if (replyTo !== null && context !== undefined) {
+  const context = objectAt(message, 'context');
+  // Each reference is rewritten only when it names the message looked up (its wamid).
+  if (replyTo !== null && context !== undefined && context.id === replyTo.wamid) {
     message = { ...message, context: { ...context, id: replyTo.id, gateway_id: replyTo.gatewayId, wamid: context.id } };
+  }
+  const reaction = objectAt(message, 'reaction');
+  if (replyTo !== null && reaction !== undefined && reaction.message_id === replyTo.wamid) {
+    message = { ...message, reaction: { ...reaction, message_id: replyTo.id, gateway_id: replyTo.gatewayId, wamid: reaction.message_id } };
   }
   const value: Obj = { messaging_product: 'whatsapp', metadata: metadataOf(event.source, event.phoneNumberId) };
   if (event.source?.contacts !== undefined) value.contacts = event.source.contacts;
@@ -76,10 +82,12 @@ export function inboundEnvelope(event: InboundEvent, replyTo: MessageIds | null)
   return metaEnvelope(event.source?.wabaId ?? '', 'messages', value);
 }
 
-/** The wamid an inbound reply's `context.id` names, if any. */
+/** The wamid of the business message an inbound message refers to: a reply's `context.id`, else a reaction's `message_id`. */
 export function repliedWamid(event: InboundEvent): string | undefined {
-  const id = contextOf(event.raw)?.id;
-  return typeof id === 'string' && id !== '' ? id : undefined;
+  const contextId = objectAt(event.raw, 'context')?.id;
+  if (typeof contextId === 'string' && contextId !== '') return contextId;
+  const reacted = objectAt(event.raw, 'reaction')?.message_id;
+  return typeof reacted === 'string' && reacted !== '' ? reacted : undefined;
 }
 
 export function passThroughEnvelope(event: PassThroughEvent): Obj {
@@ -141,9 +149,9 @@ function metadataOf(source: MetaSource | undefined, phoneNumberId: string): Obj 
   return source?.metadata ?? { display_phone_number: '', phone_number_id: phoneNumberId };
 }
 
-function contextOf(message: Obj): Obj | undefined {
-  const context = message.context;
-  return typeof context === 'object' && context !== null && !Array.isArray(context) ? (context as Obj) : undefined;
+function objectAt(message: Obj, key: string): Obj | undefined {
+  const value = message[key];
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Obj) : undefined;
 }
 
 /** A status item rebuilt from the parsed event (statuses parked before `raw` was kept). */
