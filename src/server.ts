@@ -90,6 +90,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     deps: {
       config, tenants, store, clock, metrics, policy,
       coreLoaded: () => true,
+      wamidAnswers: webhooks.wamidAnswers,
       dispatch: {
         submit: (record) => dispatcher.submit(record),
         estimateWaitMs: (id, ahead) => dispatcher.estimateWaitMs(id, ahead),

@@ -114,7 +114,15 @@ export const TenantSchema = Type.Object(
     /** Default validity of a message: it is never sent after this many seconds. */
     deadlineSec: Type.Integer({ minimum: 1, maximum: 30 * 86_400, default: 4 * 3600 }),
     policy: PolicySchema,
-    webhook: Type.Optional(Type.Object({ url: Type.String({ minLength: 1 }), secret: Secret }, { additionalProperties: false })),
+    webhook: Type.Optional(Type.Object({
+      url: Type.String({ minLength: 1 }),
+      secret: Secret,
+      /**
+       * `sendgate`: sendgate's own events, signed `X-Sendgate-Signature`. `meta`: Meta's webhook
+       * envelope signed `X-Hub-Signature-256` with `secret` as the app secret (src/webhooks/tenant/meta-format.ts).
+       */
+      format: Type.Union([Type.Literal('sendgate'), Type.Literal('meta')], { default: 'sendgate' }),
+    }, { additionalProperties: false })),
     numbers: Type.Array(NumberSchema, { minItems: 1 }),
   },
   { additionalProperties: false },

@@ -88,7 +88,7 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
     webhooks = await openEmbeddedWebhooks({ ...webhookOptions, storagePath: dataDir });
   }
   const consumer = new MetaEventConsumer({
-    records: store, owners: tenants, sink: webhooks.sender, unmatched: webhooks.unmatched, clock, hooks: policyConsumerHooks(policy, tenants),
+    records: store, owners: tenants, sink: webhooks.sender, unmatched: webhooks.unmatched, wamidAnswers: webhooks.wamidAnswers, clock, hooks: policyConsumerHooks(policy, tenants),
     ...(onError !== undefined ? { onError } : {}),
   });
   const upstream = createUndiciUpstream(config.upstream);

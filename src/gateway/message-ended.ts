@@ -10,10 +10,13 @@
  * OwedEndings). It is paid into the webhook outbox, then settled. What a crash or a failed write
  * leaves owed is paid at boot (`payOwed`) and by a sweep now and then: no ending goes unheard.
  * Charges need no such care: after a restart the replayed tier charges are never given back.
+ * A tenant whose webhook takes Meta's format gets a `failed` status in Meta's shape instead
+ * (src/webhooks/tenant/meta-format.ts), so its handler's failure path sees these endings too.
  */
 import type { Clock } from '../clock.js';
 import type { DispatchEvent } from '../dispatch/types.js';
 import type { MessageRecord } from '../store/types.js';
+import { endedEnvelope, idsOf } from '../webhooks/tenant/meta-format.js';
 import type { Components } from './components.js';
 
 type FinalEvent = Extract<DispatchEvent, { type: 'final' }>;
@@ -78,8 +81,28 @@ async function payOwed(parts: Parts, beforeMs: number): Promise<number> {
 /** The tenant's event into the outbox (same event id each time: a repeat is recognisable), then the debt settled. */
 async function pay(parts: Parts, tenantId: string, id: string): Promise<void> {
   const record = await parts.store.get(tenantId, id);
-  if (record !== null) await parts.webhooks.sender.enqueue(record.tenantId, endingEvent(record), { orderKey: record.to, eventId: `evt_final_${record.id}` });
+  // Gone (retention) or back in the queue (an operator's requeue): nothing to tell.
+  if (record !== null && isUnsentEnding(record.state)) await notify(parts, record, record.state);
   await parts.store.endingSettled?.(tenantId, id);
+}
+
+type UnsentEnding = 'failed' | 'expired' | 'rejected';
+const isUnsentEnding = (state: MessageRecord['state']): state is UnsentEnding => state === 'failed' || state === 'expired' || state === 'rejected';
+
+async function notify(parts: Parts, record: MessageRecord, state: UnsentEnding): Promise<void> {
+  const eventId = `evt_final_${record.id}`;
+  if (parts.webhooks.sender.formatOf(record.tenantId) !== 'meta') {
+    await parts.webhooks.sender.enqueue(record.tenantId, endingEvent(record), { orderKey: record.to, eventId });
+    return;
+  }
+  // A mark-as-read (no recipient) is no message in Meta's world: Meta never reports on one.
+  if (record.to === '') return;
+  const owner = parts.tenants.number(record.phoneNumberId);
+  const envelope = endedEnvelope({
+    record, state, ids: idsOf(record, false), atMs: record.updatedAtMs,
+    displayPhoneNumber: owner?.number.displayPhoneNumber ?? '', wabaId: owner?.tenant.wabaIds?.[0] ?? '',
+  });
+  await parts.webhooks.sender.enqueue(record.tenantId, envelope, { orderKey: record.to, eventId, format: 'meta' });
 }
 
 function endingEvent(record: MessageRecord): Record<string, unknown> {

@@ -17,4 +17,6 @@ export interface GatewayDeps {
   metrics: GatewayMetrics;
   /** True once the core is loaded and the store open. */
   coreLoaded: () => boolean;
+  /** Notes sends answered with Meta's wamid (`Prefer: wait`), for tenant webhooks in Meta's format. Absent: not noted. */
+  wamidAnswers?: { noteWamidAnswered(tenantId: string, gatewayId: string): Promise<void> };
 }

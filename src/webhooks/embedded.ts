@@ -18,6 +18,7 @@ import { SqliteUnmatchedStatuses, type UnmatchedStatuses } from './meta/unmatche
 import { SqliteOutbox } from './outbox/sqlite.js';
 import type { TenantEndpoint } from './tenant/lane.js';
 import { TenantWebhookSender, type TenantWebhookSenderOptions, type TenantWebhookStats } from './tenant/sender.js';
+import { SqliteWamidAnswers, WamidAnswerNotes } from './tenant/wamid-answers.js';
 
 export interface EmbeddedWebhooksOptions {
   /** `storage.path` of the config: the directory of webhooks.db. */
@@ -47,6 +48,8 @@ export interface Webhooks {
   readonly sender: TenantWebhookSender;
   /** Durable home of Meta statuses that arrived before their wamid (give it to MetaEventConsumer). */
   readonly unmatched: UnmatchedStatuses;
+  /** Sends answered with the wamid (`Prefer: wait`): the send route notes them, MetaEventConsumer reads them. */
+  readonly wamidAnswers: WamidAnswerNotes;
   /** Options for `app.register(metaWebhookRoutes, ...)`, sharing this dedupe state and counters. */
   routeOptions(secrets: { appSecret: string; verifyToken: string }, onEvents: (events: MetaEvent[]) => Promise<void>): MetaWebhookOptions;
   stats(): WebhooksStats;
@@ -76,6 +79,7 @@ export async function openEmbeddedWebhooks(options: EmbeddedWebhooksOptions): Pr
   return {
     sender,
     unmatched,
+    wamidAnswers: new WamidAnswerNotes(new SqliteWamidAnswers(db), (id) => sender.formatOf(id), () => clock.nowMs()),
     routeOptions: (secrets, onEvents) => ({ appSecret: secrets.appSecret, verifyToken: secrets.verifyToken, onEvents, dedupe, counters, clock }),
     stats: () => ({ meta: counters, tenant: sender.stats(), marks: marks.stats() }),
     async close() {

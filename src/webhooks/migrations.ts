@@ -11,6 +11,9 @@ import type { Migration } from '../store/embedded/migrations.js';
 /** tenant_outbox.state values. */
 export const OUTBOX_PENDING = 0;
 export const OUTBOX_DEAD = 1;
+/** tenant_outbox.format values. */
+export const OUTBOX_FORMAT_SENDGATE = 0;
+export const OUTBOX_FORMAT_META = 1;
 
 export const WEBHOOKS_MIGRATIONS: readonly Migration[] = [
   {
@@ -47,5 +50,14 @@ export const WEBHOOKS_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
       CREATE INDEX meta_unmatched_due ON meta_unmatched_statuses (next_try_at_ms);
       CREATE INDEX meta_unmatched_age ON meta_unmatched_statuses (received_at_ms);`,
+  },
+  {
+    version: 3,
+    sql: `
+      -- What an entry's body is (tenant webhook format): ${OUTBOX_FORMAT_SENDGATE} sendgate's event, ${OUTBOX_FORMAT_META} Meta's envelope.
+      ALTER TABLE tenant_outbox ADD COLUMN format INTEGER NOT NULL DEFAULT ${OUTBOX_FORMAT_SENDGATE};
+      -- Sends answered with Meta's wamid (Prefer: wait), for tenants taking Meta's format (tenant/wamid-answers.ts).
+      CREATE TABLE wamid_answers (gateway_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, at_ms INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX wamid_answers_at ON wamid_answers (at_ms);`,
   },
 ];

@@ -28,6 +28,7 @@ import { RedisWrites } from '../store/redis/writes.js';
 import type { TenantEndpoint } from './tenant/lane.js';
 import { RedisDeliveryLeases } from './tenant/redis-delivery-leases.js';
 import { TenantWebhookSender, type TenantWebhookSenderOptions } from './tenant/sender.js';
+import { RedisWamidAnswers, WamidAnswerNotes } from './tenant/wamid-answers.js';
 
 export interface RedisWebhooksOptions {
   /** A connected ioredis client or Cluster (src/store/redis/connection.ts); stays the caller's. */
@@ -89,6 +90,7 @@ export async function openRedisWebhooks(options: RedisWebhooksOptions): Promise<
   return {
     sender,
     unmatched,
+    wamidAnswers: new WamidAnswerNotes(new RedisWamidAnswers(writes, keys), (id) => sender.formatOf(id), () => clock.nowMs()),
     routeOptions: (secrets, onEvents) => ({ appSecret: secrets.appSecret, verifyToken: secrets.verifyToken, onEvents, dedupe, counters, clock }),
     stats: () => ({ meta: counters, tenant: sender.stats(), marks: marks.stats() }),
     async close() {

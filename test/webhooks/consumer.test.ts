@@ -197,3 +197,109 @@ describe('MetaEventConsumer', () => {
     await expect(consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.3', status: 'delivered' }])))).rejects.toThrow('disk full');
   });
 });
+
+describe('MetaEventConsumer for a tenant taking Meta\'s format', () => {
+  class MetaSink extends RecordingSink {
+    readonly formats: Array<string | undefined> = [];
+    override async enqueue(tenantId: string, event: object, options?: { orderKey?: string; eventId?: string; format?: 'sendgate' | 'meta' }): Promise<string> {
+      this.formats.push(options?.format);
+      return super.enqueue(tenantId, event, options);
+    }
+    formatOf(tenantId: string): 'meta' | 'sendgate' | undefined {
+      return tenantId === 'acme' ? 'meta' : undefined;
+    }
+  }
+
+  async function metaSetup() {
+    const { store, sent, clock } = await setup();
+    const sink = new MetaSink();
+    const consumer = new MetaEventConsumer({
+      records: store,
+      owners: {
+        number: (id) => (id === '1001' ? { tenant: { id: 'acme' } } : undefined),
+        accountTenant: (signal) => (signal.wabaId === 'WABA1' ? { id: 'acme' } : undefined),
+      },
+      sink, clock, unmatchedRetryMs: [20, 20],
+      wamidAnswers: { answeredWamid: async (_tenant, id) => id === 'm-waited' },
+    });
+    cleanups.push(() => consumer.close());
+    return { store, sink, consumer, sent, clock };
+  }
+
+  it('relays statuses as Meta\'s items under the id the send answered, parked ones too, other fields untouched', async () => {
+    const { sink, consumer, sent, clock } = await metaSetup();
+    await consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.early', status: 'sent' }])));
+    expect(sink.events).toHaveLength(0);
+    await sent('m-early', 'wamid.early', '16505551234');
+    await waitFor(() => {
+      clock.advance(20);
+      return consumer.stats().parked === 0;
+    }, 2000);
+    await sent('m-waited', 'wamid.waited', '16505551234');
+    await consumer.onEvents(parseMetaWebhook(statusPayload([{ id: 'wamid.waited', status: 'delivered' }])));
+    expect(sink.formats).toEqual(['meta', 'meta']);
+    const [early, waited] = sink.events.map((e) => e.event as any);
+    expect(early).toEqual({
+      object: 'whatsapp_business_account',
+      entry: [{ id: 'WABA1', changes: [{ field: 'messages', value: {
+        messaging_product: 'whatsapp',
+        metadata: { display_phone_number: '15550001001', phone_number_id: '1001' },
+        statuses: [{
+          id: 'm-early', gateway_id: 'm-early', wamid: 'wamid.early', status: 'sent', timestamp: '1750030073', recipient_id: '16505551234',
+          pricing: { billable: true, pricing_model: 'PMP', type: 'regular', category: 'marketing' },
+        }],
+      } }] }],
+    });
+    // Answered with the wamid (Prefer: wait): the wamid stays the id.
+    expect(waited.entry[0].changes[0].value.statuses[0]).toMatchObject({ id: 'wamid.waited', gateway_id: 'm-waited', wamid: 'wamid.waited' });
+    expect(sink.events.map((e) => e.orderKey)).toEqual(['16505551234', '16505551234']);
+  });
+
+  it('relays a status of a message sent around sendgate as Meta sent it, once the look-ups gave up', async () => {
+    const { sink, consumer, clock } = await metaSetup();
+    const payload = statusPayload([{ id: 'wamid.direct', status: 'delivered' }]) as any;
+    await consumer.onEvents(parseMetaWebhook(payload));
+    expect(sink.events).toHaveLength(0);
+    await waitFor(() => {
+      clock.advance(20);
+      return consumer.stats().parked === 0;
+    }, 2000);
+    expect(consumer.stats().unmatched).toBe(1);
+    expect(sink.events.map((e) => [e.orderKey, e.event])).toEqual([['16505551234', payload]]);
+  });
+
+  it('rewrites a reply\'s context and a reaction\'s message_id to the id its tenant knows, only for its own messages', async () => {
+    const { sink, consumer, sent } = await metaSetup();
+    await sent('m-asked', 'wamid.asked', '16505551234');
+    const reply = (id: string, context: string) => {
+      const json = inboundPayload([{ id, body: 'sí 👍' }]) as any;
+      json.entry[0].changes[0].value.messages[0].context = { from: '15550001001', id: context };
+      return parseMetaWebhook(json);
+    };
+    const reaction = (id: string, to: string) => {
+      const json = inboundPayload([{ id, body: '' }]) as any;
+      json.entry[0].changes[0].value.messages[0] = { from: '16505551234', id, timestamp: '1749416390', type: 'reaction', reaction: { message_id: to, emoji: '❤️' } };
+      return parseMetaWebhook(json);
+    };
+    await consumer.onEvents([...reply('wamid.r1', 'wamid.asked'), ...reply('wamid.r2', 'wamid.elsewhere'), ...reaction('wamid.r3', 'wamid.asked')]);
+    const messages = sink.events.map((e) => (e.event as any).entry[0].changes[0].value.messages[0]);
+    expect(messages.slice(0, 2).map((m) => m.context)).toEqual([
+      { from: '15550001001', id: 'm-asked', gateway_id: 'm-asked', wamid: 'wamid.asked' },
+      { from: '15550001001', id: 'wamid.elsewhere' },
+    ]);
+    // A reaction names the message it reacts to the same way.
+    expect(messages[2].reaction).toEqual({ message_id: 'm-asked', gateway_id: 'm-asked', wamid: 'wamid.asked', emoji: '❤️' });
+    expect((sink.events[0]!.event as any).entry[0].changes[0].value.contacts).toEqual([{ profile: { name: 'Zoë' }, wa_id: '16505551234' }]);
+  });
+
+  it('relays other changes to the tenant they name, and to no one when none does', async () => {
+    const { sink, consumer } = await metaSetup();
+    const change = (wabaId: string) => ({ object: 'whatsapp_business_account', entry: [{ id: wabaId, changes: [{ field: 'account_alerts', value: { entity_type: 'WABA', alert_info: { alert_type: 'X' } } }] }] });
+    await consumer.onEvents([...parseMetaWebhook(change('WABA1')), ...parseMetaWebhook(change('WABA-unknown'))]);
+    expect(sink.events.map((e) => [e.tenantId, e.event])).toEqual([['acme', change('WABA1')]]);
+    expect(consumer.stats().passedThrough).toBe(1);
+    // The same change again (Meta's redelivery) gets the same event id: the outbox stores it once.
+    await consumer.onEvents(parseMetaWebhook(change('WABA1')));
+    expect(sink.events[1]!.eventId).toBe(sink.events[0]!.eventId);
+  });
+});

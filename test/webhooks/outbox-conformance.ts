@@ -50,6 +50,21 @@ export function describeOutboxConformance(name: string, open: () => Promise<Outb
       expect((await outbox.pending('t1', 0, 10)).map((e) => [e.eventId, e.body])).toEqual([['e1', entry(1).body], ['e0', entry(0).body]]);
     });
 
+    it('keeps each entry\'s format through pages, key top-ups, requeues and a reopen (absent: sendgate\'s)', async () => {
+      const h = await fresh();
+      const meta = { ...entry(1), format: 'meta' as const, body: '{"object":"whatsapp_business_account","entry":[]}' };
+      await h.outbox.append(entry(0));
+      const appended = await h.outbox.append(meta);
+      expect(appended).toMatchObject(meta);
+      const formats = (entries: Array<{ eventId: string; format?: string }>) => entries.map((e) => [e.eventId, e.format ?? 'sendgate']);
+      expect(formats(await h.outbox.pending('t1', 0, 10))).toEqual([['e0', 'sendgate'], ['e1', 'meta']]);
+      expect(formats(await h.outbox.pendingOfKey('t1', 'k1', 0, 100, 10))).toEqual([['e1', 'meta']]);
+      await h.outbox.settle('t1', appended!.seq, { kind: 'dead', attempts: 1, lastError: 'HTTP 500' });
+      expect(formats(await h.outbox.requeueDead('t1', 5000))).toEqual([['e1', 'meta']]);
+      const reopened = await h.reopen();
+      expect(formats(await reopened.pending('t1', 0, 10))).toEqual([['e0', 'sendgate'], ['e1', 'meta']]);
+    });
+
     it('pages pending entries of one tenant in seq order', async () => {
       const { outbox } = await fresh();
       for (let i = 0; i < 5; i++) await outbox.append(entry(i, i === 2 ? 't2' : 't1'));

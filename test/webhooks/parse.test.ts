@@ -13,7 +13,12 @@ describe('parseMetaWebhook', () => {
       { id: 'wamid.2', status: 'failed', errors: [{ code: 131049, title: 'Not delivered to maintain ecosystem health', error_data: { details: 'capped' } }] },
     ]) as { entry: Array<{ changes: Array<{ value: { statuses: Array<Record<string, unknown>> } }> }> };
     json.entry[0]!.changes[0]!.value.statuses[0]!.biz_opaque_callback_data = 'campaign-7';
-    const events = parseMetaWebhook(json);
+    const parsed = parseMetaWebhook(json);
+    // Each status keeps Meta's own object and its place in the envelope (for tenants taking Meta's format).
+    const value = json.entry[0]!.changes[0]!.value as unknown as { statuses: unknown[]; metadata: unknown };
+    expect(parsed.map((e) => e.kind === 'status' && e.raw)).toEqual(value.statuses);
+    expect(parsed.map((e) => e.kind === 'status' && e.source)).toEqual([0, 1].map(() => ({ wabaId: expect.any(String), metadata: value.metadata })));
+    const events = parsed.map((e) => ({ ...e, raw: undefined, source: undefined }));
     expect(events).toEqual([
       { kind: 'status', phoneNumberId: '1001', wamid: 'wamid.1', status: 'sent', recipient: '447700900001', timestampMs: 1750030073000, bizOpaque: 'campaign-7' },
       {
@@ -52,7 +57,11 @@ describe('parseMetaWebhook', () => {
       ...parseMetaWebhook(envelope('business_capability_update', { max_daily_conversations_per_business: 'UNLIMITED', max_phone_numbers_per_business: 20 })),
       ...parseMetaWebhook(envelope('phone_number_quality_update', { display_phone_number: '15550001001', event: 'THROUGHPUT_UPGRADE' })),
     ];
-    expect(events).toEqual([
+    // Each change is also relayed as it came to tenants taking Meta's format.
+    expect(events.filter((e) => e.kind === 'passthrough').map((e) => e.kind === 'passthrough' && [e.field, e.displayPhoneNumber])).toEqual([
+      ['phone_number_quality_update', '15550001001'], ['business_capability_update', null], ['phone_number_quality_update', '15550001001'],
+    ]);
+    expect(events.filter((e) => e.kind !== 'passthrough')).toEqual([
       { kind: 'quality', phoneNumberId: null, displayPhoneNumber: '15550001001', wabaId: 'WABA9', event: 'UPGRADE', currentLimit: 10_000, maxDailyConversations: 10_000 },
       { kind: 'capability', phoneNumberId: null, wabaId: 'WABA9', maxDailyConversationsPerBusiness: 'unlimited', maxPhoneNumbersPerBusiness: 20 },
       { kind: 'quality', phoneNumberId: null, displayPhoneNumber: '15550001001', wabaId: 'WABA9', event: 'THROUGHPUT_UPGRADE' },
@@ -74,7 +83,17 @@ describe('parseMetaWebhook', () => {
       ],
     };
     const events = parseMetaWebhook(json, ignored);
-    expect(events.map((e) => e.kind === 'status' && e.wamid)).toEqual(['wamid.ok']);
+    expect(events.filter((e) => e.kind !== 'passthrough').map((e) => e.kind === 'status' && e.wamid)).toEqual(['wamid.ok']);
+    // What the gateway does not act on still reaches tenants taking Meta's format, untouched.
+    expect(events.filter((e) => e.kind === 'passthrough')).toEqual([
+      { kind: 'passthrough', wabaId: 'W', field: 'message_template_status_update', value: { event: 'APPROVED' }, phoneNumberId: null, displayPhoneNumber: null },
+      {
+        kind: 'passthrough', wabaId: 'W', field: 'messages', phoneNumberId: '1', displayPhoneNumber: null,
+        value: { messaging_product: 'whatsapp', metadata: { phone_number_id: '1' }, errors: [{ code: 131000 }] },
+      },
+    ]);
+    const ok = events.find((e) => e.kind === 'status');
+    expect(ok?.kind === 'status' && ok.raw).toEqual({ id: 'wamid.ok', status: 'read', timestamp: '1', future_field: { x: 1 } });
     expect(Object.fromEntries(ignored)).toEqual({ 'field:message_template_status_update': 1, 'key:errors': 1, 'status:played': 1, 'bad:metadata': 1, 'bad:change': 1, 'bad:entry': 1 });
     expect(parseMetaWebhook(null, ignored)).toEqual([]);
     expect(parseMetaWebhook({ entry: 'x' }, ignored)).toEqual([]);

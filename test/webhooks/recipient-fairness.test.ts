@@ -63,6 +63,8 @@ describe('tenant webhook lane fairness', () => {
       const stuck = () => receiver.delivered().filter((a) => a.event.recipient === 'stuck').map((a) => a.event.n);
       await until(() => stuck().length === WINDOW * 3);
       expect(stuck()).toEqual(Array.from({ length: WINDOW * 3 }, (_, i) => i));
+      // The receiver records an attempt before it answers: the sender counts the last one a moment later.
+      await until(() => sender.stats().pending === 0);
       expect(sender.stats()).toMatchObject({ pending: 0, loaded: 0, dead: 0 });
     } finally {
       await sender.close();

@@ -108,6 +108,8 @@ async function answer(deps: GatewayDeps, request: FastifyRequest, reply: Fastify
     if (answer !== null) {
       reply.header('preference-applied', `wait=${waitSec}`).header('x-sendgate-message-id', record.id);
       if (answer.status > 0 && answer.bodyText !== '') {
+        // The client learns the message by its wamid here: Meta-format webhooks keep using it.
+        if (answer.status < 300) await noteWamidAnswered(deps, request, record);
         return reply.code(answer.status).type('application/json').send(withGatewayId(answer.bodyText, record.id));
       }
       // Ended without an upstream answer (expired, network failures): the envelope from what was recorded.
@@ -121,6 +123,15 @@ async function answer(deps: GatewayDeps, request: FastifyRequest, reply: Fastify
     return reply.code(ended.status).header('x-sendgate-message-id', record.id).type('application/json').send(ended.body);
   }
   return reply.code(202).header('x-sendgate-message-id', record.id).send(acceptedBody(record, warnings));
+}
+
+/** Best effort: a failed note only means statuses name the gateway id (the wamid is beside it). */
+async function noteWamidAnswered(deps: GatewayDeps, request: FastifyRequest, record: MessageRecord): Promise<void> {
+  try {
+    await deps.wamidAnswers?.noteWamidAnswered(record.tenantId, record.id);
+  } catch (err) {
+    request.log.warn({ err, id: record.id }, 'noting a wamid answer failed');
+  }
 }
 
 function acceptedBody(record: MessageRecord, warnings: readonly string[]): object {

@@ -71,6 +71,8 @@
  *                                     PX the lease TTL: one process of a fleet delivers a tenant.
  *     <p>:{t:T}:wo:fence      string the delivery lease's fencing counter. No TTL: it only grows
  *                                     (bounded by tenants).
+ *     <p>:{t:T}:wo:wa:<id>    string a send answered with Meta's wamid (`Prefer: wait`), for a tenant
+ *                                     taking Meta's format (tenant/wamid-answers.ts); PX 30 days.
  *   {wo}           <p>:{wo}:tenants      set    tenants that ever had an outbox entry: summary() at
  *                                               start and the fleet's discovery of undelivered
  *                                               tenants. Bounded by tenants (added once per process).
@@ -281,6 +283,10 @@ export class RedisKeys {
 
   outboxFence(tenantId: string): string {
     return `${this.outbox(tenantId)}fence`;
+  }
+
+  wamidAnswer(tenantId: string, gatewayId: string): string {
+    return `${this.outbox(tenantId)}wa:${gatewayId}`;
   }
 
   outboxTenants(): string {

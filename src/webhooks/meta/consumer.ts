@@ -10,6 +10,9 @@
  * past deduplication stay recognisable downstream. Tenant webhook bodies (all carry `type`, `phoneNumberId` and `timestamp` in ms):
  *   {type:'message.status', id, wamid, status, recipient, phoneNumberId, timestamp, errors?, bizOpaque?}
  *   {type:'message.inbound', messageId, from, phoneNumberId, timestamp, messageType, text?, optOut, message}
+ * A tenant whose webhook takes Meta's format gets Meta's envelope instead, one item each, with the
+ * ids it knows (../tenant/meta-format.ts), plus every other change naming its numbers or account
+ * (pass-through events), which sendgate's own format has no event for.
  *
  * A status can overtake the dispatcher's own record of the send (Meta's webhook may arrive before
  * the `sent` commit carrying the wamid). Such statuses are parked durably (unmatched-statuses.ts,
@@ -21,17 +24,31 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import type { MessageRecord, MessageRecords, RecordedError } from '../../store/types.js';
 import { detectOptOut, DEFAULT_OPT_OUT_SET } from '../opt-out.js';
-import type { CapabilityEvent, InboundEvent, MetaEvent, QualityEvent, StatusEvent } from './events.js';
+import type { OutboxFormat } from '../outbox/types.js';
+import { idsOf, inboundEnvelope, passThroughEnvelope, repliedWamid, statusEnvelope, type MessageIds } from '../tenant/meta-format.js';
+import type { CapabilityEvent, InboundEvent, MetaEvent, PassThroughEvent, QualityEvent, StatusEvent } from './events.js';
 import { MemoryUnmatchedStatuses, type ParkedStatus, type UnmatchedStatuses } from './unmatched-statuses.js';
 
 /** Where tenant webhooks go (TenantWebhookSender satisfies it). */
 export interface TenantEventSink {
-  enqueue(tenantId: string, event: object, options?: { orderKey?: string; eventId?: string }): Promise<string | null>;
+  enqueue(tenantId: string, event: object, options?: { orderKey?: string; eventId?: string; format?: OutboxFormat }): Promise<string | null>;
+  /** The format the tenant's webhook takes (absent: always sendgate's). */
+  formatOf?(tenantId: string): OutboxFormat | undefined;
 }
 
 /** Which tenant owns a business number (TenantRegistry satisfies it). */
 export interface NumberOwners {
   number(phoneNumberId: string): { tenant: { id: string } } | undefined;
+  /** The tenant an account-level change names (number, display number, else WABA); absent: by number only. */
+  accountTenant?(signal: { phoneNumberId: string | null; displayPhoneNumber?: string | null; wabaId: string }): { id: string } | undefined;
+}
+
+/**
+ * Which sends were answered with Meta's wamid (`Prefer: wait` answered by the upstream): their
+ * statuses keep the wamid as `id` in Meta's format. Absent: every send answered its gateway id.
+ */
+export interface WamidAnswers {
+  answeredWamid(tenantId: string, gatewayId: string): Promise<boolean>;
 }
 
 export interface InboundNotice {
@@ -60,6 +77,8 @@ export interface MetaConsumerOptions {
   sink: TenantEventSink;
   clock: Clock;
   hooks?: ConsumerHooks;
+  /** Sends answered with the wamid (Meta format's `statuses[].id`). */
+  wamidAnswers?: WamidAnswers;
   /** Opt-out words per tenant (normalised with compileOptOutWords); default: every language's defaults. */
   optOutWords?: (tenantId: string) => ReadonlySet<string>;
   /** Delays of the look-ups of a status whose wamid is not known yet. */
@@ -84,6 +103,8 @@ export interface MetaConsumerStats {
   unmatched: number;
   /** Inbound messages to a number no tenant owns. */
   unknownNumber: number;
+  /** Other changes relayed to tenants taking Meta's format. */
+  passedThrough: number;
   parked: number;
 }
 
@@ -93,7 +114,7 @@ const SWEEP_BATCH = 200;
 const SHARED_RECHECK_MS = 5_000;
 
 export class MetaEventConsumer {
-  private readonly counts = { statuses: 0, inbound: 0, optOuts: 0, signals: 0, lateMatched: 0, unmatched: 0, unknownNumber: 0 };
+  private readonly counts = { statuses: 0, inbound: 0, optOuts: 0, signals: 0, passedThrough: 0, lateMatched: 0, unmatched: 0, unknownNumber: 0 };
   private readonly unmatched: UnmatchedStatuses;
   private readonly retryMs: readonly number[];
   private readonly maxAgeMs: number;
@@ -124,14 +145,19 @@ export class MetaEventConsumer {
           const record = await this.options.records.findByWamid(event.wamid);
           if (record) {
             // Statuses of this message that overtook its record go first: the tenant sees them in Meta's order.
-            for (const parked of await this.unmatched.ofWamid(event.wamid)) durable.push(this.applyParked(record, parked));
-            durable.push(this.applyStatus(record, event));
+            // Ids resolved here, before any enqueue starts, so that appends keep the batch's order
+            // (sendgate's own format needs none: no extra turn for it).
+            const ids = this.formatOf(record.tenantId) === 'meta' ? await this.idsFor(record) : null;
+            for (const parked of await this.unmatched.ofWamid(event.wamid)) durable.push(this.applyParked(record, parked, ids));
+            durable.push(this.applyStatus(record, event, ids));
           } else unknown.push(event);
         } else if (event.kind === 'inbound') {
           const notice = this.inboundNotice(event);
           if (!notice) continue;
           await this.options.hooks?.onInbound?.(notice);
-          durable.push(this.forwardInbound(notice));
+          durable.push(this.forwardInbound(notice, this.formatOf(notice.tenantId) === 'meta' ? await this.replyIds(notice) : undefined));
+        } else if (event.kind === 'passthrough') {
+          durable.push(this.passThrough(event));
         } else {
           this.counts.signals++;
           await this.options.hooks?.onSignal?.(event);
@@ -157,7 +183,8 @@ export class MetaEventConsumer {
     this.timer = undefined;
   }
 
-  private applyStatus(record: MessageRecord, event: StatusEvent): Promise<unknown> {
+  /** `ids`: the ids the tenant knows the message by, when it takes Meta's format (idsFor). */
+  private applyStatus(record: MessageRecord, event: StatusEvent, ids: MessageIds | null): Promise<unknown> {
     this.counts.statuses++;
     const atMs = event.timestampMs || this.options.clock.nowMs();
     const transition =
@@ -172,6 +199,10 @@ export class MetaEventConsumer {
                 return applied;
               })
           : Promise.resolve(false); // `sent`: the dispatcher recorded it from the send's own answer.
+    const eventId = tenantEventId(record.tenantId, `s:${event.wamid}:${event.status}`);
+    if (ids !== null) {
+      return Promise.all([transition, this.options.sink.enqueue(record.tenantId, statusEnvelope(event, ids), { orderKey: record.to, eventId, format: 'meta' })]);
+    }
     const body: Record<string, unknown> = {
       type: 'message.status',
       id: record.id,
@@ -183,8 +214,30 @@ export class MetaEventConsumer {
     };
     if (event.errors) body.errors = event.errors;
     if (event.bizOpaque !== undefined) body.bizOpaque = event.bizOpaque;
-    const eventId = tenantEventId(record.tenantId, `s:${event.wamid}:${event.status}`);
     return Promise.all([transition, this.options.sink.enqueue(record.tenantId, body, { orderKey: record.to, eventId })]);
+  }
+
+  private formatOf(tenantId: string): OutboxFormat | undefined {
+    return this.options.sink.formatOf?.(tenantId) ?? 'sendgate';
+  }
+
+  /** The ids the tenant knows the message by (meta-format.ts); null when its webhook takes sendgate's format. */
+  private async idsFor(record: MessageRecord): Promise<MessageIds | null> {
+    if (this.formatOf(record.tenantId) !== 'meta') return null;
+    const answered = record.wamid !== null && (await this.options.wamidAnswers?.answeredWamid(record.tenantId, record.id)) === true;
+    return idsOf(record, answered);
+  }
+
+  /** An account-level or unknown change: to the tenant it names, if that tenant takes Meta's format. */
+  private async passThrough(event: PassThroughEvent): Promise<unknown> {
+    const { owners } = this.options;
+    const tenantId = owners.accountTenant !== undefined
+      ? owners.accountTenant(event)?.id
+      : event.phoneNumberId === null ? undefined : owners.number(event.phoneNumberId)?.tenant.id;
+    if (tenantId === undefined || this.formatOf(tenantId) !== 'meta') return null;
+    this.counts.passedThrough++;
+    const key = createHash('sha256').update(event.wabaId).update('\n').update(event.field).update('\n').update(JSON.stringify(event.value)).digest('base64url');
+    return this.options.sink.enqueue(tenantId, passThroughEnvelope(event), { orderKey: '', eventId: tenantEventId(tenantId, `c:${key}`), format: 'meta' });
   }
 
   private inboundNotice(event: InboundEvent): InboundNotice | undefined {
@@ -202,8 +255,23 @@ export class MetaEventConsumer {
     return { tenantId, phoneNumberId: event.phoneNumberId, from: event.from, atMs, optOut, event };
   }
 
-  private forwardInbound(notice: InboundNotice): Promise<unknown> {
+  /**
+   * For a tenant taking Meta's format, the ids of the message an inbound reply answers (its
+   * `context.id` is a wamid; the tenant knows the message by the id its send got); else undefined.
+   */
+  private async replyIds(notice: InboundNotice): Promise<{ replyTo: MessageIds | null } | undefined> {
+    if (this.formatOf(notice.tenantId) !== 'meta') return undefined;
+    const wamid = repliedWamid(notice.event);
+    const replied = wamid === undefined ? null : await this.options.records.findByWamid(wamid);
+    return { replyTo: replied !== null && replied.tenantId === notice.tenantId ? await this.idsFor(replied) : null };
+  }
+
+  private forwardInbound(notice: InboundNotice, meta: { replyTo: MessageIds | null } | undefined): Promise<unknown> {
     const { event } = notice;
+    const eventId = tenantEventId(notice.tenantId, `m:${event.messageId}`);
+    if (meta !== undefined) {
+      return this.options.sink.enqueue(notice.tenantId, inboundEnvelope(event, meta.replyTo), { orderKey: event.from, eventId, format: 'meta' });
+    }
     const body: Record<string, unknown> = {
       type: 'message.inbound',
       messageId: event.messageId,
@@ -215,7 +283,7 @@ export class MetaEventConsumer {
       message: event.raw,
     };
     if (event.text !== undefined) body.text = event.text;
-    return this.options.sink.enqueue(notice.tenantId, body, { orderKey: event.from, eventId: tenantEventId(notice.tenantId, `m:${event.messageId}`) });
+    return this.options.sink.enqueue(notice.tenantId, body, { orderKey: event.from, eventId });
   }
 
   private async park(events: StatusEvent[]): Promise<void> {
@@ -281,23 +349,35 @@ export class MetaEventConsumer {
     this.wake();
   }
 
-  private async applyParked(record: MessageRecord, parked: ParkedStatus): Promise<void> {
-    await this.applyStatus(record, parked.event);
+  private async applyParked(record: MessageRecord, parked: ParkedStatus, ids: MessageIds | null): Promise<void> {
+    await this.applyStatus(record, parked.event, ids);
     this.counts.lateMatched++;
     await this.unmatched.remove(parked.key);
   }
 
   private async lookUp(parked: ParkedStatus, nowMs: number): Promise<void> {
     const record = await this.options.records.findByWamid(parked.event.wamid);
-    if (record) return this.applyParked(record, parked);
+    if (record) return this.applyParked(record, parked, await this.idsFor(record));
     const tries = parked.tries + 1;
     const delayMs = this.retryMs[tries];
     if (delayMs === undefined || nowMs - parked.receivedAtMs >= this.maxAgeMs) {
+      await this.relayUnknown(parked.event);
       await this.unmatched.remove(parked.key);
       this.counts.unmatched++;
       return;
     }
     await this.unmatched.retryLater(parked.key, tries, nowMs + delayMs);
+  }
+
+  /**
+   * A status sendgate never found a record for (a message sent around it, straight to Meta): a
+   * tenant taking Meta's format still gets it, as Meta sent it, since its client knows that wamid.
+   */
+  private async relayUnknown(event: StatusEvent): Promise<void> {
+    const tenantId = this.options.owners.number(event.phoneNumberId)?.tenant.id;
+    if (tenantId === undefined || this.formatOf(tenantId) !== 'meta') return;
+    const eventId = tenantEventId(tenantId, `s:${event.wamid}:${event.status}`);
+    await this.options.sink.enqueue(tenantId, statusEnvelope(event, null), { orderKey: event.recipient, eventId, format: 'meta' });
   }
 
   private report(err: unknown, what: string): void {

@@ -12,6 +12,19 @@ export interface StatusError {
   details: string;
 }
 
+/**
+ * Where in Meta's envelope an item was: what a tenant taking Meta's own format receives around it
+ * (src/webhooks/tenant/meta-format.ts). Kept with the event, also while a status is parked.
+ */
+export interface MetaSource {
+  /** `entry[].id`: the WABA. */
+  wabaId: string;
+  /** `value.metadata` exactly as Meta sent it. */
+  metadata: Record<string, unknown>;
+  /** `value.contacts[]` that name this item's user (inbound messages; BSUID statuses). */
+  contacts?: Array<Record<string, unknown>>;
+}
+
 /** `value.statuses[]`: what happened to a message the business sent. */
 export interface StatusEvent {
   kind: 'status';
@@ -24,6 +37,9 @@ export interface StatusEvent {
   errors?: StatusError[];
   /** `biz_opaque_callback_data` echoed from the send. */
   bizOpaque?: string;
+  /** The status object exactly as Meta sent it (fields sendgate does not know included). */
+  raw?: Record<string, unknown>;
+  source?: MetaSource;
 }
 
 /** `value.messages[]`: a message a user sent to the business number. Opens the 24 h window. */
@@ -40,6 +56,7 @@ export interface InboundEvent {
   text?: string;
   /** The message object exactly as Meta sent it, for consumers that need more. */
   raw: Record<string, unknown>;
+  source?: MetaSource;
 }
 
 /** A messaging limit as Meta states it (`TIER_1K`, `10K`, `UNLIMITED`, ...), normalised. */
@@ -67,4 +84,19 @@ export interface CapabilityEvent {
   maxPhoneNumbersPerBusiness?: number;
 }
 
-export type MetaEvent = StatusEvent | InboundEvent | QualityEvent | CapabilityEvent;
+/**
+ * A change the gateway relays to tenants taking Meta's format as Meta sent it: every field other
+ * than `messages` (account, template, quality and future fields), and the parts of a `messages`
+ * value that are neither statuses nor messages (value-level `errors`, keys Meta adds).
+ */
+export interface PassThroughEvent {
+  kind: 'passthrough';
+  wabaId: string;
+  field: string;
+  value: Record<string, unknown>;
+  /** What names the tenant: the number (metadata or value), its display number, else the WABA. */
+  phoneNumberId: string | null;
+  displayPhoneNumber: string | null;
+}
+
+export type MetaEvent = StatusEvent | InboundEvent | QualityEvent | CapabilityEvent | PassThroughEvent;

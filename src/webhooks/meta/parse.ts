@@ -12,6 +12,8 @@ import type {
   InboundEvent,
   MessagingLimit,
   MetaEvent,
+  MetaSource,
+  PassThroughEvent,
   QualityEvent,
   StatusError,
   StatusEvent,
@@ -50,16 +52,18 @@ export function parseMetaWebhook(json: unknown, ignored?: IgnoredCounts): MetaEv
       const value = change.value;
       switch (field) {
         case 'messages':
-          parseMessagesValue(value, events, skip);
+          parseMessagesValue(value, wabaId, events, skip);
           break;
         case 'phone_number_quality_update':
-          events.push(parseQuality(value, wabaId));
+          events.push(parseQuality(value, wabaId), passThrough(wabaId, field, value));
           break;
         case 'business_capability_update':
-          events.push(parseCapability(value, wabaId));
+          events.push(parseCapability(value, wabaId), passThrough(wabaId, field, value));
           break;
         default:
           skip(`field:${field}`);
+          // Not understood here, but a tenant taking Meta's format may handle it: relayed untouched.
+          events.push(passThrough(wabaId, field, value));
       }
     }
   }
@@ -69,29 +73,65 @@ export function parseMetaWebhook(json: unknown, ignored?: IgnoredCounts): MetaEv
 /** Keys of a `messages` change value that the parser reads or knowingly passes over. */
 const KNOWN_VALUE_KEYS: ReadonlySet<string> = new Set(['messaging_product', 'metadata', 'statuses', 'messages', 'contacts']);
 
-function parseMessagesValue(value: Obj, out: MetaEvent[], skip: (reason: string) => void): void {
-  // Unhandled parts of the value (e.g. value-level `errors`, new keys) are counted, not refused.
-  for (const key of Object.keys(value)) if (!KNOWN_VALUE_KEYS.has(key)) skip(`key:${key}`);
+function parseMessagesValue(value: Obj, wabaId: string, out: MetaEvent[], skip: (reason: string) => void): void {
+  // Unhandled parts of the value (e.g. value-level `errors`, new keys) are counted, not refused,
+  // and relayed as they are to tenants taking Meta's format.
+  const unknownKeys = Object.keys(value).filter((key) => !KNOWN_VALUE_KEYS.has(key));
+  for (const key of unknownKeys) skip(`key:${key}`);
   const metadata = isObj(value.metadata) ? value.metadata : {};
+  if (unknownKeys.length > 0) {
+    const rest: Obj = { messaging_product: value.messaging_product ?? 'whatsapp', metadata: value.metadata };
+    for (const key of unknownKeys) rest[key] = value[key];
+    out.push(passThrough(wabaId, 'messages', rest));
+  }
   const phoneNumberId = str(metadata.phone_number_id);
   if (phoneNumberId === undefined) {
     skip('bad:metadata');
     return;
   }
+  const contacts = Array.isArray(value.contacts) ? value.contacts.filter(isObj) : [];
   if (Array.isArray(value.statuses)) {
     for (const s of value.statuses) {
       const event = isObj(s) ? parseStatus(s, phoneNumberId) : undefined;
       if (event === undefined) skip(isObj(s) && typeof s.status === 'string' ? `status:${s.status}` : 'bad:status');
-      else out.push(event);
+      else {
+        event.raw = s as Obj;
+        event.source = source(wabaId, metadata, contacts, str(s.recipient_id), str(s.recipient_user_id));
+        out.push(event);
+      }
     }
   }
   if (Array.isArray(value.messages)) {
     for (const m of value.messages) {
       const event = isObj(m) ? parseInbound(m, phoneNumberId) : undefined;
       if (event === undefined) skip('bad:message');
-      else out.push(event);
+      else {
+        event.source = source(wabaId, metadata, contacts, str(m.from), str(m.from_user_id));
+        out.push(event);
+      }
     }
   }
+}
+
+/** An item's place in the envelope, with the contacts naming its user (all of them when none does). */
+function source(wabaId: string, metadata: Obj, contacts: Obj[], waId: string | undefined, userId: string | undefined): MetaSource {
+  const src: MetaSource = { wabaId, metadata };
+  if (contacts.length === 0) return src;
+  const own = contacts.filter((c) => (waId !== undefined && str(c.wa_id) === waId) || (userId !== undefined && str(c.user_id) === userId));
+  src.contacts = own.length > 0 ? own : contacts;
+  return src;
+}
+
+function passThrough(wabaId: string, field: string, value: Obj): PassThroughEvent {
+  const metadata = isObj(value.metadata) ? value.metadata : {};
+  return {
+    kind: 'passthrough',
+    wabaId,
+    field,
+    value,
+    phoneNumberId: str(metadata.phone_number_id) ?? str(value.phone_number_id) ?? null,
+    displayPhoneNumber: str(metadata.display_phone_number) ?? str(value.display_phone_number) ?? null,
+  };
 }
 
 function parseStatus(s: Obj, phoneNumberId: string): StatusEvent | undefined {

@@ -25,7 +25,8 @@ const DAY_MS = 86_400_000;
 /** Tenants remembered as registered in `{wo}:tenants`; cleared beyond (registering again is harmless). */
 const MAX_REGISTERED = 100_000;
 
-type EntryReply = [string, string, string, string, string, string, string];
+/** seq, eventId, orderKey, body, createdAtMs, attempts, nextAttemptAtMs, format ('' for sendgate's events). */
+type EntryReply = [string, string, string, string, string, string, string, string?];
 
 export class RedisOutbox implements Outbox {
   readonly sharedSeqs = true;
@@ -56,7 +57,7 @@ export class RedisOutbox implements Outbox {
     const seq = (await this.writes.script(
       'outbox-append',
       [this.keys.outboxSequence(tenantId), this.keys.outboxPending(tenantId), this.keys.outboxOrderKey(tenantId, entry.orderKey), this.keys.outboxEventId(tenantId, entry.eventId)],
-      [this.keys.outboxEntryPrefix(tenantId), entry.eventId, entry.orderKey, entry.body, String(entry.createdAtMs)],
+      [this.keys.outboxEntryPrefix(tenantId), entry.eventId, entry.orderKey, entry.body, String(entry.createdAtMs), entry.format === 'meta' ? 'meta' : ''],
     )) as number | null;
     if (seq === null) return null;
     return { ...entry, seq, attempts: 0, nextAttemptAtMs: entry.createdAtMs };
@@ -128,9 +129,11 @@ export class RedisOutbox implements Outbox {
   }
 }
 
-function toEntry(tenantId: string, [seq, eventId, orderKey, body, createdAtMs, attempts, nextAttemptAtMs]: EntryReply): OutboxEntry {
-  return {
+function toEntry(tenantId: string, [seq, eventId, orderKey, body, createdAtMs, attempts, nextAttemptAtMs, format]: EntryReply): OutboxEntry {
+  const entry: OutboxEntry = {
     seq: Number(seq), eventId, tenantId, orderKey, body,
     createdAtMs: Number(createdAtMs), attempts: Number(attempts), nextAttemptAtMs: Number(nextAttemptAtMs),
   };
+  if (format === 'meta') entry.format = 'meta';
+  return entry;
 }

@@ -11,8 +11,8 @@
  * Delivered rows are deleted to keep the table (and the pending index scan) small.
  */
 import type { WebhooksDb } from '../db.js';
-import { OUTBOX_DEAD, OUTBOX_PENDING } from '../migrations.js';
-import type { NewOutboxEntry, Outbox, OutboxEntry, SettleOutcome } from './types.js';
+import { OUTBOX_DEAD, OUTBOX_FORMAT_META, OUTBOX_FORMAT_SENDGATE, OUTBOX_PENDING } from '../migrations.js';
+import type { NewOutboxEntry, Outbox, OutboxEntry, OutboxFormat, SettleOutcome } from './types.js';
 
 interface Row {
   seq: number;
@@ -20,6 +20,7 @@ interface Row {
   tenant_id: string;
   order_key: string;
   body: string;
+  format: number;
   created_at_ms: number;
   attempts: number;
   next_attempt_at_ms: number;
@@ -48,28 +49,31 @@ export class SqliteOutbox implements Outbox {
     this.settleFlushMs = options.settleFlushMs ?? 50;
     // Tables: ../migrations.ts, applied by openWebhooksDb.
     this.stmts = {
-      insert: db.prepare(`INSERT INTO tenant_outbox (event_id, tenant_id, order_key, body, created_at_ms, next_attempt_at_ms)
-                          VALUES (@eventId, @tenantId, @orderKey, @body, @createdAtMs, @createdAtMs)
+      insert: db.prepare(`INSERT INTO tenant_outbox (event_id, tenant_id, order_key, body, format, created_at_ms, next_attempt_at_ms)
+                          VALUES (@eventId, @tenantId, @orderKey, @body, @format, @createdAtMs, @createdAtMs)
                           ON CONFLICT (event_id) DO NOTHING RETURNING seq`).pluck(),
-      pending: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, created_at_ms, attempts, next_attempt_at_ms
+      pending: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, format, created_at_ms, attempts, next_attempt_at_ms
                            FROM tenant_outbox WHERE tenant_id = ? AND seq > ? AND state = ${STATE_PENDING} ORDER BY seq LIMIT ?`),
-      pendingOfKey: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, created_at_ms, attempts, next_attempt_at_ms
+      pendingOfKey: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, format, created_at_ms, attempts, next_attempt_at_ms
                            FROM tenant_outbox WHERE tenant_id = ? AND order_key = ? AND seq > ? AND seq <= ? AND state = ${STATE_PENDING}
                            ORDER BY seq LIMIT ?`),
       tenants: db.prepare(`SELECT tenant_id, COUNT(*) AS n FROM tenant_outbox WHERE state = ${STATE_PENDING} GROUP BY tenant_id`),
       remove: db.prepare('DELETE FROM tenant_outbox WHERE seq = ?'),
       retry: db.prepare('UPDATE tenant_outbox SET attempts = ?, next_attempt_at_ms = ?, last_error = ? WHERE seq = ?'),
       dead: db.prepare(`UPDATE tenant_outbox SET attempts = ?, state = ${STATE_DEAD}, last_error = ? WHERE seq = ?`),
-      deadOf: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, created_at_ms FROM tenant_outbox
+      deadOf: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, format, created_at_ms FROM tenant_outbox
                           WHERE tenant_id = ? AND state = ${STATE_DEAD} ORDER BY seq`),
-      requeue: db.prepare(`INSERT INTO tenant_outbox (event_id, tenant_id, order_key, body, created_at_ms, next_attempt_at_ms)
-                           VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`).pluck(),
+      requeue: db.prepare(`INSERT INTO tenant_outbox (event_id, tenant_id, order_key, body, format, created_at_ms, next_attempt_at_ms)
+                           VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`).pluck(),
     };
   }
 
   append(entry: NewOutboxEntry): Promise<OutboxEntry | null> {
     return this.write(() => {
-      const seq = this.stmts.insert.get(entry) as number | undefined;
+      const seq = this.stmts.insert.get({
+        eventId: entry.eventId, tenantId: entry.tenantId, orderKey: entry.orderKey, body: entry.body,
+        format: formatCode(entry.format), createdAtMs: entry.createdAtMs,
+      }) as number | undefined;
       if (seq === undefined) return null;
       return { ...entry, seq, attempts: 0, nextAttemptAtMs: entry.createdAtMs };
     });
@@ -107,8 +111,8 @@ export class SqliteOutbox implements Outbox {
       const dead = this.stmts.deadOf.all(tenantId) as Row[];
       return dead.map((r): OutboxEntry => {
         this.stmts.remove.run(r.seq);
-        const seq = this.stmts.requeue.get(r.event_id, r.tenant_id, r.order_key, r.body, r.created_at_ms, nowMs) as number;
-        return { seq, eventId: r.event_id, tenantId: r.tenant_id, orderKey: r.order_key, body: r.body, createdAtMs: r.created_at_ms, attempts: 0, nextAttemptAtMs: nowMs };
+        const seq = this.stmts.requeue.get(r.event_id, r.tenant_id, r.order_key, r.body, r.format, r.created_at_ms, nowMs) as number;
+        return withFormat({ seq, eventId: r.event_id, tenantId: r.tenant_id, orderKey: r.order_key, body: r.body, createdAtMs: r.created_at_ms, attempts: 0, nextAttemptAtMs: nowMs }, r.format);
       });
     });
   }
@@ -153,8 +157,18 @@ export class SqliteOutbox implements Outbox {
   }
 }
 
+function formatCode(format: OutboxFormat | undefined): number {
+  return format === 'meta' ? OUTBOX_FORMAT_META : OUTBOX_FORMAT_SENDGATE;
+}
+
+/** Only Meta-format entries carry `format`: sendgate's stay as they were. */
+function withFormat(entry: OutboxEntry, code: number): OutboxEntry {
+  if (code === OUTBOX_FORMAT_META) entry.format = 'meta';
+  return entry;
+}
+
 function toEntry(r: Row): OutboxEntry {
-  return {
+  return withFormat({
     seq: r.seq,
     eventId: r.event_id,
     tenantId: r.tenant_id,
@@ -163,5 +177,5 @@ function toEntry(r: Row): OutboxEntry {
     createdAtMs: r.created_at_ms,
     attempts: r.attempts,
     nextAttemptAtMs: r.next_attempt_at_ms,
-  };
+  }, r.format);
 }

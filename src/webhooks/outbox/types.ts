@@ -17,8 +17,16 @@ export interface NewOutboxEntry {
   orderKey: string;
   /** The JSON body, serialised once at enqueue: every retry sends (and signs) the same bytes. */
   body: string;
+  /**
+   * What `body` is, and so how it is signed: sendgate's own event (absent, `X-Sendgate-Signature`)
+   * or Meta's envelope (`meta`, `X-Hub-Signature-256`). Kept with the entry, not read from the
+   * tenant's config at delivery: a format change leaves pending events consistent.
+   */
+  format?: OutboxFormat;
   createdAtMs: number;
 }
+
+export type OutboxFormat = 'sendgate' | 'meta';
 
 export interface OutboxEntry extends NewOutboxEntry {
   seq: number;

@@ -19,13 +19,15 @@
  * handler keeps failing fills the window with its backlog and stalls every other recipient.
  */
 import type { Clock } from '../../clock.js';
-import type { Outbox, OutboxEntry, SettleOutcome } from '../outbox/types.js';
+import type { Outbox, OutboxEntry, OutboxFormat, SettleOutcome } from '../outbox/types.js';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
 import { retryDelayMs } from './schedule.js';
 
 export interface TenantEndpoint {
   url: string;
   secret: string;
+  /** What the tenant receives: sendgate's events (default) or Meta's envelope (meta-format.ts). */
+  format?: OutboxFormat;
 }
 
 /** Outcome of one HTTP attempt: null when the endpoint answered 2xx, else a short reason (no secrets). */

@@ -17,7 +17,8 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../../clock.js';
-import type { Outbox, OutboxEntry } from '../outbox/types.js';
+import { escapeNonAscii, signMetaBody } from '../meta/signature.js';
+import type { Outbox, OutboxEntry, OutboxFormat } from '../outbox/types.js';
 import type { BreakerState } from './breaker.js';
 import type { DeliveryGate, GateListener } from './delivery-gate.js';
 import { EndpointLane, type LaneCounters, type LaneSettings, type TenantEndpoint } from './lane.js';
@@ -96,6 +97,11 @@ export interface EnqueueOptions {
    * nothing, and a receiver that saw it already dedupes it. Default: random.
    */
   eventId?: string;
+  /**
+   * What `event` is: sendgate's event (default) or Meta's envelope (`meta`, serialised
+   * ASCII-escaped and signed `X-Hub-Signature-256`, as Meta does). Pick it with `formatOf`.
+   */
+  format?: OutboxFormat;
 }
 
 interface LaneSlot {
@@ -206,11 +212,14 @@ export class TenantWebhookSender {
       return null;
     }
     const eventId = options.eventId ?? `evt_${randomBytes(16).toString('base64url')}`;
+    const meta = options.format === 'meta';
     const entry = await this.options.outbox.append({
       eventId,
       tenantId,
       orderKey: options.orderKey ?? defaultOrderKey(event),
-      body: JSON.stringify(event),
+      // Meta's wire form: non-ASCII as \uXXXX, so receivers that re-escape before hashing verify too.
+      body: meta ? escapeNonAscii(JSON.stringify(event)) : JSON.stringify(event),
+      ...(meta ? { format: 'meta' as const } : {}),
       createdAtMs: this.clock.nowMs(),
     });
     if (entry === null) {
@@ -220,6 +229,12 @@ export class TenantWebhookSender {
     this.enqueued++;
     this.offer(tenantId, entry);
     return eventId;
+  }
+
+  /** The format the tenant's webhook takes now, or undefined when it has none (events would be dropped). */
+  formatOf(tenantId: string): OutboxFormat | undefined {
+    const endpoint = this.options.endpoint(tenantId);
+    return endpoint === undefined ? undefined : endpoint.format ?? 'sendgate';
   }
 
   /** Delivers a tenant's dead events again (after the tenant fixed its endpoint); returns how many. */
@@ -304,7 +319,10 @@ export class TenantWebhookSender {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'sendgate-webhooks',
-          [SIGNATURE_HEADER]: signTenantBody(endpoint.secret, unixSeconds, entry.body),
+          // The entry's own format decides, not the endpoint's: its body was made for it.
+          ...(entry.format === 'meta'
+            ? { [HUB_SIGNATURE_HEADER]: signMetaBody(entry.body, endpoint.secret) }
+            : { [SIGNATURE_HEADER]: signTenantBody(endpoint.secret, unixSeconds, entry.body) }),
           [EVENT_ID_HEADER]: entry.eventId,
         },
         body: entry.body,
@@ -319,6 +337,9 @@ export class TenantWebhookSender {
     }
   }
 }
+
+/** Meta's signature header: `sha256=<hex HMAC-SHA256(app secret, raw body)>`; the tenant secret is the app secret. */
+const HUB_SIGNATURE_HEADER = 'x-hub-signature-256';
 
 const COUNTER_NAMES = ['attempts', 'delivered', 'failedAttempts', 'dead', 'pending'] as const;
 

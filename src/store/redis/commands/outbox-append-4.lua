@@ -13,6 +13,7 @@
   ARGV[3] order key
   ARGV[4] body
   ARGV[5] createdAtMs (also the first due time)
+  ARGV[6] format: '' for sendgate's own event, 'meta' for Meta's envelope (kept as field 'f' only then)
   Returns the new seq, or false when the event id is already stored
 ]]
 local known = redis.call('GET', KEYS[4])
@@ -21,6 +22,7 @@ if known and redis.call('EXISTS', ARGV[1] .. known) == 1 then return false end
 
 local seq = redis.call('INCR', KEYS[1])
 redis.call('HSET', ARGV[1] .. seq, 'i', ARGV[2], 'k', ARGV[3], 'b', ARGV[4], 'c', ARGV[5], 'a', 0, 'n', ARGV[5])
+if ARGV[6] and ARGV[6] ~= '' then redis.call('HSET', ARGV[1] .. seq, 'f', ARGV[6]) end
 redis.call('ZADD', KEYS[2], seq, seq)
 redis.call('ZADD', KEYS[3], seq, seq)
 -- No TTL while pending: the entry's settle is its owner (delivered deletes it, dead gives it the dead TTL).
