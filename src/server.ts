@@ -104,6 +104,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       pauseTenant: (id) => dispatcher.pauseTenant(id),
       resumeTenant: (id) => dispatcher.resumeTenant(id),
     },
+    tenantAdmin: { catalog: parts.catalog, resumeAfterNewToken: (tenantId) => dispatcher.resumeAfterNewToken(tenantId) },
     plugins,
   });
   log = app.log;
