@@ -7,6 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ConfigSchema, DEFAULT_STORAGE_PATH, type Config } from './schema.js';
 import { deepFreeze } from './deep-freeze.js';
+import { resolveSecrets } from './secrets.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -71,7 +72,7 @@ function checkCrossReferences(config: Config, source: string): void {
   });
 }
 
-/** Reads a JSON config file, then applies env overrides (`PORT`, `REDIS_URL`). */
+/** Reads a JSON config file, then applies env overrides (`PORT`, `REDIS_URL`) and secret references (secrets.ts). */
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   let text: string;
   try {
@@ -85,7 +86,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
   } catch (err) {
     throw new ConfigError(`${path}: not valid JSON: ${(err as Error).message}`);
   }
-  return parseConfig(applyEnv(parsed, env), path);
+  return parseConfig(resolveSecrets(applyEnv(parsed, env), env, path), path);
 }
 
 export function applyEnv(parsed: unknown, env: NodeJS.ProcessEnv): unknown {
