@@ -38,7 +38,7 @@ export function numbersTable(rows: readonly NumberState[]): string {
     r.phone_number_id, r.tenant, num(r.mps, r.mps % 1 === 0 ? 0 : 1), num(r.burst), num(r.effective_mps, 1), num(r.queue_depth),
     num(r.oldest_queued_age_sec, 1), num(r.in_flight), pausedText(r.paused), ...(fleet ? [r.owner ?? '-'] : []),
   ]);
-  return renderTable(header, body);
+  return renderTable(header, body, [false, false, true, true, true, true, true, true]);
 }
 
 export function statusCommand(): Command {
