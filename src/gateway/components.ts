@@ -67,6 +67,7 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
     await store.close();
     throw err;
   });
+  if (store instanceof RedisStore) runtime.onNumberMoved((id) => store.forgetNumber(id));
   /** The config with the catalog's tenants, for what is built from tenants at boot (the policies). */
   const running: Readonly<Config> = { ...config, tenants: [...tenants.tenants()] };
   const core = await loadCore(config.core);

@@ -22,6 +22,7 @@ export type TenantsListener = (tenants: readonly TenantConfig[]) => void;
 export class TenantRuntime {
   private applied = -1;
   private readonly listeners: TenantsListener[] = [];
+  private readonly movedListeners: Array<(phoneNumberId: string) => void> = [];
 
   constructor(private readonly registry: TenantRegistry, private readonly numbers: Map<string, NumberInfo>) {}
 
@@ -34,6 +35,11 @@ export class TenantRuntime {
     this.listeners.push(listener);
   }
 
+  /** A number now belongs to another tenant than before. */
+  onNumberMoved(listener: (phoneNumberId: string) => void): void {
+    this.movedListeners.push(listener);
+  }
+
   /** Applies `catalog` unless this process already runs on it or a later one; true when applied. */
   apply(catalog: Catalog): boolean {
     if (catalog.version <= this.applied) return false;
@@ -43,7 +49,9 @@ export class TenantRuntime {
     for (const tenant of tenants) {
       for (const number of tenant.numbers) {
         seen.add(number.phoneNumberId);
+        const before = this.numbers.get(number.phoneNumberId)?.tenantId;
         this.numbers.set(number.phoneNumberId, numberInfoOf(tenant, number));
+        if (before !== undefined && before !== tenant.id) for (const moved of this.movedListeners) moved(number.phoneNumberId);
       }
     }
     for (const id of [...this.numbers.keys()]) if (!seen.has(id)) this.numbers.delete(id);
