@@ -72,7 +72,7 @@ function checkCrossReferences(config: Config, source: string): void {
   });
 }
 
-/** Reads a JSON config file, then applies env overrides (`PORT`, `REDIS_URL`) and secret references (secrets.ts). */
+/** Reads a JSON config file, then applies env overrides (`PORT`, `HOST`, `REDIS_URL`) and secret references (secrets.ts). */
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   let text: string;
   try {
@@ -96,6 +96,10 @@ export function applyEnv(parsed: unknown, env: NodeJS.ProcessEnv): unknown {
     const port = Number(env.PORT);
     if (!Number.isInteger(port)) throw new ConfigError(`env PORT: not an integer: '${env.PORT}'`);
     out.listen = { ...((out.listen as object | undefined) ?? {}), port };
+  }
+  // The address to listen on: the container image sets 0.0.0.0 (a config's 127.0.0.1 is unreachable from outside it).
+  if (env.HOST !== undefined && env.HOST !== '') {
+    out.listen = { ...((out.listen as object | undefined) ?? {}), host: env.HOST };
   }
   if (env.REDIS_URL !== undefined && env.REDIS_URL !== '') {
     // Other Redis settings of the file (prefix, durability, lease) stay; an embedded entry is replaced.
