@@ -33,7 +33,8 @@ const send = (url: string, key: string, number: string, to: string) => call(url,
 describe('runtime tenants and keys in a fleet', () => {
   it('changes made on one process hold on the other: a new tenant sends, a revoked key is refused everywhere', async () => {
     fleet = await startFleet({ gateways: 2, numbers: [KEPT, MOVED], mps: 20, burst: 5, pairIntervalMs: 1000, leaseTtlMs: 3000 });
-    const [a, b] = fleet.gateways as [{ url: string }, { url: string }];
+    const a = fleet.gateways[0]!;
+    const b = fleet.gateways[1]!;
 
     // The number leaves the config tenant and joins a tenant created at run time (with the wrong token first).
     expect((await call(a.url, 'PATCH', '/admin/tenants/fleet', ADMIN, { numbers: [{ phoneNumberId: KEPT }] })).status).toBe(200);
