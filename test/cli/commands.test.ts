@@ -109,7 +109,7 @@ describe('sendgate CLI commands', () => {
     expect(await sendAs(key, '3003')).toBe(202);
 
     // The wrong token drew a 190 (tenant paused); the new one, read from stdin, resumes it.
-    await eventually(async () => ((stack.sim.stats().numbers['3003']?.refused?.['190'] ?? 0) > 0 ? true : undefined));
+    await eventually(() => (stack.gateway.dispatcher.snapshot().find((l) => l.phoneNumberId === '3003')?.paused === true ? true : undefined));
     const token = await sendgate(['tenants', 'set-token', '3003'], { input: 'EAAG-cli-3003\n' });
     expect(token.code).toBe(0);
     expect(token.stdout).toMatch(/token replaced; the tenant was paused by a 190 and sends again/);

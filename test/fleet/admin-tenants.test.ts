@@ -4,6 +4,7 @@
  * a key issued on that process and used on the other; a key revoked on one process is refused by
  * both as soon as the revocation is answered; a token replaced on one process is used by the owner.
  */
+import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ADMIN, startFleet, until, type Fleet } from '../support/fleet.js';
@@ -52,8 +53,15 @@ describe('runtime tenants and keys in a fleet', () => {
 
     // The wrong token draws a 190 at whichever process owns the number; a new token set on the other resumes it.
     await until('a 190 for the wrong token', async () => ((await fleet!.upstream.stats()).numbers[MOVED]?.refused?.['190'] ?? 0) > 0, 15_000);
+    const redis = new Redis(fleet.redis.url);
+    try {
+      await until('the tenant pause recorded', async () => (await redis.hexists(`${fleet!.prefix}:{g}:control`, 'tenant:late')) === 1, 15_000);
+    } finally {
+      redis.disconnect();
+    }
     const token = await call(b.url, 'PUT', `/admin/numbers/${MOVED}/access-token`, ADMIN, { accessToken: `EAAG-${MOVED}` });
     expect(token.status).toBe(200);
+    expect(token.json.resumed).toBe(true);
     await until('both messages sent with the new token', async () => ((await fleet!.upstream.stats()).numbers[MOVED]?.accepted ?? 0) >= 2, 15_000);
 
     // Revoked through one process: refused by both from the answer on.

@@ -125,7 +125,9 @@ describe('admin API: runtime tenants, keys and tokens', () => {
 
   it('a wrong token gets a 190 that pauses the tenant; a new token resumes it and the message leaves', async () => {
     await eventually(async () => ((stack.sim.stats().numbers[NEW_NUMBER]?.refused?.['190'] ?? 0) > 0 ? true : undefined));
-    expect(await stateOf(betaKey, messageId)).toBe('queued');
+    // Back in the queue once the answer is handled (the tenant paused, the message kept).
+    await eventually(async () => ((await stateOf(betaKey, messageId)) === 'queued' ? true : undefined));
+    expect(stack.gateway.dispatcher.snapshot().find((l) => l.phoneNumberId === NEW_NUMBER)?.paused).toBe(true);
     const missing = await admin('PUT', '/admin/numbers/9999/access-token', { accessToken: NEW_TOKEN });
     expect(missing.status).toBe(404);
     const res = await admin('PUT', `/admin/numbers/${NEW_NUMBER}/access-token`, { accessToken: NEW_TOKEN });

@@ -27,7 +27,7 @@ import { typeboxValidatorCompiler } from '../typebox-validator.js';
 export interface TenantAdminOptions {
   catalog: TenantCatalog;
   /** A number got a new token: resume its tenant if an upstream 190 paused it; true when it did. */
-  resumeAfterNewToken(tenantId: string): boolean;
+  resumeAfterNewToken(tenantId: string): Promise<boolean>;
 }
 
 export async function adminTenantRoutes(app: FastifyInstance, opts: TenantAdminOptions): Promise<void> {
@@ -73,6 +73,6 @@ export async function adminTenantRoutes(app: FastifyInstance, opts: TenantAdminO
   }, async (request) => {
     const id = request.params.id;
     const { tenant } = await catalog.change((c, nowMs) => replaceAccessToken(c, id, request.body.accessToken, nowMs));
-    return { phone_number_id: id, tenant, resumed: opts.resumeAfterNewToken(tenant) };
+    return { phone_number_id: id, tenant, resumed: await opts.resumeAfterNewToken(tenant) };
   });
 }
