@@ -7,6 +7,8 @@
  */
 import type { Clock } from '../../clock.js';
 import type { TenantConfig } from '../../config/schema.js';
+import { GatewayError } from '../../errors.js';
+import { storageUnavailable } from '../../store/errors.js';
 import type { CatalogBackend } from './backend.js';
 import { Catalog, seedOps, type CatalogOp } from './model.js';
 import type { TenantRuntime } from './runtime.js';
@@ -77,7 +79,7 @@ export class TenantCatalog {
 
   /** The catalog as stored now (the admin API reads through it, so any process answers the latest). */
   async read(): Promise<Catalog> {
-    const catalog = Catalog.decode(await this.o.backend.load());
+    const catalog = Catalog.decode(await stored(this.o.backend.load()));
     this.adopt(catalog);
     return catalog;
   }
@@ -91,13 +93,14 @@ export class TenantCatalog {
       const catalog = await this.read();
       const { ops, result } = plan(catalog, this.o.clock.nowMs());
       if (ops.length === 0) return result;
-      const version = await this.o.backend.commit(catalog.version, ops);
+      const version = await stored(this.o.backend.commit(catalog.version, ops));
       if (version === null) continue;
-      await this.read();
-      await this.o.backend.waitApplied(version, this.o.propagationTimeoutMs ?? 5000);
+      // Durable from here: should reading it back fail, the next notice or poll applies it.
+      await this.read().catch((err: unknown) => this.o.onError?.(err, 'tenant catalog: reading a change it made'));
+      await this.o.backend.waitApplied(version, this.o.propagationTimeoutMs ?? 5000).catch((err: unknown) => this.o.onError?.(err, 'tenant catalog: waiting for the fleet'));
       return result;
     }
-    throw new Error('tenant catalog: the change kept conflicting with changes from other processes');
+    throw storageUnavailable(null, 'The tenant catalog kept changing under this change (other processes writing); retry.');
   }
 
   close(): void {
@@ -128,5 +131,14 @@ export class TenantCatalog {
           this.refreshSoon();
         }
       });
+  }
+}
+
+/** A store failure answers 503 (retry); refusals planned from the catalog pass as they are. */
+async function stored<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw err instanceof GatewayError ? err : storageUnavailable(err, 'The tenant catalog could not be read or written; retry later.');
   }
 }
