@@ -3,6 +3,7 @@
  * exit-codes.ts. Commands are plain commander Commands built by one function each; add one by
  * listing it in COMMANDS.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { consentCommand } from './consent-import.js';
 import { serveCommand, simulateCommand } from './serve.js';
@@ -20,6 +21,7 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
 export function buildProgram(commands: ReadonlyArray<() => Command> = COMMANDS): Command {
   const program = new Command('sendgate')
     .description('send gateway for the WhatsApp Business Platform (Cloud API)')
+    .version(version(), '-V, --version')
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', `
 Commands talking to a running gateway take --url (env SENDGATE_URL, default http://127.0.0.1:8080)
@@ -35,7 +37,20 @@ Exit codes: 0 done, 1 refused or failed, 2 usage, 3 gateway unreachable, 4 not a
   return program;
 }
 
-/** Exit code of a commander error: help and version are not failures; the rest are usage errors. */
+/**
+ * Exit code of a commander error: help asked for (`--help`) and `--version` are not failures; help
+ * shown because something was missing (a command group without its subcommand) and every parse
+ * error are usage errors.
+ */
 export function commanderExitCode(err: CommanderError): number {
-  return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2;
+  return err.exitCode === 0 ? 0 : 2;
+}
+
+/** The package's version (package.json sits three levels above dist/src/cli/). */
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }

@@ -69,6 +69,10 @@ describe('sendgate CLI commands', () => {
 
   it('exit codes: 2 usage, 3 unreachable, 4 wrong admin token, 1 refused', async () => {
     expect((await sendgate(['bogus'])).code).toBe(2);
+    expect((await sendgate(['tenants'])).code).toBe(2); // a group without its subcommand
+    const version = await sendgate(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect((await sendgate(['tenants', 'show'])).code).toBe(2); // missing argument
     const noToken = await sendgate(['tenants', 'list'], { env: { SENDGATE_ADMIN_TOKEN: '' } });
     expect(noToken.code).toBe(2);
