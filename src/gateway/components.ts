@@ -107,6 +107,8 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
   });
   const upstream = createUndiciUpstream(config.upstream);
   runtime.onChange((live) => policy.setTenants(live));
+  // A change that arrived while the policies were being built (a fleet's notice) holds too.
+  policy.setTenants([...tenants.tenants()]);
 
   return {
     store, core, policy, webhooks, consumer, upstream, tenants, catalog, numbers, memberId,
