@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# Build stage: native addon (better-sqlite3), AssemblyScript core, TypeScript.
-FROM node:20-bookworm AS build
+# Build stage: native addon (better-sqlite3), AssemblyScript core, TypeScript. Node 24: the active LTS.
+FROM node:24-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -11,7 +11,7 @@ COPY bench ./bench
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: slim Node, production dependencies only, non-root.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
@@ -21,7 +21,9 @@ COPY package.json ./
 # The volume is the runtime user's; the default storage path (./data, i.e. /app/data) leads to it.
 RUN mkdir -p /data && chown node:node /data && ln -s /data /app/data
 USER node
+# Reachable from outside the container whatever the config's listen.host says (env HOST overrides it).
 ENV PORT=8080
+ENV HOST=0.0.0.0
 EXPOSE 8080
 VOLUME ["/data"]
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \

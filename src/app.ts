@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ControlPort } from './gateway/ports.js';
+import type { TenantAdminOptions } from './http/routes/admin-tenants.js';
 import type { GatewayDeps } from './http/deps.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { adminRoutes } from './http/routes/admin.js';
@@ -19,6 +20,8 @@ export interface AppOptions {
   /** Extra route plugins (webhooks, policy APIs), registered after the core routes. */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
   logger?: FastifyServerOptions['logger'];
+  /** Runtime management of tenants and keys (admin API); absent: those routes are not offered. */
+  tenantAdmin?: TenantAdminOptions;
 }
 
 /**
@@ -81,7 +84,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, deps);
   await app.register(sendRoutes, deps);
   await app.register(statusRoutes, deps);
-  await app.register(adminRoutes, { deps, control: options.control });
+  await app.register(adminRoutes, { deps, control: options.control, tenantAdmin: options.tenantAdmin });
   for (const plugin of options.plugins ?? []) await app.register(plugin);
   return app;
 }

@@ -1,68 +1,23 @@
 #!/usr/bin/env node
 /**
- * sendgate CLI.
- *   sendgate serve [--config FILE]            run the gateway (no config: demo mode)
- *   sendgate simulate [--port N] [--config FILE]   run the Cloud API simulator alone
- * Env: SENDGATE_CONFIG (config file), PORT, REDIS_URL override the config.
+ * sendgate CLI: `sendgate serve | simulate | status | pause | resume | tenants … | keys … |
+ * consent import FILE` (src/cli/program.ts). `sendgate --help` and `sendgate <command> --help`
+ * list the options. Exit codes: src/cli/exit-codes.ts.
  */
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile } from './config/load.js';
-
-const USAGE = `usage:
-  sendgate serve [--config FILE]                 run the gateway; with no config, a demo with the bundled simulator
-  sendgate simulate [--port N] [--config FILE]   run the Cloud API simulator on its own
-env: SENDGATE_CONFIG, PORT, REDIS_URL`;
+import { CommanderError } from 'commander';
+import { CliError, EXIT } from './cli/exit-codes.js';
+import { buildProgram, commanderExitCode } from './cli/program.js';
+import { ConfigError } from './config/load.js';
 
 async function main(argv: string[]): Promise<void> {
-  const [command = 'serve', ...rest] = argv;
-  switch (command) {
-    case 'serve':
-      return serve(rest);
-    case 'simulate': {
-      const { runSimulateCommand } = await import('./sim/command.js');
-      return runSimulateCommand(rest);
-    }
-    case '--help':
-    case '-h':
-    case 'help':
-      process.stdout.write(`${USAGE}\n`);
-      return;
-    default:
-      throw new ConfigError(`unknown command '${command}'\n${USAGE}`);
-  }
-}
-
-async function serve(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
-  const path = values.config ?? process.env.SENDGATE_CONFIG;
-  const { startGateway } = await import('./server.js');
-  if (path !== undefined && path !== '') {
-    const handle = await startGateway(loadConfigFile(path));
-    onSignals(handle.close);
-    return;
-  }
-  const { startDemo } = await import('./demo.js');
-  const demo = await startDemo(Number(process.env.PORT ?? 8080));
-  onSignals(demo.close);
-}
-
-function onSignals(close: () => Promise<void>): void {
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`sendgate: ${signal}, shutting down\n`);
-    close().then(() => process.exit(0), (err: unknown) => {
-      process.stderr.write(`sendgate: shutdown failed: ${String(err)}\n`);
-      process.exit(1);
-    });
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // Bare `sendgate` runs the gateway, as `npm start` always has.
+  await buildProgram().parseAsync(argv.length === 0 ? ['serve'] : argv, { from: 'user' });
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  const message = err instanceof ConfigError ? err.message : `fatal: ${err instanceof Error ? err.message : String(err)}`;
+  // Commander has already printed its own message (or the help).
+  if (err instanceof CommanderError) process.exit(commanderExitCode(err));
+  const message = err instanceof ConfigError || err instanceof CliError ? err.message : `fatal: ${err instanceof Error ? err.message : String(err)}`;
   process.stderr.write(`sendgate: ${message}\n`);
-  process.exit(err instanceof ConfigError ? 2 : 1);
+  process.exit(err instanceof CliError ? err.exitCode : err instanceof ConfigError ? EXIT.usage : EXIT.failure);
 });

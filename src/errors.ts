@@ -42,6 +42,8 @@ export const ERRORS = {
   NOT_FOUND: meta(404, 100, 'Unsupported get request'),
   // 409 / 413 / 429
   IDEMPOTENCY_CONFLICT: own(409, 900409, 'Idempotency key reused with a different body'),
+  // Runtime management: a tenant id, number, WABA or API key another tenant already has
+  ALREADY_EXISTS: own(409, 900410, 'Conflicts with an existing tenant'),
   PAYLOAD_TOO_LARGE: meta(413, 100, 'Request entity too large'),
   DEADLINE_UNMEETABLE: own(429, 900429, 'Message cannot be sent before its deadline'),
   // 422: policy refusals (issue 5 adds its entries here)

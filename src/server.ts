@@ -8,6 +8,7 @@ import { buildApp } from './app.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import type { Core } from './core/index.js';
+import { controlKeys } from './dispatch/control-state.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
 import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
 import { DEFAULT_LEASE_TTL_MS, FleetMember } from './fleet/member.js';
@@ -104,6 +105,15 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       resume: (id) => dispatcher.resume(id),
       pauseTenant: (id) => dispatcher.pauseTenant(id),
       resumeTenant: (id) => dispatcher.resumeTenant(id),
+    },
+    tenantAdmin: {
+      catalog: parts.catalog,
+      async resumeAfterNewToken(tenantId) {
+        // In a fleet the number's owner may have recorded the 190 pause a moment ago: read it first.
+        const key = controlKeys.tenant(tenantId);
+        if (store instanceof RedisStore) dispatcher.controlChanged(key, await store.controlEntry(key));
+        return dispatcher.resumeAfterNewToken(tenantId);
+      },
     },
     plugins,
   });

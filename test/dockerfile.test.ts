@@ -20,6 +20,7 @@ import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../bench/macro/processes.js';
+import { applyEnv, parseConfig } from '../src/config/load.js';
 import { DEFAULT_STORAGE_PATH, ConfigSchema } from '../src/config/schema.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { eventually } from './support/stack.js';
@@ -231,6 +232,10 @@ describe('Dockerfile', () => {
     expect(one(runtime, 'HEALTHCHECK')).toContain(`process.env.PORT||${defaultPort}`);
     expect(one(runtime, 'HEALTHCHECK')).toContain('/healthz');
     expect(env.NODE_ENV).toBe('production');
+    // Reachable from outside the container: the image's HOST overrides a config's listen.host.
+    const minimal = { tenants: [{ id: 't', apiKeys: ['key-minimal-1'], numbers: [{ phoneNumberId: '1', accessToken: 'x' }] }] };
+    expect(parseConfig(applyEnv(minimal, env)).listen.host).toBe('0.0.0.0');
+    expect(parseConfig(applyEnv({ ...minimal, listen: { host: '127.0.0.1' } }, env)).listen.host).toBe('0.0.0.0');
 
     const user = one(runtime, 'USER');
     expect(user).not.toMatch(/^(root|0)(:|$)/);

@@ -7,6 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ConfigSchema, DEFAULT_STORAGE_PATH, type Config } from './schema.js';
 import { deepFreeze } from './deep-freeze.js';
+import { resolveSecrets } from './secrets.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -71,7 +72,7 @@ function checkCrossReferences(config: Config, source: string): void {
   });
 }
 
-/** Reads a JSON config file, then applies env overrides (`PORT`, `REDIS_URL`). */
+/** Reads a JSON config file, then applies env overrides (`PORT`, `HOST`, `REDIS_URL`) and secret references (secrets.ts). */
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   let text: string;
   try {
@@ -85,7 +86,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
   } catch (err) {
     throw new ConfigError(`${path}: not valid JSON: ${(err as Error).message}`);
   }
-  return parseConfig(applyEnv(parsed, env), path);
+  return parseConfig(resolveSecrets(applyEnv(parsed, env), env, path), path);
 }
 
 export function applyEnv(parsed: unknown, env: NodeJS.ProcessEnv): unknown {
@@ -95,6 +96,10 @@ export function applyEnv(parsed: unknown, env: NodeJS.ProcessEnv): unknown {
     const port = Number(env.PORT);
     if (!Number.isInteger(port)) throw new ConfigError(`env PORT: not an integer: '${env.PORT}'`);
     out.listen = { ...((out.listen as object | undefined) ?? {}), port };
+  }
+  // The address to listen on: the container image sets 0.0.0.0 (a config's 127.0.0.1 is unreachable from outside it).
+  if (env.HOST !== undefined && env.HOST !== '') {
+    out.listen = { ...((out.listen as object | undefined) ?? {}), host: env.HOST };
   }
   if (env.REDIS_URL !== undefined && env.REDIS_URL !== '') {
     // Other Redis settings of the file (prefix, durability, lease) stay; an embedded entry is replaced.

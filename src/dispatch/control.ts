@@ -52,6 +52,14 @@ export function resumeTenant(s: DispatchState, tenantId: string): void {
   runLanesOf(s, (l) => l.tenantId === tenantId);
 }
 
+/** The credentials pause (an upstream 190, invalid token) ends with a new token; other pauses stay. */
+export function resumeAfterNewToken(s: DispatchState, tenantId: string): boolean {
+  const pause = s.pausedTenants.get(tenantId);
+  if (pause?.by !== 'upstream' || pause.code !== 190) return false;
+  resumeTenant(s, tenantId);
+  return true;
+}
+
 /**
  * Expected ms before a message submitted now would leave: what is ahead of it (waiting and in
  * flight) at the effective rate, plus a running pause, plus the hold of its recipient. A priority-0

@@ -22,7 +22,7 @@
  * resume, limits, views). This file wires them behind the Dispatcher interface.
  */
 import type { MessageRecord } from '../store/types.js';
-import { capacityView, estimateWaitMs, pauseNumber, pauseTenant, resumeNumber, resumeTenant, setLimits, snapshot } from './control.js';
+import { capacityView, estimateWaitMs, pauseNumber, pauseTenant, resumeAfterNewToken, resumeNumber, resumeTenant, setLimits, snapshot } from './control.js';
 import { applyControl, restore } from './control-state.js';
 import { adopt, resync, retire, stored } from './fleet.js';
 import { admitToWindow, attachPaging, jobOf, recoverFromStore } from './paging.js';
@@ -99,6 +99,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     resume: (phoneNumberId) => resumeNumber(s, phoneNumberId),
     pauseTenant: (tenantId) => pauseTenant(s, tenantId),
     resumeTenant: (tenantId) => resumeTenant(s, tenantId),
+    resumeAfterNewToken: (tenantId) => resumeAfterNewToken(s, tenantId),
     snapshot: () => snapshot(s),
     capacity: () => capacityView(s),
     async close() {

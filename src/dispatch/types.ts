@@ -277,6 +277,8 @@ export interface Dispatcher {
   resume(phoneNumberId: string): void;
   pauseTenant(tenantId: string): void;
   resumeTenant(tenantId: string): void;
+  /** A number of the tenant got a new Meta token: ends the tenant's pause if a 190 caused it; true when it did. */
+  resumeAfterNewToken(tenantId: string): boolean;
   snapshot(): LaneView[];
   capacity(): CapacityView;
   /** Stops taking new sends, waits for in-flight ones; the rest stays queued in the store. */

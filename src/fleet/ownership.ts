@@ -161,11 +161,12 @@ export class NumberOwnership implements FleetSeat {
       this.o.log.info({ numbers: taken.map((n) => n.phoneNumberId), members: this.members.length }, 'took the leases of numbers: dispatching them here');
       await this.effects?.adopt(taken);
     }
-    // Hand over what another live member should have (or what is no longer configured).
+    // Hand over what another live member should have (or what is no longer configured as held).
     for (const [id, h] of this.held) {
       if (h.leaving) continue;
       const preferred = preferredOwner(this.members, id);
-      if (configured.has(id) && (preferred === memberId || preferred === undefined)) continue;
+      // A number moved to another tenant (runtime catalog) is leased again in that tenant's slot.
+      if (configured.get(id) === h.tenantId && (preferred === memberId || preferred === undefined)) continue;
       void this.handOver(id);
     }
     this.effects?.renewed();

@@ -20,6 +20,10 @@ import type { Store } from '../store/types.js';
 import { createUndiciUpstream, type UndiciUpstream } from '../upstream/undici-upstream.js';
 import { MetaEventConsumer, openEmbeddedWebhooks, type Webhooks } from '../webhooks/index.js';
 import { openRedisWebhooks } from '../webhooks/redis.js';
+import { TenantCatalog } from './catalog/catalog.js';
+import { RedisCatalogBackend } from './catalog/redis-backend.js';
+import { TenantRuntime } from './catalog/runtime.js';
+import { SqliteCatalogBackend } from './catalog/sqlite-backend.js';
 import { openFleetPolicy } from './fleet-policy.js';
 import { TenantRegistry } from './tenants.js';
 
@@ -31,6 +35,8 @@ export interface Components {
   consumer: MetaEventConsumer;
   upstream: UndiciUpstream;
   tenants: TenantRegistry;
+  /** Runtime tenants and keys (admin API), seeded from the config; keeps `tenants` and `numbers` current. */
+  catalog: TenantCatalog;
   /** Live per-number limits: the dispatcher reads this map at every decision. */
   numbers: Map<string, NumberInfo>;
   /** In a fleet (storage on Redis): this process's member id; null when embedded. */
@@ -45,17 +51,25 @@ export interface Components {
 export async function openComponents(config: Readonly<Config>, clock: Clock, onError?: (err: unknown, what: string) => void): Promise<Components> {
   const tenants = new TenantRegistry(config);
   const numbers = new Map<string, NumberInfo>();
-  for (const { tenant, number } of tenants.numbers()) {
-    const pairRate = tenant.policy.pairRate;
-    numbers.set(number.phoneNumberId, {
-      tenantId: tenant.id, accessToken: number.accessToken, mps: number.mps, burst: number.burst,
-      pair: { intervalMs: pairRate.intervalSec * 1000, burst: pairRate.burst },
-    });
-  }
+  const runtime = new TenantRuntime(tenants, numbers);
 
   // In a fleet each process is a member with its own id (leases, notices, webhook delivery).
   const memberId = config.storage.kind === 'redis' ? newMemberId() : null;
   const store = await openStore(config.storage, clock, onError, memberId ?? undefined);
+  // The tenants run from the catalog in the store (the config file seeds it): everything below
+  // starts from its current tenants and follows its changes.
+  const catalog = await TenantCatalog.open({
+    backend: store instanceof RedisStore ? new RedisCatalogBackend(store, memberId!) : new SqliteCatalogBackend(config.storage.kind === 'embedded' ? config.storage.path : ''),
+    runtime, clock, seed: config.tenants,
+    pollMs: store instanceof RedisStore ? 2000 : 0,
+    ...(onError !== undefined ? { onError } : {}),
+  }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  if (store instanceof RedisStore) runtime.onNumberMoved((id) => store.forgetNumber(id));
+  /** The config with the catalog's tenants, for what is built from tenants at boot (the policies). */
+  const running: Readonly<Config> = { ...config, tenants: [...tenants.tenants()] };
   const core = await loadCore(config.core);
   const delivery = config.webhookDelivery;
   const webhookOptions = {
@@ -74,7 +88,7 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
   if (store instanceof RedisStore) {
     const storage = config.storage as Extract<Config['storage'], { kind: 'redis' }>;
     // Built before any dispatch, like the embedded engine: the core never moves time backwards.
-    policy = await openFleetPolicy({ config, core, clock, store, ...(onError !== undefined ? { onError } : {}) });
+    policy = await openFleetPolicy({ config: running, core, clock, store, ...(onError !== undefined ? { onError } : {}) });
     webhooks = await openRedisWebhooks({
       ...webhookOptions, client: store.client, keys: store.keys, ownerId: memberId!,
       ...(storage.durability !== undefined ? { durability: storage.durability } : {}),
@@ -84,7 +98,7 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
     const dataDir = config.storage.kind === 'embedded' ? config.storage.path : '';
     // Built before any dispatch: the core never moves time backwards, and the replay of the last
     // 24 h of tier charges and open windows must be its first calls.
-    policy = createPolicyEngine({ config, core, clock, store: openPolicyStore(join(dataDir, POLICY_DB_FILE), { onError }) });
+    policy = createPolicyEngine({ config: running, core, clock, store: openPolicyStore(join(dataDir, POLICY_DB_FILE), { onError }) });
     webhooks = await openEmbeddedWebhooks({ ...webhookOptions, storagePath: dataDir });
   }
   const consumer = new MetaEventConsumer({
@@ -92,14 +106,18 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
     ...(onError !== undefined ? { onError } : {}),
   });
   const upstream = createUndiciUpstream(config.upstream);
+  runtime.onChange((live) => policy.setTenants(live));
+  // A change that arrived while the policies were being built (a fleet's notice) holds too.
+  policy.setTenants([...tenants.tenants()]);
 
   return {
-    store, core, policy, webhooks, consumer, upstream, tenants, numbers, memberId,
+    store, core, policy, webhooks, consumer, upstream, tenants, catalog, numbers, memberId,
     async close() {
       consumer.close();
       await upstream.close();
       await webhooks.close();
       await policy.close(); // a fleet's engine waits for its writes in flight
+      catalog.close();
       await store.close();
     },
   };

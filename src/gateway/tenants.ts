@@ -1,5 +1,6 @@
 /**
- * Who is calling and what they own, built once from config.
+ * Who is calling and what they own: built from config, then swapped whole whenever the runtime
+ * tenant catalog changes (src/gateway/catalog/runtime.ts).
  *
  * API keys are looked up by their SHA-256 digest, then the digest is compared with
  * timingSafeEqual: the time taken does not depend on how much of a wrong key matched,
@@ -14,25 +15,44 @@ export interface NumberEntry {
 }
 
 export class TenantRegistry {
-  private readonly byKeyDigest = new Map<string, { digest: Buffer; tenant: TenantConfig }>();
-  private readonly byNumber = new Map<string, NumberEntry>();
-  private readonly byId = new Map<string, TenantConfig>();
-  private readonly byWaba = new Map<string, TenantConfig>();
-  private readonly byDisplayNumber = new Map<string, NumberEntry>();
+  private byKeyDigest = new Map<string, { digest: Buffer; tenant: TenantConfig }>();
+  private byNumber = new Map<string, NumberEntry>();
+  private byId = new Map<string, TenantConfig>();
+  private byWaba = new Map<string, TenantConfig>();
+  private byDisplayNumber = new Map<string, NumberEntry>();
 
   constructor(config: Pick<Config, 'tenants'>) {
-    for (const tenant of config.tenants) {
-      this.byId.set(tenant.id, tenant);
-      for (const key of tenant.apiKeys) {
-        const digest = sha256(key);
-        this.byKeyDigest.set(digest.toString('hex'), { digest, tenant });
-      }
+    const keys = config.tenants.flatMap((t) => t.apiKeys.map((key) => ({ digest: sha256(key).toString('hex'), tenantId: t.id })));
+    this.replace(config.tenants, keys);
+  }
+
+  /**
+   * Swaps in another set of tenants and key digests (hex SHA-256) at once: the runtime catalog
+   * (src/gateway/catalog) calls it when tenants or keys change. Lookups see the old set or the new.
+   */
+  replace(tenants: readonly TenantConfig[], keys: Iterable<{ digest: string; tenantId: string }>): void {
+    const byId = new Map<string, TenantConfig>();
+    const byNumber = new Map<string, NumberEntry>();
+    const byWaba = new Map<string, TenantConfig>();
+    const byDisplayNumber = new Map<string, NumberEntry>();
+    const byKeyDigest = new Map<string, { digest: Buffer; tenant: TenantConfig }>();
+    for (const tenant of tenants) {
+      byId.set(tenant.id, tenant);
       for (const number of tenant.numbers) {
-        this.byNumber.set(number.phoneNumberId, { tenant, number });
-        if (number.displayPhoneNumber !== undefined) this.byDisplayNumber.set(number.displayPhoneNumber, { tenant, number });
+        byNumber.set(number.phoneNumberId, { tenant, number });
+        if (number.displayPhoneNumber !== undefined) byDisplayNumber.set(number.displayPhoneNumber, { tenant, number });
       }
-      for (const wabaId of tenant.wabaIds ?? []) this.byWaba.set(wabaId, tenant);
+      for (const wabaId of tenant.wabaIds ?? []) byWaba.set(wabaId, tenant);
     }
+    for (const { digest, tenantId } of keys) {
+      const tenant = byId.get(tenantId);
+      if (tenant !== undefined) byKeyDigest.set(digest, { digest: Buffer.from(digest, 'hex'), tenant });
+    }
+    this.byId = byId;
+    this.byNumber = byNumber;
+    this.byWaba = byWaba;
+    this.byDisplayNumber = byDisplayNumber;
+    this.byKeyDigest = byKeyDigest;
   }
 
   /** The tenant owning this bearer API key, or undefined. */
@@ -71,6 +91,10 @@ export class TenantRegistry {
 
   numbers(): IterableIterator<NumberEntry> {
     return this.byNumber.values();
+  }
+
+  tenants(): IterableIterator<TenantConfig> {
+    return this.byId.values();
   }
 }
 

@@ -20,7 +20,7 @@
  * screen() over state it has just read from Redis, then charges both budgets in one script call.
  */
 import type { Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
+import type { Config, TenantConfig } from '../config/schema.js';
 import type { Admission, AdmitInput } from '../gateway/ports.js';
 import { detectOptOut } from '../webhooks/opt-out.js';
 import { sendContent, type SendContent } from './content.js';
@@ -109,10 +109,15 @@ export class Engine implements PolicyEngine, GivesBack {
   protected readonly firstSendMs = new Map<string, number>();
   private readonly counters: PolicyStats = { refused: {}, shadow: {}, warned: {} };
   private readonly screened: Screened = { np: undefined!, windowOpen: false, warnings: undefined, chargesTier: false, fingerprint: undefined };
+  private readonly webhooks: Config['webhooks'];
+  /** Each tenant's messaging limit as configured (the live one may be Meta's, from a webhook). */
+  private readonly configuredLimits = new Map<string, number | 'unlimited'>();
 
   /** `tier`: where tier slots are counted (default: the core, TierCharges; a fleet's: shared-engine.ts). */
   constructor(deps: PolicyEngineDeps, tier?: TierLedger) {
     ({ tenants: this.tenants, numbers: this.numbers } = resolvePolicies(deps.config));
+    this.webhooks = deps.config.webhooks;
+    for (const t of deps.config.tenants) this.configuredLimits.set(t.id, t.messagingLimit);
     this.core = deps.core;
     this.clock = deps.clock;
     this.store = deps.store;
@@ -281,6 +286,20 @@ export class Engine implements PolicyEngine, GivesBack {
     if (t === undefined) return;
     if (limit !== 'unlimited' && !(Number.isInteger(limit) && limit >= 1)) throw new RangeError(`messaging limit must be a positive integer or "unlimited" (got ${limit})`);
     t.messagingLimit = limit;
+  }
+
+  setTenants(tenants: readonly TenantConfig[]): void {
+    const resolved = resolvePolicies({ tenants: [...tenants], webhooks: this.webhooks });
+    for (const [id, t] of resolved.tenants) {
+      const old = this.tenants.get(id);
+      if (old !== undefined && this.configuredLimits.get(id) === t.messagingLimit) t.messagingLimit = old.messagingLimit;
+    }
+    this.configuredLimits.clear();
+    for (const t of tenants) this.configuredLimits.set(t.id, t.messagingLimit);
+    this.tenants.clear();
+    for (const [id, t] of resolved.tenants) this.tenants.set(id, t);
+    this.numbers.clear();
+    for (const [id, n] of resolved.numbers) this.numbers.set(id, n);
   }
 
   recordConsent(records: readonly ConsentRecord[]): number {

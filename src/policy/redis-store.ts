@@ -83,7 +83,7 @@ export class RedisPolicyStore {
   private readonly run: ScriptRunner;
   private readonly writes: RedisWrites;
   private readonly tenantOfNumber = new Map<string, string>();
-  private readonly tenantIds: string[];
+  private tenantIds: string[];
   /** Writes in flight: flush() and close() wait for them. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -95,6 +95,13 @@ export class RedisPolicyStore {
     this.budgets = new RedisBudgets(options.run, options.keys);
     this.tenantIds = options.tenants.map((t) => t.id);
     for (const t of options.tenants) for (const n of t.numbers) this.tenantOfNumber.set(n, t.id);
+  }
+
+  /** The tenants changed at run time (src/gateway/catalog). */
+  setTenants(tenants: ReadonlyArray<{ id: string; numbers: readonly string[] }>): void {
+    this.tenantIds = tenants.map((t) => t.id);
+    this.tenantOfNumber.clear();
+    for (const t of tenants) for (const n of t.numbers) this.tenantOfNumber.set(n, t.id);
   }
 
   /** The tenant a number belongs to (its windows live in that tenant's slot). */

@@ -27,7 +27,7 @@
  * `policyConsumerHooks(policy, tenants)`, the dispatcher's departure check stays
  * `policy.departureRefusal(...)`, and shutdown awaits `policy.close()` before the client quits.
  */
-import type { Config } from '../config/schema.js';
+import type { Config, TenantConfig } from '../config/schema.js';
 import type { Admission, AdmitInput } from '../gateway/ports.js';
 import type { RedisClient } from '../store/redis/commands.js';
 import { defineScripts } from '../store/redis/commands.js';
@@ -162,8 +162,17 @@ class FleetEngine extends Engine implements SharedPolicyEngine {
     return null;
   }
 
-  async loadOptOuts(): Promise<void> {
-    for (const tenantId of this.tenants.keys()) {
+  override setTenants(tenants: readonly TenantConfig[]): void {
+    const before = new Set(this.tenants.keys());
+    super.setTenants(tenants);
+    this.redis.setTenants(tenants.map((t) => ({ id: t.id, numbers: t.numbers.map((n) => n.phoneNumberId) })));
+    // A tenant new to this process (created at run time, or created again) may have opt-outs already.
+    const added = [...this.tenants.keys()].filter((id) => !before.has(id));
+    if (added.length > 0) this.loadOptOuts(added).catch((err: unknown) => this.onError(err, 'policy: loading the opt-outs of a new tenant'));
+  }
+
+  async loadOptOuts(tenantIds: Iterable<string> = this.tenants.keys()): Promise<void> {
+    for (const tenantId of [...tenantIds]) {
       for await (const page of this.redis.optedOut(tenantId)) for (const r of page) this.view.noteOptOut(r);
     }
   }

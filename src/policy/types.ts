@@ -2,6 +2,7 @@
  * Shapes shared by the policy engine's parts: the slice of the limits core it uses, the events
  * other parts of the gateway feed it, consent records, and its counters.
  */
+import type { TenantConfig } from '../config/schema.js';
 import type { Core } from '../core/types.js';
 import type { GatewayError } from '../errors.js';
 import type { Admission, AdmitInput, PolicyPort } from '../gateway/ports.js';
@@ -110,6 +111,11 @@ export interface PolicyEngine extends PolicyPort {
   onFinal(event: FinalEvent): void;
   onDeliveryFailure(event: DeliveryFailure): void;
   setMessagingLimit(tenantId: string, limit: number | 'unlimited'): void;
+  /**
+   * The tenants changed at run time (src/gateway/catalog): their policies apply from the next
+   * decision. A messaging limit Meta set through a webhook stays until the tenant's configured one changes.
+   */
+  setTenants(tenants: readonly TenantConfig[]): void;
   recordConsent(records: readonly ConsentRecord[]): number;
   consentOf(tenantId: string, recipient: string): ConsentView;
   /** Warm-up caps of a number now (null when it is not warming up), for the dispatcher's pacing. */

@@ -1,7 +1,8 @@
 /**
  * Secrets never reach the logs: a gateway at log level `trace`, driven through accepted sends,
- * upstream failures (bad Meta token → 190), bad API keys and bad input, prints none of the Meta
- * token, the API keys, the webhook secrets or the recipients' phone numbers.
+ * upstream failures (bad Meta token → 190), bad API keys and bad input, and the runtime management
+ * of tenants, keys and tokens, prints none of the Meta tokens, the API keys, the admin token, the
+ * webhook secrets or the recipients' phone numbers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +18,9 @@ const API_KEY = 'key-secret-api-0000';
 const APP_SECRET = 'app-secret-0000-zz';
 const WEBHOOK_SECRET = 'tenant-webhook-secret-0000';
 const PHONE = '16505557777';
+const ADMIN_TOKEN = 'admin-token-secret-0000';
+const RUNTIME_TOKEN = 'EAAGruntimeMetaToken0000';
+const REPLACED_TOKEN = 'EAAGreplacedMetaToken000';
 
 let sim: Simulator | undefined;
 let child: ChildProcess | undefined;
@@ -39,6 +43,7 @@ describe('logs', () => {
       upstream: { baseUrl: sim.url, version: 'v23.0' },
       dispatch: { maxAttempts: 2, retryBaseMs: 10 },
       log: { level: 'trace' },
+      admin: { token: ADMIN_TOKEN },
       webhooks: { appSecret: APP_SECRET, verifyToken: 'verify-token-0000' },
       tenants: [{
         id: 'acme', apiKeys: [API_KEY], policy: { serviceWindow: 'off' },
@@ -67,11 +72,24 @@ describe('logs', () => {
       const s = (await (await fetch(`${url}/v1/messages/${id}`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as any;
       return s.last_error?.code === 190 ? true : undefined; // 190 pauses the tenant; the message waits
     });
+
+    // Runtime management: a tenant with a Meta token, an issued and revoked key, a replaced token, a refused body.
+    const admin = (method: string, path: string, body?: unknown) => fetch(`${url}${path}`, {
+      method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const tenant = { id: 'late', webhook: { url: 'http://127.0.0.1:9/x', secret: WEBHOOK_SECRET }, numbers: [{ phoneNumberId: '5002', accessToken: RUNTIME_TOKEN }] };
+    expect((await admin('POST', '/admin/tenants', tenant)).status).toBe(201);
+    expect((await admin('POST', '/admin/tenants', { ...tenant, id: 'bad', numbers: [{ phoneNumberId: '5003', accessToken: RUNTIME_TOKEN, mps: -1 }] })).status).toBe(400);
+    const issued = (await (await admin('POST', '/admin/tenants/late/api-keys')).json()) as { id: string; key: string };
+    expect((await send(issued.key, '{}')).status).toBe(403); // 5001 is acme's
+    expect((await admin('DELETE', `/admin/tenants/late/api-keys/${issued.id}`)).status).toBe(200);
+    expect((await admin('PUT', '/admin/numbers/5002/access-token', { accessToken: REPLACED_TOKEN })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
     gateway.kill('SIGTERM');
     await new Promise((r) => gateway.once('exit', r));
 
     expect(output.length).toBeGreaterThan(0);
-    for (const secret of [META_TOKEN, API_KEY, APP_SECRET, WEBHOOK_SECRET, PHONE]) expect(output).not.toContain(secret);
+    for (const secret of [META_TOKEN, API_KEY, APP_SECRET, WEBHOOK_SECRET, PHONE, ADMIN_TOKEN, RUNTIME_TOKEN, REPLACED_TOKEN, issued.key]) expect(output).not.toContain(secret);
   }, 60_000);
 });

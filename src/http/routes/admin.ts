@@ -3,6 +3,7 @@
  *   PUT  /admin/numbers/{id}/limits   {"mps"?, "burst"?, "headroom"?}
  *   POST /admin/numbers/{id}/pause | /resume
  *   POST /admin/tenants/{id}/pause | /resume      (every number of the tenant)
+ * and the runtime management of tenants, API keys and Meta tokens (admin-tenants.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -10,8 +11,9 @@ import { GatewayError } from '../../errors.js';
 import type { ControlPort, LimitChange } from '../../gateway/ports.js';
 import { bearerToken } from '../../gateway/tenants.js';
 import type { GatewayDeps } from '../deps.js';
+import { adminTenantRoutes, type TenantAdminOptions } from './admin-tenants.js';
 
-export async function adminRoutes(app: FastifyInstance, opts: { deps: GatewayDeps; control: ControlPort }): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, opts: { deps: GatewayDeps; control: ControlPort; tenantAdmin?: TenantAdminOptions | undefined }): Promise<void> {
   const { deps, control } = opts;
   const token = deps.config.admin?.token;
   if (token === undefined) return;
@@ -22,6 +24,8 @@ export async function adminRoutes(app: FastifyInstance, opts: { deps: GatewayDep
       throw new GatewayError('ADMIN_FORBIDDEN', 'Admin routes need Authorization: Bearer <admin token>');
     }
   });
+  // Runtime tenants, keys and tokens (admin-tenants.ts), behind the same token check.
+  if (opts.tenantAdmin !== undefined) await app.register(adminTenantRoutes, opts.tenantAdmin);
   const known = (id: string): string => {
     if (deps.tenants.number(id) === undefined) throw new GatewayError('UNKNOWN_NUMBER', `Unknown phone number id ${id}`);
     return id;

@@ -13,7 +13,9 @@ export type ScriptName = 'enqueue' | 'transition' | 'queue-page' | 'idempotent' 
   // Webhooks (src/webhooks/redis.ts)
   | 'outbox-append' | 'outbox-page' | 'outbox-settle' | 'outbox-requeue' | 'unmatched-park' | 'unmatched-update' | 'unmatched-remove' | 'unmatched-read'
   // Policy state (src/policy/redis-store.ts, redis-budgets.ts)
-  | 'budget' | 'consent' | 'deferral';
+  | 'budget' | 'consent' | 'deferral'
+  // Tenant catalog (src/gateway/catalog/redis-backend.ts)
+  | 'catalog-commit';
 
 const COMMANDS_DIR = new URL('./commands/', import.meta.url);
 const FILE = /^([a-z-]+)-(\d+)\.lua$/;

@@ -125,6 +125,17 @@
  *   <p>:policy     pub/sub channel of policy changes (consent, deferrals, windows, first sends), so a
  *                  number's owner honours them at departure without a read.
  *
+ *   Tenant catalog (src/gateway/catalog/redis-backend.ts): runtime tenants and API keys, one slot
+ *   {tc} so a change is one script (catalog-commit-5.lua). No TTLs: bounded by tenants and keys.
+ *     <p>:{tc}:tenants        hash   tenant id → StoredTenant JSON (numbers with their Meta tokens)
+ *     <p>:{tc}:gone           hash   tenant id → ms it was deleted through the admin API
+ *     <p>:{tc}:keys           hash   key id → StoredKey JSON (a SHA-256 digest, never the key)
+ *     <p>:{tc}:revoked        hash   key digest → ms it was revoked
+ *     <p>:{tc}:version        string the catalog's version, +1 per change
+ *     <p>:{tc}:applied        hash   fleet member → the version it runs on (a change waits for the
+ *                                     live members); entries of members gone are removed then.
+ *   <p>:tenants    pub/sub channel: `<origin>\n<version>` after each change.
+ *
  * What each call touches (one slot per script; plain commands on other slots come before the
  * script and are verified when read, so a crash between them leaves nothing inconsistent):
  *   enqueue        SET {i:id} and HSET {g}:numbers (first time per number per process), then
@@ -358,5 +369,24 @@ export class RedisKeys {
   /** Pub/sub channel of policy changes (a channel, not a key: no slot). */
   policyChanges(): string {
     return `${this.prefix}:policy`;
+  }
+
+  // ---- Tenant catalog (header above). One slot {tc}. ----
+
+  catalogTable(table: 'tenants' | 'gone' | 'keys' | 'revoked'): string {
+    return `${this.prefix}:{tc}:${table}`;
+  }
+
+  catalogVersion(): string {
+    return `${this.prefix}:{tc}:version`;
+  }
+
+  catalogApplied(): string {
+    return `${this.prefix}:{tc}:applied`;
+  }
+
+  /** Pub/sub channel of catalog changes (a channel, not a key: no slot). */
+  catalogChannel(): string {
+    return `${this.prefix}:tenants`;
   }
 }

@@ -427,6 +427,11 @@ export class RedisStore implements Store {
     this.indexCache.set(id, index);
   }
 
+  /** The number now belongs to another tenant (runtime catalog): its tenant is read again from `{g}:numbers`. */
+  forgetNumber(phoneNumberId: string): void {
+    this.numberTenants.delete(phoneNumberId);
+  }
+
   private async tenantOf(phoneNumberId: string): Promise<string | null> {
     const known = this.numberTenants.get(phoneNumberId);
     if (known !== undefined) return known;
