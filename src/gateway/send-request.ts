@@ -4,7 +4,7 @@
  * Pure: no I/O, no clock reads (nowMs is passed in).
  */
 import { createHash } from 'node:crypto';
-import { toE164Digits, validateMessageBody } from '../cloud-api/index.js';
+import { isTemplate, toE164Digits, validateMessageBody } from '../cloud-api/index.js';
 import type { TenantConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { NewMessage, Priority } from '../store/types.js';
@@ -73,7 +73,7 @@ function parseCategory(header: string | undefined, body: Record<string, unknown>
     if (!CATEGORIES.has(value)) throw new GatewayError('INVALID_HEADER', `X-Sendgate-Category must be one of ${[...CATEGORIES].join(', ')}`);
     return value;
   }
-  return body.type === 'template' ? 'unknown' : 'service';
+  return isTemplate(body) ? 'unknown' : 'service';
 }
 
 function parseIdempotencyKey(header: string | undefined): string | null {

@@ -4,6 +4,8 @@
  * missing or of the wrong shape is skipped, never thrown on (validation already answered 400).
  */
 
+import { messageType } from '../cloud-api/index.js';
+
 type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -23,7 +25,7 @@ export interface SendContent {
 const MEDIA_TYPES = ['image', 'video', 'document', 'audio', 'sticker'];
 
 export function sendContent(body: Obj): SendContent {
-  const type = body['type'];
+  const type = messageType(body);
   const out: SendContent = { template: type === 'template', texts: [], urls: [], templateName: '' };
   if (type === 'template') {
     templateContent(body['template'], out);
@@ -76,7 +78,8 @@ function templateContent(t: unknown, out: SendContent): void {
     if (!isObj(c) || !Array.isArray(c['parameters'])) continue;
     for (const p of c['parameters']) {
       if (!isObj(p)) continue;
-      if (p['type'] === 'text') push(out.texts, p['text']);
+      // Meta takes scalars as text parameters (booleans on quick replies): they are texts too.
+      if (p['type'] === 'text') push(out.texts, typeof p['text'] === 'number' || typeof p['text'] === 'boolean' ? String(p['text']) : p['text']);
       else if (p['type'] === 'currency' && isObj(p['currency'])) push(out.texts, p['currency']['fallback_value']);
       else if (p['type'] === 'date_time' && isObj(p['date_time'])) push(out.texts, p['date_time']['fallback_value']);
     }

@@ -4,7 +4,7 @@
  * the outcome to a response, so tests and benchmarks can reason about one place.
  */
 import type { Clock } from '../clock.js';
-import { isMarkRead, messageCategory, metaError, newFbtraceId, toE164Digits, validateMessageBody } from '../cloud-api/index.js';
+import { isMarkRead, isTemplate, messageCategory, metaError, newFbtraceId, toE164Digits, validateMessageBody } from '../cloud-api/index.js';
 import type { SimConfig, SimFaults, SimNumber } from './config.js';
 import { drawAsyncError, drawFault, drawLatencyMs, resolveFaults } from './faults.js';
 import { gcraForce, gcraTake } from './gcra.js';
@@ -216,7 +216,7 @@ export class SimEngine {
       n.recordPairRefusal(recipient);
       return this.error(131056, undefined, latencyMs);
     }
-    const template = msg['type'] === 'template';
+    const template = isTemplate(msg);
     let asyncErrorCode = 0;
     if (!template && n.serviceWindow !== 'off' && !n.windowOpen(now, recipient)) {
       if (n.serviceWindow === 'sync') {
