@@ -22,6 +22,7 @@ import type { MessageRecord, RecordedError, Store } from './store/types.js';
 import type { GatewayError } from './errors.js';
 import { metaWebhookRoutes } from './webhooks/index.js';
 import { registerWebhookMetrics } from './webhooks/metrics.js';
+import { registerSignalMetrics } from './gateway/account-signals-metrics.js';
 
 /** What a template's departure is checked with. */
 const departureOf = (rec: MessageRecord, nowMs: number) => ({ phoneNumberId: rec.phoneNumberId, to: rec.to, marketing: rec.priority === 1, nowMs });
@@ -71,6 +72,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   registerPolicyMetrics(metrics.registry, policy);
   registerCoreMetrics(metrics.registry, () => core.stats());
   registerWebhookMetrics(metrics.registry, () => webhooks.stats());
+  registerSignalMetrics(metrics.registry, () => parts.signals.stats());
   const plugins: Array<(app: FastifyInstance) => Promise<void>> = [
     (app) => consentRoutes(app, {
       tenants, clock,
@@ -82,7 +84,11 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   const secrets = config.webhooks;
   if (secrets !== undefined) {
     plugins.push(async (app) => {
-      await app.register(metaWebhookRoutes, webhooks.routeOptions(secrets, consumer.onEvents));
+      // Display numbers are learned from every batch first: a quality signal names a number by it.
+      await app.register(metaWebhookRoutes, webhooks.routeOptions(secrets, async (events) => {
+        await parts.signals.learn(events);
+        await consumer.onEvents(events);
+      }));
     });
   }
 
@@ -144,7 +150,15 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     },
   });
   // Pauses, limit overrides and learned rates first: nothing leaves before they hold again.
-  dispatcher.restore(await store.controlEntries());
+  const controlEntries = await store.controlEntries();
+  dispatcher.restore(controlEntries);
+  // What Meta's account signals set (messaging limit, quality flags, display numbers) holds again.
+  parts.signals.restore(controlEntries);
+  parts.signals.attach({
+    pauseTenant: (id, by) => dispatcher.pauseTenant(id, by),
+    resumeTenant: (id) => dispatcher.resumeTenant(id),
+    setLimits: (id, change) => dispatcher.setLimits(id, change),
+  }, app.log);
   // The store is the queue: recovery learns which numbers have work and their lanes page it (in a
   // fleet, each number's lanes start when this process takes its lease).
   await dispatcher.recover();

@@ -274,7 +274,8 @@ export interface Dispatcher {
   pause(phoneNumberId: string): void;
   /** Ends a pause by `pause`, by an upstream answer, or a maintenance pause (131057). */
   resume(phoneNumberId: string): void;
-  pauseTenant(tenantId: string): void;
+  /** `by: 'meta'` when a Meta account restriction pauses it (default: an operator). */
+  pauseTenant(tenantId: string, by?: 'operator' | 'meta'): void;
   resumeTenant(tenantId: string): void;
   snapshot(): LaneView[];
   capacity(): CapacityView;

@@ -15,11 +15,13 @@ import type { NumberInfo } from '../dispatch/types.js';
 import { createPolicyEngine, openPolicyStore, POLICY_DB_FILE, policyConsumerHooks, type PolicyEngine } from '../policy/index.js';
 import { newMemberId } from '../fleet/member.js';
 import { openStore } from '../store/index.js';
+import { isFleetPolicy } from '../policy/shared-engine.js';
 import { RedisStore } from '../store/redis/redis-store.js';
 import type { Store } from '../store/types.js';
 import { createUndiciUpstream, type UndiciUpstream } from '../upstream/undici-upstream.js';
 import { MetaEventConsumer, openEmbeddedWebhooks, type Webhooks } from '../webhooks/index.js';
 import { openRedisWebhooks } from '../webhooks/redis.js';
+import { AccountSignals } from './account-signals.js';
 import { openFleetPolicy } from './fleet-policy.js';
 import { TenantRegistry } from './tenants.js';
 
@@ -31,6 +33,8 @@ export interface Components {
   consumer: MetaEventConsumer;
   upstream: UndiciUpstream;
   tenants: TenantRegistry;
+  /** Meta's account signals (capability, quality, account_update, user_preferences). */
+  signals: AccountSignals;
   /** Live per-number limits: the dispatcher reads this map at every decision. */
   numbers: Map<string, NumberInfo>;
   /** In a fleet (storage on Redis): this process's member id; null when embedded. */
@@ -87,14 +91,21 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
     policy = createPolicyEngine({ config, core, clock, store: openPolicyStore(join(dataDir, POLICY_DB_FILE), { onError }) });
     webhooks = await openEmbeddedWebhooks({ ...webhookOptions, storagePath: dataDir });
   }
+  const fleetPolicy = policy;
+  const signals = new AccountSignals({
+    tenants, store, clock,
+    setMessagingLimit: (tenantId, limit) => fleetPolicy.setMessagingLimit(tenantId, limit),
+    recordConsent: (records) => isFleetPolicy(fleetPolicy) ? fleetPolicy.recordConsentAsync(records) : fleetPolicy.recordConsent(records),
+  });
   const consumer = new MetaEventConsumer({
-    records: store, owners: tenants, sink: webhooks.sender, unmatched: webhooks.unmatched, clock, hooks: policyConsumerHooks(policy, tenants),
+    records: store, owners: tenants, sink: webhooks.sender, unmatched: webhooks.unmatched, clock,
+    hooks: { ...policyConsumerHooks(policy, tenants), onSignal: signals.onSignal },
     ...(onError !== undefined ? { onError } : {}),
   });
   const upstream = createUndiciUpstream(config.upstream);
 
   return {
-    store, core, policy, webhooks, consumer, upstream, tenants, numbers, memberId,
+    store, core, policy, webhooks, consumer, upstream, tenants, signals, numbers, memberId,
     async close() {
       consumer.close();
       await upstream.close();

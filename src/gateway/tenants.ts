@@ -19,6 +19,7 @@ export class TenantRegistry {
   private readonly byId = new Map<string, TenantConfig>();
   private readonly byWaba = new Map<string, TenantConfig>();
   private readonly byDisplayNumber = new Map<string, NumberEntry>();
+  private readonly learned = new Map<string, string>();
 
   constructor(config: Pick<Config, 'tenants'>) {
     for (const tenant of config.tenants) {
@@ -56,9 +57,31 @@ export class TenantRegistry {
       const owner = this.byNumber.get(signal.phoneNumberId);
       if (owner !== undefined) return owner.tenant;
     }
-    const display = signal.displayPhoneNumber?.replace(/[^0-9]/g, '');
-    const byDisplay = display === undefined || display === '' ? undefined : this.byDisplayNumber.get(display);
-    return byDisplay?.tenant ?? this.byWaba.get(signal.wabaId);
+    return this.byDisplay(signal.displayPhoneNumber)?.tenant ?? this.byWaba.get(signal.wabaId);
+  }
+
+  /** The number Meta names by its display number (`15550783881`, `+1 555-078-3881`), configured or learned. */
+  byDisplay(displayPhoneNumber: string | null | undefined): NumberEntry | undefined {
+    const display = displayPhoneNumber?.replace(/[^0-9]/g, '');
+    return display === undefined || display === '' ? undefined : this.byDisplayNumber.get(display);
+  }
+
+  /**
+   * Learns a number's display number from a message webhook's `metadata`. Only numbers in the
+   * config are learned (the map is bounded by them); a configured display number is never replaced.
+   * True when it was new.
+   */
+  learnDisplayNumber(phoneNumberId: string, displayPhoneNumber: string): boolean {
+    const entry = this.byNumber.get(phoneNumberId);
+    const display = displayPhoneNumber.replace(/[^0-9]/g, '');
+    if (entry === undefined || display === '' || entry.number.displayPhoneNumber !== undefined) return false;
+    const before = this.learned.get(phoneNumberId);
+    if (before === display) return false;
+    // One learned display number per number: the map stays bounded by the config.
+    if (before !== undefined && this.byDisplayNumber.get(before) === entry) this.byDisplayNumber.delete(before);
+    this.learned.set(phoneNumberId, display);
+    this.byDisplayNumber.set(display, entry);
+    return true;
   }
 
   tenant(id: string): TenantConfig | undefined {

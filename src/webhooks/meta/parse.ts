@@ -7,6 +7,7 @@
  * retried for 7 days. Anything not understood is skipped and counted under a short reason
  * (`field:<name>`, `status:<value>`, `bad:<what>`) so operators can see what is being dropped.
  */
+import { parseAccountUpdate, parseUserPreferences } from './parse-account.js';
 import type {
   CapabilityEvent,
   InboundEvent,
@@ -58,6 +59,12 @@ export function parseMetaWebhook(json: unknown, ignored?: IgnoredCounts): MetaEv
         case 'business_capability_update':
           events.push(parseCapability(value, wabaId));
           break;
+        case 'account_update':
+          events.push(parseAccountUpdate(value, wabaId));
+          break;
+        case 'user_preferences':
+          parseUserPreferences(value, wabaId, events, skip);
+          break;
         default:
           skip(`field:${field}`);
       }
@@ -78,18 +85,25 @@ function parseMessagesValue(value: Obj, out: MetaEvent[], skip: (reason: string)
     skip('bad:metadata');
     return;
   }
+  const display = str(metadata.display_phone_number);
   if (Array.isArray(value.statuses)) {
     for (const s of value.statuses) {
       const event = isObj(s) ? parseStatus(s, phoneNumberId) : undefined;
       if (event === undefined) skip(isObj(s) && typeof s.status === 'string' ? `status:${s.status}` : 'bad:status');
-      else out.push(event);
+      else {
+        if (display !== undefined) event.displayPhoneNumber = display;
+        out.push(event);
+      }
     }
   }
   if (Array.isArray(value.messages)) {
     for (const m of value.messages) {
       const event = isObj(m) ? parseInbound(m, phoneNumberId) : undefined;
       if (event === undefined) skip('bad:message');
-      else out.push(event);
+      else {
+        if (display !== undefined) event.displayPhoneNumber = display;
+        out.push(event);
+      }
     }
   }
 }
@@ -177,8 +191,10 @@ function parseCapability(v: Obj, wabaId: string): CapabilityEvent {
 
 const LIMIT_SUFFIX: Record<string, number> = { '': 1, K: 1_000, M: 1_000_000 };
 
-/** `TIER_1K` → 1000, `TIER_250` → 250, `10K` → 10000, `UNLIMITED`/`TIER_UNLIMITED` → 'unlimited', 2000 → 2000. */
+/** `TIER_1K` → 1000, -1 → 'unlimited', `TIER_250` → 250, `10K` → 10000, `UNLIMITED`/`TIER_UNLIMITED` → 'unlimited', 2000 → 2000. */
 export function parseLimit(raw: unknown): MessagingLimit | undefined {
+  // business_capability_update states limits as integers, -1 meaning unlimited.
+  if (raw === -1 || raw === '-1') return 'unlimited';
   if (typeof raw === 'number') return Number.isFinite(raw) && raw >= 0 ? raw : undefined;
   if (typeof raw !== 'string') return undefined;
   const s = raw.trim().toUpperCase().replace(/^TIER_/, '');
@@ -188,15 +204,15 @@ export function parseLimit(raw: unknown): MessagingLimit | undefined {
   return Math.round(Number(match[1]) * (LIMIT_SUFFIX[match[2] ?? ''] ?? 1));
 }
 
-function secondsToMs(raw: unknown): number {
+export function secondsToMs(raw: unknown): number {
   const seconds = typeof raw === 'number' ? raw : Number(raw);
   return Number.isFinite(seconds) ? seconds * 1000 : 0;
 }
 
-function isObj(v: unknown): v is Obj {
+export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function str(v: unknown): string | undefined {
+export function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
 }
