@@ -12,6 +12,7 @@ import { createDispatcher } from './dispatch/dispatcher.js';
 import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
 import { DEFAULT_LEASE_TTL_MS, FleetMember } from './fleet/member.js';
 import { openComponents } from './gateway/components.js';
+import { RecipientAliases } from './gateway/recipient-aliases.js';
 import { messageEndings } from './gateway/message-ended.js';
 import { consentRoutes } from './http/routes/consent.js';
 import { GatewayMetrics, registerCoreMetrics } from './observability/metrics.js';
@@ -59,6 +60,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   let log: Pick<FastifyBaseLogger, 'error'> | undefined;
   const parts = await openComponents(config, clock, (err, what) => log?.error({ err }, `${what} failed; kept, will retry`));
   const { store, core, policy, webhooks, consumer, tenants } = parts;
+  const recipients = new RecipientAliases();
 
   // The app needs the dispatcher and the dispatcher logs through the app's logger: the app gets
   // late-bound ports, used only after createDispatcher below has run (before listen).
@@ -94,7 +96,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
 
   const app = await buildApp({
     deps: {
-      config, tenants, store, clock, metrics, policy,
+      config, tenants, store, clock, metrics, policy, recipients,
       coreLoaded: () => true,
       dispatch: {
         submit: (record) => dispatcher.submit(record),
@@ -138,6 +140,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     onEvent(event: DispatchEvent) {
       if (event.type === 'attempt') {
         metrics.upstreamSends.inc({ outcome: event.outcome, code: String(event.code) });
+        if (event.waId !== undefined) recipients.learn(event.to, event.waId);
         // What an answer teaches about the recipient (131026, 131049, 131050) holds from this
         // attempt on, for the messages still queued to them, not from when this one ends.
         if (LEARNED_FROM_ANSWERS.has(event.code) && event.to !== '') {

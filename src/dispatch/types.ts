@@ -175,6 +175,8 @@ export type DispatchEvent =
       upstreamMs: number;
       /** Recipient digits ('' for mark-as-read): what the answer says about them is learned at once. */
       to: string;
+      /** The answer's `contacts[0].wa_id` when it differs from `to` (Brazil's ninth digit, Mexico's 521). */
+      waId?: string;
     }
   | {
       type: 'final';

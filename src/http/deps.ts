@@ -17,4 +17,6 @@ export interface GatewayDeps {
   metrics: GatewayMetrics;
   /** True once the core is loaded and the store open. */
   coreLoaded: () => boolean;
+  /** Learned wa_ids (src/gateway/recipient-aliases.ts): sends are keyed by the recipient's wa_id. */
+  recipients?: { resolve(digits: string): string };
 }

@@ -4,7 +4,7 @@
  * the outcome to a response, so tests and benchmarks can reason about one place.
  */
 import type { Clock } from '../clock.js';
-import { isMarkRead, isTemplate, messageCategory, metaError, newFbtraceId, toE164Digits, validateMessageBody } from '../cloud-api/index.js';
+import { isMarkRead, isTemplate, messageCategory, waIdOf, metaError, newFbtraceId, toE164Digits, validateMessageBody } from '../cloud-api/index.js';
 import type { SimConfig, SimFaults, SimNumber } from './config.js';
 import { drawAsyncError, drawFault, drawLatencyMs, resolveFaults } from './faults.js';
 import { gcraForce, gcraTake } from './gcra.js';
@@ -112,8 +112,9 @@ export class SimEngine {
   inbound(input: InboundInput): string {
     const n = this.states.get(input.phoneNumberId);
     if (!n) throw new Error(`simulator: unknown phone number id ${input.phoneNumberId}`);
-    const from = toE164Digits(input.from);
-    if (!from) throw new Error('simulator: inbound `from` is not an E.164 number');
+    const digits = toE164Digits(input.from);
+    if (!digits) throw new Error('simulator: inbound `from` is not an E.164 number');
+    const from = waIdOf(digits); // users write from their wa_id
     const now = this.clock.nowMs();
     if (this.cfg.limits.countInbound) n.tatMs = gcraForce(n.tatMs, now, n.intervalMs);
     n.recordInbound(now, from);
@@ -203,7 +204,8 @@ export class SimEngine {
 
   private admit(n: NumberState, msg: Record<string, unknown>, now: number, latencyMs: number): Outcome {
     const to = msg['to'] as string;
-    const recipient = msg['recipient_type'] === 'group' ? to : (toE164Digits(to) as string);
+    // WhatsApp's own id for the user (Mexico 521, Brazil without the ninth digit), as Meta answers it.
+    const recipient = msg['recipient_type'] === 'group' ? to : waIdOf(toE164Digits(to) as string);
     const tat = gcraTake(n.tatMs, now, n.intervalMs, n.burst);
     if (tat < 0) {
       n.countRefused(130429);
