@@ -13,6 +13,8 @@ import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
 import { DEFAULT_LEASE_TTL_MS, FleetMember } from './fleet/member.js';
 import { openComponents } from './gateway/components.js';
 import { RecipientAliases } from './gateway/recipient-aliases.js';
+import { mediaRoutes } from './http/routes/media.js';
+import { MediaRelay } from './upstream/media-relay.js';
 import { messageEndings } from './gateway/message-ended.js';
 import { consentRoutes } from './http/routes/consent.js';
 import { GatewayMetrics, registerCoreMetrics } from './observability/metrics.js';
@@ -83,6 +85,12 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
         : policy,
     }),
   ];
+  // Media relayed to Meta with the number's token (src/http/routes/media.ts), on its own pool.
+  const mediaRelay = new MediaRelay(config.upstream);
+  plugins.push((app) => mediaRoutes(app, {
+    tenants, clock, relay: mediaRelay, version: config.upstream.version,
+    maxBytes: config.limits.mediaMaxBytes, ratePerSec: config.limits.mediaRequestsPerSec, burst: config.limits.mediaBurst,
+  }));
   const secrets = config.webhooks;
   if (secrets !== undefined) {
     plugins.push(async (app) => {
@@ -176,6 +184,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       await fleet?.stop(); // hands every number over, its requests answered first
       await dispatcher.close();
       await endings.drain();
+      await mediaRelay.close();
       await parts.close();
     })();
     return closing;

@@ -11,6 +11,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { metaError } from '../cloud-api/index.js';
 import { parseSimConfig } from './config.js';
 import type { SimEngine } from './engine.js';
+import type { SimMediaStore } from './media-store.js';
+import { simMediaRoutes } from './media-routes.js';
 
 const JSON_TYPE = 'application/json; charset=UTF-8';
 const NGHTTP2_INTERNAL_ERROR = h2.NGHTTP2_INTERNAL_ERROR;
@@ -18,6 +20,8 @@ const VERSION = /^v[0-9]{1,3}\.[0-9]{1,3}$/;
 
 interface AppOptions {
   engine: SimEngine;
+  /** Uploaded media (media-routes.ts); the app's own URL names their download links. */
+  media?: { store: SimMediaStore; selfUrl: () => string };
   maxBodyBytes: number;
   /** Serve HTTPS with HTTP/2 and HTTP/1.1 (ALPN), as Meta's Graph API does. */
   tls?: { key: string; cert: string };
@@ -28,7 +32,7 @@ function sendError(reply: FastifyReply, code: number, details: string, status?: 
   return reply.code(status ?? e.status).header('content-type', JSON_TYPE).send(JSON.stringify(e.body));
 }
 
-export function buildSimApp({ engine, maxBodyBytes, tls }: AppOptions): FastifyInstance {
+export function buildSimApp({ engine, maxBodyBytes, tls, media }: AppOptions): FastifyInstance {
   const options = {
     logger: false,
     bodyLimit: maxBodyBytes,
@@ -123,6 +127,8 @@ export function buildSimApp({ engine, maxBodyBytes, tls }: AppOptions): FastifyI
       return sendError(reply, 100, (err as Error).message);
     }
   });
+
+  if (media !== undefined) simMediaRoutes(app, engine, media.store, media.selfUrl);
 
   app.setNotFoundHandler((req, reply) => {
     sendError(reply, 100, `Unsupported ${req.method.toLowerCase()} request.`);

@@ -71,10 +71,7 @@ export class SimEngine {
     if (!n) {
       return this.error(100, `Unsupported post request. Object with ID '${phoneNumberId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`);
     }
-    const authorized = this.cfg.acceptAnyNumber
-      ? authorization !== undefined && authorization.length > 7 && BEARER.test(authorization)
-      : authorization === n.authorization || (authorization !== undefined && BEARER.test(authorization) && authorization.slice(7) === n.authorization.slice(7));
-    if (!authorized) {
+    if (!this.tokenMatches(n, authorization)) {
       n.countRefused(190);
       return this.error(190, authorization ? 'Invalid OAuth access token.' : 'An active access token must be used.');
     }
@@ -254,6 +251,18 @@ export class SimEngine {
   private error(code: number, details?: string, latencyMs = 0): Outcome {
     const { status, body } = metaError(code, details);
     return { kind: 'reply', status, payload: JSON.stringify(body), latencyMs };
+  }
+
+  /** The number exists and `authorization` carries its token (the media routes ask this). */
+  authorized(phoneNumberId: string, authorization: string | undefined): boolean {
+    const n = this.lookup(phoneNumberId, authorization);
+    return n !== undefined && this.tokenMatches(n, authorization);
+  }
+
+  private tokenMatches(n: NumberState, authorization: string | undefined): boolean {
+    return this.cfg.acceptAnyNumber
+      ? authorization !== undefined && authorization.length > 7 && BEARER.test(authorization)
+      : authorization === n.authorization || (authorization !== undefined && BEARER.test(authorization) && authorization.slice(7) === n.authorization.slice(7));
   }
 
   private lookup(phoneNumberId: string, authorization: string | undefined): NumberState | undefined {

@@ -12,6 +12,7 @@
  */
 import type { Clock } from '../clock.js';
 import { buildSimApp } from './app.js';
+import { SimMediaStore, type StoredMedia } from './media-store.js';
 import { parseSimConfig, type SimConfigInput, type SimFaults, type SimNumber } from './config.js';
 import { SimEngine, type InboundInput, type SimStats } from './engine.js';
 
@@ -36,6 +37,8 @@ export interface Simulator {
    * failed) in due order, so a test need not sleep through the status delays.
    */
   flushWebhooks(options?: { pendingStatuses?: boolean }): Promise<void>;
+  /** An uploaded media item (POST /{version}/{phone-number-id}/media), undefined once deleted. */
+  media(id: string): StoredMedia | undefined;
 }
 
 export type SimulatorOptions = SimConfigInput & {
@@ -52,7 +55,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const { clock = highResClock, config, ...top } = options;
   const cfg = parseSimConfig({ ...config, ...top });
   const engine = new SimEngine(cfg, clock);
-  const app = buildSimApp({ engine, maxBodyBytes: cfg.maxBodyBytes, ...(cfg.tls !== undefined ? { tls: cfg.tls } : {}) });
+  const media = new SimMediaStore();
+  let selfUrl = '';
+  const app = buildSimApp({ engine, maxBodyBytes: cfg.maxBodyBytes, media: { store: media, selfUrl: () => selfUrl }, ...(cfg.tls !== undefined ? { tls: cfg.tls } : {}) });
   try {
     await app.listen({ host: cfg.host, port: cfg.port });
   } catch (err) {
@@ -63,8 +68,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const port = typeof address === 'object' && address ? address.port : cfg.port;
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
   let closing: Promise<void> | undefined;
+  selfUrl = `${cfg.tls === undefined ? 'http' : 'https'}://${host}:${port}`;
   return {
-    url: `${cfg.tls === undefined ? 'http' : 'https'}://${host}:${port}`,
+    url: selfUrl,
+    media: (id) => media.get(id),
     port,
     close: () => (closing ??= Promise.all([app.close(), engine.close()]).then(() => undefined)),
     stats: () => engine.stats(),
