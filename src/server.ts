@@ -105,6 +105,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   const app = await buildApp({
     deps: {
       config, tenants, store, clock, metrics, policy, recipients,
+      templates: { categoryOf: (tenantId, name, language) => parts.templates.categoryOf(tenantId, name, language) },
       coreLoaded: () => true,
       dispatch: {
         submit: (record) => dispatcher.submit(record),
@@ -176,6 +177,8 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   await fleet?.start(dispatcher);
 
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
+  // Template categories are read in the background: Meta being slow at boot must not hold sends.
+  void parts.templates.start();
   const url = address.replace('[::1]', '127.0.0.1');
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -11,6 +11,7 @@
  *                               (`by: 'meta'`); REINSTATE, or a restriction event without one,
  *                               ends a pause Meta caused
  *   user_preferences            marketing `stop` → opt-out, `resume` → opt-in (source `meta-user-preferences`)
+ *   template_category_update    the template's category in the categories cache (template-categories.ts)
  *
  * Durable before Meta's 200: the limit, the quality flag and learned display numbers are written to
  * the store's control state (both backends) under `meta:` keys and restored at boot; pauses and mps
@@ -67,12 +68,14 @@ export interface AccountSignalsOptions {
   recordConsent(records: ConsentRecord[]): unknown;
   store: Pick<ControlStateStore, 'putControl'>;
   clock: Clock;
+  /** The template categories cache (template_category_update). */
+  templates?: { update(wabaId: string, name: string, language: string, category: string): boolean };
 }
 
 export type SignalOutcome = 'applied' | 'unmapped' | 'ignored';
 
 export interface AccountSignalsStats {
-  /** `<field>:<outcome>` → count. Bounded: 4 fields × 3 outcomes. */
+  /** `<field>:<outcome>` → count. Bounded: 5 fields × 3 outcomes. */
   counts: Record<string, number>;
   /** Numbers whose quality Meta flagged and did not unflag since. */
   flagged: string[];
@@ -83,6 +86,7 @@ const FIELD_OF: Record<SignalEvent['kind'], string> = {
   quality: 'phone_number_quality_update',
   account: 'account_update',
   preference: 'user_preferences',
+  template: 'template_category_update',
 };
 
 export class AccountSignals {
@@ -193,6 +197,9 @@ export class AccountSignals {
         }
         return 'ignored';
       }
+      case 'template':
+        if (this.options.templates === undefined) return 'ignored';
+        return this.options.templates.update(event.wabaId, event.name, event.language, event.category) ? 'applied' : 'unmapped';
       case 'preference': {
         const owner = this.options.tenants.number(event.phoneNumberId);
         if (owner === undefined) return 'unmapped';

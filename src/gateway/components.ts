@@ -22,6 +22,7 @@ import { createUndiciUpstream, type UndiciUpstream } from '../upstream/undici-up
 import { MetaEventConsumer, openEmbeddedWebhooks, type Webhooks } from '../webhooks/index.js';
 import { openRedisWebhooks } from '../webhooks/redis.js';
 import { AccountSignals } from './account-signals.js';
+import { TemplateCategories } from './template-categories.js';
 import { openFleetPolicy } from './fleet-policy.js';
 import { TenantRegistry } from './tenants.js';
 
@@ -33,8 +34,10 @@ export interface Components {
   consumer: MetaEventConsumer;
   upstream: UndiciUpstream;
   tenants: TenantRegistry;
-  /** Meta's account signals (capability, quality, account_update, user_preferences). */
+  /** Meta's account signals (capability, quality, account_update, user_preferences, template_category_update). */
   signals: AccountSignals;
+  /** Each tenant's templates' categories, read from Meta (tenants with wabaIds). */
+  templates: TemplateCategories;
   /** Live per-number limits: the dispatcher reads this map at every decision. */
   numbers: Map<string, NumberInfo>;
   /** In a fleet (storage on Redis): this process's member id; null when embedded. */
@@ -92,8 +95,9 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
     webhooks = await openEmbeddedWebhooks({ ...webhookOptions, storagePath: dataDir });
   }
   const fleetPolicy = policy;
+  const templates = new TemplateCategories({ tenants, baseUrl: config.upstream.baseUrl, version: config.upstream.version, timeoutMs: config.upstream.timeoutMs });
   const signals = new AccountSignals({
-    tenants, store, clock,
+    tenants, store, clock, templates,
     setMessagingLimit: (tenantId, limit) => fleetPolicy.setMessagingLimit(tenantId, limit),
     recordConsent: (records) => isFleetPolicy(fleetPolicy) ? fleetPolicy.recordConsentAsync(records) : fleetPolicy.recordConsent(records),
   });
@@ -105,8 +109,9 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
   const upstream = createUndiciUpstream(config.upstream);
 
   return {
-    store, core, policy, webhooks, consumer, upstream, tenants, signals, numbers, memberId,
+    store, core, policy, webhooks, consumer, upstream, tenants, signals, templates, numbers, memberId,
     async close() {
+      templates.close();
       consumer.close();
       await upstream.close();
       await webhooks.close();

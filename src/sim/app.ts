@@ -130,6 +130,18 @@ export function buildSimApp({ engine, maxBodyBytes, tls, media }: AppOptions): F
 
   if (media !== undefined) simMediaRoutes(app, engine, media.store, media.selfUrl);
 
+  // The WABA's templates, one page (`limit`, default 25) at a time with Graph's cursor paging.
+  app.get<{ Params: { version: string; wabaId: string }; Querystring: { limit?: string; after?: string } }>('/:version/:wabaId/message_templates', (req, reply) => {
+    const templates = engine.templatesOf(req.params.wabaId, req.headers.authorization);
+    if (templates === undefined) return sendError(reply, 100, `Unsupported get request. Object with ID '${req.params.wabaId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`);
+    const limit = Math.min(Math.max(Number(req.query.limit ?? 25) || 25, 1), 1000);
+    const from = Number(req.query.after ?? 0) || 0;
+    const page = templates.slice(from, from + limit).map((t, i) => ({ ...t, id: String(9_000_000_000 + from + i) }));
+    const paging: Record<string, unknown> = { cursors: { before: String(from), after: String(from + page.length) } };
+    if (from + limit < templates.length) paging.next = `${req.protocol}://${req.headers.host}${req.url.split('?')[0]}?limit=${limit}&after=${from + limit}`;
+    return reply.header('content-type', JSON_TYPE).send(JSON.stringify({ data: page, paging }));
+  });
+
   app.setNotFoundHandler((req, reply) => {
     sendError(reply, 100, `Unsupported ${req.method.toLowerCase()} request.`);
   });

@@ -253,6 +253,17 @@ export class SimEngine {
     return { kind: 'reply', status, payload: JSON.stringify(body), latencyMs };
   }
 
+  /**
+   * `GET /{version}/{waba-id}/message_templates`: the configured templates, to a token of one of
+   * the WABA's numbers; undefined when none matches (Meta's 100 / 190).
+   */
+  templatesOf(wabaId: string, authorization: string | undefined): SimConfig['templates'] | undefined {
+    for (const n of this.states.values()) {
+      if (n.wabaId === wabaId && this.tokenMatches(n, authorization)) return this.cfg.templates;
+    }
+    return undefined;
+  }
+
   /** The number exists and `authorization` carries its token (the media routes ask this). */
   authorized(phoneNumberId: string, authorization: string | undefined): boolean {
     const n = this.lookup(phoneNumberId, authorization);

@@ -105,7 +105,17 @@ export interface PreferenceEvent {
   timestampMs: number;
 }
 
-/** Account-level signals: what Meta says about the portfolio, the WABA, a number or a user's preferences. */
-export type SignalEvent = QualityEvent | CapabilityEvent | AccountUpdateEvent | PreferenceEvent;
+/** `template_category_update`: a template's category now (`new_category`, impending or completed change). */
+export interface TemplateCategoryEvent {
+  kind: 'template';
+  wabaId: string;
+  name: string;
+  language: string;
+  /** `MARKETING` | `UTILITY` | `AUTHENTICATION`. */
+  category: string;
+}
+
+/** Account-level signals: what Meta says about the portfolio, the WABA, a number, a template or a user's preferences. */
+export type SignalEvent = QualityEvent | CapabilityEvent | AccountUpdateEvent | PreferenceEvent | TemplateCategoryEvent;
 
 export type MetaEvent = StatusEvent | InboundEvent | SignalEvent;

@@ -3,12 +3,14 @@
  *
  *   account_update:   {"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"RESTRICTED_BIZ_INITIATED_MESSAGING","expiration":"2026-04-19T13:59:20+0000"}]}
  *                     {"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":"DISABLE","waba_ban_date":"..."}}
+ *   template_category_update: {"message_template_id","message_template_name","message_template_language",
+ *                     "previous_category","new_category"}  (impending: "correct_category","new_category" = current)
  *   user_preferences: {"messaging_product":"whatsapp","metadata":{"display_phone_number","phone_number_id"},
  *                      "contacts":[...],"user_preferences":[{"wa_id","detail","category":"marketing_messages","value":"stop","timestamp"}]}
  *
  * The WABA id is `entry[].id`. Tolerant like parse.ts: what cannot be read is skipped and counted.
  */
-import type { AccountRestriction, AccountUpdateEvent, MetaEvent, PreferenceEvent } from './events.js';
+import type { AccountRestriction, AccountUpdateEvent, MetaEvent, PreferenceEvent, TemplateCategoryEvent } from './events.js';
 import { isObj, secondsToMs, str } from './parse.js';
 
 type Obj = Record<string, unknown>;
@@ -47,6 +49,15 @@ export function parseUserPreferences(v: Obj, wabaId: string, out: MetaEvent[], s
     };
     out.push(event);
   }
+}
+
+/** template_category_update: `new_category` is the template's category now, in both of its forms. */
+export function parseTemplateCategory(v: Obj, wabaId: string): TemplateCategoryEvent | undefined {
+  const name = str(v.message_template_name);
+  const language = str(v.message_template_language);
+  const category = str(v.new_category);
+  if (name === undefined || language === undefined || category === undefined) return undefined;
+  return { kind: 'template', wabaId, name, language, category };
 }
 
 /**

@@ -7,7 +7,7 @@
  * retried for 7 days. Anything not understood is skipped and counted under a short reason
  * (`field:<name>`, `status:<value>`, `bad:<what>`) so operators can see what is being dropped.
  */
-import { parseAccountUpdate, parseUserPreferences } from './parse-account.js';
+import { parseAccountUpdate, parseTemplateCategory, parseUserPreferences } from './parse-account.js';
 import type {
   CapabilityEvent,
   InboundEvent,
@@ -65,6 +65,12 @@ export function parseMetaWebhook(json: unknown, ignored?: IgnoredCounts): MetaEv
         case 'user_preferences':
           parseUserPreferences(value, wabaId, events, skip);
           break;
+        case 'template_category_update': {
+          const event = parseTemplateCategory(value, wabaId);
+          if (event === undefined) skip('bad:template_category_update');
+          else events.push(event);
+          break;
+        }
         default:
           skip(`field:${field}`);
       }
