@@ -19,7 +19,7 @@ import { isFleetPolicy } from '../policy/shared-engine.js';
 import { RedisStore } from '../store/redis/redis-store.js';
 import type { Store } from '../store/types.js';
 import { createUndiciUpstream, type UndiciUpstream } from '../upstream/undici-upstream.js';
-import { MetaEventConsumer, openEmbeddedWebhooks, type Webhooks } from '../webhooks/index.js';
+import { compileOptOutWords, DEFAULT_OPT_OUT_SET, MetaEventConsumer, openEmbeddedWebhooks, type Webhooks } from '../webhooks/index.js';
 import { openRedisWebhooks } from '../webhooks/redis.js';
 import { AccountSignals } from './account-signals.js';
 import { TemplateCategories } from './template-categories.js';
@@ -101,8 +101,12 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
     setMessagingLimit: (tenantId, limit) => fleetPolicy.setMessagingLimit(tenantId, limit),
     recordConsent: (records) => isFleetPolicy(fleetPolicy) ? fleetPolicy.recordConsentAsync(records) : fleetPolicy.recordConsent(records),
   });
+  // Each tenant's own opt-out words, so the `optOut` flag of its inbound webhooks agrees with the
+  // opt-out the policy records (compiled once; tenants without their own get every language's).
+  const optOutWords = new Map(config.tenants.map((t) => [t.id, t.policy.optOutWords === undefined ? DEFAULT_OPT_OUT_SET : compileOptOutWords(t.policy.optOutWords)]));
   const consumer = new MetaEventConsumer({
     records: store, owners: tenants, sink: webhooks.sender, unmatched: webhooks.unmatched, clock,
+    optOutWords: (tenantId) => optOutWords.get(tenantId) ?? DEFAULT_OPT_OUT_SET,
     hooks: { ...policyConsumerHooks(policy, tenants), onSignal: signals.onSignal },
     ...(onError !== undefined ? { onError } : {}),
   });

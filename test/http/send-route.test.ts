@@ -41,7 +41,8 @@ describe('bad input: documented status, Graph envelope, nothing stored, nothing 
     ['oversize body', () => stack.send(textBody('+16505551234', 'x'.repeat(5000))), 413, 100],
     ['missing key', () => stack.send(textBody(), { authorization: '' }), 401, 190],
     ['wrong key', () => stack.send(textBody(), { authorization: 'Bearer nope-nope-nope' }), 401, 190],
-    ["another tenant's number", () => stack.send(textBody(), {}, `/v23.0/${OTHER_NUMBER}/messages`), 403, 10],
+    // 404 like an unknown number: a tenant cannot probe which numbers other tenants own.
+    ["another tenant's number", () => stack.send(textBody(), {}, `/v23.0/${OTHER_NUMBER}/messages`), 404, 100],
     ['unknown number', () => stack.send(textBody(), {}, '/v23.0/999999/messages'), 404, 100],
     ['bad idempotency key', () => stack.send(textBody(), { 'idempotency-key': 'a b' }), 400, 100],
     ['bad deadline header', () => stack.send(textBody(), { 'x-sendgate-deadline': 'tomorrow' }), 400, 100],

@@ -304,7 +304,7 @@ export class TenantWebhookSender {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'sendgate-webhooks',
-          [SIGNATURE_HEADER]: signTenantBody(endpoint.secret, unixSeconds, entry.body),
+          [SIGNATURE_HEADER]: signTenantBody(endpoint.secret, unixSeconds, entry.body, entry.eventId),
           [EVENT_ID_HEADER]: entry.eventId,
         },
         body: entry.body,
