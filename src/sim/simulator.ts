@@ -4,11 +4,13 @@
  *
  * Not modelled (known gaps against the real Cloud API): the portfolio messaging limit (tiers) and
  * quality rating; per-user marketing caps (131049 only as an injected async failure); template
- * existence, approval, pacing and parameter counts; media upload/download and the 10-minute link
- * cache; country-code prefixing of `to` without `+` and the BR/MX wa_id rewrite; form-urlencoded
- * and multipart bodies; Graph management endpoints, BUC headers and 80007/80008 budgets; groups
+ * existence, approval, pacing and parameter counts at send time; the 10-minute link cache;
+ * country-code prefixing of `to` without `+`; form-urlencoded bodies; Graph management endpoints
+ * other than message_templates, BUC headers and 80007/80008 budgets; groups
  * beyond accepting `recipient_type: "group"`; webhook verification (GET) handshakes. TLS with
  * HTTP/2 is there when `tls` is given (self-signed.ts makes a pair for tests and benchmarks).
+ * Modelled beyond sends: media upload / URL / delete (media-routes.ts), the WABA's templates
+ * (`templates` in the config), and WhatsApp's wa_id for Mexico and Brazil (cloud-api/wa-id.ts).
  */
 import type { Clock } from '../clock.js';
 import { buildSimApp } from './app.js';
