@@ -79,7 +79,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   registerSignalMetrics(metrics.registry, () => parts.signals.stats());
   const plugins: Array<(app: FastifyInstance) => Promise<void>> = [
     (app) => consentRoutes(app, {
-      tenants, clock,
+      tenants, clock, recipients,
       consent: isFleetPolicy(policy)
         ? { recordConsent: (records) => policy.recordConsentAsync(records), consentOf: (t, r) => policy.consentOfAsync(t, r) }
         : policy,

@@ -38,6 +38,11 @@ describe('wa_id learned from send answers', () => {
     const reply = await s.send(text(to, 'gracias por escribir'));
     expect(reply.status).toBe(202);
     await s.waitForState(reply.json.messages[0].id, ['sent', 'delivered', 'read']);
+
+    // Consent recorded through the API for the number as the client writes it is keyed the same way.
+    const recorded = await s.consent({ recipient: to, status: 'opt_out' });
+    expect(recorded.json.recipient).toBe('5215512345678');
+    expect((await s.send(tpl(to, 'third'), marketing)).status).toBe(422);
   });
 
   it('Brazil (ninth digit): a STOP from the wa_id suppresses marketing to the number with its ninth digit', async () => {
