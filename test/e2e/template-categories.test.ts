@@ -22,6 +22,8 @@ beforeAll(async () => {
         { name: 'order_update', language: 'en_US', category: 'UTILITY' },
         { name: 'spring_sale', language: 'en_US', category: 'MARKETING' },
         { name: 'login_code', language: 'en_US', category: 'AUTHENTICATION' },
+        // More than one page (the gateway asks 200 at a time): the cursor paging is followed.
+        ...Array.from({ length: 450 }, (_, i) => ({ name: `bulk_${i}`, language: 'pt_BR', category: 'UTILITY' as const })),
       ],
     },
   });
@@ -42,11 +44,11 @@ describe('template categories', () => {
   it("a template without X-Sendgate-Category takes Meta's category; template_category_update changes it", async () => {
     const to = user(7001);
     await s.inbound(to, 'STOP');
-    // Read from Meta in the background at start: utility goes through once known.
-    const utility = await eventually(async () => {
-      const res = await s.send(tpl(to, 'order_update'));
-      return res.status === 202 ? res : undefined;
-    });
+    // Read from Meta in the background at start, page by page: the last page's template goes
+    // through once known (a utility template), so every page was read.
+    await eventually(async () => ((await s.send(tpl(to, 'bulk_449'))).status === 202 ? true : undefined));
+    const utility = await s.send(tpl(to, 'order_update'));
+    expect(utility.status).toBe(202);
     await s.waitForState(utility.json.messages[0].id, ['sent', 'delivered', 'read']);
     expect((await s.send(tpl(to, 'login_code'))).status).toBe(202);
     expect((await s.send(tpl(to, 'spring_sale'))).status).toBe(422); // marketing, opted out
