@@ -1,7 +1,8 @@
 /**
  * Meta account signals on /metrics, read from AccountSignals.stats() at scrape time:
  *   sendgate_meta_signals_total{field,outcome}   field: business_capability_update |
- *     phone_number_quality_update | account_update | user_preferences; outcome: applied | unmapped
+ *     phone_number_quality_update | account_update | user_preferences | template_category_update;
+ *     outcome: applied | unmapped
  *     (no tenant owns the WABA or number) | ignored (nothing sendgate acts on, e.g. TIER_NOT_SET)
  *   sendgate_number_quality_flagged{phone_number_id}  1 while Meta has the number's quality flagged
  */

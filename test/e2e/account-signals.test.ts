@@ -195,6 +195,10 @@ function suite(kind: 'embedded' | 'redis'): void {
     it('a signal no tenant owns is counted and answered 200 (Meta must not retry it for days)', async () => {
       expect(await postMeta(capabilityUpdate({ perBusiness: 10000, wabaId: '111111' }))).toBe(200);
       expect(metricValue(await metrics(), 'sendgate_meta_signals_total', { field: 'business_capability_update', outcome: 'unmapped' })).toBe(1);
+      // A field sendgate does not act on (account_alerts) is counted too.
+      const alert = { entry: [{ id: META_WABA_ID, time: 1739321024, changes: [{ field: 'account_alerts', value: { entity_type: 'WABA', entity_id: META_WABA_ID, alert_severity: 'WARNING', alert_status: 'ACTIVE', alert_type: 'INCREASED_CAPABILITIES_ELIGIBILITY_DEFERRED', alert_description: 'Deferred' } }] }], object: 'whatsapp_business_account' };
+      expect(await postMeta(alert)).toBe(200);
+      expect(metricValue(await metrics(), 'sendgate_meta_webhook_ignored_total', { reason: 'field:account_alerts' })).toBe(1);
     });
   });
 }
