@@ -5,6 +5,7 @@
  *   POST /{version}/{phone-number-id}/messages   and   POST /{phone-number-id}/messages
  *   GET  /__sim/stats[?pairs=0]    POST /__sim/reset    POST /__sim/inbound {phoneNumberId, from, text, name?}
  *   POST /__sim/faults {phoneNumberId?, faults}  (faults null/absent clears them)
+ *   POST /__sim/signal {kind: capability|quality|restriction|preference, phoneNumberId, ...}  (signals.ts)
  */
 import { constants as h2 } from 'node:http2';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -13,6 +14,8 @@ import { parseSimConfig } from './config.js';
 import type { SimEngine } from './engine.js';
 import type { SimMediaStore } from './media-store.js';
 import { simMediaRoutes } from './media-routes.js';
+import { SimSignalSchema } from './signals.js';
+import { Value } from '@sinclair/typebox/value';
 
 const JSON_TYPE = 'application/json; charset=UTF-8';
 const NGHTTP2_INTERNAL_ERROR = h2.NGHTTP2_INTERNAL_ERROR;
@@ -111,6 +114,17 @@ export function buildSimApp({ engine, maxBodyBytes, tls, media }: AppOptions): F
     try {
       const id = engine.inbound({ phoneNumberId: b.phoneNumberId, from: b.from, text: b.text, ...(typeof b.name === 'string' ? { name: b.name } : {}) });
       return { id };
+    } catch (err) {
+      return sendError(reply, 100, (err as Error).message);
+    }
+  });
+
+  // Meta's account webhooks on demand (signals.ts), as Simulator.signal() sends them.
+  app.post('/__sim/signal', async (req, reply) => {
+    if (!Value.Check(SimSignalSchema, req.body)) return sendError(reply, 100, 'Body must be a signal: {kind: capability|quality|restriction|preference, phoneNumberId, ...}.');
+    try {
+      engine.signal(req.body);
+      return { ok: true };
     } catch (err) {
       return sendError(reply, 100, (err as Error).message);
     }

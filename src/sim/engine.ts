@@ -6,6 +6,7 @@
 import type { Clock } from '../clock.js';
 import { isMarkRead, isTemplate, messageCategory, waIdOf, metaError, newFbtraceId, toE164Digits, validateMessageBody } from '../cloud-api/index.js';
 import type { SimConfig, SimFaults, SimNumber } from './config.js';
+import { signalChange, type SimSignal } from './signals.js';
 import { drawAsyncError, drawFault, drawLatencyMs, resolveFaults } from './faults.js';
 import { gcraForce, gcraTake } from './gcra.js';
 import { NumberState, type NumberStatsView, type PairStats } from './number-state.js';
@@ -126,6 +127,16 @@ export class SimEngine {
       },
     });
     return wamid;
+  }
+
+  /** Emits one of Meta's account webhooks about a number (signals.ts); throws without a webhook or number. */
+  signal(signal: SimSignal): void {
+    const n = this.states.get(signal.phoneNumberId);
+    if (!n) throw new Error(`simulator: unknown phone number id ${signal.phoneNumberId}`);
+    if (!this.sender) throw new Error('simulator: no webhook configured');
+    const nowSec = Math.floor(this.clock.nowMs() / 1000);
+    const { field, value } = signalChange(signal, n, nowSec);
+    this.sender.sendChange(n.wabaId, field, value, nowSec);
   }
 
   /** Counts a send request's HTTP version (bounded: versions other than 1.x and 2.0 are lumped). */

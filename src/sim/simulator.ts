@@ -15,6 +15,7 @@
 import type { Clock } from '../clock.js';
 import { buildSimApp } from './app.js';
 import { SimMediaStore, type StoredMedia } from './media-store.js';
+import type { SimSignal } from './signals.js';
 import { parseSimConfig, type SimConfigInput, type SimFaults, type SimNumber } from './config.js';
 import { SimEngine, type InboundInput, type SimStats } from './engine.js';
 
@@ -39,6 +40,8 @@ export interface Simulator {
    * failed) in due order, so a test need not sleep through the status delays.
    */
   flushWebhooks(options?: { pendingStatuses?: boolean }): Promise<void>;
+  /** Meta's account webhook about a number (capability, quality, restriction, preference), sent now. */
+  signal(signal: SimSignal): void;
   /** An uploaded media item (POST /{version}/{phone-number-id}/media), undefined once deleted. */
   media(id: string): StoredMedia | undefined;
 }
@@ -74,6 +77,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return {
     url: selfUrl,
     media: (id) => media.get(id),
+    signal: (s) => engine.signal(s),
     port,
     close: () => (closing ??= Promise.all([app.close(), engine.close()]).then(() => undefined)),
     stats: () => engine.stats(),
