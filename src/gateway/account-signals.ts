@@ -8,8 +8,9 @@
  *                               messaging limit; THROUGHPUT_UPGRADE → the number's mps to 1000;
  *                               FLAGGED / DOWNGRADE → quality flag on (UNFLAGGED / UPGRADE: off)
  *   account_update              a messaging restriction or a ban (DISABLE) → the tenant is paused
- *                               (`by: 'meta'`); REINSTATE, or a restriction event without one,
- *                               ends a pause Meta caused
+ *                               (`by: 'meta'`) until the restrictions' expiration (checked every
+ *                               minute, also after a restart); REINSTATE, or a restriction event
+ *                               without one, ends a pause Meta caused
  *   user_preferences            marketing `stop` → opt-out, `resume` → opt-in (source `meta-user-preferences`)
  *   template_category_update    the template's category in the categories cache (template-categories.ts)
  *
@@ -40,6 +41,8 @@ interface TenantSignalState {
   messagingLimit?: MessagingLimit;
   /** A Meta restriction paused the tenant: a later lift resumes it. */
   pausedByMeta?: boolean;
+  /** When every messaging restriction has expired (ms); absent for a ban or a restriction without an expiration. */
+  pausedUntilMs?: number;
   atMs: number;
 }
 
@@ -68,6 +71,8 @@ export interface AccountSignalsOptions {
   recordConsent(records: ConsentRecord[]): unknown;
   store: Pick<ControlStateStore, 'putControl'>;
   clock: Clock;
+  /** How often expired restrictions are looked for (default 60 s). */
+  expiryCheckMs?: number;
   /** The template categories cache (template_category_update). */
   templates?: { update(wabaId: string, name: string, language: string, category: string): boolean };
 }
@@ -96,13 +101,48 @@ export class AccountSignals {
   private readonly numberState = new Map<string, NumberSignalState>();
   private control: SignalControl | undefined;
   private log: SignalLog | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
 
   constructor(private readonly options: AccountSignalsOptions) {}
 
-  /** The dispatcher and the logger exist only after the components: bound before listen. */
+  /**
+   * The dispatcher and the logger exist only after the components: bound before listen. From then
+   * on, restrictions whose expiration passed (also while the gateway was down) end the pause.
+   */
   attach(control: SignalControl, log: SignalLog): void {
     this.control = control;
     this.log = log;
+    void this.resumeExpired();
+    this.expiryTimer = setInterval(() => void this.resumeExpired(), this.options.expiryCheckMs ?? 60_000);
+    this.expiryTimer.unref();
+  }
+
+  close(): void {
+    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+  }
+
+  /** Resumes tenants whose Meta restriction has expired (Meta sends no webhook when it lapses). */
+  resumeExpired(): Promise<void> {
+    // One check at a time: an overlapping call waits for the running one instead of resuming twice.
+    this.checking ??= this.checkExpired().finally(() => {
+      this.checking = undefined;
+    });
+    return this.checking;
+  }
+
+  private async checkExpired(): Promise<void> {
+    const nowMs = this.options.clock.nowMs();
+    for (const [tenantId, state] of this.tenantState) {
+      if (state.pausedByMeta !== true || state.pausedUntilMs === undefined || state.pausedUntilMs > nowMs) continue;
+      try {
+        await this.saveTenant(tenantId, { pausedByMeta: false });
+      } catch {
+        continue; // not stored: tried again at the next check
+      }
+      this.control?.resumeTenant(tenantId);
+      this.log?.info({ tenant: tenantId, expiredAt: new Date(state.pausedUntilMs).toISOString() }, 'Meta restriction expired: tenant resumed');
+    }
   }
 
   /** Re-applies what Meta said before a restart (entries of the store's control state). */
@@ -183,9 +223,15 @@ export class AccountSignals {
         if (tenant === undefined) return 'unmapped';
         const restricted = event.restrictions.filter((r) => MESSAGING_RESTRICTIONS.has(r.type));
         if (restricted.length > 0 || event.banState === 'DISABLE') {
-          await this.saveTenant(tenant.id, { pausedByMeta: true });
+          // Paused until the last messaging restriction expires; a ban or an open-ended restriction until lifted.
+          const ends = restricted.map((r) => r.expiresAtMs);
+          const untilMs = event.banState !== 'DISABLE' && ends.every((e): e is number => e !== null) ? Math.max(...ends) : undefined;
+          const { pausedUntilMs: _previous, ...rest } = this.tenantState.get(tenant.id) ?? { atMs: 0 };
+          this.tenantState.set(tenant.id, rest);
+          await this.saveTenant(tenant.id, { pausedByMeta: true, ...(untilMs !== undefined ? { pausedUntilMs: untilMs } : {}) });
           this.control?.pauseTenant(tenant.id, 'meta');
-          this.log?.warn({ tenant: tenant.id, event: event.event, restrictions: event.restrictions, banState: event.banState }, 'Meta restricted the account: tenant paused until an operator resumes it');
+          this.log?.warn({ tenant: tenant.id, event: event.event, restrictions: event.restrictions, banState: event.banState, until: untilMs === undefined ? null : new Date(untilMs).toISOString() },
+            'Meta restricted the account: tenant paused until the restriction expires or is lifted (or an operator resumes it)');
           return 'applied';
         }
         const lifted = event.banState === 'REINSTATE' || (event.event === 'ACCOUNT_RESTRICTION' && restricted.length === 0);

@@ -116,6 +116,7 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
     store, core, policy, webhooks, consumer, upstream, tenants, signals, templates, numbers, memberId,
     async close() {
       templates.close();
+      signals.close();
       consumer.close();
       await upstream.close();
       await webhooks.close();

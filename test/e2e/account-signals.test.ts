@@ -165,9 +165,10 @@ function suite(kind: 'embedded' | 'redis'): void {
       expect(before.status).toBe(202);
       expect(lane(OTHER_NUMBER)?.paused).toBe(false);
 
+      // Expiring far ahead: an expired restriction resumes the tenant (test/gateway/account-signals.test.ts).
       expect(await postMeta(accountRestriction([
-        { type: 'RESTRICTED_ADD_PHONE_NUMBER_ACTION', expiration: '2026-04-19T13:59:20+0000' },
-        { type: 'RESTRICTED_BIZ_INITIATED_MESSAGING', expiration: '2026-04-19T13:59:20+0000' },
+        { type: 'RESTRICTED_ADD_PHONE_NUMBER_ACTION', expiration: '2099-04-19T13:59:20+0000' },
+        { type: 'RESTRICTED_BIZ_INITIATED_MESSAGING', expiration: '2099-04-19T13:59:20+0000' },
       ], OTHER_WABA))).toBe(200);
       expect(lane(OTHER_NUMBER)?.paused).toBe(true);
       await restart();
