@@ -94,12 +94,12 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
     policy = createPolicyEngine({ config, core, clock, store: openPolicyStore(join(dataDir, POLICY_DB_FILE), { onError }) });
     webhooks = await openEmbeddedWebhooks({ ...webhookOptions, storagePath: dataDir });
   }
-  const fleetPolicy = policy;
+  const engine = policy; // a const for the closures below (`policy` is assigned in either branch)
   const templates = new TemplateCategories({ tenants, baseUrl: config.upstream.baseUrl, version: config.upstream.version, timeoutMs: config.upstream.timeoutMs });
   const signals = new AccountSignals({
     tenants, store, clock, templates,
-    setMessagingLimit: (tenantId, limit) => fleetPolicy.setMessagingLimit(tenantId, limit),
-    recordConsent: (records) => isFleetPolicy(fleetPolicy) ? fleetPolicy.recordConsentAsync(records) : fleetPolicy.recordConsent(records),
+    setMessagingLimit: (tenantId, limit) => engine.setMessagingLimit(tenantId, limit),
+    recordConsent: (records) => isFleetPolicy(engine) ? engine.recordConsentAsync(records) : engine.recordConsent(records),
   });
   // Each tenant's own opt-out words, so the `optOut` flag of its inbound webhooks agrees with the
   // opt-out the policy records (compiled once; tenants without their own get every language's).
