@@ -73,8 +73,9 @@ export async function mediaRoutes(app: FastifyInstance, options: MediaRouteOptio
   };
 
   const media = async (request: FastifyRequest<{ Querystring: Static<typeof MediaQuery> }>, reply: FastifyReply, method: 'GET' | 'DELETE', version: string, mediaId: string): Promise<FastifyReply> => {
+    // Media ids are digits: any other one-segment path (the unversioned route catches them) is a 404.
+    if (!/^[0-9]{1,64}$/.test(mediaId)) throw new GatewayError('NOT_FOUND', `Unknown path or media id '${mediaId.slice(0, 64)}'`);
     const tenant = requireTenant(tenants, request);
-    if (!/^[0-9]{1,64}$/.test(mediaId)) throw new GatewayError('NOT_FOUND', `Unknown media id '${mediaId.slice(0, 64)}'`);
     const phoneNumberId = request.query.phone_number_id ?? ownUploader(known, tenants, tenant, mediaId) ?? tenant.numbers[0]?.phoneNumberId;
     if (phoneNumberId === undefined) throw new GatewayError('NOT_FOUND', 'This tenant has no phone number to ask Meta with');
     const { number } = requireOwnNumber(tenants, tenant, phoneNumberId);
