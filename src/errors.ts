@@ -58,8 +58,11 @@ export const ERRORS = {
   MESSAGING_LIMIT_REACHED: own(429, 900430, 'Messaging limit reached'),
   // 429: the number's or tenant's queue holds its cap (limits.maxQueuedPerNumber / PerTenant)
   QUEUE_FULL: own(429, 900431, 'Queue full'),
+  MEDIA_RATE_LIMITED: own(429, 900432, 'Media request rate limit reached'),
   // 5xx
   STORAGE_UNAVAILABLE: own(503, 900503, 'Storage unavailable'),
+  /** A relayed request (media) found Meta unreachable: nothing was done, retry. */
+  UPSTREAM_UNAVAILABLE: own(503, 900504, 'Upstream unavailable'),
   INTERNAL: own(500, 900500, 'Internal error'),
 } as const satisfies Record<string, ErrorSpec>;
 

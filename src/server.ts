@@ -14,6 +14,9 @@ import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
 import { DEFAULT_LEASE_TTL_MS, FleetMember } from './fleet/member.js';
 import { openComponents } from './gateway/components.js';
 import { messageEndings, OWED_SWEEP_MS } from './gateway/message-ended.js';
+import { RecipientAliases } from './gateway/recipient-aliases.js';
+import { mediaRoutes } from './http/routes/media.js';
+import { MediaRelay } from './upstream/media-relay.js';
 import { consentRoutes } from './http/routes/consent.js';
 import { GatewayMetrics, registerCoreMetrics } from './observability/metrics.js';
 import { registerPolicyMetrics, type PolicyEngine } from './policy/index.js';
@@ -23,6 +26,7 @@ import type { MessageRecord, RecordedError, Store } from './store/types.js';
 import type { GatewayError } from './errors.js';
 import { metaWebhookRoutes } from './webhooks/index.js';
 import { registerWebhookMetrics } from './webhooks/metrics.js';
+import { registerSignalMetrics } from './gateway/account-signals-metrics.js';
 
 /** What a template's departure is checked with. */
 const departureOf = (rec: MessageRecord, nowMs: number) => ({ phoneNumberId: rec.phoneNumberId, to: rec.to, marketing: rec.priority === 1, nowMs });
@@ -59,6 +63,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   let log: Pick<FastifyBaseLogger, 'error'> | undefined;
   const parts = await openComponents(config, clock, (err, what) => log?.error({ err }, `${what} failed; kept, will retry`));
   const { store, core, policy, webhooks, consumer, tenants } = parts;
+  const recipients = new RecipientAliases();
 
   // The app needs the dispatcher and the dispatcher logs through the app's logger: the app gets
   // late-bound ports, used only after createDispatcher below has run (before listen).
@@ -72,24 +77,36 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   registerPolicyMetrics(metrics.registry, policy);
   registerCoreMetrics(metrics.registry, () => core.stats());
   registerWebhookMetrics(metrics.registry, () => webhooks.stats());
+  registerSignalMetrics(metrics.registry, () => parts.signals.stats());
   const plugins: Array<(app: FastifyInstance) => Promise<void>> = [
     (app) => consentRoutes(app, {
-      tenants, clock,
+      tenants, clock, recipients,
       consent: isFleetPolicy(policy)
         ? { recordConsent: (records) => policy.recordConsentAsync(records), consentOf: (t, r) => policy.consentOfAsync(t, r) }
         : policy,
     }),
   ];
+  // Media relayed to Meta with the number's token (src/http/routes/media.ts), on its own pool.
+  const mediaRelay = new MediaRelay(config.upstream);
+  plugins.push((app) => mediaRoutes(app, {
+    tenants, clock, relay: mediaRelay, version: config.upstream.version,
+    maxBytes: config.limits.mediaMaxBytes, ratePerSec: config.limits.mediaRequestsPerSec, burst: config.limits.mediaBurst,
+  }));
   const secrets = config.webhooks;
   if (secrets !== undefined) {
     plugins.push(async (app) => {
-      await app.register(metaWebhookRoutes, webhooks.routeOptions(secrets, consumer.onEvents));
+      // Display numbers are learned from every batch first: a quality signal names a number by it.
+      await app.register(metaWebhookRoutes, webhooks.routeOptions(secrets, async (events) => {
+        await parts.signals.learn(events);
+        await consumer.onEvents(events);
+      }));
     });
   }
 
   const app = await buildApp({
     deps: {
-      config, tenants, store, clock, metrics, policy,
+      config, tenants, store, clock, metrics, policy, recipients,
+      templates: { categoryOf: (tenantId, name, language) => parts.templates.categoryOf(tenantId, name, language) },
       coreLoaded: () => true,
       wamidAnswers: webhooks.wamidAnswers,
       dispatch: {
@@ -143,6 +160,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     onEvent(event: DispatchEvent) {
       if (event.type === 'attempt') {
         metrics.upstreamSends.inc({ outcome: event.outcome, code: String(event.code) });
+        if (event.waId !== undefined) recipients.learn(event.to, event.waId);
         // What an answer teaches about the recipient (131026, 131049, 131050) holds from this
         // attempt on, for the messages still queued to them, not from when this one ends.
         if (LEARNED_FROM_ANSWERS.has(event.code) && event.to !== '') {
@@ -155,7 +173,15 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     },
   });
   // Pauses, limit overrides and learned rates first: nothing leaves before they hold again.
-  dispatcher.restore(await store.controlEntries());
+  const controlEntries = await store.controlEntries();
+  dispatcher.restore(controlEntries);
+  // What Meta's account signals set (messaging limit, quality flags, display numbers) holds again.
+  parts.signals.restore(controlEntries);
+  parts.signals.attach({
+    pauseTenant: (id, by) => dispatcher.pauseTenant(id, by),
+    resumeTenant: (id) => dispatcher.resumeTenant(id),
+    setLimits: (id, change) => dispatcher.setLimits(id, change),
+  }, app.log);
   // The store is the queue: recovery learns which numbers have work and their lanes page it (in a
   // fleet, each number's lanes start when this process takes its lease).
   await dispatcher.recover();
@@ -165,6 +191,8 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   await fleet?.start(dispatcher);
 
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
+  // Template categories are read in the background: Meta being slow at boot must not hold sends.
+  void parts.templates.start();
   const url = address.replace('[::1]', '127.0.0.1');
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -173,6 +201,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       await fleet?.stop(); // hands every number over, its requests answered first
       await dispatcher.close();
       await endings.drain();
+      await mediaRelay.close();
       await parts.close();
     })();
     return closing;

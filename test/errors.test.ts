@@ -17,6 +17,7 @@ describe('error catalogue', () => {
         "INVALID_RECIPIENT": "400 100 OAuthException",
         "LINK_NOT_ALLOWED": "422 900424 SendgateException",
         "MARKETING_DEFERRED": "422 131049 OAuthException",
+        "MEDIA_RATE_LIMITED": "429 900432 SendgateException",
         "MESSAGING_LIMIT_REACHED": "429 900430 SendgateException",
         "NOT_FOUND": "404 100 OAuthException",
         "NUMBER_NOT_OWNED": "403 10 OAuthException",
@@ -31,6 +32,7 @@ describe('error catalogue', () => {
         "UNAUTHORIZED": "401 190 OAuthException",
         "UNKNOWN_NUMBER": "404 100 OAuthException",
         "UNSUPPORTED_CONTENT_TYPE": "400 100 OAuthException",
+        "UPSTREAM_UNAVAILABLE": "503 900504 SendgateException",
       }
     `);
   });

@@ -4,7 +4,7 @@
  * the category explicitly (`template.category`, a sendgate extension stripped before forwarding is
  * the caller's business). Every free-form message is a service message.
  */
-import type { MessageBody } from './validate.js';
+import { messageType, type MessageBody } from './validate.js';
 
 export type MessageCategory = 'authentication' | 'utility' | 'marketing' | 'service' | 'unknown';
 
@@ -12,7 +12,7 @@ const CATEGORIES = new Set<string>(['authentication', 'utility', 'marketing']);
 
 /** True when the body is a template send (the only kind allowed outside the 24 h window). */
 export function isTemplate(body: MessageBody): boolean {
-  return body['type'] === 'template';
+  return messageType(body) === 'template';
 }
 
 /**

@@ -72,11 +72,15 @@ export function validateMedia(type: string, m: Obj): BodyProblem | null {
   return null;
 }
 
-const COMPONENT_TYPES = new Set(['header', 'body', 'footer', 'button', 'carousel', 'limited_time_offer']);
-const PARAMETER_TYPES = new Set([
-  'text', 'currency', 'date_time', 'image', 'video', 'document', 'location', 'payload', 'coupon_code', 'action',
-  'expiration_time_ms', 'limited_time_offer', 'product', 'order_status',
-]);
+/**
+ * A template text parameter: Meta's own examples pass booleans to quick-reply buttons
+ * ("Send Sample Issue Resolution Template": `{"type":"text","text":true}`), so scalars are accepted.
+ */
+function scalarText(q: Obj, key: string, path: string, max: number): BodyProblem | null {
+  const v = q[key];
+  if (typeof v === 'number' || typeof v === 'boolean') return null;
+  return str(q, key, path, max);
+}
 
 export function validateTemplate(t: Obj): BodyProblem | null {
   let p = str(t, 'name', 'template', 512);
@@ -93,7 +97,8 @@ export function validateTemplate(t: Obj): BodyProblem | null {
     const path = `template.components[${i}]`;
     if (!isObject(c)) return invalid(path, 'must be an object');
     if (typeof c['type'] !== 'string') return missing(`${path}.type`);
-    if (!COMPONENT_TYPES.has(c['type'])) return invalid(`${path}.type`, `unknown component type '${c['type']}'`);
+    // Component and parameter types sendgate does not read (carousel cards, limited-time offers,
+    // order status, ...) pass through: Meta adds them and judges them against the template.
     if (c['type'] === 'button') {
       if (typeof c['sub_type'] !== 'string') return missing(`${path}.sub_type`);
       const idx = c['index'];
@@ -109,9 +114,8 @@ export function validateTemplate(t: Obj): BodyProblem | null {
       if (!isObject(q)) return invalid(qpath, 'must be an object');
       const qt = q['type'];
       if (typeof qt !== 'string') return missing(`${qpath}.type`);
-      if (!PARAMETER_TYPES.has(qt)) return invalid(`${qpath}.type`, `unknown parameter type '${qt}'`);
       if (qt === 'text' || qt === 'payload' || qt === 'coupon_code') {
-        const pp = str(q, qt, qpath, 32_768);
+        const pp = scalarText(q, qt, qpath, 32_768);
         if (pp) return pp;
       } else if (qt === 'image' || qt === 'video' || qt === 'document') {
         const m = obj(q, qt, qpath);
@@ -195,16 +199,16 @@ function validateCtaUrl(action: Obj): BodyProblem | null {
   return null;
 }
 
-/** Interactive kinds accepted without a deep check: they pass if they carry an action object. */
-const SHALLOW_INTERACTIVE = new Set(['flow', 'product', 'product_list', 'catalog_message', 'location_request_message', 'call_permission_request', 'voice_call']);
-
 export function validateInteractive(it: Obj): BodyProblem | null {
   const kind = it['type'];
   if (kind === undefined) return missing('interactive.type');
   if (typeof kind !== 'string') return invalid('interactive.type', 'must be a string');
-  const action = obj(it, 'action', 'interactive');
-  if (isProblem(action)) return action;
+  // Other kinds (flow, product, product_list, catalog_message, order_details, order_status,
+  // location_request_message, call_permission_request, voice_call, and whatever Meta adds) pass
+  // through: their texts are still read by the content policies, Meta judges their shape.
   if (kind === 'button' || kind === 'list' || kind === 'cta_url') {
+    const action = obj(it, 'action', 'interactive');
+    if (isProblem(action)) return action;
     const body = obj(it, 'body', 'interactive');
     if (isProblem(body)) return body;
     const bp = str(body, 'text', 'interactive.body', kind === 'list' ? 4096 : 1024);
@@ -229,8 +233,8 @@ export function validateInteractive(it: Obj): BodyProblem | null {
     if (kind === 'list') return validateList(action);
     return validateCtaUrl(action);
   }
-  if (SHALLOW_INTERACTIVE.has(kind)) return null;
-  return { code: 131009, details: `Parameter 'interactive.type' is not valid: unsupported interactive type '${kind}'.` };
+  if (it['action'] !== undefined && !isObject(it['action'])) return invalid('interactive.action', 'must be an object');
+  return null;
 }
 
 function coordinate(v: unknown, limit: number): boolean {

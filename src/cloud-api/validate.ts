@@ -46,7 +46,7 @@ const MEDIA_TYPES = new Set(['image', 'video', 'audio', 'document', 'sticker']);
 
 function validateTypeObject(type: string, body: MessageBody): BodyProblem | null {
   const content = body[type];
-  if (content === undefined) return missing(type);
+  if (content === undefined) return KNOWN_TYPES.includes(type) ? missing(type) : null;
   if (type === 'contacts') return validateContacts(content);
   if (!isObject(content)) return invalid(type, 'must be an object');
   switch (type) {
@@ -55,17 +55,36 @@ function validateTypeObject(type: string, body: MessageBody): BodyProblem | null
     case 'interactive': return validateInteractive(content);
     case 'location': return validateLocation(content);
     case 'reaction': return validateReaction(content);
+    // A type sendgate does not know (Meta adds them) passes through: Meta judges its object.
     default: return MEDIA_TYPES.has(type) ? validateMedia(type, content) : null;
   }
 }
 
-const SUPPORTED_TYPES = new Set(['text', 'template', 'interactive', 'location', 'contacts', 'reaction', ...MEDIA_TYPES]);
+/** Types whose object sendgate reads (texts, links, sizes); any other type passes through to Meta. */
+const KNOWN_TYPES = ['text', 'template', 'interactive', 'location', 'contacts', 'reaction', ...MEDIA_TYPES];
+/** What a type name looks like (Meta's are lower_snake_case); keeps a hostile string out of logs and metrics. */
+const TYPE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 /**
- * Validates a send body the way the Cloud API does; returns null when valid. Types: text, template,
- * image/video/audio/document/sticker (id or link), interactive (button, list; also cta_url passes),
- * location, contacts, reaction, and mark-as-read ({status:"read", message_id}). Rejects
- * prototype-pollution keys (__proto__, constructor, prototype) anywhere in the body.
+ * The message's type: `type` when given, else the one Meta infers. Meta documents bodies without
+ * `type` (its "Send Reply to List Message" example carries only `interactive`), so a missing type
+ * is the known type object the body carries, and `text` when it carries none.
+ */
+export function messageType(body: MessageBody): string {
+  const type = body['type'];
+  if (typeof type === 'string') return type;
+  if (body['text'] !== undefined) return 'text';
+  for (const known of KNOWN_TYPES) if (body[known] !== undefined) return known;
+  return 'text';
+}
+
+/**
+ * Validates a send body the way the Cloud API does; returns null when valid. Never stricter than
+ * Meta: it checks what the gateway's policies and limits read (recipient, type, texts, links, sizes)
+ * in text, template, media (id or link), interactive (button, list, cta_url), location, contacts,
+ * reaction and mark-as-read ({status:"read", message_id}); other message types, interactive kinds,
+ * template components and parameter types, and unknown fields pass through for Meta to judge.
+ * Rejects prototype-pollution keys (__proto__, constructor, prototype) anywhere in the body.
  */
 export function validateMessageBody(body: unknown): BodyProblem | null {
   if (!isObject(body)) return { code: 100, details: 'Invalid parameter: the body must be a JSON object.' };
@@ -95,9 +114,9 @@ export function validateMessageBody(body: unknown): BodyProblem | null {
     return { code: 100, details: 'Invalid parameter: to is not a valid phone number.' };
   }
 
-  const type = body['type'] ?? 'text'; // Meta defaults a missing type to text
-  if (typeof type !== 'string') return { code: 100, details: 'Param type must be a string.' };
-  if (!SUPPORTED_TYPES.has(type)) return { code: 131051, details: `Message type '${type}' is not currently supported.` };
+  if (body['type'] !== undefined && typeof body['type'] !== 'string') return { code: 100, details: 'Param type must be a string.' };
+  const type = messageType(body);
+  if (!TYPE_NAME.test(type)) return { code: 131051, details: 'Message type is not currently supported.' };
 
   const context = body['context'];
   if (context !== undefined) {

@@ -252,6 +252,11 @@ export const ConfigSchema = Type.Object(
         maxQueuedPerNumber: Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: 1_000_000 }),
         /** Waiting messages per tenant at most, over all its numbers; 429 beyond it, as above. */
         maxQueuedPerTenant: Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: 10_000_000 }),
+        /** Largest media upload relayed (streamed, never held whole); Meta's own cap is 100 MB (documents). */
+        mediaMaxBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, default: 100 * 1024 * 1024 }),
+        /** Media requests (upload, URL, delete) per tenant per second, and their burst: 429 beyond. */
+        mediaRequestsPerSec: Type.Number({ exclusiveMinimum: 0, maximum: 10_000, default: 10 }),
+        mediaBurst: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -32,9 +32,9 @@ export interface OperatorControl {
   overrides?: LimitsPatch;
 }
 
-/** Who paused, and why: an operator, or an upstream answer with its Graph code. */
+/** Who paused, and why: an operator, an upstream answer with its Graph code, or a Meta account signal (account_update). */
 export interface PauseReason {
-  by: 'operator' | 'upstream';
+  by: 'operator' | 'upstream' | 'meta';
   code?: number;
   atMs: number;
 }

@@ -40,8 +40,8 @@ export function resumeNumber(s: DispatchState, phoneNumberId: string): void {
   runLanesOf(s, (l) => l === lane);
 }
 
-export function pauseTenant(s: DispatchState, tenantId: string): void {
-  s.pausedTenants.set(tenantId, { by: 'operator', atMs: s.deps.clock.nowMs() });
+export function pauseTenant(s: DispatchState, tenantId: string, by: 'operator' | 'meta' = 'operator'): void {
+  s.pausedTenants.set(tenantId, { by, atMs: s.deps.clock.nowMs() });
   saveTenant(s, tenantId);
   runLanesOf(s, (l) => l.tenantId === tenantId);
 }

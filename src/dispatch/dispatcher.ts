@@ -97,7 +97,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     setLimits: (phoneNumberId, patch) => setLimits(s, phoneNumberId, patch),
     pause: (phoneNumberId) => pauseNumber(s, phoneNumberId),
     resume: (phoneNumberId) => resumeNumber(s, phoneNumberId),
-    pauseTenant: (tenantId) => pauseTenant(s, tenantId),
+    pauseTenant: (tenantId, by) => pauseTenant(s, tenantId, by),
     resumeTenant: (tenantId) => resumeTenant(s, tenantId),
     resumeAfterNewToken: (tenantId) => resumeAfterNewToken(s, tenantId),
     snapshot: () => snapshot(s),

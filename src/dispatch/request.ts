@@ -34,6 +34,7 @@ export async function request(s: DispatchState, lane: Lane, job: Job, info: Numb
       reaction,
       upstreamMs: endMs - startMs,
       to: job.rec.to,
+      ...(result.kind === 'ok' && result.waId !== undefined && result.waId !== job.rec.to ? { waId: result.waId } : {}),
     });
     await react(s, lane, job, info, result, reaction);
   } catch (err) {

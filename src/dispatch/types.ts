@@ -176,6 +176,8 @@ export type DispatchEvent =
       upstreamMs: number;
       /** Recipient digits ('' for mark-as-read): what the answer says about them is learned at once. */
       to: string;
+      /** The answer's `contacts[0].wa_id` when it differs from `to` (Brazil's ninth digit, Mexico's 521). */
+      waId?: string;
     }
   | {
       type: 'final';
@@ -275,7 +277,8 @@ export interface Dispatcher {
   pause(phoneNumberId: string): void;
   /** Ends a pause by `pause`, by an upstream answer, or a maintenance pause (131057). */
   resume(phoneNumberId: string): void;
-  pauseTenant(tenantId: string): void;
+  /** `by: 'meta'` when a Meta account restriction pauses it (default: an operator). */
+  pauseTenant(tenantId: string, by?: 'operator' | 'meta'): void;
   resumeTenant(tenantId: string): void;
   /** A number of the tenant got a new Meta token: ends the tenant's pause if a 190 caused it; true when it did. */
   resumeAfterNewToken(tenantId: string): boolean;

@@ -9,21 +9,24 @@
  */
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
+import type { Config, TenantConfig } from '../config/schema.js';
 import { loadCore, type Core } from '../core/index.js';
 import type { NumberInfo } from '../dispatch/types.js';
 import { createPolicyEngine, openPolicyStore, POLICY_DB_FILE, policyConsumerHooks, type PolicyEngine } from '../policy/index.js';
 import { newMemberId } from '../fleet/member.js';
 import { openStore } from '../store/index.js';
+import { isFleetPolicy } from '../policy/shared-engine.js';
 import { RedisStore } from '../store/redis/redis-store.js';
 import type { Store } from '../store/types.js';
 import { createUndiciUpstream, type UndiciUpstream } from '../upstream/undici-upstream.js';
-import { MetaEventConsumer, openEmbeddedWebhooks, type Webhooks } from '../webhooks/index.js';
+import { compileOptOutWords, DEFAULT_OPT_OUT_SET, MetaEventConsumer, openEmbeddedWebhooks, type Webhooks } from '../webhooks/index.js';
 import { openRedisWebhooks } from '../webhooks/redis.js';
+import { AccountSignals } from './account-signals.js';
 import { TenantCatalog } from './catalog/catalog.js';
 import { RedisCatalogBackend } from './catalog/redis-backend.js';
 import { TenantRuntime } from './catalog/runtime.js';
 import { SqliteCatalogBackend } from './catalog/sqlite-backend.js';
+import { TemplateCategories } from './template-categories.js';
 import { openFleetPolicy } from './fleet-policy.js';
 import { TenantRegistry } from './tenants.js';
 
@@ -37,6 +40,10 @@ export interface Components {
   tenants: TenantRegistry;
   /** Runtime tenants and keys (admin API), seeded from the config; keeps `tenants` and `numbers` current. */
   catalog: TenantCatalog;
+  /** Meta's account signals (capability, quality, account_update, user_preferences, template_category_update). */
+  signals: AccountSignals;
+  /** Each tenant's templates' categories, read from Meta (tenants with wabaIds). */
+  templates: TemplateCategories;
   /** Live per-number limits: the dispatcher reads this map at every decision. */
   numbers: Map<string, NumberInfo>;
   /** In a fleet (storage on Redis): this process's member id; null when embedded. */
@@ -101,8 +108,28 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
     policy = createPolicyEngine({ config: running, core, clock, store: openPolicyStore(join(dataDir, POLICY_DB_FILE), { onError }) });
     webhooks = await openEmbeddedWebhooks({ ...webhookOptions, storagePath: dataDir });
   }
+  const engine = policy; // a const for the closures below (`policy` is assigned in either branch)
+  const templates = new TemplateCategories({ tenants, baseUrl: config.upstream.baseUrl, version: config.upstream.version, timeoutMs: config.upstream.timeoutMs });
+  const signals = new AccountSignals({
+    tenants, store, clock, templates,
+    setMessagingLimit: (tenantId, limit) => engine.setMessagingLimit(tenantId, limit),
+    recordConsent: (records) => isFleetPolicy(engine) ? engine.recordConsentAsync(records) : engine.recordConsent(records),
+  });
+  // Each tenant's own opt-out words, so the `optOut` flag of its inbound webhooks agrees with the
+  // opt-out the policy records (compiled once per tenant version, runtime changes included;
+  // tenants without their own get every language's).
+  const optOutWords = new WeakMap<TenantConfig, ReadonlySet<string>>();
+  const optOutWordsOf = (tenantId: string) => {
+    const tenant = tenants.tenant(tenantId);
+    if (tenant?.policy.optOutWords === undefined) return DEFAULT_OPT_OUT_SET;
+    let compiled = optOutWords.get(tenant);
+    if (compiled === undefined) optOutWords.set(tenant, compiled = compileOptOutWords(tenant.policy.optOutWords));
+    return compiled;
+  };
   const consumer = new MetaEventConsumer({
-    records: store, owners: tenants, sink: webhooks.sender, unmatched: webhooks.unmatched, wamidAnswers: webhooks.wamidAnswers, clock, hooks: policyConsumerHooks(policy, tenants),
+    records: store, owners: tenants, sink: webhooks.sender, unmatched: webhooks.unmatched, wamidAnswers: webhooks.wamidAnswers, clock,
+    optOutWords: optOutWordsOf,
+    hooks: { ...policyConsumerHooks(policy, tenants), onSignal: signals.onSignal },
     ...(onError !== undefined ? { onError } : {}),
   });
   const upstream = createUndiciUpstream(config.upstream);
@@ -111,8 +138,10 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
   policy.setTenants([...tenants.tenants()]);
 
   return {
-    store, core, policy, webhooks, consumer, upstream, tenants, catalog, numbers, memberId,
+    store, core, policy, webhooks, consumer, upstream, tenants, catalog, signals, templates, numbers, memberId,
     async close() {
+      templates.close();
+      signals.close();
       consumer.close();
       await upstream.close();
       await webhooks.close();

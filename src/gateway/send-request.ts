@@ -4,7 +4,7 @@
  * Pure: no I/O, no clock reads (nowMs is passed in).
  */
 import { createHash } from 'node:crypto';
-import { toE164Digits, validateMessageBody } from '../cloud-api/index.js';
+import { isTemplate, toE164Digits, validateMessageBody } from '../cloud-api/index.js';
 import type { TenantConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { NewMessage, Priority } from '../store/types.js';
@@ -28,7 +28,10 @@ export interface BuiltMessage {
   body: Record<string, unknown>;
 }
 
-export function buildMessage(tenant: TenantConfig, phoneNumberId: string, body: unknown, headers: SendHeaders, nowMs: number): BuiltMessage {
+/** A template's category as Meta has it (template-categories.ts), when known. */
+export type TemplateCategoryOf = (name: string, language: string | undefined) => string | undefined;
+
+export function buildMessage(tenant: TenantConfig, phoneNumberId: string, body: unknown, headers: SendHeaders, nowMs: number, templateCategory?: TemplateCategoryOf): BuiltMessage {
   const problem = validateMessageBody(body);
   if (problem !== null) throw new GatewayError('INVALID_PARAMETER', problem.details);
   const fields = body as Record<string, unknown>;
@@ -41,7 +44,7 @@ export function buildMessage(tenant: TenantConfig, phoneNumberId: string, body: 
     if (digits === null) throw new GatewayError('INVALID_RECIPIENT', `'to' is not a valid E.164 phone number: expected 7 to 15 digits, optionally with +, spaces, hyphens or parentheses`);
     to = digits;
   }
-  const category = parseCategory(headers.category, fields);
+  const category = parseCategory(headers.category, fields, templateCategory);
   const idempotencyKey = parseIdempotencyKey(headers.idempotencyKey);
   // What goes upstream carries the normalised recipient, so what is counted is what is sent.
   const upstreamBody = markAsRead ? JSON.stringify(fields) : JSON.stringify({ ...fields, to: `+${to}` });
@@ -67,13 +70,19 @@ function priorityOf(category: string): Priority {
   return category === 'marketing' || category === 'unknown' ? 1 : 0;
 }
 
-function parseCategory(header: string | undefined, body: Record<string, unknown>): string {
+/** The header's category; else a template's as Meta has it, or `unknown`; free-form is `service`. */
+function parseCategory(header: string | undefined, body: Record<string, unknown>, templateCategory?: TemplateCategoryOf): string {
   if (header !== undefined) {
     const value = header.trim().toLowerCase();
     if (!CATEGORIES.has(value)) throw new GatewayError('INVALID_HEADER', `X-Sendgate-Category must be one of ${[...CATEGORIES].join(', ')}`);
     return value;
   }
-  return body.type === 'template' ? 'unknown' : 'service';
+  if (!isTemplate(body)) return 'service';
+  const t = body['template'];
+  if (templateCategory === undefined || typeof t !== 'object' || t === null) return 'unknown';
+  const { name, language } = t as { name?: unknown; language?: { code?: unknown } };
+  if (typeof name !== 'string') return 'unknown';
+  return templateCategory(name, typeof language?.code === 'string' ? language.code : undefined) ?? 'unknown';
 }
 
 function parseIdempotencyKey(header: string | undefined): string | null {

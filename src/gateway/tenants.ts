@@ -20,6 +20,8 @@ export class TenantRegistry {
   private byId = new Map<string, TenantConfig>();
   private byWaba = new Map<string, TenantConfig>();
   private byDisplayNumber = new Map<string, NumberEntry>();
+  /** Display numbers learned from webhooks' metadata, per number id (bounded by the numbers). */
+  private readonly learned = new Map<string, string>();
 
   constructor(config: Pick<Config, 'tenants'>) {
     const keys = config.tenants.flatMap((t) => t.apiKeys.map((key) => ({ digest: sha256(key).toString('hex'), tenantId: t.id })));
@@ -43,6 +45,12 @@ export class TenantRegistry {
         if (number.displayPhoneNumber !== undefined) byDisplayNumber.set(number.displayPhoneNumber, { tenant, number });
       }
       for (const wabaId of tenant.wabaIds ?? []) byWaba.set(wabaId, tenant);
+    }
+    // What was learned stays learned while the number exists and has no configured display number.
+    for (const [phoneNumberId, display] of this.learned) {
+      const entry = byNumber.get(phoneNumberId);
+      if (entry === undefined || entry.number.displayPhoneNumber !== undefined) this.learned.delete(phoneNumberId);
+      else if (!byDisplayNumber.has(display)) byDisplayNumber.set(display, entry);
     }
     for (const { digest, tenantId } of keys) {
       const tenant = byId.get(tenantId);
@@ -76,9 +84,31 @@ export class TenantRegistry {
       const owner = this.byNumber.get(signal.phoneNumberId);
       if (owner !== undefined) return owner.tenant;
     }
-    const display = signal.displayPhoneNumber?.replace(/[^0-9]/g, '');
-    const byDisplay = display === undefined || display === '' ? undefined : this.byDisplayNumber.get(display);
-    return byDisplay?.tenant ?? this.byWaba.get(signal.wabaId);
+    return this.byDisplay(signal.displayPhoneNumber)?.tenant ?? this.byWaba.get(signal.wabaId);
+  }
+
+  /** The number Meta names by its display number (`15550783881`, `+1 555-078-3881`), configured or learned. */
+  byDisplay(displayPhoneNumber: string | null | undefined): NumberEntry | undefined {
+    const display = displayPhoneNumber?.replace(/[^0-9]/g, '');
+    return display === undefined || display === '' ? undefined : this.byDisplayNumber.get(display);
+  }
+
+  /**
+   * Learns a number's display number from a message webhook's `metadata`. Only known numbers are
+   * learned (the map is bounded by them); a configured display number is never replaced.
+   * True when it was new.
+   */
+  learnDisplayNumber(phoneNumberId: string, displayPhoneNumber: string): boolean {
+    const entry = this.byNumber.get(phoneNumberId);
+    const display = displayPhoneNumber.replace(/[^0-9]/g, '');
+    if (entry === undefined || display === '' || entry.number.displayPhoneNumber !== undefined) return false;
+    const before = this.learned.get(phoneNumberId);
+    if (before === display) return false;
+    // One learned display number per number: the map stays bounded by the numbers.
+    if (before !== undefined && this.byDisplayNumber.get(before) === entry) this.byDisplayNumber.delete(before);
+    this.learned.set(phoneNumberId, display);
+    this.byDisplayNumber.set(display, entry);
+    return true;
   }
 
   tenant(id: string): TenantConfig | undefined {

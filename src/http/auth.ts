@@ -11,10 +11,12 @@ export function requireTenant(tenants: TenantRegistry, request: FastifyRequest):
   return tenant;
 }
 
-/** The number, which must exist (404) and belong to the tenant (403). */
+/**
+ * The number, which must exist and belong to the tenant: 404 either way, with the same answer, so
+ * a tenant cannot learn which phone number ids other tenants of the gateway own.
+ */
 export function requireOwnNumber(tenants: TenantRegistry, tenant: TenantConfig, phoneNumberId: string): NumberEntry {
   const entry = tenants.number(phoneNumberId);
-  if (entry === undefined) throw new GatewayError('UNKNOWN_NUMBER', `Unknown phone number id ${phoneNumberId}`);
-  if (entry.tenant.id !== tenant.id) throw new GatewayError('NUMBER_NOT_OWNED', `Phone number id ${phoneNumberId} does not belong to this API key's tenant`);
+  if (entry === undefined || entry.tenant.id !== tenant.id) throw new GatewayError('UNKNOWN_NUMBER', `Unknown phone number id ${phoneNumberId}`);
   return entry;
 }

@@ -19,4 +19,8 @@ export interface GatewayDeps {
   coreLoaded: () => boolean;
   /** Notes sends answered with Meta's wamid (`Prefer: wait`), for tenant webhooks in Meta's format. Absent: not noted. */
   wamidAnswers?: { noteWamidAnswered(tenantId: string, gatewayId: string): Promise<void> };
+  /** Learned wa_ids (src/gateway/recipient-aliases.ts): sends are keyed by the recipient's wa_id. */
+  recipients?: { resolve(digits: string): string };
+  /** Templates' categories from Meta (src/gateway/template-categories.ts), for sends without X-Sendgate-Category. */
+  templates?: { categoryOf(tenantId: string, name: string, language: string | undefined): string | undefined };
 }

@@ -4,6 +4,8 @@
  * missing or of the wrong shape is skipped, never thrown on (validation already answered 400).
  */
 
+import { messageType } from '../cloud-api/index.js';
+
 type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -14,7 +16,7 @@ export interface SendContent {
   template: boolean;
   /** Texts the user reads: free-form bodies and captions, or a template's parameter values. */
   texts: string[];
-  /** URLs given as such: interactive cta_url targets. */
+  /** URLs given as such: interactive cta_url targets, contact cards' URLs. */
   urls: string[];
   /** Template name ('' for free-form). */
   templateName: string;
@@ -23,7 +25,7 @@ export interface SendContent {
 const MEDIA_TYPES = ['image', 'video', 'document', 'audio', 'sticker'];
 
 export function sendContent(body: Obj): SendContent {
-  const type = body['type'];
+  const type = messageType(body);
   const out: SendContent = { template: type === 'template', texts: [], urls: [], templateName: '' };
   if (type === 'template') {
     templateContent(body['template'], out);
@@ -35,7 +37,7 @@ export function sendContent(body: Obj): SendContent {
   else if (type === 'location' && isObj(body['location'])) {
     push(out.texts, body['location']['name']);
     push(out.texts, body['location']['address']);
-  }
+  } else if (type === 'contacts') contactsContent(body['contacts'], out);
   return out;
 }
 
@@ -51,7 +53,12 @@ function interactiveContent(i: unknown, out: SendContent): void {
   if (isObj(i['footer'])) push(out.texts, i['footer']['text']);
   const action = i['action'];
   if (!isObj(action)) return;
-  if (isObj(action['parameters'])) push(out.urls, action['parameters']['url']);
+  if (isObj(action['parameters'])) {
+    push(out.urls, action['parameters']['url']);
+    // Button labels of flows and other kinds (`flow_cta`, `display_text`) are read too.
+    push(out.texts, action['parameters']['flow_cta']);
+    push(out.texts, action['parameters']['display_text']);
+  }
   if (Array.isArray(action['buttons'])) {
     for (const b of action['buttons']) if (isObj(b) && isObj(b['reply'])) push(out.texts, b['reply']['title']);
   }
@@ -67,18 +74,45 @@ function interactiveContent(i: unknown, out: SendContent): void {
   }
 }
 
-/** Template parameters the sender chooses: text, currency/date fallbacks, URL-button suffixes. */
+/** A contact card's URLs are links the user can tap; its names and organisation are texts. */
+function contactsContent(list: unknown, out: SendContent): void {
+  if (!Array.isArray(list)) return;
+  for (const c of list) {
+    if (!isObj(c)) continue;
+    if (isObj(c['name'])) push(out.texts, c['name']['formatted_name']);
+    if (isObj(c['org'])) push(out.texts, c['org']['company']);
+    if (Array.isArray(c['urls'])) for (const u of c['urls']) if (isObj(u)) push(out.urls, u['url']);
+  }
+}
+
+/** Deepest nesting of template components read (carousel cards hold components of their own). */
+const MAX_COMPONENT_DEPTH = 3;
+
+/**
+ * Template parameters the sender chooses: text, currency/date fallbacks, URL-button suffixes,
+ * coupon codes, also inside carousel cards.
+ */
 function templateContent(t: unknown, out: SendContent): void {
   if (!isObj(t)) return;
   out.templateName = str(t['name']) ?? '';
-  if (!Array.isArray(t['components'])) return;
-  for (const c of t['components']) {
-    if (!isObj(c) || !Array.isArray(c['parameters'])) continue;
+  componentsContent(t['components'], out, 0);
+}
+
+function componentsContent(components: unknown, out: SendContent, depth: number): void {
+  if (!Array.isArray(components) || depth >= MAX_COMPONENT_DEPTH) return;
+  for (const c of components) {
+    if (!isObj(c)) continue;
+    if (Array.isArray(c['cards'])) {
+      for (const card of c['cards']) if (isObj(card)) componentsContent(card['components'], out, depth + 1);
+    }
+    if (!Array.isArray(c['parameters'])) continue;
     for (const p of c['parameters']) {
       if (!isObj(p)) continue;
-      if (p['type'] === 'text') push(out.texts, p['text']);
+      // Meta takes scalars as text parameters (booleans on quick replies): they are texts too.
+      if (p['type'] === 'text') push(out.texts, typeof p['text'] === 'number' || typeof p['text'] === 'boolean' ? String(p['text']) : p['text']);
       else if (p['type'] === 'currency' && isObj(p['currency'])) push(out.texts, p['currency']['fallback_value']);
       else if (p['type'] === 'date_time' && isObj(p['date_time'])) push(out.texts, p['date_time']['fallback_value']);
+      else if (p['type'] === 'coupon_code') push(out.texts, p['coupon_code']);
     }
   }
 }

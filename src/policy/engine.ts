@@ -19,6 +19,7 @@
  * Step 1 is screen(), steps 2-3 the charges: a fleet's engine (shared-engine.ts) runs the same
  * screen() over state it has just read from Redis, then charges both budgets in one script call.
  */
+import { isTemplate } from '../cloud-api/index.js';
 import type { Clock } from '../clock.js';
 import type { Config, TenantConfig } from '../config/schema.js';
 import type { Admission, AdmitInput } from '../gateway/ports.js';
@@ -163,7 +164,7 @@ export class Engine implements PolicyEngine, GivesBack {
     if (np === undefined || input.to === '') return undefined;
     const t = np.tenant;
     const { to, phoneNumberId, nowMs } = input;
-    const template = input.body['type'] === 'template';
+    const template = isTemplate(input.body);
     const marketing = template && (input.category === 'marketing' || input.category === 'unknown');
     const windowOpen = this.windows.isOpen(phoneNumberId, to, nowMs);
     let warnings: string[] | undefined;

@@ -2,13 +2,11 @@
  * Adapters from the Meta webhook consumer's hooks (src/webhooks) to the policy engine, so the
  * integrator wires one object: `new MetaEventConsumer({ ..., hooks: policyConsumerHooks(engine, tenants) })`.
  * - inbound → engine.onInbound (opens the window; the engine applies the tenant's own opt-out words);
- * - business_capability_update / quality update with a new limit → engine.setMessagingLimit for
- *   the tenant owning the account (`tenants[].wabaIds`) or the number (`displayPhoneNumber`); the
- *   limit is the portfolio's: Meta states it per business.
+ * Account signals (capability, quality, account_update, user_preferences) are src/gateway/account-signals.ts.
  */
 import { isTemplateText } from '../cloud-api/index.js';
 import type { MessageRecord } from '../store/types.js';
-import type { CapabilityEvent, ConsumerHooks, InboundNotice, NumberOwners, QualityEvent, StatusEvent } from '../webhooks/index.js';
+import type { ConsumerHooks, InboundNotice, NumberOwners, StatusEvent } from '../webhooks/index.js';
 import type { PolicyEngine } from './types.js';
 
 /** Who owns what a webhook names: a number (messages, statuses) or an account (capability, quality). */
@@ -17,9 +15,9 @@ export interface SignalOwners extends NumberOwners {
 }
 
 export function policyConsumerHooks(
-  engine: Pick<PolicyEngine, 'onInbound' | 'setMessagingLimit' | 'onDeliveryFailure' | 'onFinal'>,
+  engine: Pick<PolicyEngine, 'onInbound' | 'onDeliveryFailure' | 'onFinal'>,
   owners: SignalOwners,
-): Required<ConsumerHooks> {
+): Required<Omit<ConsumerHooks, 'onSignal'>> {
   return {
     /** Asynchronous failures: defer or mark the recipient (131049, 131026), and give the tier slot back. */
     onStatus(record: MessageRecord, event: StatusEvent): void {
@@ -31,14 +29,6 @@ export function policyConsumerHooks(
     onInbound(notice: InboundNotice): void | Promise<void> {
       // A fleet's engine resolves once Redis holds the window: the consumer waits before Meta's 200.
       return engine.onInbound({ phoneNumberId: notice.phoneNumberId, from: notice.from, text: notice.event.text, timestampMs: notice.atMs });
-    },
-    onSignal(event: QualityEvent | CapabilityEvent): void {
-      const limit = event.kind === 'capability' ? event.maxDailyConversationsPerBusiness : event.maxDailyConversations ?? event.currentLimit;
-      // A malformed limit is ignored, never thrown: a throw here would make Meta retry the whole batch.
-      if (limit === undefined || (limit !== 'unlimited' && !(Number.isInteger(limit) && limit >= 1))) return;
-      // Meta's real payloads carry no phone_number_id: the account (WABA id) or the display number names it.
-      const tenant = owners.accountTenant(event);
-      if (tenant !== undefined) engine.setMessagingLimit(tenant.id, limit);
     },
   };
 }

@@ -7,21 +7,20 @@
  *   (so `https://good.com@evil.com` is evil.com), port dropped, IDN hosts in punycode;
  * - `www.host...`;
  * - a bare `host/path`;
- * - a bare `host` whose top-level domain is one WhatsApp users commonly see linkified (COMMON_TLDS):
- *   a bare word with a dot ("Mr.Smith", "file.txt") is not guessed to be a link.
+ * - a bare `host` whose top-level domain is in IANA's root zone (LINK_TLDS, the maintained `tlds`
+ *   package): WhatsApp linkifies `pay.zip` or `login.support` as readily as `evil.com`, so every
+ *   real TLD counts; a bare word with a dot that is not one ("Mr.Smith", "file.txt") is no link.
  * Hosts preceded by `@` are e-mail addresses, not links.
  */
+import { createRequire } from 'node:module';
 import type { SendContent } from './content.js';
 
 const SCHEME_RE = /\bhttps?:\/\/([^\s/?#]+)/gu;
 const WWW_RE = /(?<![\w.-])www\.[^\s/?#:,;!)"'<>]+/gu;
 const BARE_RE = /(?<![\w.@/-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,24}))(\/)?/gu;
 
-export const COMMON_TLDS: ReadonlySet<string> = new Set([
-  'com', 'net', 'org', 'info', 'biz', 'io', 'co', 'me', 'ly', 'gl', 'to', 'app', 'dev', 'page', 'link', 'click', 'site',
-  'online', 'store', 'shop', 'xyz', 'top', 'club', 'live', 'life', 'news', 'tk', 'ml', 'ga', 'cf', 'gq', 'ru', 'cn', 'br',
-  'mx', 'ar', 'es', 'in', 'uk', 'de', 'fr', 'it', 'nl', 'id', 'tr', 'us', 'ca', 'au', 'pt', 'cl', 'pe', 'za', 'ng', 'ke',
-]);
+/** Every top-level domain of IANA's root zone (about 1,450; the package ships it as JSON). */
+export const LINK_TLDS: ReadonlySet<string> = new Set(createRequire(import.meta.url)('tlds') as string[]);
 
 const ANSWERS_MAX = 4096;
 
@@ -134,7 +133,7 @@ export function linkHosts(text: string): readonly string[] {
   if (BARE_HINT_RE.test(rest)) {
     BARE_RE.lastIndex = 0;
     for (let m = BARE_RE.exec(rest); m !== null; m = BARE_RE.exec(rest)) {
-      if (m[3] === '/' || COMMON_TLDS.has(m[2]!)) (hosts ??= []).push(m[1]!);
+      if (m[3] === '/' || LINK_TLDS.has(m[2]!)) (hosts ??= []).push(m[1]!);
     }
   }
   return hosts ?? NO_HOSTS;

@@ -5,12 +5,17 @@
  *   POST /{version}/{phone-number-id}/messages   and   POST /{phone-number-id}/messages
  *   GET  /__sim/stats[?pairs=0]    POST /__sim/reset    POST /__sim/inbound {phoneNumberId, from, text, name?}
  *   POST /__sim/faults {phoneNumberId?, faults}  (faults null/absent clears them)
+ *   POST /__sim/signal {kind: capability|quality|restriction|preference, phoneNumberId, ...}  (signals.ts)
  */
 import { constants as h2 } from 'node:http2';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { metaError } from '../cloud-api/index.js';
 import { parseSimConfig } from './config.js';
 import type { SimEngine } from './engine.js';
+import type { SimMediaStore } from './media-store.js';
+import { simMediaRoutes } from './media-routes.js';
+import { SimSignalSchema } from './signals.js';
+import { Value } from '@sinclair/typebox/value';
 
 const JSON_TYPE = 'application/json; charset=UTF-8';
 const NGHTTP2_INTERNAL_ERROR = h2.NGHTTP2_INTERNAL_ERROR;
@@ -18,6 +23,8 @@ const VERSION = /^v[0-9]{1,3}\.[0-9]{1,3}$/;
 
 interface AppOptions {
   engine: SimEngine;
+  /** Uploaded media (media-routes.ts); the app's own URL names their download links. */
+  media?: { store: SimMediaStore; selfUrl: () => string };
   maxBodyBytes: number;
   /** Serve HTTPS with HTTP/2 and HTTP/1.1 (ALPN), as Meta's Graph API does. */
   tls?: { key: string; cert: string };
@@ -28,7 +35,7 @@ function sendError(reply: FastifyReply, code: number, details: string, status?: 
   return reply.code(status ?? e.status).header('content-type', JSON_TYPE).send(JSON.stringify(e.body));
 }
 
-export function buildSimApp({ engine, maxBodyBytes, tls }: AppOptions): FastifyInstance {
+export function buildSimApp({ engine, maxBodyBytes, tls, media }: AppOptions): FastifyInstance {
   const options = {
     logger: false,
     bodyLimit: maxBodyBytes,
@@ -112,6 +119,17 @@ export function buildSimApp({ engine, maxBodyBytes, tls }: AppOptions): FastifyI
     }
   });
 
+  // Meta's account webhooks on demand (signals.ts), as Simulator.signal() sends them.
+  app.post('/__sim/signal', async (req, reply) => {
+    if (!Value.Check(SimSignalSchema, req.body)) return sendError(reply, 100, 'Body must be a signal: {kind: capability|quality|restriction|preference, phoneNumberId, ...}.');
+    try {
+      engine.signal(req.body);
+      return { ok: true };
+    } catch (err) {
+      return sendError(reply, 100, (err as Error).message);
+    }
+  });
+
   // Operators change faults on a running `sendgate simulate` the way tests do through setFaults().
   app.post<{ Body: { phoneNumberId?: unknown; faults?: unknown } }>('/__sim/faults', async (req, reply) => {
     const b = req.body ?? {};
@@ -122,6 +140,20 @@ export function buildSimApp({ engine, maxBodyBytes, tls }: AppOptions): FastifyI
     } catch (err) {
       return sendError(reply, 100, (err as Error).message);
     }
+  });
+
+  if (media !== undefined) simMediaRoutes(app, engine, media.store, media.selfUrl);
+
+  // The WABA's templates, one page (`limit`, default 25) at a time with Graph's cursor paging.
+  app.get<{ Params: { version: string; wabaId: string }; Querystring: { limit?: string; after?: string } }>('/:version/:wabaId/message_templates', (req, reply) => {
+    const templates = engine.templatesOf(req.params.wabaId, req.headers.authorization);
+    if (templates === undefined) return sendError(reply, 100, `Unsupported get request. Object with ID '${req.params.wabaId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`);
+    const limit = Math.min(Math.max(Number(req.query.limit ?? 25) || 25, 1), 1000);
+    const from = Number(req.query.after ?? 0) || 0;
+    const page = templates.slice(from, from + limit).map((t, i) => ({ ...t, id: String(9_000_000_000 + from + i) }));
+    const paging: Record<string, unknown> = { cursors: { before: String(from), after: String(from + page.length) } };
+    if (from + limit < templates.length) paging.next = `${req.protocol}://${req.headers.host}${req.url.split('?')[0]}?limit=${limit}&after=${from + limit}`;
+    return reply.header('content-type', JSON_TYPE).send(JSON.stringify({ data: page, paging }));
   });
 
   app.setNotFoundHandler((req, reply) => {

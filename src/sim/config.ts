@@ -147,6 +147,13 @@ export const SimConfigSchema = Type.Object(
     tls: Type.Optional(Type.Object({ key: Type.String({ minLength: 1 }), cert: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
     /** Bound on tracked (number, recipient) pairs, per number, for limits, windows and stats. */
     maxTrackedPairs: Type.Integer({ minimum: 16, maximum: 10_000_000, default: 100_000 }),
+    /** Approved templates every WABA serves at `GET /{version}/{waba-id}/message_templates`. */
+    templates: Type.Array(Type.Object({
+      name: Type.String({ minLength: 1, maxLength: 512 }),
+      language: Type.String({ minLength: 1, maxLength: 15 }),
+      category: Type.Union([Type.Literal('MARKETING'), Type.Literal('UTILITY'), Type.Literal('AUTHENTICATION')]),
+      status: Type.String({ default: 'APPROVED' }),
+    }, { additionalProperties: false }), { default: [], maxItems: 10_000 }),
   },
   { additionalProperties: false },
 );
@@ -158,9 +165,11 @@ export type SimFaults = Static<typeof FaultsSchema>;
 export type SimLatency = Static<typeof LatencySchema>;
 export type SimPhase = Static<typeof PhaseSchema>;
 export type SimWebhook = Static<typeof SimWebhookSchema>;
+export type SimTemplate = SimConfig['templates'][number];
 
 /** What callers pass: every key with a default may be left out. */
-export type SimConfigInput = Partial<Omit<SimConfig, 'limits' | 'webhook'>> & {
+export type SimConfigInput = Partial<Omit<SimConfig, 'limits' | 'webhook' | 'templates'>> & {
+  templates?: Array<Omit<SimTemplate, 'status'> & { status?: string }>;
   limits?: Partial<SimLimits>;
   webhook?: Partial<Omit<SimWebhook, 'statuses'>> & Pick<SimWebhook, 'url' | 'appSecret'> & { statuses?: Partial<SimWebhook['statuses']> };
 };

@@ -4,8 +4,9 @@
  * the outcome to a response, so tests and benchmarks can reason about one place.
  */
 import type { Clock } from '../clock.js';
-import { isMarkRead, messageCategory, metaError, newFbtraceId, toE164Digits, validateMessageBody } from '../cloud-api/index.js';
+import { isMarkRead, isTemplate, messageCategory, waIdOf, metaError, newFbtraceId, toE164Digits, validateMessageBody } from '../cloud-api/index.js';
 import type { SimConfig, SimFaults, SimNumber } from './config.js';
+import { signalChange, type SimSignal } from './signals.js';
 import { drawAsyncError, drawFault, drawLatencyMs, resolveFaults } from './faults.js';
 import { gcraForce, gcraTake } from './gcra.js';
 import { NumberState, type NumberStatsView, type PairStats } from './number-state.js';
@@ -71,10 +72,7 @@ export class SimEngine {
     if (!n) {
       return this.error(100, `Unsupported post request. Object with ID '${phoneNumberId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`);
     }
-    const authorized = this.cfg.acceptAnyNumber
-      ? authorization !== undefined && authorization.length > 7 && BEARER.test(authorization)
-      : authorization === n.authorization || (authorization !== undefined && BEARER.test(authorization) && authorization.slice(7) === n.authorization.slice(7));
-    if (!authorized) {
+    if (!this.tokenMatches(n, authorization)) {
       n.countRefused(190);
       return this.error(190, authorization ? 'Invalid OAuth access token.' : 'An active access token must be used.');
     }
@@ -112,8 +110,9 @@ export class SimEngine {
   inbound(input: InboundInput): string {
     const n = this.states.get(input.phoneNumberId);
     if (!n) throw new Error(`simulator: unknown phone number id ${input.phoneNumberId}`);
-    const from = toE164Digits(input.from);
-    if (!from) throw new Error('simulator: inbound `from` is not an E.164 number');
+    const digits = toE164Digits(input.from);
+    if (!digits) throw new Error('simulator: inbound `from` is not an E.164 number');
+    const from = waIdOf(digits); // users write from their wa_id
     const now = this.clock.nowMs();
     if (this.cfg.limits.countInbound) n.tatMs = gcraForce(n.tatMs, now, n.intervalMs);
     n.recordInbound(now, from);
@@ -128,6 +127,16 @@ export class SimEngine {
       },
     });
     return wamid;
+  }
+
+  /** Emits one of Meta's account webhooks about a number (signals.ts); throws without a webhook or number. */
+  signal(signal: SimSignal): void {
+    const n = this.states.get(signal.phoneNumberId);
+    if (!n) throw new Error(`simulator: unknown phone number id ${signal.phoneNumberId}`);
+    if (!this.sender) throw new Error('simulator: no webhook configured');
+    const nowSec = Math.floor(this.clock.nowMs() / 1000);
+    const { field, value } = signalChange(signal, n, nowSec);
+    this.sender.sendChange(n.wabaId, field, value, nowSec);
   }
 
   /** Counts a send request's HTTP version (bounded: versions other than 1.x and 2.0 are lumped). */
@@ -203,7 +212,8 @@ export class SimEngine {
 
   private admit(n: NumberState, msg: Record<string, unknown>, now: number, latencyMs: number): Outcome {
     const to = msg['to'] as string;
-    const recipient = msg['recipient_type'] === 'group' ? to : (toE164Digits(to) as string);
+    // WhatsApp's own id for the user (Mexico 521, Brazil without the ninth digit), as Meta answers it.
+    const recipient = msg['recipient_type'] === 'group' ? to : waIdOf(toE164Digits(to) as string);
     const tat = gcraTake(n.tatMs, now, n.intervalMs, n.burst);
     if (tat < 0) {
       n.countRefused(130429);
@@ -216,7 +226,7 @@ export class SimEngine {
       n.recordPairRefusal(recipient);
       return this.error(131056, undefined, latencyMs);
     }
-    const template = msg['type'] === 'template';
+    const template = isTemplate(msg);
     let asyncErrorCode = 0;
     if (!template && n.serviceWindow !== 'off' && !n.windowOpen(now, recipient)) {
       if (n.serviceWindow === 'sync') {
@@ -252,6 +262,29 @@ export class SimEngine {
   private error(code: number, details?: string, latencyMs = 0): Outcome {
     const { status, body } = metaError(code, details);
     return { kind: 'reply', status, payload: JSON.stringify(body), latencyMs };
+  }
+
+  /**
+   * `GET /{version}/{waba-id}/message_templates`: the configured templates, to a token of one of
+   * the WABA's numbers; undefined when none matches (Meta's 100 / 190).
+   */
+  templatesOf(wabaId: string, authorization: string | undefined): SimConfig['templates'] | undefined {
+    for (const n of this.states.values()) {
+      if (n.wabaId === wabaId && this.tokenMatches(n, authorization)) return this.cfg.templates;
+    }
+    return undefined;
+  }
+
+  /** The number exists and `authorization` carries its token (the media routes ask this). */
+  authorized(phoneNumberId: string, authorization: string | undefined): boolean {
+    const n = this.lookup(phoneNumberId, authorization);
+    return n !== undefined && this.tokenMatches(n, authorization);
+  }
+
+  private tokenMatches(n: NumberState, authorization: string | undefined): boolean {
+    return this.cfg.acceptAnyNumber
+      ? authorization !== undefined && authorization.length > 7 && BEARER.test(authorization)
+      : authorization === n.authorization || (authorization !== undefined && BEARER.test(authorization) && authorization.slice(7) === n.authorization.slice(7));
   }
 
   private lookup(phoneNumberId: string, authorization: string | undefined): NumberState | undefined {

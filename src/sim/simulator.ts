@@ -4,14 +4,18 @@
  *
  * Not modelled (known gaps against the real Cloud API): the portfolio messaging limit (tiers) and
  * quality rating; per-user marketing caps (131049 only as an injected async failure); template
- * existence, approval, pacing and parameter counts; media upload/download and the 10-minute link
- * cache; country-code prefixing of `to` without `+` and the BR/MX wa_id rewrite; form-urlencoded
- * and multipart bodies; Graph management endpoints, BUC headers and 80007/80008 budgets; groups
+ * existence, approval, pacing and parameter counts at send time; the 10-minute link cache;
+ * country-code prefixing of `to` without `+`; form-urlencoded bodies; Graph management endpoints
+ * other than message_templates, BUC headers and 80007/80008 budgets; groups
  * beyond accepting `recipient_type: "group"`; webhook verification (GET) handshakes. TLS with
  * HTTP/2 is there when `tls` is given (self-signed.ts makes a pair for tests and benchmarks).
+ * Modelled beyond sends: media upload / URL / delete (media-routes.ts), the WABA's templates
+ * (`templates` in the config), and WhatsApp's wa_id for Mexico and Brazil (cloud-api/wa-id.ts).
  */
 import type { Clock } from '../clock.js';
 import { buildSimApp } from './app.js';
+import { SimMediaStore, type StoredMedia } from './media-store.js';
+import type { SimSignal } from './signals.js';
 import { parseSimConfig, type SimConfigInput, type SimFaults, type SimNumber } from './config.js';
 import { SimEngine, type InboundInput, type SimStats } from './engine.js';
 
@@ -36,6 +40,10 @@ export interface Simulator {
    * failed) in due order, so a test need not sleep through the status delays.
    */
   flushWebhooks(options?: { pendingStatuses?: boolean }): Promise<void>;
+  /** Meta's account webhook about a number (capability, quality, restriction, preference), sent now. */
+  signal(signal: SimSignal): void;
+  /** An uploaded media item (POST /{version}/{phone-number-id}/media), undefined once deleted. */
+  media(id: string): StoredMedia | undefined;
 }
 
 export type SimulatorOptions = SimConfigInput & {
@@ -52,7 +60,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const { clock = highResClock, config, ...top } = options;
   const cfg = parseSimConfig({ ...config, ...top });
   const engine = new SimEngine(cfg, clock);
-  const app = buildSimApp({ engine, maxBodyBytes: cfg.maxBodyBytes, ...(cfg.tls !== undefined ? { tls: cfg.tls } : {}) });
+  const media = new SimMediaStore();
+  let selfUrl = '';
+  const app = buildSimApp({ engine, maxBodyBytes: cfg.maxBodyBytes, media: { store: media, selfUrl: () => selfUrl }, ...(cfg.tls !== undefined ? { tls: cfg.tls } : {}) });
   try {
     await app.listen({ host: cfg.host, port: cfg.port });
   } catch (err) {
@@ -63,8 +73,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const port = typeof address === 'object' && address ? address.port : cfg.port;
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
   let closing: Promise<void> | undefined;
+  selfUrl = `${cfg.tls === undefined ? 'http' : 'https'}://${host}:${port}`;
   return {
-    url: `${cfg.tls === undefined ? 'http' : 'https'}://${host}:${port}`,
+    url: selfUrl,
+    media: (id) => media.get(id),
+    signal: (s) => engine.signal(s),
     port,
     close: () => (closing ??= Promise.all([app.close(), engine.close()]).then(() => undefined)),
     stats: () => engine.stats(),

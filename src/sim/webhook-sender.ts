@@ -49,6 +49,16 @@ export class WebhookSender {
     }
   }
 
+  /**
+   * One account-level change (`business_capability_update`, `phone_number_quality_update`,
+   * `account_update`, ...) in its own POST, signed and retried like the others.
+   */
+  sendChange(wabaId: string, field: string, value: Record<string, unknown>, timeSec: number): void {
+    if (this.closed) return;
+    const payload = { object: 'whatsapp_business_account', entry: [{ id: wabaId, time: timeSec, changes: [{ value, field }] }] };
+    this.track(this.deliver(asciiJson(payload), 0));
+  }
+
   /** Sends everything queued and waits until no POST is in flight (retries included). */
   async drain(): Promise<void> {
     this.flushNow();

@@ -6,6 +6,7 @@ import type { NetworkReason, UpstreamResult } from './types.js';
 
 interface GraphSuccess {
   messages?: Array<{ id?: unknown }>;
+  contacts?: Array<{ wa_id?: unknown }>;
   /** Mark-as-read (`"status": "read"`) answers `{"success": true}`: no message is created. */
   success?: unknown;
 }
@@ -31,7 +32,10 @@ export function parseAnswer(status: number, bodyText: string): UpstreamResult {
   const json = tryJson(bodyText);
   if (status >= 200 && status < 300) {
     const id = (json as GraphSuccess | undefined)?.messages?.[0]?.id;
-    if (typeof id === 'string' && id.length > 0) return { kind: 'ok', status, wamid: id, bodyText };
+    if (typeof id === 'string' && id.length > 0) {
+      const waId = (json as GraphSuccess).contacts?.[0]?.wa_id;
+      return typeof waId === 'string' ? { kind: 'ok', status, wamid: id, bodyText, waId } : { kind: 'ok', status, wamid: id, bodyText };
+    }
     // Nothing to track by status webhooks: sent, with no wamid ('').
     if ((json as GraphSuccess | undefined)?.success === true) return { kind: 'ok', status, wamid: '', bodyText };
     // Any other 2xx without a message id cannot be tracked by status webhooks: treat it as an upstream fault.

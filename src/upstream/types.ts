@@ -15,7 +15,8 @@ export interface UpstreamRequest {
 export type NetworkReason = 'timeout' | 'reset' | 'refused' | 'closed' | 'other';
 
 export type UpstreamResult =
-  | { kind: 'ok'; status: number; wamid: string; bodyText: string }
+  /** `waId`: `contacts[0].wa_id` of the answer, when it has one. */
+  | { kind: 'ok'; status: number; wamid: string; bodyText: string; waId?: string }
   /** An HTTP answer that is not a success. `code` is the Graph `error.code`, or -1 when the body carried none. */
   | { kind: 'error'; status: number; code: number; title: string; details: string; bodyText: string }
   /** No HTTP answer at all (the request may or may not have reached the upstream). */

@@ -2,7 +2,7 @@
 export { openEmbeddedWebhooks, type EmbeddedWebhooksOptions, type Webhooks, type WebhooksStats } from './embedded.js';
 export { openRedisWebhooks, type RedisWebhooksOptions } from './redis.js';
 export { openWebhooksDb, type WebhooksDb } from './db.js';
-export type { CapabilityEvent, InboundEvent, MessagingLimit, MetaEvent, QualityEvent, StatusEvent, StatusValue } from './meta/events.js';
+export type { AccountUpdateEvent, CapabilityEvent, InboundEvent, MessagingLimit, MetaEvent, PreferenceEvent, QualityEvent, SignalEvent, StatusEvent, StatusValue, TemplateCategoryEvent } from './meta/events.js';
 export { parseMetaWebhook, parseLimit, type IgnoredCounts } from './meta/parse.js';
 export { metaWebhookRoutes, createMetaWebhookCounters, type MetaWebhookOptions, type MetaWebhookCounters } from './meta/routes.js';
 export { DeliveryDedupe, dedupeKey } from './meta/dedupe.js';

@@ -4,6 +4,8 @@
  *   sendgate_tenant_webhook_events_total{result}   enqueued | delivered | failed_attempt | dead
  *   sendgate_tenant_webhook_pending, sendgate_tenant_webhook_open_breakers
  *   sendgate_meta_webhook_mark_flush_failures_total  dedupe-mark writes that failed (kept, retried)
+ *   sendgate_meta_webhook_ignored_total{reason}  parts of Meta webhooks nothing acts on (`field:<name>`
+ *     for fields sendgate does not handle, `status:<value>`, `bad:<what>`): seen, counted, not dropped silently
  * Failures show here and never block sends: delivery is asynchronous from the outbox.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -37,6 +39,13 @@ export function registerWebhookMetrics(registry: Registry, stats: () => Webhooks
     collect() {
       this.reset();
       this.inc(stats().marks.flushFailures);
+    },
+  });
+  new Counter({
+    name: 'sendgate_meta_webhook_ignored_total', help: 'Parts of Meta webhooks nothing acts on, by reason (field:<name>, status:<value>, bad:<what>)', labelNames: ['reason'], registers,
+    collect() {
+      this.reset();
+      for (const [reason, count] of stats().meta.ignored) this.inc({ reason }, count);
     },
   });
   new Gauge({

@@ -96,6 +96,36 @@ describe('policy links', () => {
     h.engine.close();
   });
 
+  it('leaves no holes: every IANA TLD, contact cards, interactive kinds, carousel cards, coupon codes, bodies without type', async () => {
+    const h = await harness({ policy });
+    for (const body of ['Mr.Smith sent file.txt', 'version 1.2.3 is out', 'shop.example/deals.zip']) {
+      expect(() => h.admit({ body: text(body) }), body).not.toThrow();
+    }
+    const carousel = {
+      type: 'template',
+      template: {
+        name: 'cards', language: { code: 'en_US' },
+        components: [{ type: 'carousel', cards: [{ card_index: 0, components: [{ type: 'body', parameters: [{ type: 'text', text: 'see https://evil.example/c' }] }] }] }],
+      },
+    };
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['rare TLD (.support)', text('sign in at secure-login.support')],
+      ['.zip TLD', text('open invoice.zip now')],
+      ['contact card URL', { type: 'contacts', contacts: [{ name: { formatted_name: 'Help desk' }, urls: [{ url: 'https://evil.example/help', type: 'WORK' }] }] }],
+      ['list row description', { type: 'interactive', interactive: { type: 'list', body: { text: 'Pick' }, action: { button: 'Menu', sections: [{ rows: [{ id: 'r', title: 'T', description: 'evil.example/r' }] }] } } }],
+      ['flow body (kind passed through)', { type: 'interactive', interactive: { type: 'flow', body: { text: 'Start at https://evil.example' }, action: { name: 'flow', parameters: { flow_cta: 'Go' } } } }],
+      ['order_details body (kind passed through)', { type: 'interactive', interactive: { type: 'order_details', body: { text: 'Pay at evil.example/pay' }, action: { name: 'review_and_pay', parameters: {} } } }],
+      ['carousel card parameter', carousel],
+      ['coupon code', template('promo', [], [{ type: 'button', sub_type: 'copy_code', index: 0, parameters: [{ type: 'coupon_code', coupon_code: 'evil.example/c' }] }])],
+      ['no type field (interactive inferred)', { interactive: { type: 'button', body: { text: 'www.evil.example' }, action: { buttons: [{ type: 'reply', reply: { id: 'a', title: 'ok' } }] } } }],
+    ];
+    for (const [name, body] of cases) {
+      const refused = refusalOf(() => h.admit({ body, category: body['type'] === 'template' ? 'marketing' : 'service' }));
+      expect(refused.code, name).toBe('LINK_NOT_ALLOWED');
+    }
+    h.engine.close();
+  });
+
   it('extracts hosts, not e-mail domains', () => {
     expect(linkHosts('mail me at a@evil.com or see HTTPS://Good.Example:8443/x')).toEqual(['good.example']);
   });

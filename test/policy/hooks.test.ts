@@ -1,5 +1,6 @@
 /** The webhook consumer's hooks, driven by the real Meta consumer and parser, reach the policy engine. */
 import { describe, expect, it } from 'vitest';
+import { AccountSignals } from '../../src/gateway/account-signals.js';
 import { TenantRegistry } from '../../src/gateway/tenants.js';
 import { policyConsumerHooks } from '../../src/policy/index.js';
 import { MetaEventConsumer, parseMetaWebhook } from '../../src/webhooks/index.js';
@@ -13,15 +14,20 @@ function metaChange(field: string, value: Record<string, unknown>): object {
   return { object: 'whatsapp_business_account', entry: [{ id: WABA, time: 1_749_416_383, changes: [{ field, value }] }] };
 }
 
-/** The real Meta consumer wired to the policy engine, as the gateway wires it. */
+/** The real Meta consumer wired to the policy engine and the account signals, as the gateway wires them. */
 function signalConsumer(h: Awaited<ReturnType<typeof harness>>): MetaEventConsumer {
   const tenants = new TenantRegistry(h.config);
+  const signals = new AccountSignals({
+    tenants, clock: h.clock, store: { putControl: async () => {} },
+    setMessagingLimit: (id, limit) => h.engine.setMessagingLimit(id, limit),
+    recordConsent: (records) => h.engine.recordConsent(records),
+  });
   return new MetaEventConsumer({
     records: { findByWamid: async () => null, transition: async () => false },
     owners: tenants,
     sink: { enqueue: async () => 'ok' },
     clock: h.clock,
-    hooks: policyConsumerHooks(h.engine, tenants),
+    hooks: { ...policyConsumerHooks(h.engine, tenants), onSignal: signals.onSignal },
   });
 }
 

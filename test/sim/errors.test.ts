@@ -82,7 +82,7 @@ describe('simulator: send surface and error envelopes', () => {
     const noBody = await post(`${sim.url}/v23.0/1001/messages`, { ...text('16505551234'), text: { body: '' } });
     expect(noBody.status).toBe(400);
     expectEnvelope(noBody.json, 131008, 'Required parameter is missing');
-    const badType = await post(`${sim.url}/v23.0/1001/messages`, { ...text('16505551234'), type: 'hologram' });
+    const badType = await post(`${sim.url}/v23.0/1001/messages`, { ...text('16505551234'), type: 'Holo gram!' });
     expectEnvelope(badType.json, 131051, 'Unsupported message type');
     const badTo = await post(`${sim.url}/v23.0/1001/messages`, text('not-a-number'));
     expectEnvelope(badTo.json, 100, 'Invalid parameter');

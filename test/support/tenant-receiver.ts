@@ -49,7 +49,7 @@ export class TenantReceiver {
           eventId: String(req.headers['x-sendgate-event-id']),
           rawBody,
           event,
-          signatureValid: this.verify(String(req.headers['x-sendgate-signature'] ?? ''), rawBody),
+          signatureValid: this.verify(String(req.headers['x-sendgate-signature'] ?? ''), String(req.headers['x-sendgate-event-id'] ?? ''), rawBody),
           answered,
         });
         res.writeHead(answered, { 'content-type': 'application/json' }).end('{}');
@@ -72,8 +72,8 @@ export class TenantReceiver {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** t=<sec>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>, within 5 minutes of now. */
-  private verify(header: string, rawBody: string): boolean {
+  /** t=<sec>,v1=<hex HMAC-SHA256(secret, "<t>.<event id>.<raw body>")>, within 5 minutes of now. */
+  private verify(header: string, eventId: string, rawBody: string): boolean {
     let t = NaN;
     const v1: string[] = [];
     for (const part of header.split(',')) {
@@ -82,7 +82,7 @@ export class TenantReceiver {
       else if (name === 'v1') v1.push(value);
     }
     if (!Number.isInteger(t) || Math.abs(this.nowSec() - t) > 300) return false;
-    const expected = Buffer.from(createHmac('sha256', this.secret).update(`${t}.${rawBody}`).digest('hex'));
+    const expected = Buffer.from(createHmac('sha256', this.secret).update(`${t}.${eventId}.${rawBody}`).digest('hex'));
     return v1.some((v) => {
       const got = Buffer.from(v);
       return got.length === expected.length && timingSafeEqual(got, expected);

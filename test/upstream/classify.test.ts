@@ -43,9 +43,9 @@ describe('reaction table (cloud-api.md §4)', () => {
 });
 
 describe('parseAnswer', () => {
-  it('keeps the wamid and the body text of a success', () => {
+  it('keeps the wamid, the wa_id and the body text of a success', () => {
     const body = '{"messaging_product":"whatsapp","contacts":[{"input":"+1","wa_id":"1"}],"messages":[{"id":"wamid.XYZ"}]}';
-    expect(parseAnswer(200, body)).toEqual({ kind: 'ok', status: 200, wamid: 'wamid.XYZ', bodyText: body });
+    expect(parseAnswer(200, body)).toEqual({ kind: 'ok', status: 200, wamid: 'wamid.XYZ', bodyText: body, waId: '1' });
   });
 
   it('a mark-as-read answer ({"success":true}) is sent with no wamid; any other 2xx without one is a fault', () => {

@@ -83,10 +83,11 @@ describe.each(storages)('tenant webhook sender, Meta format: %s', (_name, makeSt
     const receiver = new MetaTenantReceiver(async (raw, headers) => {
       const hub = headers['x-hub-signature-256'];
       const own = headers['x-sendgate-signature'];
+      const eventId = headers['x-sendgate-event-id'];
       return [{
         raw,
         hubVerified: typeof hub === 'string' && (await api.verifyRequestSignature(raw, hub)),
-        ownVerified: typeof own === 'string' && verifyTenantSignature(SECRET, own, raw, Math.floor(Date.now() / 1000)),
+        ownVerified: typeof own === 'string' && typeof eventId === 'string' && verifyTenantSignature(SECRET, own, raw, eventId, Math.floor(Date.now() / 1000)),
       }];
     });
     let endpoint: TenantEndpoint = { url: 'http://127.0.0.1:1/unreachable', secret: SECRET, format: 'meta' };

@@ -20,9 +20,9 @@ describe('parseMetaWebhook', () => {
     expect(parsed.map((e) => e.kind === 'status' && e.source)).toEqual([0, 1].map(() => ({ wabaId: expect.any(String), metadata: value.metadata })));
     const events = parsed.map((e) => ({ ...e, raw: undefined, source: undefined }));
     expect(events).toEqual([
-      { kind: 'status', phoneNumberId: '1001', wamid: 'wamid.1', status: 'sent', recipient: '447700900001', timestampMs: 1750030073000, bizOpaque: 'campaign-7' },
+      { kind: 'status', phoneNumberId: '1001', wamid: 'wamid.1', status: 'sent', recipient: '447700900001', timestampMs: 1750030073000, bizOpaque: 'campaign-7', displayPhoneNumber: '15550001001' },
       {
-        kind: 'status', phoneNumberId: '1001', wamid: 'wamid.2', status: 'failed', recipient: '16505551234', timestampMs: 1750030073000,
+        kind: 'status', phoneNumberId: '1001', wamid: 'wamid.2', status: 'failed', recipient: '16505551234', timestampMs: 1750030073000, displayPhoneNumber: '15550001001',
         errors: [{ code: 131049, title: 'Not delivered to maintain ecosystem health', details: 'capped' }],
       },
     ]);
@@ -108,7 +108,7 @@ describe('parseMetaWebhook', () => {
 describe('parseLimit', () => {
   it.each([
     ['TIER_250', 250], ['TIER_1K', 1000], ['TIER_2K', 2000], ['10K', 10_000], ['TIER_100K', 100_000], ['TIER_UNLIMITED', 'unlimited'],
-    ['UNLIMITED', 'unlimited'], [2000, 2000], ['1.5K', 1500], ['tier_1k', 1000], ['TIER_X', undefined], [null, undefined], [-1, undefined],
+    ['UNLIMITED', 'unlimited'], [2000, 2000], ['1.5K', 1500], ['tier_1k', 1000], ['TIER_X', undefined], [null, undefined], [-1, 'unlimited'], ['-1', 'unlimited'], [-2, undefined],
   ])('%s → %s', (raw, expected) => {
     expect(parseLimit(raw)).toBe(expected);
   });

@@ -40,7 +40,7 @@ export class Receiver {
       this.inFlight++;
       this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
       const body = request.body as string;
-      const signatureValid = verify(this.secret, String(request.headers['x-sendgate-signature']), body);
+      const signatureValid = verify(this.secret, String(request.headers['x-sendgate-signature']), String(request.headers['x-sendgate-event-id']), body);
       if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
       if (this.gate !== undefined) await this.gate;
       const answered = this.status;
@@ -60,11 +60,11 @@ export class Receiver {
 }
 
 /** Verification as a tenant would write it, straight from node:crypto. */
-function verify(secret: string, header: string, rawBody: string): boolean {
+function verify(secret: string, header: string, eventId: string, rawBody: string): boolean {
   const parts = Object.fromEntries(header.split(',').map((p) => p.split('=', 2) as [string, string]));
   const t = Number(parts.t);
   if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > 300 || typeof parts.v1 !== 'string') return false;
-  const expected = Buffer.from(createHmac('sha256', secret).update(`${t}.${rawBody}`).digest('hex'));
+  const expected = Buffer.from(createHmac('sha256', secret).update(`${t}.${eventId}.${rawBody}`).digest('hex'));
   const got = Buffer.from(parts.v1);
   return got.length === expected.length && timingSafeEqual(got, expected);
 }

@@ -24,13 +24,14 @@ describe('TtlSet', () => {
 describe('tenant signature', () => {
   it('verifies its own signature and refuses tampering, other secrets and stale timestamps', () => {
     const body = '{"recipient":"1555","n":1,"text":"olá"}';
-    const header = signTenantBody('s3cret', 1_700_000_000, body);
+    const header = signTenantBody('s3cret', 1_700_000_000, body, 'evt_1');
     expect(header).toMatch(/^t=1700000000,v1=[0-9a-f]{64}$/);
-    expect(verifyTenantSignature('s3cret', header, body, 1_700_000_100)).toBe(true);
-    expect(verifyTenantSignature('s3cret', header, body.replace('1555', '1556'), 1_700_000_100)).toBe(false);
-    expect(verifyTenantSignature('other', header, body, 1_700_000_100)).toBe(false);
-    expect(verifyTenantSignature('s3cret', header, body, 1_700_000_400)).toBe(false);
-    expect(verifyTenantSignature('s3cret', header.replace('t=1700000000', 't=1700000001'), body, 1_700_000_100)).toBe(false);
-    expect(verifyTenantSignature('s3cret', `${header},v2=abc`, body, 1_700_000_100)).toBe(true);
+    expect(verifyTenantSignature('s3cret', header, body, 'evt_1', 1_700_000_100)).toBe(true);
+    expect(verifyTenantSignature('s3cret', header, body, 'evt_2', 1_700_000_100)).toBe(false);
+    expect(verifyTenantSignature('s3cret', header, body.replace('1555', '1556'), 'evt_1', 1_700_000_100)).toBe(false);
+    expect(verifyTenantSignature('other', header, body, 'evt_1', 1_700_000_100)).toBe(false);
+    expect(verifyTenantSignature('s3cret', header, body, 'evt_1', 1_700_000_400)).toBe(false);
+    expect(verifyTenantSignature('s3cret', header.replace('t=1700000000', 't=1700000001'), body, 'evt_1', 1_700_000_100)).toBe(false);
+    expect(verifyTenantSignature('s3cret', `${header},v2=abc`, body, 'evt_1', 1_700_000_100)).toBe(true);
   });
 });

@@ -34,19 +34,23 @@ export interface ConsentRouteOptions {
   clock: Clock;
   /** Largest bulk body (default 8 MiB: ~100 000 CSV rows). */
   bulkBodyBytes?: number;
+  /** Learned wa_ids: consent is keyed like sends, by the wa_id Meta knows the recipient by. */
+  recipients?: { resolve(digits: string): string };
 }
 
 const view = (r: ConsentRecord): object => ({ status: r.status, source: r.source, at: new Date(r.atMs).toISOString() });
 
 export async function consentRoutes(app: FastifyInstance, options: ConsentRouteOptions): Promise<void> {
   const { tenants, consent, clock } = options;
+  const resolve = (digits: string): string => options.recipients?.resolve(digits) ?? digits;
+  const keyed = (record: ConsentRecord): ConsentRecord => ({ ...record, recipient: resolve(record.recipient) });
   const bulkBodyBytes = options.bulkBodyBytes ?? 8 * 1024 * 1024;
   // Scoped to this plugin: CSV is accepted here only, as a string for parseConsentCsv.
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: bulkBodyBytes }, (_req, body, done) => done(null, body));
 
   app.post('/v1/consent', async (request) => {
     const tenant = requireTenant(tenants, request);
-    const record = toConsentRecord(request.body, tenant.id, 'api', clock.nowMs());
+    const record = keyed(toConsentRecord(request.body, tenant.id, 'api', clock.nowMs()));
     const changed = await consent.recordConsent([record]);
     return { recipient: record.recipient, ...view(record), applied: changed === 1 };
   });
@@ -58,14 +62,15 @@ export async function consentRoutes(app: FastifyInstance, options: ConsentRouteO
     if (typeof body === 'string') raws = parseConsentCsv(body);
     else if (Array.isArray(body)) raws = body;
     else throw new GatewayError('INVALID_PARAMETER', 'bulk body must be a JSON array of consent records or text/csv');
-    const records = toConsentRecords(raws, tenant.id, 'import', clock.nowMs());
+    const records = toConsentRecords(raws, tenant.id, 'import', clock.nowMs()).map(keyed);
     const changed = await consent.recordConsent(records);
     return { recorded: records.length, applied: changed };
   });
 
   app.get<{ Params: { recipient: string } }>('/v1/consent/:recipient', async (request) => {
     const tenant = requireTenant(tenants, request);
-    const recipient = toE164Digits(request.params.recipient);
+    const digits = toE164Digits(request.params.recipient);
+    const recipient = digits === null ? null : resolve(digits);
     if (recipient === null) throw new GatewayError('INVALID_RECIPIENT', `'${request.params.recipient.slice(0, 32)}' is not a valid E.164 phone number`);
     const { current, history } = await consent.consentOf(tenant.id, recipient);
     return {

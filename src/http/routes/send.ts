@@ -44,7 +44,9 @@ async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: P
     idempotencyKey: header(request, 'idempotency-key'),
     deadline: header(request, 'x-sendgate-deadline'),
     category: header(request, 'x-sendgate-category'),
-  }, nowMs);
+  }, nowMs, deps.templates === undefined ? undefined : (name, language) => deps.templates!.categoryOf(tenant.id, name, language));
+  // Keyed by the wa_id Meta knows the recipient by, so windows and opt-outs from inbound apply.
+  if (message.to !== '' && deps.recipients !== undefined) message.to = deps.recipients.resolve(message.to);
 
   // A retry of an accepted request is answered as the original, before any check that could now
   // refuse a *new* message: "429, nothing stored" would make the client send it again.

@@ -26,7 +26,7 @@ import type { MessageRecord, MessageRecords, RecordedError } from '../../store/t
 import { detectOptOut, DEFAULT_OPT_OUT_SET } from '../opt-out.js';
 import type { OutboxFormat } from '../outbox/types.js';
 import { idsOf, inboundEnvelope, passThroughEnvelope, repliedWamid, statusEnvelope, type MessageIds } from '../tenant/meta-format.js';
-import type { CapabilityEvent, InboundEvent, MetaEvent, PassThroughEvent, QualityEvent, StatusEvent } from './events.js';
+import type { InboundEvent, MetaEvent, PassThroughEvent, SignalEvent, StatusEvent } from './events.js';
 import { MemoryUnmatchedStatuses, type ParkedStatus, type UnmatchedStatuses } from './unmatched-statuses.js';
 
 /** Where tenant webhooks go (TenantWebhookSender satisfies it). */
@@ -65,8 +65,8 @@ export interface InboundNotice {
 export interface ConsumerHooks {
   /** Policy: open/refresh the (number, user) service window, record opt-outs. */
   onInbound?(notice: InboundNotice): void | Promise<void>;
-  /** Limits: quality and capability signals. */
-  onSignal?(event: QualityEvent | CapabilityEvent): void | Promise<void>;
+  /** Account signals: capability, quality, account restrictions, users' marketing preferences. */
+  onSignal?(event: SignalEvent): void | Promise<void>;
   /** A status matched to its message (policy: asynchronous failures defer or mark the recipient). */
   onStatus?(record: MessageRecord, event: StatusEvent): void;
 }

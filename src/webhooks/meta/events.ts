@@ -40,6 +40,8 @@ export interface StatusEvent {
   /** The status object exactly as Meta sent it (fields sendgate does not know included). */
   raw?: Record<string, unknown>;
   source?: MetaSource;
+  /** `metadata.display_phone_number` of the webhook (quality signals name the number by it). */
+  displayPhoneNumber?: string;
 }
 
 /** `value.messages[]`: a message a user sent to the business number. Opens the 24 h window. */
@@ -57,6 +59,8 @@ export interface InboundEvent {
   /** The message object exactly as Meta sent it, for consumers that need more. */
   raw: Record<string, unknown>;
   source?: MetaSource;
+  /** `metadata.display_phone_number` of the webhook (quality signals name the number by it). */
+  displayPhoneNumber?: string;
 }
 
 /** A messaging limit as Meta states it (`TIER_1K`, `10K`, `UNLIMITED`, ...), normalised. */
@@ -99,4 +103,51 @@ export interface PassThroughEvent {
   displayPhoneNumber: string | null;
 }
 
-export type MetaEvent = StatusEvent | InboundEvent | QualityEvent | CapabilityEvent | PassThroughEvent;
+/** One restriction of an `account_update` (`restriction_info[]`). */
+export interface AccountRestriction {
+  /** `RESTRICTED_BIZ_INITIATED_MESSAGING`, `RESTRICTED_CUSTOMER_INITIATED_MESSAGING`, `RESTRICTED_ADD_PHONE_NUMBER_ACTION`, ... */
+  type: string;
+  /** When it lifts (ms since epoch), or null when Meta gave no (readable) expiration. */
+  expiresAtMs: number | null;
+}
+
+/** `account_update`: the WABA was restricted, banned, reinstated, ... (`event` says which). */
+export interface AccountUpdateEvent {
+  kind: 'account';
+  wabaId: string;
+  /** `ACCOUNT_RESTRICTION`, `ACCOUNT_VIOLATION`, `DISABLED_UPDATE`, `ACCOUNT_DELETED`, ... */
+  event: string;
+  restrictions: AccountRestriction[];
+  /** `ban_info.waba_ban_state` when present (`DISABLE`, `REINSTATE`, `SCHEDULE_FOR_DISABLE`). */
+  banState?: string;
+}
+
+/** `user_preferences`: a user stopped or resumed marketing messages from the business. */
+export interface PreferenceEvent {
+  kind: 'preference';
+  wabaId: string;
+  phoneNumberId: string;
+  displayPhoneNumber: string | null;
+  /** The user's wa_id. */
+  waId: string;
+  /** `marketing_messages` (the only category Meta sends today). */
+  category: string;
+  /** `stop` | `resume`. */
+  value: string;
+  timestampMs: number;
+}
+
+/** `template_category_update`: a template's category now (`new_category`, impending or completed change). */
+export interface TemplateCategoryEvent {
+  kind: 'template';
+  wabaId: string;
+  name: string;
+  language: string;
+  /** `MARKETING` | `UTILITY` | `AUTHENTICATION`. */
+  category: string;
+}
+
+/** Account-level signals: what Meta says about the portfolio, the WABA, a number, a template or a user's preferences. */
+export type SignalEvent = QualityEvent | CapabilityEvent | AccountUpdateEvent | PreferenceEvent | TemplateCategoryEvent;
+
+export type MetaEvent = StatusEvent | InboundEvent | SignalEvent | PassThroughEvent;

@@ -7,6 +7,7 @@
  * retried for 7 days. Anything not understood is skipped and counted under a short reason
  * (`field:<name>`, `status:<value>`, `bad:<what>`) so operators can see what is being dropped.
  */
+import { parseAccountUpdate, parseTemplateCategory, parseUserPreferences } from './parse-account.js';
 import type {
   CapabilityEvent,
   InboundEvent,
@@ -60,6 +61,20 @@ export function parseMetaWebhook(json: unknown, ignored?: IgnoredCounts): MetaEv
         case 'business_capability_update':
           events.push(parseCapability(value, wabaId), passThrough(wabaId, field, value));
           break;
+        case 'account_update':
+          events.push(parseAccountUpdate(value, wabaId), passThrough(wabaId, field, value));
+          break;
+        case 'user_preferences':
+          parseUserPreferences(value, wabaId, events, skip);
+          events.push(passThrough(wabaId, field, value));
+          break;
+        case 'template_category_update': {
+          const event = parseTemplateCategory(value, wabaId);
+          if (event === undefined) skip('bad:template_category_update');
+          else events.push(event);
+          events.push(passThrough(wabaId, field, value));
+          break;
+        }
         default:
           skip(`field:${field}`);
           // Not understood here, but a tenant taking Meta's format may handle it: relayed untouched.
@@ -90,12 +105,14 @@ function parseMessagesValue(value: Obj, wabaId: string, out: MetaEvent[], skip: 
     return;
   }
   const contacts = Array.isArray(value.contacts) ? value.contacts.filter(isObj) : [];
+  const display = str(metadata.display_phone_number);
   if (Array.isArray(value.statuses)) {
     for (const s of value.statuses) {
       const event = isObj(s) ? parseStatus(s, phoneNumberId) : undefined;
       if (event === undefined) skip(isObj(s) && typeof s.status === 'string' ? `status:${s.status}` : 'bad:status');
       else {
         event.raw = s as Obj;
+        if (display !== undefined) event.displayPhoneNumber = display;
         event.source = source(wabaId, metadata, contacts, str(s.recipient_id), str(s.recipient_user_id));
         out.push(event);
       }
@@ -107,6 +124,7 @@ function parseMessagesValue(value: Obj, wabaId: string, out: MetaEvent[], skip: 
       if (event === undefined) skip('bad:message');
       else {
         event.source = source(wabaId, metadata, contacts, str(m.from), str(m.from_user_id));
+        if (display !== undefined) event.displayPhoneNumber = display;
         out.push(event);
       }
     }
@@ -217,8 +235,10 @@ function parseCapability(v: Obj, wabaId: string): CapabilityEvent {
 
 const LIMIT_SUFFIX: Record<string, number> = { '': 1, K: 1_000, M: 1_000_000 };
 
-/** `TIER_1K` → 1000, `TIER_250` → 250, `10K` → 10000, `UNLIMITED`/`TIER_UNLIMITED` → 'unlimited', 2000 → 2000. */
+/** `TIER_1K` → 1000, -1 → 'unlimited', `TIER_250` → 250, `10K` → 10000, `UNLIMITED`/`TIER_UNLIMITED` → 'unlimited', 2000 → 2000. */
 export function parseLimit(raw: unknown): MessagingLimit | undefined {
+  // business_capability_update states limits as integers, -1 meaning unlimited.
+  if (raw === -1 || raw === '-1') return 'unlimited';
   if (typeof raw === 'number') return Number.isFinite(raw) && raw >= 0 ? raw : undefined;
   if (typeof raw !== 'string') return undefined;
   const s = raw.trim().toUpperCase().replace(/^TIER_/, '');
@@ -228,15 +248,15 @@ export function parseLimit(raw: unknown): MessagingLimit | undefined {
   return Math.round(Number(match[1]) * (LIMIT_SUFFIX[match[2] ?? ''] ?? 1));
 }
 
-function secondsToMs(raw: unknown): number {
+export function secondsToMs(raw: unknown): number {
   const seconds = typeof raw === 'number' ? raw : Number(raw);
   return Number.isFinite(seconds) ? seconds * 1000 : 0;
 }
 
-function isObj(v: unknown): v is Obj {
+export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function str(v: unknown): string | undefined {
+export function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
 }

@@ -322,7 +322,7 @@ export class TenantWebhookSender {
           // The entry's own format decides, not the endpoint's: its body was made for it.
           ...(entry.format === 'meta'
             ? { [HUB_SIGNATURE_HEADER]: signMetaBody(entry.body, endpoint.secret) }
-            : { [SIGNATURE_HEADER]: signTenantBody(endpoint.secret, unixSeconds, entry.body) }),
+            : { [SIGNATURE_HEADER]: signTenantBody(endpoint.secret, unixSeconds, entry.body, entry.eventId) }),
           [EVENT_ID_HEADER]: entry.eventId,
         },
         body: entry.body,
