@@ -115,9 +115,9 @@ describe('admin API: runtime tenants, keys and tokens', () => {
     expect(view.json.apiKeys.map((k: any) => k.id)).toEqual([betaKeyId]);
     expect(view.text).not.toContain(betaKey);
 
-    // The tenant's number is its own: acme's key cannot use it, beta's cannot use acme's.
-    expect((await sendAs(API_KEY, NEW_NUMBER)).status).toBe(403);
-    expect((await sendAs(betaKey, NUMBER)).status).toBe(403);
+    // The tenant's number is its own: acme's key cannot use it, beta's cannot use acme's (404: another tenant's number is not disclosed).
+    expect((await sendAs(API_KEY, NEW_NUMBER)).status).toBe(404);
+    expect((await sendAs(betaKey, NUMBER)).status).toBe(404);
     const sent = await sendAs(betaKey, NEW_NUMBER);
     expect(sent.status).toBe(202);
     messageId = sent.json.messages[0].id;
