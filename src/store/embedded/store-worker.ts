@@ -81,6 +81,8 @@ function run(request: StoreRequest): Promise<unknown> {
     case 'queuePage': return store.queuePage(...request.args);
     case 'controlEntries': return store.controlEntries();
     case 'putControl': return store.putControl(...request.args);
+    case 'listEnded': return store.listEnded(...request.args);
+    case 'requeue': return store.requeue(...request.args);
     case 'close': return store.close();
   }
 }

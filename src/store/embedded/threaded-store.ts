@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Clock } from '../../clock.js';
+import type { EndedPage, EndedQuery, RequeueChange } from '../ended.js';
 import { storageUnavailable, storeClosed } from '../errors.js';
 import { initialRecord } from '../transitions.js';
 import type { ControlEntry, EnqueueOutcome, MessageRecord, NewMessage, QueueCount, QueuePage, QueuePageQuery, Store, Transition } from '../types.js';
@@ -128,6 +129,14 @@ export class ThreadedEmbeddedStore implements Store {
 
   queuePage(query: QueuePageQuery): Promise<QueuePage> {
     return this.call({ op: 'queuePage', args: [query] }) as Promise<QueuePage>;
+  }
+
+  listEnded(query: EndedQuery): Promise<EndedPage> {
+    return this.call({ op: 'listEnded', args: [query] }) as Promise<EndedPage>;
+  }
+
+  requeue(tenantId: string, id: string, change: RequeueChange): Promise<MessageRecord | null> {
+    return this.call({ op: 'requeue', args: [tenantId, id, change] }) as Promise<MessageRecord | null>;
   }
 
   async close(): Promise<void> {
