@@ -48,4 +48,10 @@ export const WEBHOOKS_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX meta_unmatched_due ON meta_unmatched_statuses (next_try_at_ms);
       CREATE INDEX meta_unmatched_age ON meta_unmatched_statuses (received_at_ms);`,
   },
+  {
+    version: 3,
+    sql: `
+      -- Operators list a tenant's dead events (GET /admin/webhooks/dead) a page at a time.
+      CREATE INDEX tenant_outbox_dead ON tenant_outbox (tenant_id, seq) WHERE state = ${OUTBOX_DEAD};`,
+  },
 ];

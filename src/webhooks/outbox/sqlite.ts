@@ -12,7 +12,7 @@
  */
 import type { WebhooksDb } from '../db.js';
 import { OUTBOX_DEAD, OUTBOX_PENDING } from '../migrations.js';
-import type { NewOutboxEntry, Outbox, OutboxEntry, SettleOutcome } from './types.js';
+import type { DeadEntry, NewOutboxEntry, Outbox, OutboxEntry, SettleOutcome } from './types.js';
 
 interface Row {
   seq: number;
@@ -62,6 +62,8 @@ export class SqliteOutbox implements Outbox {
       dead: db.prepare(`UPDATE tenant_outbox SET attempts = ?, state = ${STATE_DEAD}, last_error = ? WHERE seq = ?`),
       deadOf: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, created_at_ms FROM tenant_outbox
                           WHERE tenant_id = ? AND state = ${STATE_DEAD} ORDER BY seq`),
+      deadPage: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, created_at_ms, attempts, next_attempt_at_ms, last_error
+                             FROM tenant_outbox WHERE tenant_id = ? AND seq > ? AND state = ${STATE_DEAD} ORDER BY seq LIMIT ?`),
       requeue: db.prepare(`INSERT INTO tenant_outbox (event_id, tenant_id, order_key, body, created_at_ms, next_attempt_at_ms)
                            VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`).pluck(),
     };
@@ -111,6 +113,11 @@ export class SqliteOutbox implements Outbox {
         return { seq, eventId: r.event_id, tenantId: r.tenant_id, orderKey: r.order_key, body: r.body, createdAtMs: r.created_at_ms, attempts: 0, nextAttemptAtMs: nowMs };
       });
     });
+  }
+
+  async dead(tenantId: string, afterSeq: number, limit: number): Promise<DeadEntry[]> {
+    return (this.stmts.deadPage.all(tenantId, afterSeq, limit) as Array<Row & { last_error: string | null }>)
+      .map((r) => ({ ...toEntry(r), lastError: r.last_error }));
   }
 
   async close(): Promise<void> {
