@@ -217,6 +217,10 @@ export interface LaneView {
   paused: boolean;
   /** End of a timed maintenance pause (131057); 0 when none. */
   pausedUntilMs: number;
+  /** Who paused the number until resumed (an operator, or an upstream code); null when not. */
+  pause?: { by: 'operator' | 'upstream'; code?: number; atMs: number } | null;
+  /** Who paused the number's whole tenant (an operator, or 190); null when not. */
+  tenantPause?: { by: 'operator' | 'upstream'; code?: number; atMs: number } | null;
   inFlight: number;
   /** Recipients currently parked (131056 backoff or 131049 deferral). */
   parkedRecipients: number;

@@ -42,11 +42,11 @@ export interface OperatorRecords {
   /** Records in `query.state`, newest change first, one page. */
   listEnded(query: EndedQuery): Promise<EndedPage>;
   /**
-   * A failed or expired message of the tenant back to `queued`: 0 attempts (and throttled), due at
+   * A failed or expired message back to `queued`: 0 attempts (and throttled), due at
    * `atMs`, a fresh deadline; its last error is kept for the record. Null when the message is
    * unknown or not failed/expired (nothing changes). In a fleet the number's owner is woken.
    */
-  requeue(tenantId: string, id: string, change: RequeueChange): Promise<MessageRecord | null>;
+  requeue(id: string, change: RequeueChange): Promise<MessageRecord | null>;
 }
 
 /**

@@ -55,7 +55,7 @@ beforeAll(async () => {
     findByIdempotencyKey: (tenantId, key) => real.findByIdempotencyKey(tenantId, key),
     transition: (id, change) => real.transition(id, change),
     listEnded: (query) => real.listEnded(query),
-    requeue: (tenantId, id, change) => real.requeue(tenantId, id, change),
+    requeue: (id, change) => real.requeue(id, change),
     close: () => real.close(),
   };
   const core = await loadCore(config.core);

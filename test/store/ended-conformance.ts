@@ -98,7 +98,7 @@ export function describeEndedConformance(name: string, makeStore: () => Promise<
       const id = await ended('failed');
       clock.advance(HOUR_MS);
       const deadlineAtMs = clock.nowMs() + 4 * HOUR_MS;
-      const record = await store.requeue('acme', id, { atMs: clock.nowMs(), deadlineAtMs });
+      const record = await store.requeue(id, { atMs: clock.nowMs(), deadlineAtMs });
       expect(record).toMatchObject({ id, state: 'queued', attempts: 0, notBeforeMs: clock.nowMs(), deadlineAtMs, lastError: refused });
       expect(record?.throttled).toBeUndefined();
       expect((await store.listEnded({ state: 'failed', limit: 10, after: null })).records).toEqual([]);
@@ -113,19 +113,18 @@ export function describeEndedConformance(name: string, makeStore: () => Promise<
       // It runs its course again: sent this time, and no longer requeueable.
       expect(await store.transition(id, { state: 'sending', attempts: 1, atMs: clock.nowMs() })).toBe(true);
       expect(await store.transition(id, { state: 'sent', wamid: 'wamid.again', atMs: clock.nowMs() })).toBe(true);
-      expect(await store.requeue('acme', id, { atMs: clock.nowMs(), deadlineAtMs })).toBeNull();
+      expect(await store.requeue(id, { atMs: clock.nowMs(), deadlineAtMs })).toBeNull();
     });
 
-    it('requeues an expired message; refuses unknown ids, other tenants and messages not ended unsent', async () => {
+    it('requeues an expired message; refuses unknown ids and messages not ended unsent', async () => {
       const id = await ended('expired');
-      expect(await store.requeue('globex', id, { atMs: clock.nowMs(), deadlineAtMs: clock.nowMs() + HOUR_MS })).toBeNull();
-      expect(await store.requeue('acme', 'no-such-id', { atMs: clock.nowMs(), deadlineAtMs: clock.nowMs() + HOUR_MS })).toBeNull();
+      expect(await store.requeue('no-such-id', { atMs: clock.nowMs(), deadlineAtMs: clock.nowMs() + HOUR_MS })).toBeNull();
       const queued = message();
       await store.enqueue(queued);
-      expect(await store.requeue('acme', queued.id, { atMs: clock.nowMs(), deadlineAtMs: clock.nowMs() + HOUR_MS })).toBeNull();
+      expect(await store.requeue(queued.id, { atMs: clock.nowMs(), deadlineAtMs: clock.nowMs() + HOUR_MS })).toBeNull();
       expect((await store.get('acme', queued.id))?.state).toBe('queued');
 
-      const record = await store.requeue('acme', id, { atMs: clock.nowMs(), deadlineAtMs: clock.nowMs() + HOUR_MS });
+      const record = await store.requeue(id, { atMs: clock.nowMs(), deadlineAtMs: clock.nowMs() + HOUR_MS });
       expect(record?.state).toBe('queued');
       // Expired again later: listed once, at its new time.
       clock.advance(10);

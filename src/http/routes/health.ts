@@ -1,4 +1,4 @@
-/** Liveness, readiness and Prometheus metrics. Unauthenticated by design: bind them to a private interface. */
+/** Liveness and readiness probes (Prometheus metrics: metrics.ts, an ops route). */
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { GatewayDeps } from '../deps.js';
@@ -52,9 +52,5 @@ export async function healthRoutes(app: FastifyInstance, deps: GatewayDeps): Pro
     const checks = { storage, core: deps.coreLoaded() };
     const ready = checks.storage && checks.core;
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
-  });
-  app.get('/metrics', async (_request, reply) => {
-    const text = await deps.metrics.registry.metrics();
-    return reply.type(deps.metrics.registry.contentType).send(text);
   });
 }

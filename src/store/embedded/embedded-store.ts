@@ -166,9 +166,9 @@ export class EmbeddedStore implements Store {
     return this.read(() => this.ended.list(query));
   }
 
-  requeue(tenantId: string, id: string, change: RequeueChange): Promise<MessageRecord | null> {
+  requeue(id: string, change: RequeueChange): Promise<MessageRecord | null> {
     if (this.closed) return Promise.reject(storeClosed());
-    return this.writes.submit(() => this.ended.requeue(tenantId, id, change));
+    return this.writes.submit(() => this.ended.requeue(id, change));
   }
 
   get(tenantId: string, id: string): Promise<MessageRecord | null> {

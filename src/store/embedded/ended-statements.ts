@@ -20,8 +20,8 @@ export class EndedStatements {
   private readonly ofTenant: Database.Statement<[string, ...PageArgs], Row>;
   private readonly ofNumber: Database.Statement<[string, ...PageArgs], Row>;
   private readonly ofNumberAndTenant: Database.Statement<[string, string, ...PageArgs], Row>;
-  private readonly toQueued: Database.Statement<[number, number, number, string, string]>;
-  private readonly byTenantId: Database.Statement<[string, string], Row>;
+  private readonly toQueued: Database.Statement<[number, number, number, string]>;
+  private readonly byId: Database.Statement<[string], Row>;
 
   constructor(db: Database.Database) {
     // Each repeats its index's condition word for word (state IN ...) so SQLite can use it; the
@@ -37,9 +37,9 @@ export class EndedStatements {
     this.ofNumberAndTenant = page('phone_number_id = ? AND tenant_id = ? AND') as Database.Statement<[string, string, ...PageArgs], Row>;
     this.toQueued = db.prepare(
       `UPDATE messages SET state = 'queued', attempts = 0, throttled = 0, not_before_ms = ?, deadline_at_ms = ?, updated_at_ms = ?
-        WHERE tenant_id = ? AND id = ? AND state IN ('failed', 'expired')`,
+        WHERE id = ? AND state IN ('failed', 'expired')`,
     );
-    this.byTenantId = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE tenant_id = ? AND id = ?`);
+    this.byId = db.prepare(`SELECT ${COLUMNS} FROM messages WHERE id = ?`);
   }
 
   list(q: EndedQuery): EndedPage {
@@ -57,9 +57,9 @@ export class EndedStatements {
     };
   }
 
-  requeue(tenantId: string, id: string, change: RequeueChange): MessageRecord | null {
-    if (this.toQueued.run(change.atMs, change.deadlineAtMs, change.atMs, tenantId, id).changes === 0) return null;
-    const row = this.byTenantId.get(tenantId, id);
+  requeue(id: string, change: RequeueChange): MessageRecord | null {
+    if (this.toQueued.run(change.atMs, change.deadlineAtMs, change.atMs, id).changes === 0) return null;
+    const row = this.byId.get(id);
     return row === undefined ? null : rowToRecord(row);
   }
 }

@@ -17,7 +17,7 @@ export type StoreCall =
   | { op: 'controlEntries'; args: [] }
   | { op: 'putControl'; args: [string, unknown] }
   | { op: 'listEnded'; args: [EndedQuery] }
-  | { op: 'requeue'; args: [string, string, RequeueChange] }
+  | { op: 'requeue'; args: [string, RequeueChange] }
   | { op: 'close'; args: [] };
 
 /** A call with its id and the caller's clock reading (the worker has no clock of its own). */

@@ -135,8 +135,8 @@ export class ThreadedEmbeddedStore implements Store {
     return this.call({ op: 'listEnded', args: [query] }) as Promise<EndedPage>;
   }
 
-  requeue(tenantId: string, id: string, change: RequeueChange): Promise<MessageRecord | null> {
-    return this.call({ op: 'requeue', args: [tenantId, id, change] }) as Promise<MessageRecord | null>;
+  requeue(id: string, change: RequeueChange): Promise<MessageRecord | null> {
+    return this.call({ op: 'requeue', args: [id, change] }) as Promise<MessageRecord | null>;
   }
 
   async close(): Promise<void> {

@@ -251,10 +251,11 @@ export class RedisStore implements Store {
     })();
   }
 
-  requeue(tenantId: string, id: string, change: RequeueChange): Promise<MessageRecord | null> {
+  requeue(id: string, change: RequeueChange): Promise<MessageRecord | null> {
     return this.op(() => this.inOrder(id, async () => {
       const index = await this.lookup(id);
-      if (index === null || index.tenantId !== tenantId) return null;
+      if (index === null) return null;
+      const { tenantId } = index;
       // The id index outlives the message again: its fresh deadline plus the final retention.
       const indexTtlMs = Math.max(0, change.deadlineAtMs - change.atMs) + this.finalRetentionMs + DAY_MS;
       await this.write((p) => p.pexpire(this.keys.messageIndex(id), indexTtlMs));
