@@ -10,6 +10,7 @@ import swagger, { type SwaggerTransformObject } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { existsSync, readFileSync } from 'node:fs';
+import { GraphErrorSchema } from './schemas/common.js';
 
 type OpenApiDocument = ReturnType<FastifyInstance['swagger']>;
 type Paths = Record<string, object>;
@@ -28,9 +29,34 @@ export interface OpenApiOptions {
   alsoDocument?: () => OpenApiDocument;
 }
 
+/** Every route of every listener, as registered: what the document must cover (test/http/openapi.test.ts). */
+const registered = new WeakMap<FastifyInstance, Array<{ method: string; url: string; hidden: boolean }>>();
+
+export function registeredRoutes(app: FastifyInstance): ReadonlyArray<{ method: string; url: string; hidden: boolean }> {
+  return registered.get(app) ?? [];
+}
+
+/**
+ * Any answer a route does not document otherwise is the Graph error envelope (the one error
+ * handler makes it so, 500 included): `default` says that for every route, also routes registered
+ * without a schema.
+ */
+function withDefaultError({ schema, url }: { schema?: object; url: string }): { schema: object; url: string } {
+  const s = (schema ?? {}) as { response?: Record<string, unknown> };
+  return { schema: { ...s, response: { ...s.response, default: { ...GraphErrorSchema, description: 'Any other refusal' } } }, url };
+}
+
 export async function registerOpenApi(app: FastifyInstance, options: OpenApiOptions = {}): Promise<void> {
   const also = options.alsoDocument;
+  const routes: Array<{ method: string; url: string; hidden: boolean }> = [];
+  registered.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routes.push({ method: String(method), url: route.url, hidden: (route.schema as { hide?: boolean } | undefined)?.hide === true });
+    }
+  });
   await app.register(swagger, {
+    transform: withDefaultError,
     openapi: {
       openapi: '3.1.0',
       info: {

@@ -2,6 +2,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { GatewayDeps } from '../deps.js';
+import { Type } from '@sinclair/typebox';
+
+const Checks = Type.Object({ storage: Type.Boolean(), core: Type.Optional(Type.Boolean()) });
+const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Checks), unhealthyForSec: Type.Optional(Type.Integer()) }, { title: 'Health' });
 
 /**
  * /healthz fails once the store has been unhealthy this long. Long enough that a disk blip or a
@@ -42,12 +46,12 @@ export async function healthRoutes(app: FastifyInstance, deps: GatewayDeps): Pro
   sampler.unref();
   app.addHook('onClose', async () => clearInterval(sampler));
 
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness', response: { 200: Health, 503: Health } } }, async (_request, reply) => {
     const unhealthyMs = store.sample();
     if (unhealthyMs === null || unhealthyMs < STORE_UNHEALTHY_LIVENESS_MS) return { status: 'ok' };
     return reply.code(503).send({ status: 'failing', checks: { storage: false }, unhealthyForSec: Math.floor(unhealthyMs / 1000) });
   });
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { schema: { tags: ['ops'], summary: 'Readiness', response: { 200: Health, 503: Health } } }, async (_request, reply) => {
     const storage = store.sample() === null;
     const checks = { storage, core: deps.coreLoaded() };
     const ready = checks.storage && checks.core;
