@@ -9,6 +9,8 @@ const SAMPLES = 60;
 
 const state = {
   token: null,
+  /** Whether the gateway lists broadcasts: asked once (a 404 each poll would count as a refusal). */
+  broadcasts: undefined,
   /** phone_number_id → { at: ms, sent: total } of the previous poll, and the rate samples. */
   history: new Map(),
   timer: null,
@@ -104,7 +106,8 @@ function drawRate(canvas, rates) {
   g.clearRect(0, 0, width, height);
   if (rates.length === 0) return;
   const top = Math.max(1, ...rates.map((r) => Math.max(r.rate, r.limit, r.pacing))) * 1.1;
-  const x = (i) => (rates.length === 1 ? width : (i / (SAMPLES - 1)) * width);
+  // Newest at the right edge; until two minutes of samples exist, the ones there span the width.
+  const x = (i) => (rates.length === 1 ? width : (i / (rates.length - 1)) * width);
   const y = (v) => height - (v / top) * (height - 2) - 1;
   const line = (pick, color, dash) => {
     g.beginPath();
@@ -192,8 +195,9 @@ async function refresh() {
   try {
     const [numbers, usage, failures, broadcasts] = await Promise.all([
       api('GET', '/admin/numbers'), api('GET', '/admin/usage'), api('GET', '/admin/failures'),
-      api('GET', '/admin/broadcasts').catch(() => null),
+      state.broadcasts === false ? null : api('GET', '/admin/broadcasts').catch(() => null),
     ]);
+    state.broadcasts = broadcasts !== null;
     $('#login').hidden = true;
     $('#main').hidden = false;
     renderNumbers(numbers ?? [], Date.now());
