@@ -54,6 +54,21 @@ async function simFaults(phoneNumberId: string, faults: unknown): Promise<void> 
 }
 
 describe('dashboard', () => {
+  it('serves the API docs UI from the package alone (no request leaves the gateway)', async () => {
+    const page = await browser.newPage();
+    const outside: string[] = [];
+    await page.route('**/*', (route) => {
+      if (route.request().url().startsWith(stack.gateway.url)) return route.continue();
+      outside.push(route.request().url());
+      return route.abort();
+    });
+    await page.goto(`${stack.gateway.url}/docs`);
+    await page.locator('.opblock-summary-path', { hasText: '/admin/numbers' }).first().waitFor({ timeout: 15_000 });
+    expect(await page.locator('.info .title').textContent()).toContain('sendgate');
+    expect(outside).toEqual([]);
+    await page.close();
+  });
+
   it('asks for the token when none is given, and says so when it is wrong', async () => {
     const page = await browser.newPage();
     await page.goto(`${stack.gateway.url}/dashboard`);
