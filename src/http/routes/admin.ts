@@ -4,14 +4,13 @@
  *   POST /admin/numbers/{id}/pause | /resume
  *   POST /admin/tenants/{id}/pause | /resume      (every number of the tenant)
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../../errors.js';
 import type { ControlPort, LimitChange } from '../../gateway/ports.js';
-import { bearerToken } from '../../gateway/tenants.js';
+import { requireAdmin } from '../admin-auth.js';
 import type { GatewayDeps } from '../deps.js';
 import { ADMIN_TOKEN, NumberIdParams, TenantIdParams, errorResponses, handlerValidates } from '../schemas/common.js';
-import { Type } from '@sinclair/typebox';
 
 const LimitsBody = Type.Object({
   mps: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10_000 })),
@@ -26,13 +25,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { deps: GatewayDep
   const { deps, control } = opts;
   const token = deps.config.admin?.token;
   if (token === undefined) return;
-  const expected = digest(token);
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    const given = bearerToken(request.headers.authorization);
-    if (given === undefined || !timingSafeEqual(digest(given), expected)) {
-      throw new GatewayError('ADMIN_FORBIDDEN', 'Admin routes need Authorization: Bearer <admin token>');
-    }
-  });
+  app.addHook('onRequest', requireAdmin(token));
   const known = (id: string): string => {
     if (deps.tenants.number(id) === undefined) throw new GatewayError('UNKNOWN_NUMBER', `Unknown phone number id ${id}`);
     return id;
@@ -74,10 +67,6 @@ export async function adminRoutes(app: FastifyInstance, opts: { deps: GatewayDep
     control.resumeTenant(knownTenant(request.params.id));
     return { tenant: request.params.id, paused: false };
   });
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
 }
 
 function parseLimitChange(body: unknown): LimitChange {

@@ -10,6 +10,7 @@
  * consent, default now) orders records: an older record is logged but does not override a newer
  * one, so importing an old list cannot undo a recent STOP.
  */
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../clock.js';
 import { toE164Digits } from '../../cloud-api/e164.js';
@@ -20,7 +21,6 @@ import type { ConsentRecord, PolicyEngine } from '../../policy/types.js';
 import { requireTenant } from '../auth.js';
 import { TENANT_KEY, errorResponses, handlerValidates } from '../schemas/common.js';
 import { ConsentBulkBody, ConsentBulkRecorded, ConsentRecordInput, ConsentRecorded, ConsentView } from '../schemas/consent.js';
-import { Type } from '@sinclair/typebox';
 
 const tags = ['consent'];
 /** Documentation only: records are checked by consent-input.ts, which names the bad record. */

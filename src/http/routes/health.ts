@@ -1,8 +1,8 @@
 /** Liveness and readiness probes (Prometheus metrics: metrics.ts, an ops route). */
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { GatewayDeps } from '../deps.js';
-import { Type } from '@sinclair/typebox';
 
 const Checks = Type.Object({ storage: Type.Boolean(), core: Type.Optional(Type.Boolean()) });
 const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Checks), unhealthyForSec: Type.Optional(Type.Integer()) }, { title: 'Health' });

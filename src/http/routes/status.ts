@@ -1,4 +1,5 @@
 /** GET /v1/messages/{id}: a message's state, tenant-scoped (another tenant's id is simply not found). */
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../../errors.js';
 import { MESSAGE_ID_PATTERN } from '../../gateway/ids.js';
@@ -7,7 +8,6 @@ import { requireTenant } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
 import { TENANT_KEY, errorResponses } from '../schemas/common.js';
 import { MessageStatusSchema } from '../schemas/messages.js';
-import { Type } from '@sinclair/typebox';
 
 export async function statusRoutes(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   app.get<{ Params: { id: string } }>('/v1/messages/:id', {

@@ -10,6 +10,7 @@
  * gets through; `onEvents` should therefore do its durable work quickly and return (Meta wants
  * a median under 250 ms).
  */
+import { Type } from '@sinclair/typebox';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { systemClock, type Clock } from '../../clock.js';
@@ -18,7 +19,6 @@ import { DeliveryDedupe, type Claim } from './dedupe.js';
 import type { MetaEvent } from './events.js';
 import { parseMetaWebhook, type IgnoredCounts } from './parse.js';
 import { verifyMetaSignature } from './signature.js';
-import { Type } from '@sinclair/typebox';
 import { errorResponses, handlerValidates } from '../../http/schemas/common.js';
 
 const text = (description: string) => ({ description, content: { 'text/plain': { schema: Type.String() } } });
