@@ -14,13 +14,18 @@ import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
 import { DEFAULT_LEASE_TTL_MS, FleetMember } from './fleet/member.js';
 import { openComponents } from './gateway/components.js';
 import { messageEndings, OWED_SWEEP_MS } from './gateway/message-ended.js';
+import { numberViews } from './gateway/number-views.js';
 import { RecipientAliases } from './gateway/recipient-aliases.js';
+import type { AdminViews } from './http/admin-views.js';
+import type { GatewayDeps } from './http/deps.js';
+import { buildOpsApp } from './http/ops-app.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { MediaRelay } from './upstream/media-relay.js';
 import { consentRoutes } from './http/routes/consent.js';
 import { GatewayMetrics, registerCoreMetrics } from './observability/metrics.js';
 import { registerPolicyMetrics, type PolicyEngine } from './policy/index.js';
 import { isFleetPolicy } from './policy/shared-engine.js';
+import { storedNumberState } from './store/redis/number-state.js';
 import { RedisStore } from './store/redis/redis-store.js';
 import type { MessageRecord, RecordedError, Store } from './store/types.js';
 import type { GatewayError } from './errors.js';
@@ -43,6 +48,8 @@ export interface GatewayHandle {
   app: FastifyInstance;
   /** Base URL the gateway listens on, e.g. http://127.0.0.1:8080 */
   url: string;
+  /** Base URL of the operators' listener (config ops.listen); the main URL when there is none. */
+  opsUrl: string;
   store: Store;
   dispatcher: Dispatcher;
   core: Core;
@@ -103,37 +110,54 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     });
   }
 
-  const app = await buildApp({
-    deps: {
-      config, tenants, store, clock, metrics, policy, recipients,
-      templates: { categoryOf: (tenantId, name, language) => parts.templates.categoryOf(tenantId, name, language) },
-      coreLoaded: () => true,
-      wamidAnswers: webhooks.wamidAnswers,
-      dispatch: {
-        submit: (record) => dispatcher.submit(record),
-        estimateWaitMs: (id, ahead) => dispatcher.estimateWaitMs(id, ahead),
-        queued: (id) => fleet === null ? dispatcher.queued(id) : fleet.queued(dispatcher, id),
-        waitForOutcome: (id, timeoutMs) => fleet === null ? dispatcher.waitForOutcome(id, timeoutMs) : fleet.waitForOutcome(dispatcher, id, timeoutMs),
-      },
+  const deps: GatewayDeps = {
+    config, tenants, store, clock, metrics, policy, recipients,
+    templates: { categoryOf: (tenantId, name, language) => parts.templates.categoryOf(tenantId, name, language) },
+    coreLoaded: () => true,
+    wamidAnswers: webhooks.wamidAnswers,
+    dispatch: {
+      submit: (record) => dispatcher.submit(record),
+      estimateWaitMs: (id, ahead) => dispatcher.estimateWaitMs(id, ahead),
+      queued: (id) => fleet === null ? dispatcher.queued(id) : fleet.queued(dispatcher, id),
+      waitForOutcome: (id, timeoutMs) => fleet === null ? dispatcher.waitForOutcome(id, timeoutMs) : fleet.waitForOutcome(dispatcher, id, timeoutMs),
     },
-    control: {
-      setLimits: (id, change) => dispatcher.setLimits(id, change),
-      pause: (id) => dispatcher.pause(id),
-      resume: (id) => dispatcher.resume(id),
-      pauseTenant: (id) => dispatcher.pauseTenant(id),
-      resumeTenant: (id) => dispatcher.resumeTenant(id),
+  };
+  const control = {
+    setLimits: (id: string, change: Parameters<Dispatcher['setLimits']>[1]) => dispatcher.setLimits(id, change),
+    pause: (id: string) => dispatcher.pause(id),
+    resume: (id: string) => dispatcher.resume(id),
+    pauseTenant: (id: string) => dispatcher.pauseTenant(id),
+    resumeTenant: (id: string) => dispatcher.resumeTenant(id),
+  };
+  // Sends answered ok per number, for the dashboard's rates (keys: the configured numbers).
+  const sentByNumber = new Map<string, number>();
+  // The admin views (src/http/routes/admin-*.ts): in a fleet, numbers another process owns are
+  // answered from the store (src/gateway/number-views.ts).
+  const views: AdminViews = {
+    numbers: () => numberViews({
+      numbers: parts.numbers, lanes: () => dispatcher.snapshot(), headroom: config.dispatch.headroom, clock, sent: sentByNumber,
+      ...(fleet !== null && store instanceof RedisStore ? {
+        fleet: {
+          memberId: fleet.memberId, holds: (id: string) => fleet!.ownership.holds(id),
+          stored: (tenantId: string, id: string) => storedNumberState(store, tenantId, id), controlEntries: () => store.controlEntries(),
+        },
+      } : {}),
+    }),
+    tierUse: (tenantId) => policy.tierUse(tenantId),
+    deadLetters: (tenantId, afterSeq, limit) => webhooks.sender.deadLetters(tenantId, afterSeq, limit),
+    replayDead: (tenantId) => webhooks.sender.replayDead(tenantId),
+  };
+  const tenantAdmin = {
+    catalog: parts.catalog,
+    async resumeAfterNewToken(tenantId: string) {
+      // In a fleet the number's owner may have recorded the 190 pause a moment ago: read it first.
+      const key = controlKeys.tenant(tenantId);
+      if (store instanceof RedisStore) dispatcher.controlChanged(key, await store.controlEntry(key));
+      return dispatcher.resumeAfterNewToken(tenantId);
     },
-    tenantAdmin: {
-      catalog: parts.catalog,
-      async resumeAfterNewToken(tenantId) {
-        // In a fleet the number's owner may have recorded the 190 pause a moment ago: read it first.
-        const key = controlKeys.tenant(tenantId);
-        if (store instanceof RedisStore) dispatcher.controlChanged(key, await store.controlEntry(key));
-        return dispatcher.resumeAfterNewToken(tenantId);
-      },
-    },
-    plugins,
-  });
+  };
+  const app = await buildApp({ deps, control, plugins, tenantAdmin, ops: config.ops === undefined ? { views } : false });
+  const opsApp = config.ops === undefined ? null : await buildOpsApp({ main: app, deps, control, views, tenantAdmin });
   log = app.log;
   if (store instanceof RedisStore && parts.memberId !== null) {
     const leaseTtlMs = (config.storage.kind === 'redis' ? config.storage.leaseTtlMs : undefined) ?? DEFAULT_LEASE_TTL_MS;
@@ -161,6 +185,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       if (event.type === 'attempt') {
         metrics.upstreamSends.inc({ outcome: event.outcome, code: String(event.code) });
         if (event.waId !== undefined) recipients.learn(event.to, event.waId);
+        if (event.outcome === 'ok' && parts.numbers.has(event.phoneNumberId)) sentByNumber.set(event.phoneNumberId, (sentByNumber.get(event.phoneNumberId) ?? 0) + 1);
         // What an answer teaches about the recipient (131026, 131049, 131050) holds from this
         // attempt on, for the messages still queued to them, not from when this one ends.
         if (LEARNED_FROM_ANSWERS.has(event.code) && event.to !== '') {
@@ -194,9 +219,19 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   // Template categories are read in the background: Meta being slow at boot must not hold sends.
   void parts.templates.start();
   const url = address.replace('[::1]', '127.0.0.1');
+  let opsUrl = url;
+  if (opsApp !== null && config.ops !== undefined) {
+    try {
+      opsUrl = (await opsApp.listen({ host: config.ops.listen.host, port: config.ops.listen.port })).replace('[::1]', '127.0.0.1');
+    } catch (err) {
+      await app.close(); // the main listener is up: not left behind by a failed start
+      throw err;
+    }
+  }
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      await opsApp?.close();
       await app.close();
       await fleet?.stop(); // hands every number over, its requests answered first
       await dispatcher.close();
@@ -206,5 +241,5 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     })();
     return closing;
   };
-  return { app, url, store, dispatcher, core, policy, close };
+  return { app, url, opsUrl, store, dispatcher, core, policy, close };
 }

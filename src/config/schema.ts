@@ -271,6 +271,19 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     admin: Type.Optional(Type.Object({ token: Type.String({ minLength: 16 }) }, { additionalProperties: false })),
+    /**
+     * Operators' routes (/metrics, /admin/*, /dashboard, /docs, /openapi.json) on a listener of their
+     * own, e.g. a private interface; absent: on the main listener with everything else.
+     */
+    ops: Type.Optional(Type.Object(
+      {
+        listen: Type.Object(
+          { host: Type.String({ default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65_535 }) },
+          { additionalProperties: false },
+        ),
+      },
+      { additionalProperties: false },
+    )),
     webhooks: Type.Optional(Type.Object({ appSecret: Secret, verifyToken: Secret }, { additionalProperties: false })),
     /** Delivery of tenant webhooks (src/webhooks/tenant): retry schedule, timeouts, circuit breaker. */
     webhookDelivery: Type.Object(
@@ -286,7 +299,11 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     log: Type.Object(
-      { level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }) },
+      {
+        level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
+        /** One line per request (method, path, status, time; never bodies or credentials). Off: it costs ingress CPU. */
+        access: Type.Boolean({ default: false }),
+      },
       { additionalProperties: false, default: {} },
     ),
     tenants: Type.Array(TenantSchema, { minItems: 1 }),

@@ -93,7 +93,12 @@ export interface WaitFor {
 export function snapshot(s: DispatchState): LaneView[] {
   const nowMs = s.deps.clock.nowMs();
   const views: LaneView[] = [];
-  for (const lane of s.lanes.values()) views.push(laneView(lane, s.deps.numbers.get(lane.phoneNumberId), s.isPaused(lane, nowMs), s.settings.headroom, nowMs));
+  for (const lane of s.lanes.values()) {
+    const view = laneView(lane, s.deps.numbers.get(lane.phoneNumberId), s.isPaused(lane, nowMs), s.settings.headroom, nowMs);
+    view.pause = lane.pause;
+    view.tenantPause = s.pausedTenants.get(lane.tenantId) ?? null;
+    views.push(view);
+  }
   return views;
 }
 

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { ControlEntry, ControlStateStore, Fence, MessageRecord, MessageState, Priority, RecordedError, Store } from '../store/types.js';
 import type { Reaction } from '../upstream/classify.js';
 import type { Upstream } from '../upstream/types.js';
+import type { PauseReason } from './control-state.js';
 
 /**
  * Throughput pacing. `take` charges one message if the key conforms at `ratePerSec` with bucket
@@ -220,6 +221,10 @@ export interface LaneView {
   paused: boolean;
   /** End of a timed maintenance pause (131057); 0 when none. */
   pausedUntilMs: number;
+  /** Who paused the number until resumed (an operator, or an upstream code); null when not. */
+  pause?: { by: PauseReason['by']; code?: number; atMs: number } | null;
+  /** Who paused the number's whole tenant (an operator, or 190); null when not. */
+  tenantPause?: { by: PauseReason['by']; code?: number; atMs: number } | null;
   inFlight: number;
   /** Recipients currently parked (131056 backoff or 131049 deferral). */
   parkedRecipients: number;

@@ -45,6 +45,8 @@ export function installErrorHandling(app: FastifyInstance, onRejected?: (code: E
 function toGatewayError(error: Error & { code?: string; statusCode?: number }): GatewayError {
   if (error instanceof GatewayError) return error;
   const mapped = error.code !== undefined ? FASTIFY_CODES[error.code] : undefined;
+  // A schema-validated route's message names the field and the rule ("querystring/limit must be <= 500").
+  if (error.code === 'FST_ERR_VALIDATION') return new GatewayError('INVALID_PARAMETER', error.message);
   if (mapped !== undefined) return new GatewayError(mapped, FASTIFY_DETAILS[mapped] ?? ERRORS[mapped].title);
   // secure-json-parse refuses __proto__ / constructor.prototype keys with a SyntaxError.
   if (error instanceof SyntaxError && /prototype|__proto__/i.test(error.message)) {

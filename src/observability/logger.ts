@@ -22,9 +22,18 @@ export const REDACT_PATHS = [
   '*.wa_id',
 ];
 
+/**
+ * A request in an access line (config log.access): method and path only. Query strings can carry
+ * secrets (Meta's verification GET has hub.verify_token), and headers carry API keys.
+ */
+function requestLine(req: { method?: string; url?: string; id?: unknown }): object {
+  return { method: req.method, url: typeof req.url === 'string' ? req.url.split('?')[0] : undefined };
+}
+
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { req: requestLine },
   };
 }

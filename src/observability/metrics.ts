@@ -46,7 +46,8 @@ export class GatewayMetrics {
 
   constructor(lanes: () => Iterable<LaneSnapshot>, options: { defaultMetrics?: boolean; capacity?: () => CapacitySnapshot } = {}) {
     const registers = [this.registry];
-    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'sendgate_process_' });
+    // prom-client's names already start with process_ / nodejs_: sendgate_process_cpu_seconds_total, not sendgate_process_process_….
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'sendgate_' });
     this.accepted = new Counter({ name: 'sendgate_accepted_total', help: 'Messages accepted (durably queued)', labelNames: ['tenant'], registers });
     this.rejected = new Counter({ name: 'sendgate_rejected_total', help: 'Requests refused, by reason (error catalogue code)', labelNames: ['reason'], registers });
     this.upstreamSends = new Counter({ name: 'sendgate_upstream_sends_total', help: 'Upstream send attempts by outcome and Graph error code', labelNames: ['outcome', 'code'], registers });

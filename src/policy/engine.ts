@@ -34,7 +34,7 @@ import type { PolicyStore } from './store.js';
 import { resolvePolicies, type NumberPolicy, type TenantPolicy } from './tenant-policy.js';
 import type { GatewayError } from '../errors.js';
 import type {
-  ConsentRecord, ConsentView, DeliveryFailure, DepartureInput, FinalEvent, InboundMessage, PolicyCore, PolicyEngine, PolicyName, PolicyStats,
+  ConsentRecord, ConsentView, DeliveryFailure, DepartureInput, FinalEvent, InboundMessage, PolicyCore, PolicyEngine, PolicyName, PolicyStats, TierUse,
 } from './types.js';
 import { warmupCaps, type WarmupCaps } from './warmup.js';
 
@@ -314,6 +314,17 @@ export class Engine implements PolicyEngine, GivesBack {
   warmupCapsOf(phoneNumberId: string, nowMs: number): WarmupCaps | null {
     const np = this.numbers.get(phoneNumberId);
     return np === undefined ? null : this.capsOf(np, nowMs);
+  }
+
+  async tierUse(tenantId: string): Promise<TierUse | undefined> {
+    const t = this.tenants.get(tenantId);
+    if (t === undefined) return undefined;
+    return { used: await this.tierCount(tenantId, this.clock.nowMs()), limit: t.messagingLimit };
+  }
+
+  /** Recipients counted in the tenant's moving 24 h (this process's core; a fleet reads Redis). */
+  protected async tierCount(tenantId: string, nowMs: number): Promise<number> {
+    return this.core.unique.count(tenantId, nowMs);
   }
 
   stats(): PolicyStats {

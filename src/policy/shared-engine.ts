@@ -192,6 +192,10 @@ class FleetEngine extends Engine implements SharedPolicyEngine {
     }));
   }
 
+  protected override tierCount(tenantId: string, nowMs: number): Promise<number> {
+    return this.redis.budgets.count(tenantId, nowMs);
+  }
+
   refreshEvery(intervalMs: number): void {
     if (intervalMs <= 0) return;
     this.usageTimer = setInterval(() => {

@@ -89,6 +89,12 @@ export interface ConsentView {
 }
 
 /** Refusal counters per tenant and policy; `shadow` counts what shadow mode would have refused. */
+/** Unique recipients of business-initiated sends charged in the moving 24 h, against the tenant's limit. */
+export interface TierUse {
+  used: number;
+  limit: number | 'unlimited';
+}
+
 export interface PolicyStats {
   refused: Record<string, Partial<Record<PolicyName, number>>>;
   shadow: Record<string, Partial<Record<PolicyName, number>>>;
@@ -120,6 +126,8 @@ export interface PolicyEngine extends PolicyPort {
   consentOf(tenantId: string, recipient: string): ConsentView;
   /** Warm-up caps of a number now (null when it is not warming up), for the dispatcher's pacing. */
   warmupCapsOf(phoneNumberId: string, nowMs: number): { windowMs: number; limit: number } | null;
+  /** A tenant's messaging-limit use now (in a fleet, read from the shared count); undefined for an unknown tenant. */
+  tierUse(tenantId: string): Promise<TierUse | undefined>;
   stats(): PolicyStats;
   /** Writes pending write-behind state now. */
   flush(): void;

@@ -7,6 +7,7 @@
  * committed (it survives kill -9 of the process). Implementations may batch many calls into one
  * commit (group commit); callers must not assume ordering across different messages.
  */
+import type { OperatorRecords } from './ended.js';
 
 export type MessageState = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'expired' | 'rejected';
 
@@ -196,7 +197,7 @@ export interface ControlStateStore {
   putControl(key: string, value: unknown): Promise<void>;
 }
 
-export interface Store extends MessageQueue, MessageRecords, ControlStateStore, Partial<OwedEndings> {
+export interface Store extends MessageQueue, MessageRecords, ControlStateStore, OperatorRecords, Partial<OwedEndings> {
   readonly kind: 'embedded' | 'redis';
   /** True while the store can commit. Drives /readyz and the 503 on ingress. */
   healthy(): boolean;

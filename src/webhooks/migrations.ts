@@ -60,4 +60,10 @@ export const WEBHOOKS_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE wamid_answers (gateway_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, at_ms INTEGER NOT NULL) WITHOUT ROWID;
       CREATE INDEX wamid_answers_at ON wamid_answers (at_ms);`,
   },
+  {
+    version: 4,
+    sql: `
+      -- Operators list a tenant's dead events (GET /admin/webhooks/dead) a page at a time.
+      CREATE INDEX tenant_outbox_dead ON tenant_outbox (tenant_id, seq) WHERE state = ${OUTBOX_DEAD};`,
+  },
 ];

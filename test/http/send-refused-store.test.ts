@@ -54,6 +54,8 @@ beforeAll(async () => {
     findByWamid: (wamid) => real.findByWamid(wamid),
     findByIdempotencyKey: (tenantId, key) => real.findByIdempotencyKey(tenantId, key),
     transition: (id, change) => real.transition(id, change),
+    listEnded: (query) => real.listEnded(query),
+    requeue: (id, change) => real.requeue(id, change),
     close: () => real.close(),
   };
   const core = await loadCore(config.core);

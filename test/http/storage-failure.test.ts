@@ -27,6 +27,8 @@ const brokenStore: Store = {
   findByWamid: async () => null,
   findByIdempotencyKey: async () => { throw storageUnavailable(new Error('SQLITE_IOERR: disk I/O error')); },
   transition: async () => false,
+  listEnded: async () => ({ records: [], next: null }),
+  requeue: async () => null,
   close: async () => undefined,
 };
 

@@ -72,7 +72,9 @@ describe('migrations', () => {
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
     expect(tables).toEqual(['control_state', 'idempotency', 'messages', 'owed_endings', 'store_meta']);
     const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").pluck().all();
-    expect(indexes).toEqual(['idempotency_age', 'messages_final_age', 'messages_lane', 'messages_wamid']);
+    expect(indexes).toEqual([
+      'idempotency_age', 'messages_ended', 'messages_ended_number', 'messages_ended_tenant', 'messages_final_age', 'messages_lane', 'messages_wamid',
+    ]);
   });
 
   it('upgrades a database of an earlier version step by step', () => {
@@ -80,12 +82,13 @@ describe('migrations', () => {
     toClose.push(db);
     // Back to version 1's schema: what migrations 2 to 6 add removed, what 4 drops put back.
     db.exec(`DROP TABLE owed_endings; DROP INDEX messages_final_age; DROP TABLE control_state; DROP INDEX messages_lane;
+      DROP INDEX messages_ended; DROP INDEX messages_ended_tenant; DROP INDEX messages_ended_number;
       CREATE INDEX messages_unfinished ON messages (created_at_ms, seq) WHERE state IN ('queued', 'sending');
       ALTER TABLE messages DROP COLUMN throttled`);
     db.pragma('user_version = 1');
     expect(migrate(db)).toBe(1);
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('messages_final_age', 'control_state', 'messages_lane', 'owed_endings')").pluck().get()).toBe(4);
+    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('messages_final_age', 'control_state', 'messages_lane', 'owed_endings', 'messages_ended')").pluck().get()).toBe(5);
     expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'messages_unfinished'").pluck().get()).toBe(0);
     expect(db.prepare("SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'throttled'").pluck().get()).toBe(1);
   });

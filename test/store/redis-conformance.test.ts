@@ -9,6 +9,7 @@ import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { parseRedisUrl } from '../../src/store/redis/connection.js';
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../support/redis-server.js';
 import { describeStoreConformance } from './conformance.js';
+import { describeEndedConformance } from './ended-conformance.js';
 
 let server: RedisServer;
 let cluster: RedisCluster;
@@ -32,6 +33,22 @@ describeStoreConformance('redis', async () => {
 });
 
 describeStoreConformance('redis cluster (3 masters)', async () => {
+  const keyPrefix = prefix();
+  return {
+    open: async (clock) => RedisStore.open({ target: parseRedisUrl(cluster.url), clock, prefix: keyPrefix }),
+    destroy: async () => {},
+  };
+});
+
+describeEndedConformance('redis', async () => {
+  const keyPrefix = prefix();
+  return {
+    open: async (clock) => RedisStore.open({ target: parseRedisUrl(server.url), clock, prefix: keyPrefix }),
+    destroy: async () => {},
+  };
+});
+
+describeEndedConformance('redis cluster (3 masters)', async () => {
   const keyPrefix = prefix();
   return {
     open: async (clock) => RedisStore.open({ target: parseRedisUrl(cluster.url), clock, prefix: keyPrefix }),

@@ -3,7 +3,7 @@
  * transpiles the child script and, following its relative imports, everything it loads into `out`
  * (same tree, type-stripping only), with node_modules linked so bare imports resolve.
  */
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -39,5 +39,7 @@ export function transpileChild(child: string, out: string, also: readonly string
   symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
   // The WASM core (build/core.wasm), found two levels above src/core as in the source tree.
   symlinkSync(join(ROOT, 'build'), join(out, 'build'), 'dir');
+  // The dashboard's static files (src/http/dashboard), read next to the route module that serves them.
+  if (existsSync(join(out, 'src/http/routes'))) symlinkSync(join(ROOT, 'src/http/dashboard'), join(out, 'src/http/dashboard'), 'dir');
   return join(out, child).replace(/\.ts$/, '.js');
 }

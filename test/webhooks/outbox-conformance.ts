@@ -107,6 +107,24 @@ export function describeOutboxConformance(name: string, open: () => Promise<Outb
       expect(b!.seq).toBeLessThan(c.seq);
     });
 
+    it('lists a tenant\'s dead entries with their last error, a page at a time, until they are replayed', async () => {
+      const { outbox } = await fresh();
+      const [a, b, c] = await Promise.all([0, 1, 2].map((i) => outbox.append(entry(i))));
+      const other = (await outbox.append(entry(5, 't2')))!;
+      await outbox.settle('t1', a!.seq, { kind: 'dead', attempts: 9, lastError: 'HTTP 500' });
+      await outbox.settle('t1', c!.seq, { kind: 'dead', attempts: 8, lastError: 'network: ECONNREFUSED' });
+      await outbox.settle('t2', other.seq, { kind: 'dead', attempts: 9, lastError: 'HTTP 410' });
+      const first = await outbox.dead('t1', 0, 1);
+      expect(first).toEqual([{ ...entry(0), seq: a!.seq, attempts: 9, nextAttemptAtMs: 1000, lastError: 'HTTP 500' }]);
+      const rest = await outbox.dead('t1', first[0]!.seq, 10);
+      expect(rest.map((e) => [e.eventId, e.attempts, e.lastError])).toEqual([['e2', 8, 'network: ECONNREFUSED']]);
+      expect((await outbox.dead('t2', 0, 10)).map((e) => e.eventId)).toEqual(['e5']);
+      expect(b!.seq).toBeLessThan(c!.seq);
+      await outbox.requeueDead('t1', 7777);
+      expect(await outbox.dead('t1', 0, 10)).toEqual([]);
+      expect(await outbox.dead('nobody', 0, 10)).toEqual([]);
+    });
+
     it('settles only pending entries: a late settle of a requeued entry\'s old seq changes nothing', async () => {
       const { outbox } = await fresh();
       const a = (await outbox.append(entry(0)))!;

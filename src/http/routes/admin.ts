@@ -5,42 +5,53 @@
  *   POST /admin/tenants/{id}/pause | /resume      (every number of the tenant)
  * and the runtime management of tenants, API keys and Meta tokens (admin-tenants.ts).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../../errors.js';
 import type { ControlPort, LimitChange } from '../../gateway/ports.js';
-import { bearerToken } from '../../gateway/tenants.js';
+import { requireAdmin } from '../admin-auth.js';
 import type { GatewayDeps } from '../deps.js';
 import { adminTenantRoutes, type TenantAdminOptions } from './admin-tenants.js';
+import { ADMIN_TOKEN, NumberIdParams, TenantIdParams, errorResponses, handlerValidates } from '../schemas/common.js';
+
+const LimitsBody = Type.Object({
+  mps: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10_000 })),
+  burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  headroom: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+}, { additionalProperties: false, minProperties: 1 });
+const Paused = (key: 'phone_number_id' | 'tenant') => Type.Object({ [key]: Type.String(), paused: Type.Boolean() });
+/** Documented; the handlers check their input themselves (parseLimitChange names the bad field). */
+const documented = (schema: object) => ({ schema: { tags: ['admin'], security: ADMIN_TOKEN, ...schema }, validatorCompiler: handlerValidates });
 
 export async function adminRoutes(app: FastifyInstance, opts: { deps: GatewayDeps; control: ControlPort; tenantAdmin?: TenantAdminOptions | undefined }): Promise<void> {
   const { deps, control } = opts;
   const token = deps.config.admin?.token;
   if (token === undefined) return;
-  const expected = digest(token);
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    const given = bearerToken(request.headers.authorization);
-    if (given === undefined || !timingSafeEqual(digest(given), expected)) {
-      throw new GatewayError('ADMIN_FORBIDDEN', 'Admin routes need Authorization: Bearer <admin token>');
-    }
-  });
+  app.addHook('onRequest', requireAdmin(token));
   // Runtime tenants, keys and tokens (admin-tenants.ts), behind the same token check.
   if (opts.tenantAdmin !== undefined) await app.register(adminTenantRoutes, opts.tenantAdmin);
   const known = (id: string): string => {
     if (deps.tenants.number(id) === undefined) throw new GatewayError('UNKNOWN_NUMBER', `Unknown phone number id ${id}`);
     return id;
   };
-  app.put<{ Params: { id: string }; Body: unknown }>('/admin/numbers/:id/limits', async (request) => {
+  app.put<{ Params: { id: string }; Body: unknown }>('/admin/numbers/:id/limits', documented({
+    summary: 'Change a number\'s limits (next decision)', params: NumberIdParams, body: LimitsBody,
+    response: { 200: Type.Object({ phone_number_id: Type.String(), applied: LimitsBody }), ...errorResponses(400, 403, 404, 415) },
+  }), async (request) => {
     const id = known(request.params.id);
     const change = parseLimitChange(request.body);
     control.setLimits(id, change);
     return { phone_number_id: id, applied: change };
   });
-  app.post<{ Params: { id: string } }>('/admin/numbers/:id/pause', async (request) => {
+  app.post<{ Params: { id: string } }>('/admin/numbers/:id/pause', documented({
+    summary: 'Pause a number', params: NumberIdParams, response: { 200: Paused('phone_number_id'), ...errorResponses(403, 404) },
+  }), async (request) => {
     control.pause(known(request.params.id));
     return { phone_number_id: request.params.id, paused: true };
   });
-  app.post<{ Params: { id: string } }>('/admin/numbers/:id/resume', async (request) => {
+  app.post<{ Params: { id: string } }>('/admin/numbers/:id/resume', documented({
+    summary: 'Resume a number (also after an upstream pause)', params: NumberIdParams, response: { 200: Paused('phone_number_id'), ...errorResponses(403, 404) },
+  }), async (request) => {
     control.resume(known(request.params.id));
     return { phone_number_id: request.params.id, paused: false };
   });
@@ -48,18 +59,18 @@ export async function adminRoutes(app: FastifyInstance, opts: { deps: GatewayDep
     if (deps.tenants.tenant(id) === undefined) throw new GatewayError('NOT_FOUND', `Unknown tenant ${id}`);
     return id;
   };
-  app.post<{ Params: { id: string } }>('/admin/tenants/:id/pause', async (request) => {
+  app.post<{ Params: { id: string } }>('/admin/tenants/:id/pause', documented({
+    summary: 'Pause every number of a tenant', params: TenantIdParams, response: { 200: Paused('tenant'), ...errorResponses(403, 404) },
+  }), async (request) => {
     control.pauseTenant(knownTenant(request.params.id));
     return { tenant: request.params.id, paused: true };
   });
-  app.post<{ Params: { id: string } }>('/admin/tenants/:id/resume', async (request) => {
+  app.post<{ Params: { id: string } }>('/admin/tenants/:id/resume', documented({
+    summary: 'Resume a tenant', params: TenantIdParams, response: { 200: Paused('tenant'), ...errorResponses(403, 404) },
+  }), async (request) => {
     control.resumeTenant(knownTenant(request.params.id));
     return { tenant: request.params.id, paused: false };
   });
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
 }
 
 function parseLimitChange(body: unknown): LimitChange {

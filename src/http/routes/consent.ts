@@ -10,6 +10,7 @@
  * consent, default now) orders records: an older record is logged but does not override a newer
  * one, so importing an old list cannot undo a recent STOP.
  */
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../clock.js';
 import { toE164Digits } from '../../cloud-api/e164.js';
@@ -18,6 +19,12 @@ import type { TenantRegistry } from '../../gateway/tenants.js';
 import { parseConsentCsv, toConsentRecord, toConsentRecords } from '../../policy/consent-input.js';
 import type { ConsentRecord, PolicyEngine } from '../../policy/types.js';
 import { requireTenant } from '../auth.js';
+import { TENANT_KEY, errorResponses, handlerValidates } from '../schemas/common.js';
+import { ConsentBulkBody, ConsentBulkRecorded, ConsentRecordInput, ConsentRecorded, ConsentView } from '../schemas/consent.js';
+
+const tags = ['consent'];
+/** Documentation only: records are checked by consent-input.ts, which names the bad record. */
+const documented = (schema: object) => ({ schema: { tags, security: TENANT_KEY, ...schema }, validatorCompiler: handlerValidates });
 
 /**
  * Where consent is recorded and read: the policy engine. In a fleet both are asynchronous (an
@@ -48,14 +55,23 @@ export async function consentRoutes(app: FastifyInstance, options: ConsentRouteO
   // Scoped to this plugin: CSV is accepted here only, as a string for parseConsentCsv.
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: bulkBodyBytes }, (_req, body, done) => done(null, body));
 
-  app.post('/v1/consent', async (request) => {
+  app.post('/v1/consent', documented({
+    summary: 'Record one opt-in or opt-out', body: ConsentRecordInput,
+    response: { 200: ConsentRecorded, ...errorResponses(400, 401, 415, 503) },
+  }), async (request) => {
     const tenant = requireTenant(tenants, request);
     const record = keyed(toConsentRecord(request.body, tenant.id, 'api', clock.nowMs()));
     const changed = await consent.recordConsent([record]);
     return { recipient: record.recipient, ...view(record), applied: changed === 1 };
   });
 
-  app.post('/v1/consent/bulk', { bodyLimit: bulkBodyBytes }, async (request) => {
+  app.post('/v1/consent/bulk', {
+    bodyLimit: bulkBodyBytes,
+    ...documented({
+      summary: 'Record many (JSON array or CSV); one bad record refuses them all', consumes: ['application/json', 'text/csv'],
+      body: ConsentBulkBody, response: { 200: ConsentBulkRecorded, ...errorResponses(400, 401, 413, 415, 503) },
+    }),
+  }, async (request) => {
     const tenant = requireTenant(tenants, request);
     const body = request.body;
     let raws: unknown[];
@@ -67,7 +83,10 @@ export async function consentRoutes(app: FastifyInstance, options: ConsentRouteO
     return { recorded: records.length, applied: changed };
   });
 
-  app.get<{ Params: { recipient: string } }>('/v1/consent/:recipient', async (request) => {
+  app.get<{ Params: { recipient: string } }>('/v1/consent/:recipient', documented({
+    summary: 'A recipient\'s consent and its history', params: Type.Object({ recipient: Type.String({ description: 'E.164 phone number' }) }),
+    response: { 200: ConsentView, ...errorResponses(400, 401, 503) },
+  }), async (request) => {
     const tenant = requireTenant(tenants, request);
     const digits = toE164Digits(request.params.recipient);
     const recipient = digits === null ? null : resolve(digits);

@@ -1,7 +1,11 @@
-/** Liveness, readiness and Prometheus metrics. Unauthenticated by design: bind them to a private interface. */
+/** Liveness and readiness probes (Prometheus metrics: metrics.ts, an ops route). */
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { GatewayDeps } from '../deps.js';
+
+const Checks = Type.Object({ storage: Type.Boolean(), core: Type.Optional(Type.Boolean()) });
+const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Checks), unhealthyForSec: Type.Optional(Type.Integer()) }, { title: 'Health' });
 
 /**
  * /healthz fails once the store has been unhealthy this long. Long enough that a disk blip or a
@@ -42,19 +46,15 @@ export async function healthRoutes(app: FastifyInstance, deps: GatewayDeps): Pro
   sampler.unref();
   app.addHook('onClose', async () => clearInterval(sampler));
 
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness', response: { 200: Health, 503: Health } } }, async (_request, reply) => {
     const unhealthyMs = store.sample();
     if (unhealthyMs === null || unhealthyMs < STORE_UNHEALTHY_LIVENESS_MS) return { status: 'ok' };
     return reply.code(503).send({ status: 'failing', checks: { storage: false }, unhealthyForSec: Math.floor(unhealthyMs / 1000) });
   });
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { schema: { tags: ['ops'], summary: 'Readiness', response: { 200: Health, 503: Health } } }, async (_request, reply) => {
     const storage = store.sample() === null;
     const checks = { storage, core: deps.coreLoaded() };
     const ready = checks.storage && checks.core;
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
-  });
-  app.get('/metrics', async (_request, reply) => {
-    const text = await deps.metrics.registry.metrics();
-    return reply.type(deps.metrics.registry.contentType).send(text);
   });
 }

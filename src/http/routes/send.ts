@@ -15,6 +15,8 @@ import { requireOwnNumber, requireTenant } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
 import { endedAnswer } from '../ended-answer.js';
 import { checkQueueCaps } from '../queue-caps.js';
+import { TENANT_KEY, handlerValidates } from '../schemas/common.js';
+import { CloudApiMessage, SendHeaders, SendParams, sendResponses } from '../schemas/send.js';
 
 const VERSION = /^v[0-9]+\.[0-9]+$/;
 const PREFER_WAIT = /(?:^|[,;\s])wait=([0-9]+)/i;
@@ -27,13 +29,21 @@ interface Params { version?: string; phoneNumberId: string }
 
 export async function sendRoutes(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
   const handler = (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => handleSend(deps, request, reply);
-  app.post<{ Params: Params }>('/:version/:phoneNumberId/messages', (request, reply) => {
+  const route = (summary: string) => ({
+    schema: {
+      tags: ['messages'], summary, security: TENANT_KEY,
+      params: SendParams, headers: SendHeaders, body: CloudApiMessage, response: sendResponses,
+    },
+    // Documentation only: the Cloud API body is checked by hand, never stricter than Meta.
+    validatorCompiler: handlerValidates,
+  });
+  app.post<{ Params: Params }>('/:version/:phoneNumberId/messages', route('Send a message (Cloud API compatible)'), (request, reply) => {
     if (!VERSION.test(request.params.version ?? '')) {
       throw new GatewayError('NOT_FOUND', `Unknown API version '${request.params.version}': expected vNN.N`);
     }
     return handler(request, reply);
   });
-  app.post<{ Params: Params }>('/:phoneNumberId/messages', handler);
+  app.post<{ Params: Params }>('/:phoneNumberId/messages', route('Send a message (unversioned path)'), handler);
 }
 
 async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<unknown> {

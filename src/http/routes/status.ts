@@ -1,13 +1,22 @@
 /** GET /v1/messages/{id}: a message's state, tenant-scoped (another tenant's id is simply not found). */
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../../errors.js';
 import { MESSAGE_ID_PATTERN } from '../../gateway/ids.js';
 import type { MessageRecord } from '../../store/types.js';
 import { requireTenant } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
+import { TENANT_KEY, errorResponses } from '../schemas/common.js';
+import { MessageStatusSchema } from '../schemas/messages.js';
 
 export async function statusRoutes(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
-  app.get<{ Params: { id: string } }>('/v1/messages/:id', async (request) => {
+  app.get<{ Params: { id: string } }>('/v1/messages/:id', {
+    schema: {
+      tags: ['messages'], summary: 'A message\'s state (tenant-scoped)', security: TENANT_KEY,
+      params: Type.Object({ id: Type.String({ description: 'Gateway message id' }) }),
+      response: { 200: MessageStatusSchema, ...errorResponses(401, 404, 503) },
+    },
+  }, async (request) => {
     const tenant = requireTenant(deps.tenants, request);
     const { id } = request.params;
     const record = MESSAGE_ID_PATTERN.test(id) ? await deps.store.get(tenant.id, id) : null;

@@ -6,10 +6,12 @@
  */
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../clock.js';
+import type { EndedPage, EndedQuery, RequeueChange } from '../ended.js';
 import { storeClosed } from '../errors.js';
 import { initialRecord } from '../transitions.js';
 import type { ControlEntry, Departure, EnqueueOutcome, MessageRecord, NewMessage, QueueCount, QueuePage, QueuePageQuery, Store, Transition } from '../types.js';
 import { ControlStatements } from './control-statements.js';
+import { EndedStatements } from './ended-statements.js';
 import { openDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import { Statements } from './statements.js';
@@ -52,6 +54,7 @@ export class EmbeddedStore implements Store {
   private readonly db: Database.Database;
   private readonly sql: Statements;
   private readonly control: ControlStatements;
+  private readonly ended: EndedStatements;
   private readonly writes: GroupCommit;
   private readonly clock: Clock;
   private readonly purgeTimer: NodeJS.Timeout;
@@ -73,6 +76,7 @@ export class EmbeddedStore implements Store {
     try {
       this.sql = new Statements(this.db);
       this.control = new ControlStatements(this.db);
+      this.ended = new EndedStatements(this.db);
       this.purge();
     } catch (error) {
       this.db.close();
@@ -169,6 +173,15 @@ export class EmbeddedStore implements Store {
   endingSettled(_tenantId: string, id: string): Promise<void> {
     if (this.closed) return Promise.reject(storeClosed());
     return this.writes.submit(() => this.sql.endingSettled(id));
+  }
+
+  listEnded(query: EndedQuery): Promise<EndedPage> {
+    return this.read(() => this.ended.list(query));
+  }
+
+  requeue(id: string, change: RequeueChange): Promise<MessageRecord | null> {
+    if (this.closed) return Promise.reject(storeClosed());
+    return this.writes.submit(() => this.ended.requeue(id, change));
   }
 
   get(tenantId: string, id: string): Promise<MessageRecord | null> {

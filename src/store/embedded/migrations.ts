@@ -110,6 +110,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 7,
+    sql: `
+      -- Messages that ended unsent, listed newest first by an operator (src/store/ended.ts), over
+      -- all tenants, one tenant or one number. Partial: only failed and expired rows are indexed.
+      CREATE INDEX messages_ended ON messages (state, updated_at_ms, seq) WHERE state IN ('failed', 'expired');
+      CREATE INDEX messages_ended_tenant ON messages (tenant_id, state, updated_at_ms, seq) WHERE state IN ('failed', 'expired');
+      CREATE INDEX messages_ended_number ON messages (phone_number_id, state, updated_at_ms, seq) WHERE state IN ('failed', 'expired');
+    `,
+  },
 ];
 
 /** Highest schema version this build knows. */

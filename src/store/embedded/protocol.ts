@@ -2,6 +2,7 @@
  * Messages between the gateway's thread and the store's worker thread (see threaded-store.ts).
  * Each side batches what it has to say within one turn of its event loop into one postMessage.
  */
+import type { EndedQuery, RequeueChange } from '../ended.js';
 import type { MessageRecord, NewMessage, QueuePageQuery, Transition } from '../types.js';
 
 export type StoreCall =
@@ -18,6 +19,8 @@ export type StoreCall =
   | { op: 'endingSettled'; args: [string, string] }
   | { op: 'controlEntries'; args: [] }
   | { op: 'putControl'; args: [string, unknown] }
+  | { op: 'listEnded'; args: [EndedQuery] }
+  | { op: 'requeue'; args: [string, RequeueChange] }
   | { op: 'close'; args: [] };
 
 /** A call with its id and the caller's clock reading (the worker has no clock of its own). */

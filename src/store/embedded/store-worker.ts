@@ -84,6 +84,8 @@ function run(request: StoreRequest): Promise<unknown> {
     case 'endingSettled': return store.endingSettled(...request.args);
     case 'controlEntries': return store.controlEntries();
     case 'putControl': return store.putControl(...request.args);
+    case 'listEnded': return store.listEnded(...request.args);
+    case 'requeue': return store.requeue(...request.args);
     case 'close': return store.close();
   }
 }

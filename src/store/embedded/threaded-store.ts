@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Clock } from '../../clock.js';
+import type { EndedPage, EndedQuery, RequeueChange } from '../ended.js';
 import { storageUnavailable, storeClosed } from '../errors.js';
 import { initialRecord } from '../transitions.js';
 import type { ControlEntry, Departure, EnqueueOutcome, MessageRecord, NewMessage, QueueCount, QueuePage, QueuePageQuery, Store, Transition } from '../types.js';
@@ -140,6 +141,14 @@ export class ThreadedEmbeddedStore implements Store {
 
   endingSettled(tenantId: string, id: string): Promise<void> {
     return this.call({ op: 'endingSettled', args: [tenantId, id] }) as Promise<void>;
+  }
+
+  listEnded(query: EndedQuery): Promise<EndedPage> {
+    return this.call({ op: 'listEnded', args: [query] }) as Promise<EndedPage>;
+  }
+
+  requeue(id: string, change: RequeueChange): Promise<MessageRecord | null> {
+    return this.call({ op: 'requeue', args: [id, change] }) as Promise<MessageRecord | null>;
   }
 
   async close(): Promise<void> {

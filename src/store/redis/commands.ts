@@ -9,7 +9,7 @@ import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 export type RedisClient = Redis | Cluster;
 
 /** Script names (file names without `-<numberOfKeys>.lua`). */
-export type ScriptName = 'enqueue' | 'transition' | 'queue-page' | 'idempotent' | 'lease-acquire' | 'lease-renew' | 'lease-release' | 'members' | 'owed-claim'
+export type ScriptName = 'enqueue' | 'transition' | 'requeue' | 'queue-page' | 'idempotent' | 'lease-acquire' | 'lease-renew' | 'lease-release' | 'members' | 'owed-claim'
   // Webhooks (src/webhooks/redis.ts)
   | 'outbox-append' | 'outbox-page' | 'outbox-settle' | 'outbox-requeue' | 'unmatched-park' | 'unmatched-update' | 'unmatched-remove' | 'unmatched-read'
   // Policy state (src/policy/redis-store.ts, redis-budgets.ts)

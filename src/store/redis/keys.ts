@@ -27,6 +27,10 @@
  *     <p>:{t:T}:owed          zset   the tenant's unsent endings whose event is not yet in the
  *                                     outbox, id → ms (claimed: re-dated). Owner: message-ended.ts,
  *                                     which empties it as it pays.
+ *     <p>:{t:T}:end:<num>:<state>  zset  the number's failed (or expired) messages for operators, score 0,
+ *                                     member `<inverted updatedAtMs>:<inverted seq>:<id>` (src/store/ended.ts):
+ *                                     added by the transition into that state, removed by a requeue;
+ *                                     members older than the final retention trimmed at each add, PX it.
  *   A number's queue lives in its tenant's slot, not a slot of its own: an idempotency key is scoped
  *   to the tenant and may be reused on any of its numbers, and enqueue must check it, store the
  *   record and queue it atomically. A number belongs to one tenant (config/load.ts refuses a
@@ -140,8 +144,10 @@
  * script and are verified when read, so a crash between them leaves nothing inconsistent):
  *   enqueue        SET {i:id} and HSET {g}:numbers (first time per number per process), then
  *                  enqueue-4.lua on {t:T}: record + idempotency key + queue entry, atomically.
- *   transition     GET {i:id} (cached in process), [sent: SET {w:wamid}], transition-2.lua on
- *                  {t:T}: record + queue, then PEXPIRE {i:id} when final.
+ *   transition     GET {i:id} (cached in process), [sent: SET {w:wamid}], transition-5.lua on
+ *                  {t:T}: record + queue (+ the ended list), then PEXPIRE {i:id} when final.
+ *   requeue        GET {i:id}, PEXPIRE {i:id}, requeue-4.lua on {t:T}.
+ *   listEnded      HGETALL {g}:numbers, ZRANGEBYLEX per listed number, HGETALL per record.
  *   queuePage      HGET {g}:numbers, queue-page-1.lua on {t:T}: queue + records.
  *   findByIdempotencyKey  idempotent-1.lua on {t:T}.   get  HGETALL on {t:T}.
  *   findByWamid    GET {w:wamid}, HGETALL on {t:T}.    queueCounts  HGETALL {g}, ZCARD per queue.
@@ -204,6 +210,11 @@ export class RedisKeys {
   /** The tenant's unsent endings whose event is not yet in the outbox (zset id → ms); emptied as paid. */
   owedEndings(tenantId: string): string {
     return `${this.tenant(tenantId)}:owed`;
+  }
+
+  /** A number's failed or expired messages, listed for operators (src/store/ended.ts). */
+  ended(tenantId: string, phoneNumberId: string, state: 'failed' | 'expired'): string {
+    return `${this.tenant(tenantId)}:end:${phoneNumberId}:${state}`;
   }
 
   sequence(tenantId: string): string {

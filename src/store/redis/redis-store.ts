@@ -9,6 +9,7 @@
  */
 import { Cluster, type ChainableCommander } from 'ioredis';
 import type { Clock } from '../../clock.js';
+import type { EndedPage, EndedQuery, RequeueChange } from '../ended.js';
 import { storageUnavailable, storeClosed } from '../errors.js';
 import { allowedFrom, initialRecord } from '../transitions.js';
 import type {
@@ -235,6 +236,7 @@ export class RedisStore implements Store {
           recordKey, this.keys.queue(index.tenantId, index.phoneNumberId, index.priority),
           fence === undefined ? recordKey : this.keys.numberLease(index.tenantId, index.phoneNumberId),
           owes ? this.keys.owedEndings(index.tenantId) : fence === undefined ? recordKey : this.keys.departures(index.tenantId, index.phoneNumberId),
+          change.state === 'failed' || change.state === 'expired' ? this.keys.ended(index.tenantId, index.phoneNumberId, change.state) : recordKey,
         ],
         [
           change.state, ALLOWED_FROM.get(change.state)!, effect.queue, score, final ? String(this.finalRetentionMs) : '0',
@@ -248,6 +250,55 @@ export class RedisStore implements Store {
       if (applied && final) await this.write((p) => p.pexpire(this.keys.messageIndex(id), this.finalRetentionMs + DAY_MS));
       return applied;
     })();
+  }
+
+  requeue(id: string, change: RequeueChange): Promise<MessageRecord | null> {
+    return this.op(() => this.inOrder(id, async () => {
+      const index = await this.lookup(id);
+      if (index === null) return null;
+      const { tenantId } = index;
+      // The id index outlives the message again: its fresh deadline plus the final retention.
+      const indexTtlMs = Math.max(0, change.deadlineAtMs - change.atMs) + this.finalRetentionMs + DAY_MS;
+      await this.write((p) => p.pexpire(this.keys.messageIndex(id), indexTtlMs));
+      const [reply] = (await this.write((p) => this.run(
+        'requeue',
+        [
+          this.keys.record(tenantId, id), this.keys.queue(tenantId, index.phoneNumberId, index.priority),
+          this.keys.ended(tenantId, index.phoneNumberId, 'failed'), this.keys.ended(tenantId, index.phoneNumberId, 'expired'),
+        ],
+        [
+          String(change.atMs), String(change.deadlineAtMs),
+          this.wakeOrigin === null ? '' : this.keys.wakeChannel(),
+          this.wakeOrigin === null ? '' : encodeWake({
+            origin: this.wakeOrigin, tenantId, phoneNumberId: index.phoneNumberId, priority: index.priority, notBeforeMs: change.atMs,
+          }),
+        ],
+        p,
+      ))) as [string[] | null];
+      return reply === null ? null : decodeRecord(reply).record;
+    }));
+  }
+
+  /**
+   * Every listed number's page after the cursor (the numbers that ever had a queue, filtered),
+   * merged in cursor order: at most `limit` members read per number.
+   */
+  listEnded(query: EndedQuery): Promise<EndedPage> {
+    return this.op(async () => {
+      const numbers = Object.entries(await this.client.hgetall(this.keys.numbers()))
+        .filter(([n, t]) => (query.phoneNumberId === undefined || n === query.phoneNumberId) && (query.tenantId === undefined || t === query.tenantId));
+      const from = query.after === null ? '-' : `(${query.after}`;
+      const pages = await Promise.all(numbers.map(async ([phoneNumberId, tenantId]) => {
+        const members = await this.client.zrangebylex(this.keys.ended(tenantId, phoneNumberId, query.state), from, '+', 'LIMIT', 0, query.limit);
+        return members.map((member) => ({ member, tenantId }));
+      }));
+      const page = pages.flat().sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0)).slice(0, query.limit);
+      const found = await Promise.all(page.map(({ member, tenantId }) =>
+        this.client.hgetall(this.keys.record(tenantId, member.slice(member.lastIndexOf(':') + 1)))));
+      // A record gone (retention) or changed since (requeued) is left out; the cursor still moves past it.
+      const records = found.filter((f) => f.state === query.state).map((f) => decodeRecord(Object.entries(f).flat()).record);
+      return { records, next: page.length < query.limit ? null : page[page.length - 1]!.member };
+    });
   }
 
   get(tenantId: string, id: string): Promise<MessageRecord | null> {

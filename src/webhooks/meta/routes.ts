@@ -10,6 +10,7 @@
  * gets through; `onEvents` should therefore do its durable work quickly and return (Meta wants
  * a median under 250 ms).
  */
+import { Type } from '@sinclair/typebox';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { systemClock, type Clock } from '../../clock.js';
@@ -18,6 +19,23 @@ import { DeliveryDedupe, type Claim } from './dedupe.js';
 import type { MetaEvent } from './events.js';
 import { parseMetaWebhook, type IgnoredCounts } from './parse.js';
 import { verifyMetaSignature } from './signature.js';
+import { errorResponses, handlerValidates } from '../../http/schemas/common.js';
+
+const text = (description: string) => ({ description, content: { 'text/plain': { schema: Type.String() } } });
+/** Documentation only: the body is checked by its signature over the raw bytes, then parsed leniently. */
+const VERIFY_SCHEMA = {
+  tags: ['webhooks'], summary: 'Meta\'s verification handshake',
+  querystring: Type.Object({
+    'hub.mode': Type.Optional(Type.String()), 'hub.verify_token': Type.Optional(Type.String()), 'hub.challenge': Type.Optional(Type.String()),
+  }),
+  response: { 200: text('The challenge, echoed'), 403: text('Forbidden: wrong token or mode') },
+};
+const EVENTS_SCHEMA = {
+  tags: ['webhooks'], summary: 'Meta\'s signed webhook events (statuses, inbound messages, account updates)',
+  headers: Type.Object({ 'x-hub-signature-256': Type.Optional(Type.String({ description: 'sha256=<hex HMAC of the raw body with the app secret>' })) }),
+  body: Type.Object({ object: Type.Optional(Type.String()), entry: Type.Optional(Type.Array(Type.Unknown())) }, { additionalProperties: true }),
+  response: { 200: text('OK'), ...errorResponses(400, 401, 413, 500, 503) },
+};
 
 export interface MetaWebhookCounters {
   /** POSTs with a valid signature. */
@@ -66,7 +84,7 @@ export const metaWebhookRoutes: FastifyPluginAsync<MetaWebhookOptions> = async (
     done(null, body);
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>(PATH, async (request, reply) => {
+  app.get<{ Querystring: Record<string, string | undefined> }>(PATH, { schema: VERIFY_SCHEMA, validatorCompiler: handlerValidates }, async (request, reply) => {
     const q = request.query;
     const challenge = q['hub.challenge'];
     const token = q['hub.verify_token'];
@@ -78,7 +96,7 @@ export const metaWebhookRoutes: FastifyPluginAsync<MetaWebhookOptions> = async (
     return reply.code(200).type('text/plain').send(challenge);
   });
 
-  app.post(PATH, async (request, reply) => {
+  app.post(PATH, { schema: EVENTS_SCHEMA, validatorCompiler: handlerValidates }, async (request, reply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const header = request.headers['x-hub-signature-256'];
     if (!verifyMetaSignature(raw, typeof header === 'string' ? header : undefined, appSecret)) {

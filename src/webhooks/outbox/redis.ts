@@ -10,7 +10,7 @@
  */
 import type { RedisKeys } from '../../store/redis/keys.js';
 import type { RedisWrites } from '../../store/redis/writes.js';
-import type { NewOutboxEntry, Outbox, OutboxEntry, SettleOutcome } from './types.js';
+import type { DeadEntry, NewOutboxEntry, Outbox, OutboxEntry, SettleOutcome } from './types.js';
 
 export interface RedisOutboxOptions {
   writes: RedisWrites;
@@ -101,6 +101,23 @@ export class RedisOutbox implements Outbox {
       [String(nowMs), this.keys.outboxEntryPrefix(tenantId), this.keys.outboxOrderKeyPrefix(tenantId), this.keys.outboxEventIdPrefix(tenantId)],
     )) as EntryReply[];
     return rows.map((row) => toEntry(tenantId, row));
+  }
+
+  /** Plain reads (a listing, not a step of delivery): an entry that expired meanwhile is left out. */
+  async dead(tenantId: string, afterSeq: number, limit: number): Promise<DeadEntry[]> {
+    if (limit <= 0) return [];
+    const client = this.writes.client;
+    const seqs = await client.zrangebyscore(this.keys.outboxDead(tenantId), `(${afterSeq}`, '+inf', 'LIMIT', 0, limit);
+    const rows = await Promise.all(seqs.map((seq) => client.hmget(this.keys.outboxEntry(tenantId, Number(seq)), 'i', 'k', 'b', 'c', 'a', 'n', 'e')));
+    const out: DeadEntry[] = [];
+    rows.forEach(([eventId, orderKey, body, createdAtMs, attempts, nextAttemptAtMs, lastError], i) => {
+      if (eventId === null || eventId === undefined) return;
+      out.push({
+        ...toEntry(tenantId, [seqs[i]!, eventId, orderKey ?? '', body ?? '', createdAtMs ?? '0', attempts ?? '0', nextAttemptAtMs ?? '0']),
+        lastError: lastError ?? null,
+      });
+    });
+    return out;
   }
 
   /** The newest seq handed out for a tenant (0 when none): a lane compares it with what it has read. */

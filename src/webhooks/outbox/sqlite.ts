@@ -12,7 +12,7 @@
  */
 import type { WebhooksDb } from '../db.js';
 import { OUTBOX_DEAD, OUTBOX_FORMAT_META, OUTBOX_FORMAT_SENDGATE, OUTBOX_PENDING } from '../migrations.js';
-import type { NewOutboxEntry, Outbox, OutboxEntry, OutboxFormat, SettleOutcome } from './types.js';
+import type { DeadEntry, NewOutboxEntry, Outbox, OutboxEntry, OutboxFormat, SettleOutcome } from './types.js';
 
 interface Row {
   seq: number;
@@ -63,6 +63,8 @@ export class SqliteOutbox implements Outbox {
       dead: db.prepare(`UPDATE tenant_outbox SET attempts = ?, state = ${STATE_DEAD}, last_error = ? WHERE seq = ?`),
       deadOf: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, format, created_at_ms FROM tenant_outbox
                           WHERE tenant_id = ? AND state = ${STATE_DEAD} ORDER BY seq`),
+      deadPage: db.prepare(`SELECT seq, event_id, tenant_id, order_key, body, format, created_at_ms, attempts, next_attempt_at_ms, last_error
+                             FROM tenant_outbox WHERE tenant_id = ? AND seq > ? AND state = ${STATE_DEAD} ORDER BY seq LIMIT ?`),
       requeue: db.prepare(`INSERT INTO tenant_outbox (event_id, tenant_id, order_key, body, format, created_at_ms, next_attempt_at_ms)
                            VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`).pluck(),
     };
@@ -115,6 +117,11 @@ export class SqliteOutbox implements Outbox {
         return withFormat({ seq, eventId: r.event_id, tenantId: r.tenant_id, orderKey: r.order_key, body: r.body, createdAtMs: r.created_at_ms, attempts: 0, nextAttemptAtMs: nowMs }, r.format);
       });
     });
+  }
+
+  async dead(tenantId: string, afterSeq: number, limit: number): Promise<DeadEntry[]> {
+    return (this.stmts.deadPage.all(tenantId, afterSeq, limit) as Array<Row & { last_error: string | null }>)
+      .map((r) => ({ ...toEntry(r), lastError: r.last_error }));
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,12 @@ export interface OutboxEntry extends NewOutboxEntry {
   nextAttemptAtMs: number;
 }
 
+/** An entry whose retries ran out, as operators list it before a replay. */
+export interface DeadEntry extends OutboxEntry {
+  /** Why the last attempt failed (status or network error). */
+  lastError: string | null;
+}
+
 export interface Outbox {
   /**
    * True when other processes append to the same outbox (a fleet on one Redis) and every tenant's
@@ -68,6 +74,8 @@ export interface Outbox {
    * everything already queued), 0 attempts, due at `nowMs`. Same event id. Returns them in order.
    */
   requeueDead(tenantId: string, nowMs: number): Promise<OutboxEntry[]>;
+  /** A tenant's dead entries with `seq > afterSeq`, in `seq` order, at most `limit`: the operator's list. */
+  dead(tenantId: string, afterSeq: number, limit: number): Promise<DeadEntry[]>;
   close(): Promise<void>;
 }
 

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../../clock.js';
 import { escapeNonAscii, signMetaBody } from '../meta/signature.js';
-import type { Outbox, OutboxEntry, OutboxFormat } from '../outbox/types.js';
+import type { DeadEntry, Outbox, OutboxEntry, OutboxFormat } from '../outbox/types.js';
 import type { BreakerState } from './breaker.js';
 import type { DeliveryGate, GateListener } from './delivery-gate.js';
 import { EndpointLane, type LaneCounters, type LaneSettings, type TenantEndpoint } from './lane.js';
@@ -243,6 +243,11 @@ export class TenantWebhookSender {
     const entries = await this.options.outbox.requeueDead(tenantId, this.clock.nowMs());
     for (const entry of entries) this.offer(tenantId, entry);
     return entries.length;
+  }
+
+  /** A tenant's dead events (seq > afterSeq), for operators to look at before a replay. */
+  deadLetters(tenantId: string, afterSeq: number, limit: number): Promise<DeadEntry[]> {
+    return this.options.outbox.dead(tenantId, afterSeq, limit);
   }
 
   stats(): TenantWebhookStats {

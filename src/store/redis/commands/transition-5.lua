@@ -13,6 +13,9 @@
   KEYS[3] the number's lease (string `<token> <owner>`); the record key again when not fenced
   KEYS[4] the number's recent departures (zset recipient → ms), or for 'owe' the tenant's owed
           endings (zset id → ms); the record key again when neither
+  KEYS[5] for `failed` and `expired`: the number's list of such messages (zset, score 0, member
+          `<inverted updatedAtMs>:<inverted seq>:<id>`, src/store/ended.ts), trimmed to the record TTL;
+          the record key again otherwise
   ARGV[1] the target state
   ARGV[2] the states it may be entered from, as ',a,b,'
   ARGV[3] queue action: 'stay' (no change), 'requeue' (new score ARGV[4]), 'leave' (final: removed),
@@ -48,6 +51,19 @@ if ARGV[3] ~= 'stay' then
   end
 end
 if ARGV[5] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+
+if KEYS[5] ~= KEYS[1] then
+  -- Listed for operators (GET /admin/messages) as long as the record is kept.
+  local f = redis.call('HMGET', KEYS[1], 'updatedAtMs', 'seq', 'id')
+  local at = tonumber(f[1])
+  redis.call('ZADD', KEYS[5], 0, string.format('%015d', 999999999999999 - at) .. ':' .. string.format('%015d', 999999999999999 - tonumber(f[2])) .. ':' .. f[3])
+  if ARGV[5] ~= '0' then
+    -- Members older than the record TTL name records that are gone: removed (lexically last).
+    local cutoff = string.format('%015d', 999999999999999 - (at - tonumber(ARGV[5])))
+    redis.call('ZREMRANGEBYLEX', KEYS[5], '(' .. cutoff, '+')
+    redis.call('PEXPIRE', KEYS[5], ARGV[5])
+  end
+end
 
 if ARGV[7] ~= '' then
   local atMs, keepMs, cap = string.match(ARGV[7], '^(%d+) (%d+) (%d+)$')
