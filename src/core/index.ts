@@ -13,12 +13,13 @@ import { normalise } from './normalise.js';
 import { KeyHasher } from './keyhash.js';
 import { BATCH_MAX, Scratch } from './scratch.js';
 import {
-  type Core, type CoreOptions, type CoreStats, type CoreTable, CORE_TABLES, validateGcra, validateWindow,
+  type Core, type CoreOptions, type CoreStats, type CoreTable, CORE_TABLES, groupOf, validateGcra, validateWindow,
 } from './types.js';
 import { instantiateCore } from './wasm.js';
 
 export type { Core, CoreOptions, CoreStats, CoreTable } from './types.js';
 export { CORE_TABLES } from './types.js';
+export { CoreKey } from './keyhash.js';
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -109,6 +110,36 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
           s.results(out, first, n);
         }
       },
+      checkKey(key, ratePerSec, burst, nowMs) {
+        validateGcra(ratePerSec, burst);
+        return x.gcraCheck(key.hi, key.lo, ratePerSec, burst, nowMs);
+      },
+      takeKey(key, ratePerSec, burst, nowMs) {
+        validateGcra(ratePerSec, burst);
+        return x.gcraTake(key.hi, key.lo, ratePerSec, burst, nowMs);
+      },
+      takeMembers(group, members, ratePerSec, burst, nowMs, out) {
+        validateGcra(ratePerSec, burst);
+        if (out.length < members.length) throw new RangeError('takeMembers: out is shorter than members');
+        s.fresh();
+        const pairs = s.pairs;
+        const seedHi = group.hi;
+        const seedLo = group.lo;
+        for (let first = 0; first < members.length; first += BATCH_MAX) {
+          const n = Math.min(BATCH_MAX, members.length - first);
+          for (let g = 0; g < n; g += TOUCH_GROUP) {
+            const end = Math.min(n, g + TOUCH_GROUP);
+            touchKeys(members, first + g, first + end);
+            for (let i = g; i < end; i++) {
+              h.hashWith(members[first + i]!, seedHi, seedLo);
+              pairs[2 * i] = h.hi;
+              pairs[2 * i + 1] = h.lo;
+            }
+          }
+          x.gcraTakeMany(n, ratePerSec, burst, nowMs);
+          s.results(out, first, n);
+        }
+      },
     },
     window: {
       count(key, windowMs, nowMs) {
@@ -120,6 +151,14 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
         validateWindow(windowMs);
         h.hash(key);
         return x.windowTake(h.hi, h.lo, windowMs, limit, nowMs);
+      },
+      countKey(key, windowMs, nowMs) {
+        validateWindow(windowMs);
+        return x.windowCount(key.hi, key.lo, windowMs, nowMs);
+      },
+      takeKey(key, windowMs, limit, nowMs) {
+        validateWindow(windowMs);
+        return x.windowTake(key.hi, key.lo, windowMs, limit, nowMs);
       },
     },
     unique: {
@@ -136,6 +175,17 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
       count(scope, nowMs) {
         h.hash(scope);
         return x.uniqueCount(h.hi, h.lo, nowMs);
+      },
+      chargeKey(member, limit, nowMs) {
+        const scope = groupOf(member);
+        return x.uniqueCharge(scope.hi, scope.lo, member.hi, member.lo, limit, nowMs);
+      },
+      releaseKey(member, nowMs) {
+        const scope = groupOf(member);
+        x.uniqueRelease(scope.hi, scope.lo, member.hi, member.lo, nowMs);
+      },
+      countKey(scope, nowMs) {
+        return x.uniqueCount(scope.hi, scope.lo, nowMs);
       },
     },
     repeat: {
@@ -158,6 +208,15 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
         h.hashWith(fingerprint, h.hi, h.lo);
         hashMember(recipient);
         x.repeatRelease(gHi, gLo, h.hi, h.lo, nowMs);
+      },
+      takeKey(member, windowMs, maxRecipients, nowMs) {
+        validateWindow(windowMs);
+        const group = groupOf(member);
+        return x.repeatTake(group.hi, group.lo, member.hi, member.lo, windowMs, maxRecipients, nowMs);
+      },
+      releaseKey(member, nowMs) {
+        const group = groupOf(member);
+        x.repeatRelease(group.hi, group.lo, member.hi, member.lo, nowMs);
       },
     },
     fingerprintOf(text) {
