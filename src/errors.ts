@@ -56,6 +56,8 @@ export const ERRORS = {
   MESSAGING_LIMIT_REACHED: own(429, 900430, 'Messaging limit reached'),
   // 429: the number's or tenant's queue holds its cap (limits.maxQueuedPerNumber / PerTenant)
   QUEUE_FULL: own(429, 900431, 'Queue full'),
+  // 429: the tenant holds its share of the gateway's recipient tracking (core.scopeShare)
+  TENANT_SHARE_FULL: own(429, 900432, 'Tenant share of recipient tracking full'),
   // 5xx
   STORAGE_UNAVAILABLE: own(503, 900503, 'Storage unavailable'),
   INTERNAL: own(500, 900500, 'Internal error'),

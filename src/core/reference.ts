@@ -145,6 +145,8 @@ export interface ReferenceCore {
   unique: UniqueApi;
   repeat: RepeatApi;
   fingerprintOf(text: string): string;
+  /** Always false: the reference model has no shares (nothing is bounded). */
+  lastShareRefused(): boolean;
   /** Keys held per structure (the reference never evicts; idle keys stay). */
   size(): { gcra: number; window: number; uniqueScopes: number; uniqueMembers: number; repeatGroups: number; repeatMembers: number };
 }
@@ -241,11 +243,16 @@ export function createReferenceCore(): ReferenceCore {
         repeat.release(join(scope, fingerprint), join(scope, fingerprint, recipient), clamp(nowMs)),
       takeKey(member, windowMs, maxRecipients, nowMs) {
         validateWindow(windowMs);
+        groupOf(groupOf(member)); // scope → fingerprint → recipient, as the WASM core needs
         return repeat.charge(join(...groupOf(member).parts()), join(...member.parts()), windowMs, maxRecipients, clamp(nowMs));
       },
-      releaseKey: (member, nowMs) => repeat.release(join(...groupOf(member).parts()), join(...member.parts()), clamp(nowMs)),
+      releaseKey(member, nowMs) {
+        groupOf(groupOf(member));
+        repeat.release(join(...groupOf(member).parts()), join(...member.parts()), clamp(nowMs));
+      },
     },
     fingerprintOf: (text) => xxh64Hex(new TextEncoder().encode(normalise(text))),
+    lastShareRefused: () => false,
     size() {
       const u = unique.size();
       const r = repeat.size();

@@ -68,12 +68,18 @@ export interface RepeatApi {
 }
 
 /** The tables of the core, as named in stats. */
-export type CoreTable = 'gcra' | 'window' | 'uniqueScope' | 'uniqueMember' | 'repeatGroup' | 'repeatMember';
-export const CORE_TABLES: readonly CoreTable[] = ['gcra', 'window', 'uniqueScope', 'uniqueMember', 'repeatGroup', 'repeatMember'];
+export type CoreTable = 'gcra' | 'window' | 'uniqueScope' | 'uniqueMember' | 'repeatGroup' | 'repeatMember' | 'repeatScope';
+/** In table id order (assembly/layout.ts). */
+export const CORE_TABLES: readonly CoreTable[] = ['gcra', 'window', 'uniqueScope', 'uniqueMember', 'repeatGroup', 'repeatMember', 'repeatScope'];
 
 export interface CoreStats {
   /** Decisions answered with the safe refusal because a table had no free or reclaimable slot. */
   tableFull: Record<CoreTable, number>;
+  /**
+   * Charges refused because their scope (tenant) held its share of a member table (scopeShare);
+   * non-zero only for uniqueMember and repeatMember.
+   */
+  shareFull: Record<CoreTable, number>;
   /** Slots holding a key (idle keys count until a later probe reclaims their slot). */
   liveKeys: Record<CoreTable, number>;
   /** Slots per table (fixed at init). */
@@ -97,6 +103,12 @@ export interface CoreOptions {
   uniqueScopes?: number;
   /** (scope, fingerprint) groups for repeated content; default max(64, repeatKeys / 8) */
   repeatGroups?: number;
+  /**
+   * Per-tenant isolation: the fraction of uniqueKeys and of repeatKeys one scope (tenant) may hold
+   * live, in (0, 1]; default 1 (no share). With shares summing to at most 1 a tenant at its share
+   * is refused (fullRetryMs, counted in stats().shareFull) and no other tenant notices.
+   */
+  scopeShare?: number;
 }
 
 export interface Core {
@@ -108,6 +120,8 @@ export interface Core {
   fingerprintOf(text: string): string;
   /** counters: tableFull per table, live keys per table, memory bytes */
   stats(): CoreStats;
+  /** The latest unique/repeat charge was refused because its scope (tenant) held its share (scopeShare). */
+  lastShareRefused(): boolean;
 }
 
 /** Ring geometry shared by both implementations (see assembly/ring.ts for the why). */

@@ -56,7 +56,9 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
   // In a fleet each process is a member with its own id (leases, notices, webhook delivery).
   const memberId = config.storage.kind === 'redis' ? newMemberId() : null;
   const store = await openStore(config.storage, clock, onError, memberId ?? undefined);
-  const core = await loadCore(config.core);
+  // Each tenant its share of the unique/repeat member tables (default: an equal split), so one
+  // tenant filling them cannot refuse another's sends.
+  const core = await loadCore({ ...config.core, scopeShare: config.core.scopeShare ?? 1 / config.tenants.length });
   const delivery = config.webhookDelivery;
   const webhookOptions = {
     clock,
