@@ -3,12 +3,12 @@
  *
  *   0            static data (__heap_base)
  *   SCRATCH_PTR  scratch region (scratch.ts), SCRATCH_BYTES
- *   DESC_PTR     6 table descriptors × 32 bytes (table.ts)
- *   tables       gcra | window | uniqueScope | uniqueMember | repeatGroup | repeatMember
+ *   DESC_PTR     7 table descriptors × 48 bytes (table.ts)
+ *   tables       gcra | window | uniqueScope | uniqueMember | repeatGroup | repeatMember | repeatScope
  *                each 16-byte aligned, cap = 2 × configured keys (load <= 0.5)
  */
 import { SCRATCH_BYTES, SCRATCH_PTR, setFullRetryMs } from './scratch';
-import { Desc, DESC_BYTES, KIND_DEADLINE, KIND_RING, R_COUNTS } from './table';
+import { Desc, DESC_BYTES, KIND_DEADLINE, KIND_RING, NO_SHARE, R_COUNTS } from './table';
 
 @inline export const T_GCRA: u32 = 0;
 @inline export const T_WINDOW: u32 = 1;
@@ -16,7 +16,9 @@ import { Desc, DESC_BYTES, KIND_DEADLINE, KIND_RING, R_COUNTS } from './table';
 @inline export const T_UNIQUE_MEMBER: u32 = 3;
 @inline export const T_REPEAT_GROUP: u32 = 4;
 @inline export const T_REPEAT_MEMBER: u32 = 5;
-@inline const TABLES: u32 = 6;
+/** One ring per scope counting its repeat members over all its groups (its share of repeatMember). */
+@inline export const T_REPEAT_SCOPE: u32 = 6;
+@inline const TABLES: u32 = 7;
 
 // Ring sizes (mirrored in src/core/types.ts): buckets + the current one.
 @inline export const WINDOW_RING: u32 = 129; // W/128 per bucket: < 1 % of the window
@@ -58,6 +60,8 @@ function setup(id: u32, at: usize, keys: u32, kind: u32, ring: u32): usize {
   d.count = 0;
   d.ring = ring;
   d.full = 0;
+  d.share = NO_SHARE;
+  d.shareFull = 0;
   return endOf(at, keys, kind, ring);
 }
 
@@ -76,6 +80,7 @@ export function init(gcraKeys: u32, windowKeys: u32, uniqueScopes: u32, uniqueKe
   end += <u64>capOf(uniqueKeys) * DEADLINE_ENTRY + 16;
   end += <u64>capOf(repeatGroups) * <u64>entryBytesOf(KIND_RING, REPEAT_RING) + 16;
   end += <u64>capOf(repeatKeys) * DEADLINE_ENTRY + 16;
+  end += <u64>capOf(uniqueScopes) * <u64>entryBytesOf(KIND_RING, REPEAT_RING) + 16;
   if (end >= 0xffff_0000) return 0;
   const pages = <i32>((end + 0xffff) >> 16);
   const have = memory.size();
@@ -87,6 +92,7 @@ export function init(gcraKeys: u32, windowKeys: u32, uniqueScopes: u32, uniqueKe
   at = setup(T_UNIQUE_MEMBER, at, uniqueKeys, KIND_DEADLINE, 0);
   at = setup(T_REPEAT_GROUP, at, repeatGroups, KIND_RING, REPEAT_RING);
   at = setup(T_REPEAT_MEMBER, at, repeatKeys, KIND_DEADLINE, 0);
+  at = setup(T_REPEAT_SCOPE, at, uniqueScopes, KIND_RING, REPEAT_RING);
   // Fresh pages are zero: every key is 0, i.e. every slot empty.
   setFullRetryMs(fullRetryMs);
   ready = true;
@@ -103,6 +109,17 @@ export function tableCount(id: u32): u32 {
 
 export function tableFull(id: u32): f64 {
   return table(id).full;
+}
+
+/** Charges refused because their scope held its share of member table `id`. */
+export function tableShareFull(id: u32): f64 {
+  return table(id).shareFull;
+}
+
+/** Live entries one scope may hold in member table `id` (uniqueMember, repeatMember); 0 = no bound. */
+export function setShare(id: u32, maxLive: u32): void {
+  if (!ready || (id != T_UNIQUE_MEMBER && id != T_REPEAT_MEMBER)) return;
+  table(id).share = maxLive == 0 ? NO_SHARE : maxLive;
 }
 
 export function tableBytes(id: u32): f64 {

@@ -70,6 +70,19 @@ export function ringAdd(p: usize, ring: u32, idx: i64, delta: i32): void {
   store<u32>(p, load<u32>(p, R_TOTAL) + delta, R_TOTAL);
 }
 
+/**
+ * Take one event back from bucket idx if that bucket is live and counts one: a scope's ring may
+ * have been re-bucketed by a window change since the charge (everything moved to one bucket),
+ * and then the charge is left to leave with the window (conservative: counted a little longer).
+ */
+export function ringTakeBack(p: usize, ring: u32, idx: i64): void {
+  const head = load<i64>(p, R_HEAD);
+  if (idx > head || idx <= head - <i64>ring) return;
+  const c = countAt(p, ring, idx);
+  if (load<u32>(c) == 0) return;
+  ringAdd(p, ring, idx, -1);
+}
+
 /** Time (ms) at which bucket idx leaves the window. */
 @inline export function ringExitMs(p: usize, ring: u32, idx: i64): f64 {
   return <f64>(idx + <i64>ring) * bucketMsOf(p, ring);

@@ -2,9 +2,12 @@
  * Fixed-capacity open-addressing hash tables in linear memory (linear probing, backward-shift
  * deletion). Every table is sized at init and never grows; nothing is allocated afterwards.
  *
- * Descriptor (32 bytes, one per table, after the scratch region):
+ * Descriptor (48 bytes, one per table, after the scratch region):
  *
  *   +0 base u32 | +4 cap u32 | +8 entryBytes u32 | +12 kind u32 | +16 count u32 | +20 ring u32 | +24 full f64
+ *   +32 share u32 | +36 pad | +40 shareFull f64
+ *
+ * share: live entries one scope (tenant) may hold in a member table (distinct.ts); NO_SHARE = no bound.
  *
  * Entry: the first 8 bytes are the u64 key (0 = empty slot), the rest belongs to the algorithm:
  *
@@ -23,7 +26,8 @@
  */
 @inline export const KIND_DEADLINE: u32 = 0;
 @inline export const KIND_RING: u32 = 1;
-@inline export const DESC_BYTES: u32 = 32;
+@inline export const DESC_BYTES: u32 = 48;
+@inline export const NO_SHARE: u32 = 0xffff_ffff;
 // Longest probe before declaring full: keeps the worst case bounded. Measured: 10^6 live keys
 // in a table sized for 10^6 (load 0.5) → 0 full; 2×10^6 offered → 97 % filled, the rest refused.
 @inline const MAX_PROBE: u32 = 128;
@@ -38,6 +42,9 @@
   count: u32;
   ring: u32;
   full: f64;
+  share: u32;
+  pad: u32;
+  shareFull: f64;
 }
 
 // Ring entry field offsets (shared with ring.ts).

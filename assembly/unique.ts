@@ -14,14 +14,14 @@ import { table, T_UNIQUE_MEMBER, T_UNIQUE_SCOPE, UNIQUE_RING, UNIQUE_WINDOW_MS }
 export function uniqueCharge(scopeHi: u32, scopeLo: u32, memberHi: u32, memberLo: u32, limit: f64, nowMs: f64): f64 {
   const scope = keyOf(scopeHi, scopeLo);
   const member = keyOf(memberHi, memberLo);
-  const waitMs = distinctCharge(table(T_UNIQUE_SCOPE), table(T_UNIQUE_MEMBER), UNIQUE_RING, true, scope, member, UNIQUE_WINDOW_MS, limit, clampNow(nowMs));
+  const waitMs = distinctCharge(table(T_UNIQUE_SCOPE), table(T_UNIQUE_MEMBER), null, UNIQUE_RING, true, scope, scope, member, UNIQUE_WINDOW_MS, limit, clampNow(nowMs));
   return waitMs < 0 ? 0 : waitMs; // already counted: admitted (the tier's holders are kept in JS)
 }
 
 export function uniqueRelease(scopeHi: u32, scopeLo: u32, memberHi: u32, memberLo: u32, nowMs: f64): void {
   const scope = keyOf(scopeHi, scopeLo);
   const member = keyOf(memberHi, memberLo);
-  distinctRelease(table(T_UNIQUE_SCOPE), table(T_UNIQUE_MEMBER), UNIQUE_RING, scope, member, clampNow(nowMs));
+  distinctRelease(table(T_UNIQUE_SCOPE), table(T_UNIQUE_MEMBER), null, UNIQUE_RING, scope, scope, member, clampNow(nowMs));
 }
 
 export function uniqueCount(scopeHi: u32, scopeLo: u32, nowMs: f64): f64 {

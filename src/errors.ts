@@ -59,6 +59,8 @@ export const ERRORS = {
   // 429: the number's or tenant's queue holds its cap (limits.maxQueuedPerNumber / PerTenant)
   QUEUE_FULL: own(429, 900431, 'Queue full'),
   MEDIA_RATE_LIMITED: own(429, 900432, 'Media request rate limit reached'),
+  // 429: the tenant holds its share of the gateway's recipient tracking (core.scopeShare)
+  TENANT_SHARE_FULL: own(429, 900433, 'Tenant share of recipient tracking full'),
   // 5xx
   STORAGE_UNAVAILABLE: own(503, 900503, 'Storage unavailable'),
   /** A relayed request (media) found Meta unreachable: nothing was done, retry. */

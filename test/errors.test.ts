@@ -29,6 +29,7 @@ describe('error catalogue', () => {
         "RECIPIENT_UNDELIVERABLE": "422 131026 OAuthException",
         "REPEATED_CONTENT": "422 900423 SendgateException",
         "STORAGE_UNAVAILABLE": "503 900503 SendgateException",
+        "TENANT_SHARE_FULL": "429 900433 SendgateException",
         "UNAUTHORIZED": "401 190 OAuthException",
         "UNKNOWN_NUMBER": "404 100 OAuthException",
         "UNSUPPORTED_CONTENT_TYPE": "400 100 OAuthException",

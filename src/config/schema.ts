@@ -267,6 +267,8 @@ export const ConfigSchema = Type.Object(
         windowKeys: Type.Integer({ minimum: 1024, maximum: 1 << 24, default: 1 << 16 }),
         uniqueKeys: Type.Integer({ minimum: 1024, maximum: 1 << 26, default: 1 << 20 }),
         repeatKeys: Type.Integer({ minimum: 1024, maximum: 1 << 24, default: 1 << 18 }),
+        /** Fraction of uniqueKeys / repeatKeys one tenant may hold (its share: no tenant fills them for the others); default 1 / tenants. */
+        scopeShare: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
       },
       { additionalProperties: false, default: {} },
     ),

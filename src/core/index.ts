@@ -13,12 +13,17 @@ import { normalise } from './normalise.js';
 import { KeyHasher } from './keyhash.js';
 import { BATCH_MAX, Scratch } from './scratch.js';
 import {
-  type Core, type CoreOptions, type CoreStats, type CoreTable, CORE_TABLES, validateGcra, validateWindow,
+  type Core, type CoreOptions, type CoreStats, type CoreTable, CORE_TABLES, groupOf, validateGcra, validateWindow,
 } from './types.js';
 import { instantiateCore } from './wasm.js';
 
 export type { Core, CoreOptions, CoreStats, CoreTable } from './types.js';
 export { CORE_TABLES } from './types.js';
+export { CoreKey } from './keyhash.js';
+
+/** Member table ids (assembly/layout.ts, CORE_TABLES order). */
+const UNIQUE_MEMBER = CORE_TABLES.indexOf('uniqueMember');
+const REPEAT_MEMBER = CORE_TABLES.indexOf('repeatMember');
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -61,6 +66,12 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
     fullRetryMs,
   );
   if (used === 0) throw new RangeError('limits core: tables do not fit in WebAssembly memory (4 GiB)');
+  const scopeShare = options.scopeShare ?? 1;
+  if (!(scopeShare > 0 && scopeShare <= 1)) throw new RangeError(`scopeShare must be in (0, 1] (got ${scopeShare})`);
+  if (scopeShare < 1) {
+    x.setShare(UNIQUE_MEMBER, Math.max(1, Math.floor(uniqueKeys * scopeShare)));
+    x.setShare(REPEAT_MEMBER, Math.max(1, Math.floor(repeatKeys * scopeShare)));
+  }
   const s = new Scratch(x.memory, x.scratchPtr() >>> 0);
 
   const h = new KeyHasher();
@@ -75,6 +86,16 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
     gHi = h.hi;
     gLo = h.lo;
     h.hashWith(member, gHi, gLo);
+  };
+  /** Repeat keys: scope into sHi/sLo, (scope, fingerprint) into gHi/gLo, the recipient's in `h`. */
+  let sHi = 0;
+  let sLo = 0;
+  const hashRepeat = (scope: string, fingerprint: string, recipient: string): void => {
+    h.hash(scope);
+    sHi = h.hi;
+    sLo = h.lo;
+    h.hashWith(fingerprint, sHi, sLo);
+    hashMember(recipient);
   };
   // Each wrapper: validate, hash into h.hi/h.lo, one call with numbers only (small enough to inline).
   return {
@@ -109,6 +130,36 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
           s.results(out, first, n);
         }
       },
+      checkKey(key, ratePerSec, burst, nowMs) {
+        validateGcra(ratePerSec, burst);
+        return x.gcraCheck(key.hi, key.lo, ratePerSec, burst, nowMs);
+      },
+      takeKey(key, ratePerSec, burst, nowMs) {
+        validateGcra(ratePerSec, burst);
+        return x.gcraTake(key.hi, key.lo, ratePerSec, burst, nowMs);
+      },
+      takeMembers(group, members, ratePerSec, burst, nowMs, out) {
+        validateGcra(ratePerSec, burst);
+        if (out.length < members.length) throw new RangeError('takeMembers: out is shorter than members');
+        s.fresh();
+        const pairs = s.pairs;
+        const seedHi = group.hi;
+        const seedLo = group.lo;
+        for (let first = 0; first < members.length; first += BATCH_MAX) {
+          const n = Math.min(BATCH_MAX, members.length - first);
+          for (let g = 0; g < n; g += TOUCH_GROUP) {
+            const end = Math.min(n, g + TOUCH_GROUP);
+            touchKeys(members, first + g, first + end);
+            for (let i = g; i < end; i++) {
+              h.hashWith(members[first + i]!, seedHi, seedLo);
+              pairs[2 * i] = h.hi;
+              pairs[2 * i + 1] = h.lo;
+            }
+          }
+          x.gcraTakeMany(n, ratePerSec, burst, nowMs);
+          s.results(out, first, n);
+        }
+      },
     },
     window: {
       count(key, windowMs, nowMs) {
@@ -120,6 +171,14 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
         validateWindow(windowMs);
         h.hash(key);
         return x.windowTake(h.hi, h.lo, windowMs, limit, nowMs);
+      },
+      countKey(key, windowMs, nowMs) {
+        validateWindow(windowMs);
+        return x.windowCount(key.hi, key.lo, windowMs, nowMs);
+      },
+      takeKey(key, windowMs, limit, nowMs) {
+        validateWindow(windowMs);
+        return x.windowTake(key.hi, key.lo, windowMs, limit, nowMs);
       },
     },
     unique: {
@@ -137,27 +196,43 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
         h.hash(scope);
         return x.uniqueCount(h.hi, h.lo, nowMs);
       },
+      chargeKey(member, limit, nowMs) {
+        const scope = groupOf(member);
+        return x.uniqueCharge(scope.hi, scope.lo, member.hi, member.lo, limit, nowMs);
+      },
+      releaseKey(member, nowMs) {
+        const scope = groupOf(member);
+        x.uniqueRelease(scope.hi, scope.lo, member.hi, member.lo, nowMs);
+      },
+      countKey(scope, nowMs) {
+        return x.uniqueCount(scope.hi, scope.lo, nowMs);
+      },
     },
     repeat: {
       charge(scope, fingerprint, recipient, windowMs, maxRecipients, nowMs) {
         validateWindow(windowMs);
-        h.hash(scope);
-        h.hashWith(fingerprint, h.hi, h.lo);
-        hashMember(recipient);
-        return x.repeatCharge(gHi, gLo, h.hi, h.lo, windowMs, maxRecipients, nowMs);
+        hashRepeat(scope, fingerprint, recipient);
+        return x.repeatCharge(sHi, sLo, gHi, gLo, h.hi, h.lo, windowMs, maxRecipients, nowMs);
       },
       take(scope, fingerprint, recipient, windowMs, maxRecipients, nowMs) {
         validateWindow(windowMs);
-        h.hash(scope);
-        h.hashWith(fingerprint, h.hi, h.lo);
-        hashMember(recipient);
-        return x.repeatTake(gHi, gLo, h.hi, h.lo, windowMs, maxRecipients, nowMs);
+        hashRepeat(scope, fingerprint, recipient);
+        return x.repeatTake(sHi, sLo, gHi, gLo, h.hi, h.lo, windowMs, maxRecipients, nowMs);
       },
       release(scope, fingerprint, recipient, nowMs) {
-        h.hash(scope);
-        h.hashWith(fingerprint, h.hi, h.lo);
-        hashMember(recipient);
-        x.repeatRelease(gHi, gLo, h.hi, h.lo, nowMs);
+        hashRepeat(scope, fingerprint, recipient);
+        x.repeatRelease(sHi, sLo, gHi, gLo, h.hi, h.lo, nowMs);
+      },
+      takeKey(member, windowMs, maxRecipients, nowMs) {
+        validateWindow(windowMs);
+        const group = groupOf(member);
+        const scope = groupOf(group);
+        return x.repeatTake(scope.hi, scope.lo, group.hi, group.lo, member.hi, member.lo, windowMs, maxRecipients, nowMs);
+      },
+      releaseKey(member, nowMs) {
+        const group = groupOf(member);
+        const scope = groupOf(group);
+        x.repeatRelease(scope.hi, scope.lo, group.hi, group.lo, member.hi, member.lo, nowMs);
       },
     },
     fingerprintOf(text) {
@@ -167,11 +242,13 @@ export async function loadCore(options: CoreOptions): Promise<Core> {
       for (let i = 7; i >= 0; i--) hex += HEX[out[i]!];
       return hex;
     },
+    lastShareRefused: () => x.lastShareRefused() === 1,
     stats(): CoreStats {
       const per = (f: (id: number) => number): Record<CoreTable, number> =>
         Object.fromEntries(CORE_TABLES.map((t, id) => [t, f(id)])) as Record<CoreTable, number>;
       return {
         tableFull: per((id) => x.tableFull(id)),
+        shareFull: per((id) => x.tableShareFull(id)),
         liveKeys: per((id) => x.tableCount(id) >>> 0),
         capacity: per((id) => x.tableCapacity(id) >>> 0),
         tableBytes: per((id) => x.tableBytes(id)),

@@ -11,10 +11,11 @@
  * - stats here are key counts only, no memory.
  */
 import { xxh64Hex } from './xxh64.js';
+import type { CoreKey } from './keyhash.js';
 import { normalise } from './normalise.js';
 import {
   type GcraApi, type RepeatApi, type UniqueApi, type WindowApi, GCRA_EPSILON_MS, REPEAT_RING, UNIQUE_RING,
-  UNIQUE_WINDOW_MS, WINDOW_RING, validateGcra, validateWindow,
+  UNIQUE_WINDOW_MS, WINDOW_RING, groupOf, validateGcra, validateWindow,
 } from './types.js';
 
 /** A bucketed window: ring[idx % size] counts events of bucket idx; buckets head-size+1..head are live. */
@@ -144,6 +145,8 @@ export interface ReferenceCore {
   unique: UniqueApi;
   repeat: RepeatApi;
   fingerprintOf(text: string): string;
+  /** Always false: the reference model has no shares (nothing is bounded). */
+  lastShareRefused(): boolean;
   /** Keys held per structure (the reference never evicts; idle keys stay). */
   size(): { gcra: number; window: number; uniqueScopes: number; uniqueMembers: number; repeatGroups: number; repeatMembers: number };
 }
@@ -173,6 +176,30 @@ export function createReferenceCore(): ReferenceCore {
   // Compound keys (scope + recipient ...) are length-prefixed parts, so no two part lists
   // join to the same string; the WASM core chains hash seeds part by part instead.
   const join = (...parts: string[]): string => parts.map((p) => `${p.length}:${p}`).join('\0');
+  // A CoreKey as a string key: a root key is its text, as the string entry points use it; a
+  // member key is its joined chain (the WASM core hashes the chain, not a joined string).
+  const keyText = (k: CoreKey): string => (k.group === undefined ? k.part : join(...k.parts()));
+  const windowTake = (key: string, windowMs: number, limit: number, nowMs: number): number => {
+    validateWindow(windowMs);
+    const now = clamp(nowMs);
+    let ring = windows.get(key);
+    if (ring === undefined) {
+      ring = new Ring(WINDOW_RING, windowMs, Math.floor(now / (windowMs / (WINDOW_RING - 1))));
+      windows.set(key, ring);
+    }
+    const cur = ring.advance(windowMs, now);
+    if (ring.total >= limit) return ring.waitFor(ring.total - limit + 1, now);
+    ring.add(cur, 1);
+    return 0;
+  };
+  const windowCount = (key: string, windowMs: number, nowMs: number): number => {
+    validateWindow(windowMs);
+    const now = clamp(nowMs);
+    const ring = windows.get(key);
+    if (ring === undefined) return 0;
+    ring.advance(windowMs, now);
+    return ring.total;
+  };
 
   return {
     gcra: {
@@ -181,35 +208,27 @@ export function createReferenceCore(): ReferenceCore {
       takeMany(keys, ratePerSec, burst, nowMs, out) {
         for (let i = 0; i < keys.length; i++) out[i] = gcraDecide(keys[i]!, ratePerSec, burst, nowMs, true);
       },
+      checkKey: (key, ratePerSec, burst, nowMs) => gcraDecide(keyText(key), ratePerSec, burst, nowMs, false),
+      takeKey: (key, ratePerSec, burst, nowMs) => gcraDecide(keyText(key), ratePerSec, burst, nowMs, true),
+      takeMembers(group, members, ratePerSec, burst, nowMs, out) {
+        for (let i = 0; i < members.length; i++) out[i] = gcraDecide(keyText(group.member(members[i]!)), ratePerSec, burst, nowMs, true);
+      },
     },
     window: {
-      count(key, windowMs, nowMs) {
-        validateWindow(windowMs);
-        const now = clamp(nowMs);
-        const ring = windows.get(key);
-        if (ring === undefined) return 0;
-        ring.advance(windowMs, now);
-        return ring.total;
-      },
-      take(key, windowMs, limit, nowMs) {
-        validateWindow(windowMs);
-        const now = clamp(nowMs);
-        let ring = windows.get(key);
-        if (ring === undefined) {
-          ring = new Ring(WINDOW_RING, windowMs, Math.floor(now / (windowMs / (WINDOW_RING - 1))));
-          windows.set(key, ring);
-        }
-        const cur = ring.advance(windowMs, now);
-        if (ring.total >= limit) return ring.waitFor(ring.total - limit + 1, now);
-        ring.add(cur, 1);
-        return 0;
-      },
+      count: windowCount,
+      take: windowTake,
+      countKey: (key, windowMs, nowMs) => windowCount(keyText(key), windowMs, nowMs),
+      takeKey: (key, windowMs, limit, nowMs) => windowTake(keyText(key), windowMs, limit, nowMs),
     },
     unique: {
       charge: (scope, recipient, limit, nowMs) =>
         Math.max(0, unique.charge(join(scope), join(scope, recipient), UNIQUE_WINDOW_MS, limit, clamp(nowMs))),
       release: (scope, recipient, nowMs) => unique.release(join(scope), join(scope, recipient), clamp(nowMs)),
       count: (scope, nowMs) => unique.count(join(scope), UNIQUE_WINDOW_MS, clamp(nowMs)),
+      chargeKey: (member, limit, nowMs) =>
+        Math.max(0, unique.charge(join(...groupOf(member).parts()), join(...member.parts()), UNIQUE_WINDOW_MS, limit, clamp(nowMs))),
+      releaseKey: (member, nowMs) => unique.release(join(...groupOf(member).parts()), join(...member.parts()), clamp(nowMs)),
+      countKey: (scope, nowMs) => unique.count(join(...scope.parts()), UNIQUE_WINDOW_MS, clamp(nowMs)),
     },
     repeat: {
       charge(scope, fingerprint, recipient, windowMs, maxRecipients, nowMs) {
@@ -222,8 +241,18 @@ export function createReferenceCore(): ReferenceCore {
       },
       release: (scope, fingerprint, recipient, nowMs) =>
         repeat.release(join(scope, fingerprint), join(scope, fingerprint, recipient), clamp(nowMs)),
+      takeKey(member, windowMs, maxRecipients, nowMs) {
+        validateWindow(windowMs);
+        groupOf(groupOf(member)); // scope → fingerprint → recipient, as the WASM core needs
+        return repeat.charge(join(...groupOf(member).parts()), join(...member.parts()), windowMs, maxRecipients, clamp(nowMs));
+      },
+      releaseKey(member, nowMs) {
+        groupOf(groupOf(member));
+        repeat.release(join(...groupOf(member).parts()), join(...member.parts()), clamp(nowMs));
+      },
     },
     fingerprintOf: (text) => xxh64Hex(new TextEncoder().encode(normalise(text))),
+    lastShareRefused: () => false,
     size() {
       const u = unique.size();
       const r = repeat.size();

@@ -13,6 +13,8 @@
  * - Waits are rounded up to whole ms so that retrying after exactly the wait is admitted.
  */
 
+import type { CoreKey } from './keyhash.js';
+
 /** GCRA buckets (per-number throughput, pair rate). One theoretical arrival time (TAT) per key. */
 export interface GcraApi {
   /** 0 = would conform now; >0 = ms until it would. Charges nothing. */
@@ -21,6 +23,12 @@ export interface GcraApi {
   take(key: string, ratePerSec: number, burst: number, nowMs: number): number;
   /** Batch: one decision per key into out[i] (same meaning as take). */
   takeMany(keys: readonly string[], ratePerSec: number, burst: number, nowMs: number, out: Float64Array): void;
+  /** check on a key hashed once (keyhash.ts CoreKey): no hashing per call. */
+  checkKey(key: CoreKey, ratePerSec: number, burst: number, nowMs: number): number;
+  /** take on a key hashed once. */
+  takeKey(key: CoreKey, ratePerSec: number, burst: number, nowMs: number): number;
+  /** Batch take on `group.member(m)` for each m of `members` (one group's keys: a lane's recipients), into out[i]. */
+  takeMembers(group: CoreKey, members: readonly string[], ratePerSec: number, burst: number, nowMs: number, out: Float64Array): void;
 }
 
 /** Sliding-window counters (burst accounting, warm-up caps). */
@@ -28,6 +36,8 @@ export interface WindowApi {
   count(key: string, windowMs: number, nowMs: number): number;
   /** 0 = counted; >0 = refused (limit reached), ms until a slot frees. */
   take(key: string, windowMs: number, limit: number, nowMs: number): number;
+  countKey(key: CoreKey, windowMs: number, nowMs: number): number;
+  takeKey(key: CoreKey, windowMs: number, limit: number, nowMs: number): number;
 }
 
 /** Rolling 24 h unique-recipient window per scope (messaging limit / tier). */
@@ -36,6 +46,10 @@ export interface UniqueApi {
   charge(scope: string, recipient: string, limit: number, nowMs: number): number;
   release(scope: string, recipient: string, nowMs: number): void;
   count(scope: string, nowMs: number): number;
+  /** charge with `member` = CoreKey.of(scope).member(recipient), hashed once per request. */
+  chargeKey(member: CoreKey, limit: number, nowMs: number): number;
+  releaseKey(member: CoreKey, nowMs: number): void;
+  countKey(scope: CoreKey, nowMs: number): number;
 }
 
 /** Repeated content: distinct recipients per (scope, content fingerprint) within a window. */
@@ -48,15 +62,24 @@ export interface RepeatApi {
    */
   take(scope: string, fingerprint: string, recipient: string, windowMs: number, maxRecipients: number, nowMs: number): number;
   release(scope: string, fingerprint: string, recipient: string, nowMs: number): void;
+  /** take with `member` = CoreKey.of(scope).member(fingerprint).member(recipient), hashed once per request. */
+  takeKey(member: CoreKey, windowMs: number, maxRecipients: number, nowMs: number): number;
+  releaseKey(member: CoreKey, nowMs: number): void;
 }
 
 /** The tables of the core, as named in stats. */
-export type CoreTable = 'gcra' | 'window' | 'uniqueScope' | 'uniqueMember' | 'repeatGroup' | 'repeatMember';
-export const CORE_TABLES: readonly CoreTable[] = ['gcra', 'window', 'uniqueScope', 'uniqueMember', 'repeatGroup', 'repeatMember'];
+export type CoreTable = 'gcra' | 'window' | 'uniqueScope' | 'uniqueMember' | 'repeatGroup' | 'repeatMember' | 'repeatScope';
+/** In table id order (assembly/layout.ts). */
+export const CORE_TABLES: readonly CoreTable[] = ['gcra', 'window', 'uniqueScope', 'uniqueMember', 'repeatGroup', 'repeatMember', 'repeatScope'];
 
 export interface CoreStats {
   /** Decisions answered with the safe refusal because a table had no free or reclaimable slot. */
   tableFull: Record<CoreTable, number>;
+  /**
+   * Charges refused because their scope (tenant) held its share of a member table (scopeShare);
+   * non-zero only for uniqueMember and repeatMember.
+   */
+  shareFull: Record<CoreTable, number>;
   /** Slots holding a key (idle keys count until a later probe reclaims their slot). */
   liveKeys: Record<CoreTable, number>;
   /** Slots per table (fixed at init). */
@@ -80,6 +103,12 @@ export interface CoreOptions {
   uniqueScopes?: number;
   /** (scope, fingerprint) groups for repeated content; default max(64, repeatKeys / 8) */
   repeatGroups?: number;
+  /**
+   * Per-tenant isolation: the fraction of uniqueKeys and of repeatKeys one scope (tenant) may hold
+   * live, in (0, 1]; default 1 (no share). With shares summing to at most 1 a tenant at its share
+   * is refused (fullRetryMs, counted in stats().shareFull) and no other tenant notices.
+   */
+  scopeShare?: number;
 }
 
 export interface Core {
@@ -91,6 +120,8 @@ export interface Core {
   fingerprintOf(text: string): string;
   /** counters: tableFull per table, live keys per table, memory bytes */
   stats(): CoreStats;
+  /** The latest unique/repeat charge was refused because its scope (tenant) held its share (scopeShare). */
+  lastShareRefused(): boolean;
 }
 
 /** Ring geometry shared by both implementations (see assembly/ring.ts for the why). */
@@ -109,4 +140,11 @@ export function validateGcra(ratePerSec: number, burst: number): void {
 
 export function validateWindow(windowMs: number): void {
   if (!(windowMs >= 1) || !Number.isFinite(windowMs)) throw new RangeError(`windowMs must be >= 1 (got ${windowMs})`);
+}
+
+/** The group of a member key (a scope's recipient, a fingerprint's recipient); a root key has none. */
+export function groupOf(member: CoreKey): CoreKey {
+  const g = member.group;
+  if (g === undefined) throw new RangeError(`limits core: "${member.part}" is a root key where a member key (group.member(part)) is needed`);
+  return g;
 }

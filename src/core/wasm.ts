@@ -31,12 +31,17 @@ export interface CoreExports {
   uniqueCharge(scopeHi: number, scopeLo: number, memberHi: number, memberLo: number, limit: number, nowMs: number): number;
   uniqueRelease(scopeHi: number, scopeLo: number, memberHi: number, memberLo: number, nowMs: number): void;
   uniqueCount(scopeHi: number, scopeLo: number, nowMs: number): number;
-  repeatCharge(groupHi: number, groupLo: number, memberHi: number, memberLo: number, windowMs: number, maxRecipients: number, nowMs: number): number;
-  repeatTake(groupHi: number, groupLo: number, memberHi: number, memberLo: number, windowMs: number, maxRecipients: number, nowMs: number): number;
-  repeatRelease(groupHi: number, groupLo: number, memberHi: number, memberLo: number, nowMs: number): void;
+  repeatCharge(scopeHi: number, scopeLo: number, groupHi: number, groupLo: number, memberHi: number, memberLo: number, windowMs: number, maxRecipients: number, nowMs: number): number;
+  repeatTake(scopeHi: number, scopeLo: number, groupHi: number, groupLo: number, memberHi: number, memberLo: number, windowMs: number, maxRecipients: number, nowMs: number): number;
+  repeatRelease(scopeHi: number, scopeLo: number, groupHi: number, groupLo: number, memberHi: number, memberLo: number, nowMs: number): void;
   tableCapacity(id: number): number;
   tableCount(id: number): number;
   tableFull(id: number): number;
+  tableShareFull(id: number): number;
+  /** 1 when the latest unique/repeat charge was refused for its scope's share. */
+  lastShareRefused(): number;
+  /** Live members one scope may hold in member table `id` (3 = uniqueMember, 5 = repeatMember); 0 = no bound. */
+  setShare(id: number, maxLive: number): void;
   tableBytes(id: number): number;
 }
 

@@ -8,6 +8,7 @@
  * `fresh` is a window onto the store, which is the queue (lane-paging.ts): when one runs low while
  * the store holds more, the lane calls `onLow` and the dispatcher reads the next page (paging.ts).
  */
+import { CoreKey } from '../core/keyhash.js';
 import type { MessageRecord, RecordedError } from '../store/types.js';
 import { Fifo } from './deque.js';
 import { PRIOR_LATENCY_MS } from './capacity.js';
@@ -29,6 +30,8 @@ export interface Job {
   template?: boolean;
   /** Counted in the lane's `pairAhead` for its recipient: its pair token is taken at departure. */
   pairCounted?: boolean;
+  /** Its (number, recipient) pair key, hashed once for every pair check of its stay (Lane.pairKeyOf). */
+  pairKey?: CoreKey;
 }
 
 export interface Park {
@@ -57,8 +60,8 @@ export class Lane {
   private readonly order: readonly Fifo<Job>[] = [this.due[0], this.fresh[0], this.due[1], this.fresh[1]];
   readonly parks = new Map<string, Park>();
   readonly rate = new RateControl();
-  /** Pacer key, namespaced so ingress's own use of the core cannot charge the same bucket. */
-  readonly pacerKey: string;
+  /** Pacer key, namespaced so ingress's own use of the core cannot charge the same bucket; hashed once for the lane's lifetime. */
+  readonly pacerKey: CoreKey;
   /** Committed as `sending`, waiting for a pacing token; they leave first, in order. */
   readonly prepared = new Fifo<Job>();
   /** `sending` commits under way. */
@@ -107,7 +110,9 @@ export class Lane {
   /** End of the current rate-limit round (its pause is part of `pausedUntilMs`); 0: none. */
   throttledUntilMs = 0;
   /** Warm-up window key for departures, apart from admission's own key. */
-  readonly warmupKey: string;
+  readonly warmupKey: CoreKey;
+  /** Group of the lane's pair keys: a recipient's key is hashed under it, no joined string per check. */
+  private readonly pairGroup: CoreKey;
   /** Per recipient: messages committed (or being committed) ahead of their pair token. */
   readonly pairAhead = new Map<string, number>();
   private headQueue: Fifo<Job> | null = null;
@@ -130,17 +135,23 @@ export class Lane {
     readonly phoneNumberId: string,
     public tenantId: string,
   ) {
-    this.pacerKey = `dispatch:${phoneNumberId}`;
-    this.warmupKey = `warmup-pace:${phoneNumberId}`;
+    this.pacerKey = CoreKey.of(`dispatch:${phoneNumberId}`);
+    this.warmupKey = CoreKey.of(`warmup-pace:${phoneNumberId}`);
+    this.pairGroup = CoreKey.of(`pair:${phoneNumberId}`);
   }
 
   get paused(): boolean {
     return this.pause !== null;
   }
 
-  /** GCRA key of the (number, recipient) pair rate. */
-  pairKey(recipient: string): string {
-    return `pair:${this.phoneNumberId}:${recipient}`;
+  /** GCRA key of the (number, recipient) pair rate: the recipient hashed under the lane's pair group. */
+  pairKey(recipient: string): CoreKey {
+    return this.pairGroup.member(recipient);
+  }
+
+  /** The job's pair key, hashed on its first pair check and kept for the next ones (due, check, take). */
+  pairKeyOf(job: Job): CoreKey {
+    return (job.pairKey ??= this.pairKey(job.rec.to));
   }
 
   /** A message to `recipient` was committed ahead of its pair token (+1) or left / was dropped (-1). */

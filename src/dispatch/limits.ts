@@ -3,6 +3,7 @@
  * Per-number overrides (admin API `setLimits`) win over the number's config, which wins over
  * the dispatch defaults.
  */
+import type { CoreKey } from '../core/keyhash.js';
 import type { Lane } from './lane.js';
 import type { LaneView, NumberInfo, Pacer } from './types.js';
 
@@ -80,8 +81,8 @@ export function laneView(lane: Lane, info: NumberInfo | undefined, paused: boole
  * second apart (a connect beyond the accept backlog is retried after 1 s) and was refused there
  * with 130429. Costs one bucket's worth of time once, never while backlogged.
  */
-export function startInDebt(pacer: Pacer, key: string, rateMps: number, burst: number, nowMs: number): void {
-  for (let i = 0; i < burst; i++) if (pacer.take(key, rateMps, burst, nowMs) > 0) return;
+export function startInDebt(pacer: Pacer, key: CoreKey, rateMps: number, burst: number, nowMs: number): void {
+  for (let i = 0; i < burst; i++) if (pacer.takeKey(key, rateMps, burst, nowMs) > 0) return;
 }
 
 /**
@@ -91,13 +92,13 @@ export function startInDebt(pacer: Pacer, key: string, rateMps: number, burst: n
  * rate released about half a bucket at once (308 of 1,000 sends refused in the finding). Taking
  * `debt × (from − to)` extra tokens at the new rate stretches the debt to `debt × from / to`.
  */
-export function rescaleDebt(pacer: Pacer, key: string, fromMps: number, toMps: number, nowMs: number): void {
-  const debtMs = pacer.check(key, fromMps, 1, nowMs); // with a bucket of 1, the wait is TAT − now
+export function rescaleDebt(pacer: Pacer, key: CoreKey, fromMps: number, toMps: number, nowMs: number): void {
+  const debtMs = pacer.checkKey(key, fromMps, 1, nowMs); // with a bucket of 1, the wait is TAT − now
   if (debtMs <= 0 || toMps >= fromMps) return;
   const extraTokens = Math.round((debtMs * (fromMps - toMps)) / 1000);
   // A bucket large enough that every one of these takes conforms: they only move TAT forward.
   const room = Math.ceil((debtMs * fromMps) / 1000) + extraTokens + 2;
-  for (let i = 0; i < extraTokens; i++) if (pacer.take(key, toMps, room, nowMs) > 0) return;
+  for (let i = 0; i < extraTokens; i++) if (pacer.takeKey(key, toMps, room, nowMs) > 0) return;
 }
 
 /**

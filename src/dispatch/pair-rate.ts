@@ -21,25 +21,25 @@ export function pairOf(info: NumberInfo, job: Job): NumberInfo['pair'] {
  * of their token: the GCRA wait with `ahead` tokens spoken for (check with the bucket shrunk by
  * `ahead`), as for the number's lookahead.
  */
-export function pairDueInMs(pacer: Pacer, lane: Lane, to: string, pair: NonNullable<NumberInfo['pair']>, nowMs: number): number {
+export function pairDueInMs(pacer: Pacer, lane: Lane, job: Job, pair: NonNullable<NumberInfo['pair']>, nowMs: number): number {
   const { ratePerSec, burst, intervalMs } = pairPacing(pair);
-  const key = lane.pairKey(to);
-  const ahead = lane.pairAhead.get(to) ?? 0;
+  const key = lane.pairKeyOf(job);
+  const ahead = lane.pairAhead.get(job.rec.to) ?? 0;
   return ahead < burst
-    ? pacer.check(key, ratePerSec, burst - ahead, nowMs)
-    : pacer.check(key, ratePerSec, 1, nowMs) + (ahead - burst + 1) * intervalMs;
+    ? pacer.checkKey(key, ratePerSec, burst - ahead, nowMs)
+    : pacer.checkKey(key, ratePerSec, 1, nowMs) + (ahead - burst + 1) * intervalMs;
 }
 
 /** Departure, without charging: ms until the pair conforms (0 for a message committed by the rules above). */
-export function checkPair(pacer: Pacer, lane: Lane, to: string, pair: NonNullable<NumberInfo['pair']>, nowMs: number): number {
+export function checkPair(pacer: Pacer, lane: Lane, job: Job, pair: NonNullable<NumberInfo['pair']>, nowMs: number): number {
   const { ratePerSec, burst } = pairPacing(pair);
-  return pacer.check(lane.pairKey(to), ratePerSec, burst, nowMs);
+  return pacer.checkKey(lane.pairKeyOf(job), ratePerSec, burst, nowMs);
 }
 
 /** Departure: charges the pair token; call right after `checkPair` answered 0 at the same instant. */
-export function takePair(pacer: Pacer, lane: Lane, to: string, pair: NonNullable<NumberInfo['pair']>, nowMs: number): void {
+export function takePair(pacer: Pacer, lane: Lane, job: Job, pair: NonNullable<NumberInfo['pair']>, nowMs: number): void {
   const { ratePerSec, burst } = pairPacing(pair);
-  pacer.take(lane.pairKey(to), ratePerSec, burst, nowMs);
+  pacer.takeKey(lane.pairKeyOf(job), ratePerSec, burst, nowMs);
 }
 
 /** The job no longer waits ahead of its pair token (it left, expired, or went back to the queue). */

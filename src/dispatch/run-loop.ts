@@ -144,7 +144,7 @@ function run(s: DispatchState, lane: Lane): void {
       continue;
     }
     const pair = pairOf(info, job);
-    if (pair !== undefined && checkPair(pacer, lane, job.rec.to, pair, nowMs) > 0) {
+    if (pair !== undefined && checkPair(pacer, lane, job, pair, nowMs) > 0) {
       // Only when the pair's config changed since the commit: never early, so back to the queue.
       lane.prepared.shift();
       dropPairAhead(lane, job);
@@ -158,7 +158,7 @@ function run(s: DispatchState, lane: Lane): void {
       wakeLaneAt(s, lane, nowMs + pacerWaitMs);
       break;
     }
-    if (pair !== undefined) takePair(pacer, lane, job.rec.to, pair, nowMs);
+    if (pair !== undefined) takePair(pacer, lane, job, pair, nowMs);
     lane.prepared.shift();
     dropPairAhead(lane, job);
     request(s, lane, job, info).catch((err: unknown) => s.deps.log.error({ err: (err as Error).message }, 'dispatch request failed'));
@@ -191,7 +191,7 @@ function run(s: DispatchState, lane: Lane): void {
     }
     const pair = pairOf(info, job);
     if (pair !== undefined) {
-      const pairWaitMs = pairDueInMs(pacer, lane, job.rec.to, pair, nowMs);
+      const pairWaitMs = pairDueInMs(pacer, lane, job, pair, nowMs);
       if (pairWaitMs > 0) {
         lane.shiftHead();
         holdForPair(s, lane, job, nowMs + pairWaitMs);
@@ -205,8 +205,8 @@ function run(s: DispatchState, lane: Lane): void {
       return;
     }
     const dueInMs = ahead < burst
-      ? pacer.check(lane.pacerKey, rateMps, burst - ahead, nowMs)
-      : pacer.check(lane.pacerKey, rateMps, 1, nowMs) + (ahead - burst + 1) * intervalMs;
+      ? pacer.checkKey(lane.pacerKey, rateMps, burst - ahead, nowMs)
+      : pacer.checkKey(lane.pacerKey, rateMps, 1, nowMs) + (ahead - burst + 1) * intervalMs;
     if (dueInMs > PREPARE_AHEAD_MS) {
       if (ahead === 0) wakeLaneAt(s, lane, nowMs + dueInMs - PREPARE_AHEAD_MS);
       return;

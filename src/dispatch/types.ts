@@ -2,6 +2,7 @@
  * The dispatcher's public face: what ingress, the admin API and /metrics call, and the small seams
  * it is built on (Pacer, number lookup, log). Implementation: dispatcher.ts.
  */
+import type { CoreKey } from '../core/keyhash.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { ControlEntry, ControlStateStore, Fence, MessageRecord, MessageState, Priority, RecordedError, Store } from '../store/types.js';
@@ -10,14 +11,15 @@ import type { Upstream } from '../upstream/types.js';
 import type { PauseReason } from './control-state.js';
 
 /**
- * Throughput pacing. `take` charges one message if the key conforms at `ratePerSec` with bucket
+ * Throughput pacing. `takeKey` charges one message if the key conforms at `ratePerSec` with bucket
  * `burst` and returns 0, else returns the ms until it would conform and charges nothing.
- * The WASM core's `gcra` satisfies it structurally.
+ * The WASM core's `gcra` satisfies it structurally. Keys are hashed once (CoreKey): a lane keeps
+ * its own for its lifetime, a job its pair key for its stay in the lane.
  */
 export interface Pacer {
-  take(key: string, ratePerSec: number, burst: number, nowMs: number): number;
-  /** Same answer as `take` without charging: ms until a message would conform. */
-  check(key: string, ratePerSec: number, burst: number, nowMs: number): number;
+  takeKey(key: CoreKey, ratePerSec: number, burst: number, nowMs: number): number;
+  /** Same answer as `takeKey` without charging: ms until a message would conform. */
+  checkKey(key: CoreKey, ratePerSec: number, burst: number, nowMs: number): number;
 }
 
 export interface NumberInfo {
@@ -44,8 +46,8 @@ export interface WarmupCapsSource {
  * and counts nothing. The WASM core's `window` satisfies it.
  */
 export interface WindowCounter {
-  take(key: string, windowMs: number, limit: number, nowMs: number): number;
-  count(key: string, windowMs: number, nowMs: number): number;
+  takeKey(key: CoreKey, windowMs: number, limit: number, nowMs: number): number;
+  countKey(key: CoreKey, windowMs: number, nowMs: number): number;
 }
 
 /** Any phoneNumberId → NumberInfo lookup; a Map satisfies it. Read at every decision, so live config changes apply. */

@@ -77,7 +77,9 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
   if (store instanceof RedisStore) runtime.onNumberMoved((id) => store.forgetNumber(id));
   /** The config with the catalog's tenants, for what is built from tenants at boot (the policies). */
   const running: Readonly<Config> = { ...config, tenants: [...tenants.tenants()] };
-  const core = await loadCore(config.core);
+  // Each tenant its share of the unique/repeat member tables (default: an equal split), so one
+  // tenant filling them cannot refuse another's sends.
+  const core = await loadCore({ ...config.core, scopeShare: config.core.scopeShare ?? 1 / Math.max(1, running.tenants.length) });
   const delivery = config.webhookDelivery;
   const webhookOptions = {
     clock,

@@ -106,6 +106,8 @@ export class GatewayMetrics {
 /** What the WASM core reports about its fixed tables (Core.stats()). */
 export interface CoreTablesSnapshot {
   tableFull: Record<string, number>;
+  /** Charges refused per member table because their tenant held its share (absent: no shares). */
+  shareFull?: Record<string, number>;
   liveKeys: Record<string, number>;
   capacity: Record<string, number>;
 }
@@ -127,6 +129,7 @@ export function registerCoreMetrics(registry: Registry, core: () => CoreTablesSn
     });
   };
   perTable('sendgate_core_table_full_total', 'Decisions refused because a WASM core table was full, since start', (s) => s.tableFull);
+  perTable('sendgate_core_share_full_total', 'Charges refused because their tenant held its share of a WASM core member table (core.scopeShare), since start', (s) => s.shareFull ?? {});
   perTable('sendgate_core_table_keys', 'Live keys per WASM core table', (s) => s.liveKeys);
   perTable('sendgate_core_table_capacity', 'Capacity per WASM core table (config core.*Keys)', (s) => s.capacity);
 }

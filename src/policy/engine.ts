@@ -138,15 +138,20 @@ export class Engine implements PolicyEngine, GivesBack {
     if (s.chargesTier) {
       const waitMs = this.tier.charge(t.id, to, t.messagingLimit as number, nowMs);
       if (waitMs === 0) tierHeld = true;
-      else if (this.refuses(t, 'messagingLimit')) throw refusal.messagingLimit(t.messagingLimit as number, waitMs);
+      else if (this.refuses(t, 'messagingLimit')) {
+        // Only the core's ledger charges the core's table (a fleet's counts in Redis, no share there).
+        const share = this.tier instanceof TierCharges && this.core.lastShareRefused();
+        throw share ? refusal.tenantShare('messagingLimit', waitMs) : refusal.messagingLimit(t.messagingLimit as number, waitMs);
+      }
     }
     let repeatHeld: string | undefined;
     if (fingerprint !== undefined) {
       const r = t.repeat!;
       const waitMs = this.core.repeat.take(t.id, fingerprint, to, r.windowMs, r.maxRecipients, nowMs);
       if (waitMs > 0 && this.refuses(t, 'repeat')) {
+        const share = this.core.lastShareRefused();
         if (tierHeld) this.tier.release(t.id, to, nowMs);
-        throw refusal.repeat(r.maxRecipients, r.windowMs, waitMs);
+        throw share ? refusal.tenantShare('repeat', waitMs) : refusal.repeat(r.maxRecipients, r.windowMs, waitMs);
       }
       if (waitMs === 0) repeatHeld = fingerprint;
     }

@@ -49,6 +49,11 @@ export const refusal = {
       '(names, numbers and links are ignored when comparing). Bulk identical messages get numbers restricted: send distinct content, ' +
       `or an approved template with per-recipient parameters; a slot frees in about ${sec(waitMs)} s.`, waitMs / 1000),
 
+  tenantShare: (policy: 'messagingLimit' | 'repeat', waitMs: number): GatewayError =>
+    new GatewayError('TENANT_SHARE_FULL',
+      `policy ${policy}: this tenant tracks as many recipients as its share of the gateway's tables allows (core.scopeShare of core.uniqueKeys / ` +
+      `core.repeatKeys); older ones leave with their window. Retry in about ${sec(waitMs)} s, or ask the operator for a larger share.`, waitMs / 1000),
+
   links: (host: string): GatewayError =>
     new GatewayError('LINK_NOT_ALLOWED',
       `policy links: the message links to ${host}, which is not one of this tenant's allowed domains; remove the link or link to an allowed domain.`),

@@ -17,7 +17,7 @@ export interface DepartureInput {
 }
 
 /** What the policies need of the core (the WASM core or the reference model both satisfy it). */
-export type PolicyCore = Pick<Core, 'unique' | 'repeat' | 'window' | 'fingerprintOf'>;
+export type PolicyCore = Pick<Core, 'unique' | 'repeat' | 'window' | 'fingerprintOf' | 'lastShareRefused'>;
 
 /** Names used in refusal details and in stats (one per policy). */
 export type PolicyName =

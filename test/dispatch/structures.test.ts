@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CoreKey } from '../../src/core/keyhash.js';
 import { Fifo } from '../../src/dispatch/deque.js';
 import { Lane, type Job } from '../../src/dispatch/lane.js';
 import { MinHeap } from '../../src/dispatch/min-heap.js';
@@ -110,6 +111,10 @@ describe('Lane: a park that ended before its release wake-up ran', () => {
     lane.addPairAhead('a', -1);
     lane.addPairAhead('b', -1);
     expect(lane.pairAhead.size).toBe(0);
-    expect(lane.pairKey('15550000001')).toBe('pair:1001:15550000001');
+    // The pair key is the recipient hashed under the lane's pair group, distinct per number and recipient.
+    const key = lane.pairKey('15550000001');
+    expect(key.parts()).toEqual(['pair:1001', '15550000001']);
+    expect([key.hi, key.lo]).toEqual([CoreKey.of('pair:1001').member('15550000001').hi, CoreKey.of('pair:1001').member('15550000001').lo]);
+    expect([key.hi, key.lo]).not.toEqual([new Lane('1002', 't').pairKey('15550000001').hi, new Lane('1002', 't').pairKey('15550000001').lo]);
   });
 });
