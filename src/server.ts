@@ -13,6 +13,10 @@ import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
 import { DEFAULT_LEASE_TTL_MS, FleetMember } from './fleet/member.js';
 import { openComponents } from './gateway/components.js';
 import { messageEndings } from './gateway/message-ended.js';
+import { BroadcastService } from './broadcasts/service.js';
+import { BroadcastStore } from './broadcasts/store.js';
+import { broadcastRoutes } from './http/routes/broadcasts.js';
+import type { GatewayDeps } from './http/deps.js';
 import { consentRoutes } from './http/routes/consent.js';
 import { GatewayMetrics, registerCoreMetrics } from './observability/metrics.js';
 import { registerPolicyMetrics, type PolicyEngine } from './policy/index.js';
@@ -86,17 +90,21 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     });
   }
 
-  const app = await buildApp({
-    deps: {
-      config, tenants, store, clock, metrics, policy,
-      coreLoaded: () => true,
-      dispatch: {
-        submit: (record) => dispatcher.submit(record),
-        estimateWaitMs: (id, ahead) => dispatcher.estimateWaitMs(id, ahead),
-        queued: (id) => fleet === null ? dispatcher.queued(id) : fleet.queued(dispatcher, id),
-        waitForOutcome: (id, timeoutMs) => fleet === null ? dispatcher.waitForOutcome(id, timeoutMs) : fleet.waitForOutcome(dispatcher, id, timeoutMs),
-      },
+  const deps: GatewayDeps = {
+    config, tenants, store, clock, metrics, policy,
+    coreLoaded: () => true,
+    dispatch: {
+      submit: (record) => dispatcher.submit(record),
+      estimateWaitMs: (id, ahead) => dispatcher.estimateWaitMs(id, ahead),
+      queued: (id) => fleet === null ? dispatcher.queued(id) : fleet.queued(dispatcher, id),
+      waitForOutcome: (id, timeoutMs) => fleet === null ? dispatcher.waitForOutcome(id, timeoutMs) : fleet.waitForOutcome(dispatcher, id, timeoutMs),
     },
+  };
+  // Broadcasts run once the dispatcher has recovered (below); embedded storage only for now.
+  let broadcasts: BroadcastService | null = null;
+  plugins.push((app) => broadcastRoutes(app, { deps, service: () => broadcasts }));
+  const app = await buildApp({
+    deps,
     control: {
       setLimits: (id, change) => dispatcher.setLimits(id, change),
       pause: (id) => dispatcher.pause(id),
@@ -141,6 +149,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       }
       if (event.state === 'sent') metrics.dispatchLatency.observe(event.latencyMs / 1000);
       endings.ended(event);
+      broadcasts?.messageEnded(event);
     },
   });
   // Pauses, limit overrides and learned rates first: nothing leaves before they hold again.
@@ -149,6 +158,15 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   // fleet, each number's lanes start when this process takes its lease).
   await dispatcher.recover();
   await fleet?.start(dispatcher);
+  if (config.storage.kind === 'embedded') {
+    broadcasts = new BroadcastService({
+      store, policy, dispatcher, numbers: parts.numbers, webhooks: webhooks.sender, clock, log: app.log,
+      broadcasts: new BroadcastStore(config.storage.path),
+      headroom: config.dispatch.headroom,
+      settings: config.broadcasts,
+    });
+    await broadcasts.start();
+  }
 
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
   const url = address.replace('[::1]', '127.0.0.1');
@@ -156,6 +174,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await app.close();
+      broadcasts?.close(); // a chunk cut short here is admitted again at the next start, as duplicates
       await fleet?.stop(); // hands every number over, its requests answered first
       await dispatcher.close();
       await endings.drain();
