@@ -137,8 +137,10 @@ export class BroadcastRunner {
       r.waitingForLimit = false;
     }
     if (r.cursor >= r.total) return this.settle(nowMs);
-    const room = this.ahead() - this.deps.dispatcher.queued(r.phoneNumberId);
-    if (room <= 0) return FULL_MS;
+    const ahead = this.ahead();
+    const room = ahead - this.deps.dispatcher.queued(r.phoneNumberId);
+    // Refilled a quarter at a time: fewer, larger chunks (each is one commit here and one batch in the store).
+    if (room < Math.max(1, ahead >> 2)) return FULL_MS;
     return this.admitChunk(this.deps.broadcasts.page(r.id, r.cursor, Math.min(room, this.deps.settings.chunk)), nowMs);
   }
 

@@ -119,7 +119,9 @@ export class BroadcastStore {
     this.db = new Database(join(dir, BROADCAST_DB_FILE));
     try {
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      // NORMAL for progress (chunks, ends): WAL commits survive kill -9, and a chunk lost to a power
+      // cut is admitted again as duplicates. What a 2xx promises (create, cancel) commits FULL (durable()).
+      this.db.pragma('synchronous = NORMAL');
       migrate(this.db, MIGRATIONS);
     } catch (err) {
       this.db.close();
@@ -163,7 +165,7 @@ export class BroadcastStore {
    * existing broadcast instead when the idempotency key was taken meanwhile.
    */
   create(record: BroadcastRecord, recipients: Iterable<StoredRecipient>): BroadcastRecord {
-    return this.db.transaction(() => {
+    return this.durable(() => this.db.transaction(() => {
       if (record.idempotencyKey !== null) {
         const known = this.byKey(record.tenantId, record.idempotencyKey);
         if (known !== null) return known;
@@ -173,7 +175,7 @@ export class BroadcastStore {
       });
       for (const r of recipients) this.sql.insertRecipient.run(record.id, r.idx, r.to, r.toInput, r.components);
       return record;
-    }).immediate();
+    }).immediate());
   }
 
   get(tenantId: string, id: string): BroadcastRecord | null {
@@ -261,14 +263,14 @@ export class BroadcastStore {
 
   /** Ends a broadcast: its pending recipients take `pendingAs` (cancelled, expired), counts saved. */
   end(broadcastId: string, state: BroadcastState, atMs: number, counts: Record<RecipientStatusName, number>, pendingAs: RecipientStatusName | null): void {
-    this.db.transaction(() => {
+    this.durable(() => this.db.transaction(() => {
       if (pendingAs !== null) {
         const moved = this.sql.endPending.run(RecipientStatus[pendingAs], broadcastId).changes;
         counts.pending -= moved;
         counts[pendingAs] += moved;
       }
       this.sql.setState.run(state, atMs, JSON.stringify(counts), broadcastId);
-    }).immediate();
+    }).immediate());
   }
 
   /** Stores an upload's rows (one transaction per call: the caller streams chunks). */
@@ -280,7 +282,7 @@ export class BroadcastStore {
 
   /** Marks an upload complete (only complete uploads can be referenced). */
   finishUpload(uploadId: string, tenantId: string, count: number, atMs: number): void {
-    this.sql.insertUpload.run(uploadId, tenantId, count, atMs);
+    this.durable(() => this.sql.insertUpload.run(uploadId, tenantId, count, atMs));
   }
 
   upload(tenantId: string, uploadId: string): { id: string; count: number } | null {
@@ -302,6 +304,16 @@ export class BroadcastStore {
 
   oldUploads(beforeMs: number): string[] {
     return (this.sql.oldUploads.all(beforeMs) as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  /** Runs `write` with synchronous=FULL: its commit is fsynced before it returns (a 2xx rests on it). */
+  private durable<T>(write: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return write();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   close(): void {
