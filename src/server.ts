@@ -133,7 +133,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     config: { dispatch: config.dispatch, upstream: config.upstream, maxBodyBytes: config.limits.maxBodyBytes },
     log: app.log,
     onSlotWait: (waitedMs) => metrics.slotWait.observe(waitedMs / 1000),
-    refuseAtDeparture: (rec, nowMs) => recorded(policy.departureRefusal(departureOf(rec, nowMs))),
+    refuseAtDeparture: (rec, nowMs) => broadcasts?.departureRefusal(rec) ?? recorded(policy.departureRefusal(departureOf(rec, nowMs))),
     ...(isFleetPolicy(policy)
       ? { confirmAtDeparture: async (rec: MessageRecord, nowMs: number) => recorded(await policy.departureTierAsync(departureOf(rec, nowMs))) }
       : {}),

@@ -48,10 +48,13 @@ export class BroadcastRunner {
   private stepping = false;
   private again = false;
   private stopped = false;
+  /** halt(): no step starts until resume(). */
+  private halted = false;
+  private current: Promise<void> | null = null;
   private lastReconcileMs = Number.NEGATIVE_INFINITY;
   private readonly message: Record<string, unknown>;
   private readonly template: Record<string, unknown> | undefined;
-  private readonly isTemplate: boolean;
+  readonly isTemplate: boolean;
 
   constructor(
     readonly record: BroadcastRecord,
@@ -65,14 +68,29 @@ export class BroadcastRunner {
 
   /** Runs a step after `delayMs` (0: soon); a step under way runs again when it ends. */
   wake(delayMs = 0): void {
-    if (this.stopped) return;
+    if (this.stopped || this.halted) return;
     if (this.stepping) {
       this.again = true;
       return;
     }
     if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.step(), delayMs);
+    this.timer = setTimeout(() => {
+      this.current = this.step();
+    }, delayMs);
     this.timer.unref();
+  }
+
+  /** Lets the step under way finish and starts no other (cancel changes the record meanwhile). */
+  async halt(): Promise<void> {
+    this.halted = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await this.current;
+  }
+
+  resume(): void {
+    this.halted = false;
+    this.wake();
   }
 
   stop(): void {
@@ -114,7 +132,8 @@ export class BroadcastRunner {
     } finally {
       this.stepping = false;
     }
-    if (this.stopped) return;
+    this.current = null;
+    if (this.stopped || this.halted) return;
     if (this.again) {
       this.again = false;
       delayMs = 0;
@@ -126,6 +145,7 @@ export class BroadcastRunner {
   private async advance(): Promise<number | null> {
     const r = this.record;
     const nowMs = this.deps.clock.nowMs();
+    if (r.state === 'cancelled' || r.state === 'completed') return this.drain(nowMs);
     if (r.state === 'scheduled') {
       if (nowMs < r.notBeforeMs) return Math.min(POLL_MS, r.notBeforeMs - nowMs);
       this.deps.broadcasts.startRun(r.id);
@@ -147,11 +167,24 @@ export class BroadcastRunner {
   /** Everything admitted: the broadcast ends once every message did. */
   private async settle(nowMs: number): Promise<number | null> {
     const r = this.record;
-    this.service.flushEnds();
-    if (r.counts.queued > 0 && nowMs - this.lastReconcileMs >= POLL_MS * 5) await this.reconcile();
-    if (r.counts.queued > 0) return POLL_MS;
+    if (await this.unsettled(nowMs)) return POLL_MS;
     this.service.finish(r, 'completed', null);
     return null;
+  }
+
+  /** Ended (cancelled) with messages still in flight: announced once they ended too. */
+  private async drain(nowMs: number): Promise<number | null> {
+    if (await this.unsettled(nowMs)) return POLL_MS;
+    this.service.announce(this.record);
+    return null;
+  }
+
+  /** Admitted messages have not all ended (their ends are read back from the store now and then). */
+  private async unsettled(nowMs: number): Promise<boolean> {
+    const r = this.record;
+    this.service.flushEnds();
+    if (r.counts.queued > 0 && nowMs - this.lastReconcileMs >= POLL_MS * 5) await this.reconcile();
+    return r.counts.queued > 0;
   }
 
   private ahead(): number {

@@ -73,6 +73,8 @@ export class BroadcastService {
   private readonly runners = new Map<string, BroadcastRunner>();
   /** Active broadcasts per number: a message's end is looked up only on numbers that run one. */
   private readonly numbersRunning = new Map<string, number>();
+  /** Cancelled broadcasts whose queued messages are still ending (their departures are refused). */
+  private readonly cancelled = new Set<string>();
   private ends: Array<{ messageId: string; status: RecipientStatusName }> = [];
   private endsScheduled = false;
   private closed = false;
@@ -95,6 +97,13 @@ export class BroadcastService {
   async start(): Promise<void> {
     // Uploads are for a create soon after; unreferenced ones go after the idempotency horizon.
     for (const id of this.deps.broadcasts.oldUploads(this.deps.clock.nowMs() - UPLOAD_KEEP_MS)) this.deps.broadcasts.dropUpload(id);
+    // A cancel's refusals hold across a restart: its queued templates are still refused at departure.
+    for (const record of this.deps.broadcasts.draining(this.deps.clock.nowMs())) {
+      this.cancelled.add(record.id);
+      const runner = this.track(record);
+      await runner.reconcile();
+      runner.wake();
+    }
     for (const record of this.deps.broadcasts.active()) {
       const runner = this.track(record);
       await runner.reconcile();
@@ -171,29 +180,56 @@ export class BroadcastService {
   async cancel(tenantId: string, id: string): Promise<BroadcastRecord | null> {
     const runner = this.runners.get(id);
     if (runner === undefined || runner.record.tenantId !== tenantId) return this.deps.broadcasts.get(tenantId, id);
-    runner.stop();
     const record = runner.record;
+    if (!ACTIVE_STATES.has(record.state)) return record;
+    // No chunk is admitted once the one under way is committed.
+    await runner.halt();
     const nowMs = this.deps.clock.nowMs();
-    // Messages already in the queue: each one not yet `sending` ends rejected (a sending one finishes as it will).
+    this.deps.broadcasts.end(id, 'cancelled', nowMs, record.counts, 'cancelled');
+    record.state = 'cancelled';
+    record.endedAtMs = nowMs;
+    record.waitingForLimit = false;
+    // Messages already in the queue end `rejected` (counted cancelled) instead of leaving: a template
+    // at its departure check (departureRefusal below: exact, the dispatcher owns the message); a
+    // free-form message, not re-checked at departure, here if the store still has it `queued`.
+    this.cancelled.add(id);
+    if (!runner.isTemplate) await this.rejectQueued(runner, nowMs);
+    // Announced once the messages in flight have ended too (the runner drains).
+    runner.resume();
+    return record;
+  }
+
+  /**
+   * A template about to leave (the dispatcher's departure check): refused when its broadcast was
+   * cancelled. Broadcast messages carry the idempotency key `broadcast <id> <idx>`.
+   */
+  departureRefusal(rec: { idempotencyKey: string | null }): RecordedError | null {
+    const key = rec.idempotencyKey;
+    if (this.cancelled.size === 0 || key === null || !key.startsWith('broadcast ')) return null;
+    return this.cancelled.has(key.slice(10, key.indexOf(' ', 10))) ? CANCELLED_ERROR : null;
+  }
+
+  /** Free-form messages of a cancelled broadcast still `queued` in the store end rejected. */
+  private async rejectQueued(runner: BroadcastRunner, nowMs: number): Promise<void> {
+    const record = runner.record;
     for (let after = -1; ;) {
-      const queued = this.deps.broadcasts.queuedOf(id, after, 1000);
-      if (queued.length === 0) break;
+      const queued = this.deps.broadcasts.queuedOf(record.id, after, 1000);
+      if (queued.length === 0) return;
       after = queued[queued.length - 1]!.idx;
       const ended: Array<{ messageId: string; status: RecipientStatusName }> = [];
       await Promise.all(queued.map(async (q) => {
+        // A message already `sending` is left to end as it will (it may be on its way upstream).
+        if ((await this.deps.store.get(record.tenantId, q.messageId))?.state !== 'queued') return;
         const done = await this.deps.store.transition(q.messageId, { state: 'rejected', atMs: nowMs, lastError: CANCELLED_ERROR });
         if (!done) return;
         ended.push({ messageId: q.messageId, status: 'cancelled' });
-        this.deps.policy.onFinal({ tenantId, to: q.to, state: 'rejected', template: record.message.includes('"type":"template"') });
-        await this.deps.webhooks.enqueue(tenantId, {
+        await this.deps.webhooks.enqueue(record.tenantId, {
           type: 'message.status', id: q.messageId, wamid: null, status: 'rejected', recipient: q.to, phoneNumberId: record.phoneNumberId,
-          timestamp: nowMs, errors: [CANCELLED_ERROR], broadcast_id: id,
+          timestamp: nowMs, errors: [CANCELLED_ERROR],
         }, { orderKey: q.to, eventId: `evt_final_${q.messageId}` });
       }));
-      this.deps.broadcasts.endMessages(ended, (bid) => (bid === id ? record.counts : undefined));
+      this.deps.broadcasts.endMessages(ended, (bid) => (bid === record.id ? record.counts : undefined));
     }
-    this.finish(record, 'cancelled', 'cancelled');
-    return record;
   }
 
   /** A message ended (dispatcher final event): its recipient's count moves, batched per turn. */
@@ -221,7 +257,8 @@ export class BroadcastService {
     const batch = this.ends;
     this.ends = [];
     try {
-      const touched = this.deps.broadcasts.endMessages(batch, (id) => this.runners.get(id)?.record.counts);
+      const touched = this.deps.broadcasts.endMessages(batch, (id) => this.runners.get(id)?.record.counts,
+        (id, status) => (status === 'rejected' && this.cancelled.has(id) ? 'cancelled' : status));
       for (const id of touched) this.runners.get(id)?.wake();
     } catch (err) {
       // Counts only: the runner's reconcile reads the messages' states again before it ends the broadcast.
@@ -229,16 +266,23 @@ export class BroadcastService {
     }
   }
 
-  /** Ends a broadcast: state, pending recipients, the tenant's webhook. */
+  /** Ends a broadcast: state and pending recipients, then the tenant's webhook. */
   finish(record: BroadcastRecord, state: BroadcastState, pendingAs: RecipientStatusName | null): void {
     const nowMs = this.deps.clock.nowMs();
     this.deps.broadcasts.end(record.id, state, nowMs, record.counts, pendingAs);
     record.state = state;
     record.endedAtMs = nowMs;
     record.waitingForLimit = false;
+    this.announce(record);
+  }
+
+  /** The one `broadcast.ended` webhook, once every message ended; the broadcast leaves memory. */
+  announce(record: BroadcastRecord): void {
     this.untrack(record);
+    this.cancelled.delete(record.id);
     this.deps.webhooks.enqueue(record.tenantId, {
-      type: 'broadcast.ended', id: record.id, state, phoneNumberId: record.phoneNumberId, counts: record.counts, timestamp: nowMs,
+      type: 'broadcast.ended', id: record.id, state: record.state, phoneNumberId: record.phoneNumberId, counts: record.counts,
+      timestamp: this.deps.clock.nowMs(),
     }, { orderKey: `broadcast:${record.id}`, eventId: `evt_broadcast_${record.id}` }).catch((err: unknown) => {
       this.deps.log.error({ err, broadcast: record.id }, 'queueing the broadcast.ended webhook failed');
     });

@@ -139,10 +139,12 @@ export class BroadcastStore {
       byIdAny: db.prepare('SELECT * FROM broadcasts WHERE id = ?'),
       byKey: db.prepare('SELECT * FROM broadcasts WHERE tenant_id = ? AND idempotency_key = ?'),
       active: db.prepare("SELECT * FROM broadcasts WHERE state IN ('scheduled', 'running')"),
+      draining: db.prepare("SELECT * FROM broadcasts WHERE state = 'cancelled' AND deadline_at_ms > ?"),
       page: db.prepare('SELECT idx, to_digits AS "to", to_input AS toInput, components FROM broadcast_recipients WHERE broadcast_id = ? AND idx >= ? ORDER BY idx LIMIT ?'),
       setQueued: db.prepare('UPDATE broadcast_recipients SET status = 1, message_id = ? WHERE broadcast_id = ? AND idx = ? AND status = 0'),
       setRejected: db.prepare('UPDATE broadcast_recipients SET status = 5 WHERE broadcast_id = ? AND idx = ? AND status = 0'),
-      endMessage: db.prepare('UPDATE broadcast_recipients SET status = ? WHERE message_id = ? AND status = 1 RETURNING broadcast_id'),
+      queuedByMessage: db.prepare('SELECT broadcast_id, idx FROM broadcast_recipients WHERE message_id = ? AND status = 1'),
+      setStatus: db.prepare('UPDATE broadcast_recipients SET status = ? WHERE broadcast_id = ? AND idx = ?'),
       queuedOf: db.prepare('SELECT idx, message_id AS messageId, to_digits AS "to" FROM broadcast_recipients WHERE broadcast_id = ? AND status = 1 AND idx > ? ORDER BY idx LIMIT ?'),
       endPending: db.prepare('UPDATE broadcast_recipients SET status = ? WHERE broadcast_id = ? AND status = 0'),
       saveProgress: db.prepare('UPDATE broadcasts SET cursor = ?, counts = ?, waiting = ? WHERE id = ?'),
@@ -193,6 +195,11 @@ export class BroadcastStore {
     return (this.sql.active.all() as BroadcastRow[]).map(recordOf);
   }
 
+  /** Cancelled broadcasts whose messages could still leave (before their deadline): boot refuses them again. */
+  draining(nowMs: number): BroadcastRecord[] {
+    return (this.sql.draining.all(nowMs) as BroadcastRow[]).map(recordOf).filter((r) => r.counts.queued > 0);
+  }
+
   /** The next `limit` recipients from `fromIdx` on, in order. */
   page(broadcastId: string, fromIdx: number, limit: number): StoredRecipient[] {
     return this.sql.page.all(broadcastId, fromIdx, limit) as StoredRecipient[];
@@ -226,21 +233,33 @@ export class BroadcastStore {
    * Messages that ended (sent, failed, expired, rejected): each admitted recipient moves once, and
    * its broadcast's counts with it. Ids of other messages match nothing. Returns the broadcasts touched.
    */
-  endMessages(ends: ReadonlyArray<{ messageId: string; status: RecipientStatusName }>, countsOf: (broadcastId: string) => Record<RecipientStatusName, number> | undefined): Set<string> {
-    const touched = new Set<string>();
+  endMessages(
+    ends: ReadonlyArray<{ messageId: string; status: RecipientStatusName }>,
+    countsOf: (broadcastId: string) => Record<RecipientStatusName, number> | undefined,
+    /** The status to record instead (a cancelled broadcast's rejected message is `cancelled`). */
+    statusOf?: (broadcastId: string, status: RecipientStatusName) => RecipientStatusName,
+  ): Set<string> {
+    const touched = new Map<string, Record<RecipientStatusName, number>>();
     this.db.transaction(() => {
       for (const end of ends) {
-        const row = this.sql.endMessage.get(RecipientStatus[end.status], end.messageId) as { broadcast_id: string } | undefined;
+        const row = this.sql.queuedByMessage.get(end.messageId) as { broadcast_id: string; idx: number } | undefined;
         if (row === undefined) continue;
-        const counts = countsOf(row.broadcast_id);
-        if (counts === undefined) continue;
+        const status = statusOf?.(row.broadcast_id, end.status) ?? end.status;
+        this.sql.setStatus.run(RecipientStatus[status], row.broadcast_id, row.idx);
+        let counts = touched.get(row.broadcast_id) ?? countsOf(row.broadcast_id);
+        // An ended broadcast (cancelled while a message was in flight): its stored counts move.
+        if (counts === undefined) {
+          const stored = this.sql.byIdAny.get(row.broadcast_id) as BroadcastRow | undefined;
+          if (stored === undefined) continue;
+          counts = recordOf(stored).counts;
+        }
         counts.queued--;
-        counts[end.status]++;
-        touched.add(row.broadcast_id);
+        counts[status]++;
+        touched.set(row.broadcast_id, counts);
       }
-      for (const id of touched) this.sql.saveCounts.run(JSON.stringify(countsOf(id)), id);
+      for (const [id, counts] of touched) this.sql.saveCounts.run(JSON.stringify(counts), id);
     }).immediate();
-    return touched;
+    return new Set(touched.keys());
   }
 
   setWaiting(broadcastId: string, waiting: boolean): void {
