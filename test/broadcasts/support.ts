@@ -41,7 +41,7 @@ export async function call(base: string, method: 'GET' | 'POST', path: string, b
   return { status: res.statusCode, headers: res.headers, json: text === '' ? undefined : JSON.parse(text) };
 }
 
-export const broadcastBody = (recipients: Array<{ to: string; components?: unknown[] }>, extra: Record<string, unknown> = {}) => ({
+export const broadcastBody = (recipients: Array<{ to: string; components?: unknown }>, extra: Record<string, unknown> = {}) => ({
   phone_number_id: NUMBER, message: announcement(), category: 'marketing', recipients, ...extra,
 });
 
