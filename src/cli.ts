@@ -3,6 +3,7 @@
  * sendgate CLI.
  *   sendgate serve [--config FILE]            run the gateway (no config: demo mode)
  *   sendgate simulate [--port N] [--config FILE]   run the Cloud API simulator alone
+ *   sendgate broadcast FILE.csv --number ID --template NAME ...   a broadcast through a running gateway (cli/broadcast.ts)
  * Env: SENDGATE_CONFIG (config file), PORT, REDIS_URL override the config.
  */
 import { parseArgs } from 'node:util';
@@ -11,6 +12,8 @@ import { ConfigError, loadConfigFile } from './config/load.js';
 const USAGE = `usage:
   sendgate serve [--config FILE]                 run the gateway; with no config, a demo with the bundled simulator
   sendgate simulate [--port N] [--config FILE]   run the Cloud API simulator on its own
+  sendgate broadcast FILE.csv --number ID --template NAME [--param COLUMN...] [--dry-run] [--detach]
+                                                 send one template to every row of a CSV through a running gateway
 env: SENDGATE_CONFIG, PORT, REDIS_URL`;
 
 async function main(argv: string[]): Promise<void> {
@@ -21,6 +24,11 @@ async function main(argv: string[]): Promise<void> {
     case 'simulate': {
       const { runSimulateCommand } = await import('./sim/command.js');
       return runSimulateCommand(rest);
+    }
+    case 'broadcast': {
+      const { runBroadcastCommand } = await import('./cli/broadcast.js');
+      process.exitCode = await runBroadcastCommand(rest);
+      return;
     }
     case '--help':
     case '-h':
