@@ -119,6 +119,8 @@ export interface TimingInput {
   slotsUsed: number;
   startMs: number;
   nowMs: number;
+  /** When the limit's next slot frees, when known (it then bounds the waiting ones' start). */
+  slotFreeAtMs?: number;
 }
 
 /**
@@ -133,7 +135,9 @@ export function finishAtMs(pace: Pace, t: TimingInput): number {
   const ownSendMs = (i: number): number => firstMs + i * stepMs;
   let finishMs = firstMs + t.sendableNow * stepMs;
   if (t.waitingForLimit > 0) {
-    const freeAt = (j: number): number => (j < t.slotsUsed ? t.nowMs + UNIQUE_WINDOW_MS : ownSendMs(j - t.slotsUsed) + UNIQUE_WINDOW_MS);
+    const freeAt = (j: number): number => (t.slotFreeAtMs !== undefined
+      ? t.slotFreeAtMs
+      : j < t.slotsUsed ? t.nowMs + UNIQUE_WINDOW_MS : ownSendMs(j - t.slotsUsed) + UNIQUE_WINDOW_MS);
     const w = t.waitingForLimit;
     finishMs = Math.max(finishMs, freeAt(w - 1) + stepMs, freeAt(0) + w * stepMs);
   }

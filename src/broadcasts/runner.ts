@@ -246,6 +246,7 @@ export class BroadcastRunner {
     this.deps.broadcasts.commitChunk({ broadcastId: r.id, cursor, queued, rejected }, r.counts, waiting);
     r.cursor = cursor;
     r.waitingForLimit = waiting;
+    if (waiting) r.slotFreeAtMs = nowMs + limitWaitMs;
     if (alreadyEnded.length > 0) this.deps.broadcasts.endMessages(alreadyEnded, (id) => (id === r.id ? r.counts : undefined));
     for (const rec of created) this.deps.dispatcher.submit(rec);
     if (failed) return RETRY_MS;

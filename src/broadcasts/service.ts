@@ -156,6 +156,7 @@ export class BroadcastService {
     const finish = active
       ? finishAtMs(this.pace(record.phoneNumberId, record.category, nowMs), {
           sendableNow: c.pending - waiting, waitingForLimit: waiting, slotsUsed: 0, startMs: Math.max(nowMs, record.notBeforeMs), nowMs,
+          ...(record.slotFreeAtMs === undefined ? {} : { slotFreeAtMs: Math.max(nowMs, record.slotFreeAtMs) }),
         })
       : record.endedAtMs ?? nowMs;
     return {

@@ -63,6 +63,8 @@ export interface BroadcastRecord {
   counts: Record<RecipientStatusName, number>;
   /** The runner found the messaging limit full at its last try (the rest wait for slots). */
   waitingForLimit: boolean;
+  /** In memory only: when the limit said its next slot frees (the ETA of the waiting ones). */
+  slotFreeAtMs?: number;
   createdAtMs: number;
   notBeforeMs: number;
   deadlineAtMs: number;
