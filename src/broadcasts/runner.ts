@@ -116,7 +116,7 @@ export class BroadcastRunner {
         const status = rec === null ? undefined : FINAL[rec.state];
         if (status !== undefined) ends.push({ messageId: q.messageId, status });
       }));
-      if (ends.length > 0) this.deps.broadcasts.endMessages(ends, (id) => (id === r.id ? r.counts : undefined));
+      if (ends.length > 0) this.deps.broadcasts.endMessages(ends, (id) => (id === r.id ? r.counts : undefined), this.service.statusFor);
     }
   }
 

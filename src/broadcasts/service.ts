@@ -95,6 +95,7 @@ export class BroadcastService {
 
   /** Boot: resumes every broadcast that had not ended (after the dispatcher recovered its queue). */
   async start(): Promise<void> {
+    this.deps.broadcasts.dropCreating();
     // Uploads are for a create soon after; unreferenced ones go after the idempotency horizon.
     for (const id of this.deps.broadcasts.oldUploads(this.deps.clock.nowMs() - UPLOAD_KEEP_MS)) this.deps.broadcasts.dropUpload(id);
     // A cancel's refusals hold across a restart: its queued templates are still refused at departure.
@@ -112,14 +113,14 @@ export class BroadcastService {
   }
 
   /** Plans (dry run: only plans) or creates a broadcast. Throws GatewayError on conflicts. */
-  create(req: CreateRequest): { record: BroadcastRecord; created: boolean } | { plan: BroadcastPlan } {
+  async create(req: CreateRequest): Promise<{ record: BroadcastRecord; created: boolean } | { plan: BroadcastPlan }> {
     const nowMs = this.deps.clock.nowMs();
     const { tenant, phoneNumberId } = req;
     if (!req.dryRun && req.idempotencyKey !== null) {
       const prior = this.deps.broadcasts.byKey(tenant.id, req.idempotencyKey);
       if (prior !== null) return this.repeat(prior, req);
     }
-    const screening = screenRecipients(this.deps.policy, {
+    const screening = await screenRecipients(this.deps.policy, {
       tenantId: tenant.id, phoneNumberId, category: req.category, message: req.message, count: req.count, recipients: req.recipients(), nowMs,
     });
     const free = this.deps.policy.messagingLimitFree(tenant.id, nowMs);
@@ -133,7 +134,7 @@ export class BroadcastService {
       total: screening.sendable, cursor: 0, counts: { ...emptyCounts(), pending: screening.sendable }, waitingForLimit: false,
       createdAtMs: nowMs, notBeforeMs: req.notBeforeMs, deadlineAtMs: req.deadlineAtMs, endedAtMs: null,
     };
-    const stored = this.deps.broadcasts.create(record, sendableOf(req.recipients(), screening.keep));
+    const stored = await this.deps.broadcasts.create(record, sendableOf(req.recipients(), screening.keep));
     if (stored !== record) return this.repeat(stored, req);
     if (record.total === 0) {
       this.finish(record, 'completed', null);
@@ -251,6 +252,10 @@ export class BroadcastService {
     this.deps.broadcasts.close();
   }
 
+  /** A message of a cancelled broadcast refused at its departure counts as cancelled. */
+  readonly statusFor = (broadcastId: string, status: RecipientStatusName): RecipientStatusName =>
+    status === 'rejected' && this.cancelled.has(broadcastId) ? 'cancelled' : status;
+
   /** Applies the ends batched so far (also what runners call before judging completion). */
   flushEnds(): void {
     this.endsScheduled = false;
@@ -258,8 +263,7 @@ export class BroadcastService {
     const batch = this.ends;
     this.ends = [];
     try {
-      const touched = this.deps.broadcasts.endMessages(batch, (id) => this.runners.get(id)?.record.counts,
-        (id, status) => (status === 'rejected' && this.cancelled.has(id) ? 'cancelled' : status));
+      const touched = this.deps.broadcasts.endMessages(batch, (id) => this.runners.get(id)?.record.counts, this.statusFor);
       for (const id of touched) this.runners.get(id)?.wake();
     } catch (err) {
       // Counts only: the runner's reconcile reads the messages' states again before it ends the broadcast.
@@ -301,6 +305,9 @@ export class BroadcastService {
   }
 
   private repeat(prior: BroadcastRecord, req: CreateRequest): { record: BroadcastRecord; created: boolean } {
+    if (prior.state === 'creating') {
+      throw new GatewayError('IDEMPOTENCY_CONFLICT', 'A request with this Idempotency-Key is still storing its broadcast; retry in a few seconds');
+    }
     if (prior.bodyHash !== req.bodyHash) throw new GatewayError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used earlier with a different broadcast request');
     return { record: this.runners.get(prior.id)?.record ?? prior, created: false };
   }

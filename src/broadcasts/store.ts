@@ -18,6 +18,8 @@ import {
 } from './types.js';
 
 export const BROADCAST_DB_FILE = 'broadcasts.db';
+/** Recipients written per commit while a broadcast is created (a few ms each). */
+const RECIPIENTS_PER_COMMIT = 20_000;
 
 const MIGRATIONS: readonly Migration[] = [{
   version: 1,
@@ -112,7 +114,6 @@ export class BroadcastStore {
   /** Reads uploads while the writer copies them in one transaction (WAL: a reader sees the last commit). */
   private readonly reader: Database.Database;
   private readonly sql;
-  private readonly uploadRowsStmt: Database.Statement;
 
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -128,7 +129,6 @@ export class BroadcastStore {
       throw err;
     }
     this.reader = new Database(join(dir, BROADCAST_DB_FILE), { readonly: true });
-    this.uploadRowsStmt = this.reader.prepare('SELECT to_input AS toInput, components FROM upload_rows WHERE upload_id = ? ORDER BY seq');
     const db = this.db;
     this.sql = {
       insertBroadcast: db.prepare(`INSERT INTO broadcasts (id, tenant_id, phone_number_id, idempotency_key, body_hash, message, category, state, plan,
@@ -151,6 +151,10 @@ export class BroadcastStore {
       saveCounts: db.prepare('UPDATE broadcasts SET counts = ? WHERE id = ?'),
       setWaiting: db.prepare('UPDATE broadcasts SET waiting = ? WHERE id = ?'),
       setState: db.prepare('UPDATE broadcasts SET state = ?, ended_at_ms = ?, counts = ?, waiting = 0 WHERE id = ?'),
+      setCreated: db.prepare("UPDATE broadcasts SET state = ? WHERE id = ? AND state = 'creating'"),
+      creating: db.prepare("SELECT id FROM broadcasts WHERE state = 'creating'"),
+      dropRecipients: db.prepare('DELETE FROM broadcast_recipients WHERE broadcast_id = ?'),
+      dropBroadcast: db.prepare('DELETE FROM broadcasts WHERE id = ?'),
       startRun: db.prepare("UPDATE broadcasts SET state = 'running' WHERE id = ? AND state = 'scheduled'"),
       insertUpload: db.prepare('INSERT INTO uploads (id, tenant_id, count, created_at_ms) VALUES (?, ?, ?, ?)'),
       insertUploadRow: db.prepare('INSERT INTO upload_rows (upload_id, seq, to_input, components) VALUES (?, ?, ?, ?)'),
@@ -162,22 +166,57 @@ export class BroadcastStore {
   }
 
   /**
-   * Stores a broadcast and its sendable recipients in one transaction (one fsync). Recipients come
-   * from an iterator so a stored upload is copied without holding it in memory. Returns the
-   * existing broadcast instead when the idempotency key was taken meanwhile.
+   * Stores a broadcast and its sendable recipients: the row first as `creating` (taking the
+   * idempotency key), the recipients in transactions of RECIPIENTS_PER_COMMIT with a turn of the
+   * event loop between them (a 10^6 list does not stall the gateway), then the row's real state in
+   * a FULL commit: only then is it durable and answered. A crash before that leaves a `creating`
+   * row that boot removes (dropCreating). Returns the existing broadcast when the key was taken.
    */
-  create(record: BroadcastRecord, recipients: Iterable<StoredRecipient>): BroadcastRecord {
-    return this.durable(() => this.db.transaction(() => {
+  async create(record: BroadcastRecord, recipients: Iterable<StoredRecipient>): Promise<BroadcastRecord> {
+    const state = record.state;
+    const known = this.db.transaction(() => {
       if (record.idempotencyKey !== null) {
-        const known = this.byKey(record.tenantId, record.idempotencyKey);
-        if (known !== null) return known;
+        const prior = this.byKey(record.tenantId, record.idempotencyKey);
+        if (prior !== null) return prior;
       }
-      this.sql.insertBroadcast.run({
-        ...record, plan: JSON.stringify(record.plan), counts: JSON.stringify(record.counts),
-      });
-      for (const r of recipients) this.sql.insertRecipient.run(record.id, r.idx, r.to, r.toInput, r.components);
-      return record;
-    }).immediate());
+      this.sql.insertBroadcast.run({ ...record, state: 'creating', plan: JSON.stringify(record.plan), counts: JSON.stringify(record.counts) });
+      return null;
+    }).immediate();
+    if (known !== null) return known;
+    try {
+      const it = recipients[Symbol.iterator]();
+      for (let done = false; !done;) {
+        done = this.db.transaction(() => {
+          for (let i = 0; i < RECIPIENTS_PER_COMMIT; i++) {
+            const next = it.next();
+            if (next.done === true) return true;
+            const r = next.value;
+            this.sql.insertRecipient.run(record.id, r.idx, r.to, r.toInput, r.components);
+          }
+          return false;
+        }).immediate();
+        if (!done) await new Promise((resolve) => setImmediate(resolve));
+      }
+      this.durable(() => this.sql.setCreated.run(state, record.id));
+    } catch (err) {
+      this.dropBroadcast(record.id);
+      throw err;
+    }
+    return record;
+  }
+
+  /** Boot: broadcasts whose create never finished (no answer was given) go, with their recipients. */
+  dropCreating(): number {
+    const ids = (this.sql.creating.all() as Array<{ id: string }>).map((r) => r.id);
+    for (const id of ids) this.dropBroadcast(id);
+    return ids.length;
+  }
+
+  private dropBroadcast(id: string): void {
+    this.db.transaction(() => {
+      this.sql.dropRecipients.run(id);
+      this.sql.dropBroadcast.run(id);
+    }).immediate();
   }
 
   get(tenantId: string, id: string): BroadcastRecord | null {
@@ -310,7 +349,8 @@ export class BroadcastStore {
 
   /** An upload's rows in order, read lazily. */
   uploadRows(uploadId: string): IterableIterator<{ toInput: string; components: string | null }> {
-    return this.uploadRowsStmt.iterate(uploadId) as IterableIterator<{ toInput: string; components: string | null }>;
+    // A statement per read: two plans of one upload may be under way at once.
+    return this.reader.prepare('SELECT to_input AS toInput, components FROM upload_rows WHERE upload_id = ? ORDER BY seq').iterate(uploadId) as IterableIterator<{ toInput: string; components: string | null }>;
   }
 
   /** Drops uploads older than `beforeMs` and any rows of an upload that never finished (`uploadId`). */

@@ -3,8 +3,11 @@
  * before it runs and paced through the number's lane like any send (DESIGN.md, "Broadcasts").
  */
 
-/** scheduled (not_before ahead) → running → completed | cancelled | expired. */
-export type BroadcastState = 'scheduled' | 'running' | 'completed' | 'cancelled' | 'expired';
+/**
+ * creating (recipients being written; never answered, removed at boot) → scheduled (not_before
+ * ahead) → running → completed | cancelled.
+ */
+export type BroadcastState = 'creating' | 'scheduled' | 'running' | 'completed' | 'cancelled';
 
 export const ACTIVE_STATES: ReadonlySet<BroadcastState> = new Set(['scheduled', 'running']);
 

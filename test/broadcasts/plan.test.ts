@@ -25,17 +25,17 @@ const input = (tos: string[]) => ({
 });
 
 describe('broadcast plan', () => {
-  it('counts exclusions by reason and keeps the sendable ones', () => {
+  it('counts exclusions by reason and keeps the sendable ones', async () => {
     const tos = ['+14155550001', '+1 415 555 0001', 'x', '+14155550009', '+14155550008', '+14155550010', '+14155550002'];
-    const s = screenRecipients(judge, input(tos));
+    const s = await screenRecipients(judge, input(tos));
     expect(s).toMatchObject({ recipients: 7, sendable: 3, newUnique: 2 });
     expect(s.excluded).toEqual({ opted_out: 1, invalid: 1, duplicate: 1, no_opt_in: 1 });
     expect([...Array(7).keys()].filter((i) => (s.keep[i >> 3]! & (1 << (i & 7))) !== 0)).toEqual([0, 5, 6]);
   });
 
-  it('splits new recipients at the free slots and times the rest by the 24 h window', () => {
+  it('splits new recipients at the free slots and times the rest by the 24 h window', async () => {
     const tos = Array.from({ length: 3000 }, (_, i) => `+1415${String(5_500_001 + i * 10)}`); // none ends in 0, 8 or 9
-    const s = screenRecipients(judge, input(tos));
+    const s = await screenRecipients(judge, input(tos));
     const plan = planOf(s, 2000, 2000, { rateMps: 100, backlogMs: 0 }, NOW, NOW);
     expect(plan).toMatchObject({ sendable_now: 2000, waiting_for_limit: 1000, new_unique_recipients: 3000, messaging_limit_free: 2000 });
     // The 2,000 leave over 20 s; the 1,000th waiting one takes the slot of the 1,000th that left, 24 h later.

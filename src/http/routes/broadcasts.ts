@@ -100,7 +100,7 @@ export async function broadcastRoutes(app: FastifyInstance, options: BroadcastRo
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw new GatewayError('INVALID_HEADER', 'Idempotency-Key must be 1 to 255 visible ASCII characters');
     const source = recipientSource(s, tenant.id, body, message.type === 'template');
 
-    const outcome = s.create({
+    const outcome = await s.create({
       tenant, phoneNumberId: number.phoneNumberId, message, category, notBeforeMs, deadlineAtMs, dryRun,
       idempotencyKey: key ?? null, bodyHash: key === undefined ? null : requestHash(number.phoneNumberId, parsed.raw),
       count: source.count, recipients: source.rows,
