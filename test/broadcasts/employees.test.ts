@@ -2,7 +2,8 @@
  * The case broadcasts exist for: 3,000 employees, a portfolio with a 2,000 messaging limit, 10
  * employees opted out. Real gateway and simulator over HTTP; the simulator enforces the number's
  * rate, so a departure too fast would show as a refusal there. About 8 s on an idle machine (2,000
- * sends at 400/s, then the 990); the limit allows for a loaded one.
+ * sends at 400/s, then the 990); the waits allow for a machine shared with other work (at a load of
+ * 19 on 2 cores the gateway delivered about 50/s).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, NUMBER, startStack, TOKEN, type Stack } from '../support/stack.js';
@@ -71,7 +72,7 @@ describe('broadcast to 3,000 employees with a 2,000 messaging limit', () => {
     const conflict = await call(base, 'POST', '/v1/broadcasts', broadcastBody(everyone.slice(1)), key);
     expect(conflict.status).toBe(409);
 
-    const held = await waitForBroadcast(base, id, (v) => v.counts.sent === 2000 && v.counts.waiting_for_limit === 990);
+    const held = await waitForBroadcast(base, id, (v) => v.counts.sent === 2000 && v.counts.waiting_for_limit === 990, 90_000);
     expect(held).toMatchObject({ state: 'running', counts: { queued: 0, failed: 0, expired: 0, rejected: 0, pending: 0 } });
     // Nothing more leaves while the limit is full.
     await new Promise((r) => setTimeout(r, 500));
@@ -83,7 +84,7 @@ describe('broadcast to 3,000 employees with a 2,000 messaging limit', () => {
 
     // A day later the first slots free: the 990 go, and the broadcast ends.
     clock.advance(DAY_MS + 1000);
-    const done = await waitForBroadcast(base, id, (v) => v.state === 'completed');
+    const done = await waitForBroadcast(base, id, (v) => v.state === 'completed', 60_000);
     expect(done.counts).toMatchObject({ sent: 2990, waiting_for_limit: 0, pending: 0, queued: 0, failed: 0 });
     const after = s.sim.stats();
     expect(after.totals.accepted).toBe(2991);
@@ -94,5 +95,5 @@ describe('broadcast to 3,000 employees with a 2,000 messaging limit', () => {
       const heard = pairs[employee(i).slice(1)]?.accepted ?? 0;
       expect(heard).toBe(i % 7 === 0 && i / 7 < OPTED_OUT ? 0 : 1);
     }
-  }, 60_000);
+  }, 180_000);
 });
