@@ -174,7 +174,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await app.close();
-      broadcasts?.close(); // a chunk cut short here is admitted again at the next start, as duplicates
+      await broadcasts?.close(); // the chunk under way is committed; the rest resumes at the next start
       await fleet?.stop(); // hands every number over, its requests answered first
       await dispatcher.close();
       await endings.drain();

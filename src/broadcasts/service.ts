@@ -245,8 +245,10 @@ export class BroadcastService {
     setImmediate(() => this.flushEnds());
   }
 
-  close(): void {
+  /** Stops admitting (a chunk under way is committed first) and closes the file. */
+  async close(): Promise<void> {
     this.closed = true;
+    await Promise.all([...this.runners.values()].map((runner) => runner.halt()));
     for (const runner of this.runners.values()) runner.stop();
     this.flushEnds();
     this.deps.broadcasts.close();
