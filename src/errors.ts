@@ -56,6 +56,8 @@ export const ERRORS = {
   MESSAGING_LIMIT_REACHED: own(429, 900430, 'Messaging limit reached'),
   // 429: the number's or tenant's queue holds its cap (limits.maxQueuedPerNumber / PerTenant)
   QUEUE_FULL: own(429, 900431, 'Queue full'),
+  // A message of a cancelled broadcast: recorded on the message (status API, webhooks), never an answer to a send.
+  BROADCAST_CANCELLED: own(409, 900432, 'Broadcast cancelled'),
   // 5xx
   STORAGE_UNAVAILABLE: own(503, 900503, 'Storage unavailable'),
   INTERNAL: own(500, 900500, 'Internal error'),

@@ -7,6 +7,7 @@ describe('error catalogue', () => {
     expect(table).toMatchInlineSnapshot(`
       {
         "ADMIN_FORBIDDEN": "403 10 OAuthException",
+        "BROADCAST_CANCELLED": "409 900432 SendgateException",
         "DEADLINE_UNMEETABLE": "429 900429 SendgateException",
         "IDEMPOTENCY_CONFLICT": "409 900409 SendgateException",
         "INTERNAL": "500 900500 SendgateException",

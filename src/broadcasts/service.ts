@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { TenantConfig } from '../config/schema.js';
 import type { Dispatcher, NumberInfo } from '../dispatch/types.js';
-import { GatewayError } from '../errors.js';
+import { ERRORS, GatewayError } from '../errors.js';
 import type { PolicyEngine } from '../policy/types.js';
 import type { MessageState, RecordedError, Store } from '../store/types.js';
 import type { TenantWebhookSender } from '../webhooks/index.js';
@@ -67,7 +67,11 @@ const FINAL_TO_STATUS: Partial<Record<MessageState, RecipientStatusName>> = {
 /** How long an upload may wait for the create that names it. */
 const UPLOAD_KEEP_MS = 48 * 3_600_000;
 
-export const CANCELLED_ERROR: RecordedError = { code: 900432, title: 'Broadcast cancelled', details: 'The broadcast was cancelled before this message was sent', httpStatus: 409 };
+/** What a message of a cancelled broadcast records (the catalogue's BROADCAST_CANCELLED). */
+export const CANCELLED_ERROR: RecordedError = {
+  code: ERRORS.BROADCAST_CANCELLED.graphCode, title: ERRORS.BROADCAST_CANCELLED.title,
+  details: 'The broadcast was cancelled before this message was sent', httpStatus: ERRORS.BROADCAST_CANCELLED.status,
+};
 
 export class BroadcastService {
   private readonly runners = new Map<string, BroadcastRunner>();
