@@ -13,6 +13,7 @@ import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
 import { DEFAULT_LEASE_TTL_MS, FleetMember } from './fleet/member.js';
 import { openComponents } from './gateway/components.js';
 import { messageEndings } from './gateway/message-ended.js';
+import { registerBroadcastMetrics } from './broadcasts/metrics.js';
 import { BroadcastService } from './broadcasts/service.js';
 import { BroadcastStore } from './broadcasts/store.js';
 import { broadcastRoutes } from './http/routes/broadcasts.js';
@@ -166,6 +167,8 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       settings: config.broadcasts,
     });
     await broadcasts.start();
+    const running = broadcasts;
+    registerBroadcastMetrics(metrics.registry, () => running.active());
   }
 
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });

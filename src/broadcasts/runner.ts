@@ -222,9 +222,12 @@ export class BroadcastRunner {
       const e = entries[i]!;
       const o = outcomes[i]!;
       if (failed || o.status === 'rejected') {
-        // Storage failed: nothing from here on counts; charges go back, the chunk is tried again.
+        // Storage failed: the cursor stops before the first failure and the rest is tried again.
+        // A message stored all the same keeps its charge and goes to the lane (the retry finds it
+        // a duplicate); the others give theirs back.
         failed = true;
-        e.admission?.release();
+        if (o.status === 'fulfilled' && o.value?.kind === 'created') created.push(o.value.record);
+        else e.admission?.release();
         continue;
       }
       const outcome = o.value;

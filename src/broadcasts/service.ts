@@ -85,6 +85,11 @@ export class BroadcastService {
 
   constructor(private readonly deps: BroadcastDeps) {}
 
+  /** The broadcasts this process runs now (metrics). */
+  *active(): Generator<BroadcastRecord> {
+    for (const runner of this.runners.values()) yield runner.record;
+  }
+
   /** Streamed recipient lists (POST /v1/broadcasts/uploads). */
   uploads() {
     const b = this.deps.broadcasts;

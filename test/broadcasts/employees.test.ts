@@ -5,7 +5,9 @@
  * sends at 400/s, then the 990); the waits allow for a machine shared with other work (at a load of
  * 19 on 2 cores the gateway delivered about 50/s).
  */
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricValue } from '../support/e2e-stack.js';
 import { API_KEY, NUMBER, startStack, TOKEN, type Stack } from '../support/stack.js';
 import { broadcastBody, call, employee, JumpClock, waitForBroadcast } from './support.js';
 
@@ -81,6 +83,10 @@ describe('broadcast to 3,000 employees with a 2,000 messaging limit', () => {
     expect(stats.totals.refused).toBe(0);
     expect(stats.numbers[NUMBER]!.maxPerSec).toBeLessThanOrEqual(MPS + BURST);
     expect((await call(base, 'GET', `/v1/broadcasts/${id}`)).json.counts.waiting_for_limit).toBe(990);
+    const metrics = await (await request(`${base}/metrics`)).body.text();
+    expect(metricValue(metrics, 'sendgate_broadcast_recipients', { tenant: 'acme', status: 'waiting_for_limit' })).toBe(990);
+    expect(metricValue(metrics, 'sendgate_broadcast_recipients', { tenant: 'acme', status: 'sent' })).toBe(2000);
+    expect(metricValue(metrics, 'sendgate_broadcasts_active', { tenant: 'acme' })).toBe(1);
 
     // A day later the first slots free: the 990 go, and the broadcast ends.
     clock.advance(DAY_MS + 1000);
