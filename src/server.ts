@@ -164,7 +164,10 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       store, policy, dispatcher, numbers: parts.numbers, webhooks: webhooks.sender, clock, log: app.log,
       broadcasts: new BroadcastStore(config.storage.path),
       headroom: config.dispatch.headroom,
-      settings: config.broadcasts,
+      settings: {
+        ...config.broadcasts,
+        ...(config.storage.retentionDays === undefined ? {} : { retentionMs: Math.round(config.storage.retentionDays * 86_400_000) }),
+      },
     });
     await broadcasts.start();
     const running = broadcasts;

@@ -25,6 +25,8 @@ export interface BroadcastSettings {
   chunk: number;
   /** Default deadline of a broadcast's messages, seconds (beyond 24 h so waiting recipients get their slots). */
   deadlineSec: number;
+  /** Ended broadcasts and their recipients are deleted this long after they ended (the message store's retention). */
+  retentionMs?: number;
 }
 
 export const DEFAULT_BROADCAST_SETTINGS: BroadcastSettings = { aheadSec: 1, chunk: 2_000, deadlineSec: 48 * 3600 };
@@ -64,6 +66,10 @@ const FINAL_TO_STATUS: Partial<Record<MessageState, RecipientStatusName>> = {
   sent: 'sent', delivered: 'sent', read: 'sent', failed: 'failed', expired: 'expired', rejected: 'rejected',
 };
 
+/** Ended broadcasts are kept as long as final messages are by default (30 days). */
+const DEFAULT_RETENTION_MS = 30 * 86_400_000;
+const PURGE_EVERY_MS = 3_600_000;
+
 /** How long an upload may wait for the create that names it. */
 const UPLOAD_KEEP_MS = 48 * 3_600_000;
 
@@ -82,6 +88,7 @@ export class BroadcastService {
   private ends: Array<{ messageId: string; status: RecipientStatusName }> = [];
   private endsScheduled = false;
   private closed = false;
+  private purgeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: BroadcastDeps) {}
 
@@ -105,6 +112,9 @@ export class BroadcastService {
   /** Boot: resumes every broadcast that had not ended (after the dispatcher recovered its queue). */
   async start(): Promise<void> {
     this.deps.broadcasts.dropCreating();
+    this.purgeTimer = setInterval(() => void this.purge(), PURGE_EVERY_MS);
+    this.purgeTimer.unref();
+    void this.purge();
     // Uploads are for a create soon after; unreferenced ones go after the idempotency horizon.
     for (const id of this.deps.broadcasts.oldUploads(this.deps.clock.nowMs() - UPLOAD_KEEP_MS)) this.deps.broadcasts.dropUpload(id);
     // A cancel's refusals hold across a restart: its queued templates are still refused at departure.
@@ -118,6 +128,16 @@ export class BroadcastService {
       const runner = this.track(record);
       await runner.reconcile();
       runner.wake();
+    }
+  }
+
+  /** Deletes broadcasts ended longer ago than the retention; a failure is tried again next period. */
+  private async purge(): Promise<void> {
+    try {
+      const retentionMs = this.deps.settings.retentionMs ?? DEFAULT_RETENTION_MS;
+      while (!this.closed && (await this.deps.broadcasts.purgeEnded(this.deps.clock.nowMs() - retentionMs)) > 0);
+    } catch (err) {
+      if (!this.closed) this.deps.log.error({ err }, 'purging ended broadcasts failed; trying again later');
     }
   }
 
@@ -257,6 +277,7 @@ export class BroadcastService {
   /** Stops admitting (a chunk under way is committed first) and closes the file. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.purgeTimer);
     await Promise.all([...this.runners.values()].map((runner) => runner.halt()));
     for (const runner of this.runners.values()) runner.stop();
     this.flushEnds();

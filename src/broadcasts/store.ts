@@ -154,6 +154,8 @@ export class BroadcastStore {
       setCreated: db.prepare("UPDATE broadcasts SET state = ? WHERE id = ? AND state = 'creating'"),
       creating: db.prepare("SELECT id FROM broadcasts WHERE state = 'creating'"),
       dropRecipients: db.prepare('DELETE FROM broadcast_recipients WHERE broadcast_id = ?'),
+      dropRecipientsBelow: db.prepare('DELETE FROM broadcast_recipients WHERE broadcast_id = ? AND idx < ?'),
+      endedBefore: db.prepare("SELECT id, total FROM broadcasts WHERE state IN ('completed', 'cancelled') AND ended_at_ms < ? LIMIT 100"),
       dropBroadcast: db.prepare('DELETE FROM broadcasts WHERE id = ?'),
       startRun: db.prepare("UPDATE broadcasts SET state = 'running' WHERE id = ? AND state = 'scheduled'"),
       insertUpload: db.prepare('INSERT INTO uploads (id, tenant_id, count, created_at_ms) VALUES (?, ?, ?, ?)'),
@@ -210,6 +212,22 @@ export class BroadcastStore {
     const ids = (this.sql.creating.all() as Array<{ id: string }>).map((r) => r.id);
     for (const id of ids) this.dropBroadcast(id);
     return ids.length;
+  }
+
+  /**
+   * Retention: broadcasts ended before `beforeMs` go with their recipients, RECIPIENTS_PER_COMMIT rows
+   * per commit with a turn of the event loop between (a 10^6 list is not one long delete).
+   */
+  async purgeEnded(beforeMs: number): Promise<number> {
+    const ended = this.sql.endedBefore.all(beforeMs) as Array<{ id: string; total: number }>;
+    for (const b of ended) {
+      for (let below = RECIPIENTS_PER_COMMIT; below < b.total + RECIPIENTS_PER_COMMIT; below += RECIPIENTS_PER_COMMIT) {
+        this.sql.dropRecipientsBelow.run(b.id, below);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      this.dropBroadcast(b.id);
+    }
+    return ended.length;
   }
 
   private dropBroadcast(id: string): void {
