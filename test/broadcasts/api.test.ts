@@ -112,7 +112,7 @@ describe('broadcast API', () => {
     expect((await call(base, 'GET', `/v1/broadcasts/${second.json.id}`)).json.state).toBe('cancelled');
   });
 
-  it('takes a list streamed as NDJSON and plans it like a JSON one', async () => {
+  it('takes a list streamed as NDJSON or CSV and plans it like a JSON one', async () => {
     const base = s.gateway.url;
     const lines = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ to: employee(1000 + (i % 900)) })).join('\n');
     const up = await request(`${base}/v1/broadcasts/uploads`, {
@@ -132,6 +132,24 @@ describe('broadcast API', () => {
     });
     expect(bad.statusCode).toBe(400);
     expect(((await bad.body.json()) as any).error.error_data.details).toMatch(/line 2/);
+
+    // The same as CSV (curl --data-binary @list.csv), columns mapped to body parameters.
+    const csv = await request(`${base}/v1/broadcasts/uploads?params=name`, {
+      method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'text/csv' },
+      body: `phone,name\n"${employee(7000)}",Ana\n${employee(7001)},"Bo, Jr."\n`,
+    });
+    const csvUpload = (await csv.body.json()) as { id: string; recipients: number };
+    expect(csv.statusCode).toBe(201);
+    expect(csvUpload.recipients).toBe(2);
+    const run = await call(base, 'POST', '/v1/broadcasts', { phone_number_id: NUMBER, message: announcement(), category: 'utility', recipients_upload: csvUpload.id });
+    expect(run.status).toBe(201);
+    await waitForBroadcast(base, run.json.id, (v) => v.state === 'completed');
+    expect(sent(employee(7000)) + sent(employee(7001))).toBe(2);
+    const missing = await request(`${base}/v1/broadcasts/uploads?params=office`, {
+      method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'text/csv' }, body: `phone,name\n${employee(7002)},Cy\n`,
+    });
+    expect(missing.statusCode).toBe(400);
+    expect(((await missing.body.json()) as any).error.error_data.details).toMatch(/no column 'office'/);
   });
 });
 

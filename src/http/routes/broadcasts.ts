@@ -1,7 +1,7 @@
 /**
  * Broadcast routes (DESIGN.md, "Broadcasts"), tenant API key:
  *   POST /v1/broadcasts                 plan (dry_run: 200, nothing stored) or create (201, durable)
- *   POST /v1/broadcasts/uploads         a recipient list streamed as NDJSON, for lists past the JSON body limit
+ *   POST /v1/broadcasts/uploads         a recipient list streamed as NDJSON or CSV, for lists past the JSON body limit
  *   GET  /v1/broadcasts/{id}            state, plan, counts, updated ETA
  *   POST /v1/broadcasts/{id}/cancel     ends what has not been sent
  *
@@ -12,6 +12,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
+import { parse } from 'csv-parse';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BROADCAST_ID_PATTERN } from '../../broadcasts/ids.js';
 import type { RecipientInput } from '../../broadcasts/plan.js';
@@ -52,6 +53,7 @@ const View = Type.Object({
   deadline_at: Type.String(), ended_at: Type.Union([Type.String(), Type.Null()]),
 });
 const Upload = Type.Object({ id: Type.String(), recipients: Type.Integer() });
+const UploadQuery = Type.Object({ to_column: Type.Optional(Type.String({ maxLength: 256 })), params: Type.Optional(Type.String({ maxLength: 4096 })) });
 
 export interface BroadcastRouteOptions {
   deps: GatewayDeps;
@@ -76,8 +78,8 @@ export async function broadcastRoutes(app: FastifyInstance, options: BroadcastRo
       done(new GatewayError('INVALID_JSON', 'The request body is not valid JSON'), undefined);
     }
   });
-  // Uploads are read as a stream, a line at a time: memory does not grow with the list.
-  app.addContentTypeParser('application/x-ndjson', (_req, payload, done) => done(null, payload));
+  // Uploads are read as a stream, a line or a row at a time: memory does not grow with the list.
+  app.addContentTypeParser(['application/x-ndjson', 'text/csv'], (_req, payload, done) => done(null, payload));
 
   app.post('/v1/broadcasts', { bodyLimit, schema: { response: { 200: Created, 201: Created } } }, async (request, reply) => {
     const tenant = requireTenant(deps.tenants, request);
@@ -110,17 +112,23 @@ export async function broadcastRoutes(app: FastifyInstance, options: BroadcastRo
       .send({ id: outcome.record.id, state: outcome.record.state, plan: outcome.record.plan });
   });
 
-  app.post('/v1/broadcasts/uploads', { schema: { response: { 201: Upload } } }, async (request, reply) => {
+  app.post<{ Querystring: { to_column?: string; params?: string } }>('/v1/broadcasts/uploads', {
+    schema: { querystring: UploadQuery, response: { 201: Upload } },
+  }, async (request, reply) => {
     const tenant = requireTenant(deps.tenants, request);
     const s = service();
     const stream = request.body as Readable | undefined;
     if (stream === undefined || typeof (stream as Readable).pipe !== 'function') {
-      throw new GatewayError('UNSUPPORTED_CONTENT_TYPE', 'Send the recipients as Content-Type: application/x-ndjson, one {"to","components"?} per line');
+      throw new GatewayError('UNSUPPORTED_CONTENT_TYPE',
+        'Send the recipients as Content-Type: application/x-ndjson (one {"to","components"?} per line) or text/csv (a header row, then one recipient per row)');
     }
+    const csv = String(request.headers['content-type'] ?? '').toLowerCase().startsWith('text/csv');
+    const params = request.query.params === undefined || request.query.params === '' ? [] : request.query.params.split(',');
+    const rows = csv ? csvRows(stream, request.query.to_column, params) : ndjsonRows(stream);
     const id = `up_${newMessageId(deps.clock.nowMs()).slice(3)}`;
     let count = 0;
     try {
-      count = await readUpload(stream, (rows, first) => s.uploads().append(id, first, rows));
+      count = await storeRows(rows, (chunk, first) => s.uploads().append(id, first, chunk));
     } catch (err) {
       s.uploads().drop(id);
       stream.resume();
@@ -225,11 +233,27 @@ function* mapRows<T, U>(rows: Iterable<T>, f: (row: T) => U): Generator<U> {
   for (const row of rows) yield f(row);
 }
 
-/** Reads NDJSON lines into chunks of rows; returns how many. Bad lines are 400s naming the line. */
-async function readUpload(stream: Readable, append: (rows: Array<{ toInput: string; components: string | null }>, first: number) => void): Promise<number> {
-  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  let rows: Array<{ toInput: string; components: string | null }> = [];
+interface UploadRow { toInput: string; components: string | null }
+
+/** Stores rows in chunks of UPLOAD_CHUNK; returns how many. */
+async function storeRows(rows: AsyncIterable<UploadRow>, append: (rows: UploadRow[], first: number) => void): Promise<number> {
+  let chunk: UploadRow[] = [];
   let count = 0;
+  for await (const row of rows) {
+    chunk.push(row);
+    if (++count > MAX_UPLOAD_ROWS) throw new GatewayError('PAYLOAD_TOO_LARGE', `An upload carries at most ${MAX_UPLOAD_ROWS} recipients`);
+    if (chunk.length >= UPLOAD_CHUNK) {
+      append(chunk, count - chunk.length);
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) append(chunk, count - chunk.length);
+  return count;
+}
+
+/** NDJSON lines; a bad line is a 400 naming it. */
+async function* ndjsonRows(stream: Readable): AsyncGenerator<UploadRow> {
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   let line = 0;
   for await (const text of lines) {
     line++;
@@ -243,15 +267,33 @@ async function readUpload(stream: Readable, append: (rows: Array<{ toInput: stri
     }
     if (typeof entry !== 'object' || entry === null || typeof entry.to !== 'string') throw new GatewayError('INVALID_PARAMETER', `line ${line}: expected {"to": "<phone number>", "components"?: [...]}`);
     if (entry.components !== undefined && entry.components !== null && !Array.isArray(entry.components)) throw new GatewayError('INVALID_PARAMETER', `line ${line}: components must be an array`);
-    rows.push({ toInput: entry.to, components: Array.isArray(entry.components) ? JSON.stringify(entry.components) : null });
-    if (++count > MAX_UPLOAD_ROWS) throw new GatewayError('PAYLOAD_TOO_LARGE', `An upload carries at most ${MAX_UPLOAD_ROWS} recipients`);
-    if (rows.length >= UPLOAD_CHUNK) {
-      append(rows, count - rows.length);
-      rows = [];
-    }
+    yield { toInput: entry.to, components: Array.isArray(entry.components) ? JSON.stringify(entry.components) : null };
   }
-  if (rows.length > 0) append(rows, count - rows.length);
-  return count;
+}
+
+/**
+ * CSV (RFC 4180, csv-parse): a header row, then one recipient per row. The phone number is in
+ * `to_column` (default: to, phone, phone_number, or the first column); `params` names columns
+ * that become the template's body parameters, in order.
+ */
+async function* csvRows(stream: Readable, toColumn: string | undefined, params: readonly string[]): AsyncGenerator<UploadRow> {
+  const parser = stream.pipe(parse({ columns: true, bom: true, trim: true, skip_empty_lines: true, max_record_size: MAX_LINE_CHARS }));
+  let column = toColumn;
+  let row = 1;
+  try {
+    for await (const record of parser as AsyncIterable<Record<string, string>>) {
+      row++;
+      if (column === undefined) column = ['to', 'phone', 'phone_number'].find((c) => c in record) ?? Object.keys(record)[0]!;
+      for (const c of [column, ...params]) {
+        if (!(c in record)) throw new GatewayError('INVALID_PARAMETER', `CSV has no column '${c}' (columns: ${Object.keys(record).join(', ')})`);
+      }
+      const components = params.length === 0 ? null : JSON.stringify([{ type: 'body', parameters: params.map((c) => ({ type: 'text', text: record[c] })) }]);
+      yield { toInput: record[column] ?? '', components };
+    }
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    throw new GatewayError('INVALID_PARAMETER', `CSV row ${row + 1}: ${(err as Error).message}`);
+  }
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {
