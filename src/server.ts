@@ -13,11 +13,8 @@ import type { DispatchEvent, Dispatcher } from './dispatch/types.js';
 import { DEFAULT_LEASE_TTL_MS, FleetMember } from './fleet/member.js';
 import { openComponents } from './gateway/components.js';
 import { messageEndings } from './gateway/message-ended.js';
-import { registerBroadcastMetrics } from './broadcasts/metrics.js';
-import { BroadcastService } from './broadcasts/service.js';
-import { BroadcastStore } from './broadcasts/store.js';
+import { startBroadcasts, type BroadcastService } from './broadcasts/index.js';
 import { broadcastRoutes } from './http/routes/broadcasts.js';
-import type { GatewayDeps } from './http/deps.js';
 import { consentRoutes } from './http/routes/consent.js';
 import { GatewayMetrics, registerCoreMetrics } from './observability/metrics.js';
 import { registerPolicyMetrics, type PolicyEngine } from './policy/index.js';
@@ -91,21 +88,20 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     });
   }
 
-  const deps: GatewayDeps = {
-    config, tenants, store, clock, metrics, policy,
-    coreLoaded: () => true,
-    dispatch: {
-      submit: (record) => dispatcher.submit(record),
-      estimateWaitMs: (id, ahead) => dispatcher.estimateWaitMs(id, ahead),
-      queued: (id) => fleet === null ? dispatcher.queued(id) : fleet.queued(dispatcher, id),
-      waitForOutcome: (id, timeoutMs) => fleet === null ? dispatcher.waitForOutcome(id, timeoutMs) : fleet.waitForOutcome(dispatcher, id, timeoutMs),
-    },
-  };
   // Broadcasts run once the dispatcher has recovered (below); embedded storage only for now.
   let broadcasts: BroadcastService | null = null;
-  plugins.push((app) => broadcastRoutes(app, { deps, service: () => broadcasts }));
+  plugins.push((app) => broadcastRoutes(app, { deps: { config, tenants, clock }, service: () => broadcasts }));
   const app = await buildApp({
-    deps,
+    deps: {
+      config, tenants, store, clock, metrics, policy,
+      coreLoaded: () => true,
+      dispatch: {
+        submit: (record) => dispatcher.submit(record),
+        estimateWaitMs: (id, ahead) => dispatcher.estimateWaitMs(id, ahead),
+        queued: (id) => fleet === null ? dispatcher.queued(id) : fleet.queued(dispatcher, id),
+        waitForOutcome: (id, timeoutMs) => fleet === null ? dispatcher.waitForOutcome(id, timeoutMs) : fleet.waitForOutcome(dispatcher, id, timeoutMs),
+      },
+    },
     control: {
       setLimits: (id, change) => dispatcher.setLimits(id, change),
       pause: (id) => dispatcher.pause(id),
@@ -159,20 +155,9 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   // fleet, each number's lanes start when this process takes its lease).
   await dispatcher.recover();
   await fleet?.start(dispatcher);
-  if (config.storage.kind === 'embedded') {
-    broadcasts = new BroadcastService({
-      store, policy, dispatcher, numbers: parts.numbers, webhooks: webhooks.sender, clock, log: app.log,
-      broadcasts: new BroadcastStore(config.storage.path),
-      headroom: config.dispatch.headroom,
-      settings: {
-        ...config.broadcasts,
-        ...(config.storage.retentionDays === undefined ? {} : { retentionMs: Math.round(config.storage.retentionDays * 86_400_000) }),
-      },
-    });
-    await broadcasts.start();
-    const running = broadcasts;
-    registerBroadcastMetrics(metrics.registry, () => running.active());
-  }
+  broadcasts = await startBroadcasts(config, metrics.registry, {
+    store, policy, dispatcher, numbers: parts.numbers, webhooks: webhooks.sender, clock, log: app.log,
+  });
 
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
   const url = address.replace('[::1]', '127.0.0.1');

@@ -56,7 +56,7 @@ const Upload = Type.Object({ id: Type.String(), recipients: Type.Integer() });
 const UploadQuery = Type.Object({ to_column: Type.Optional(Type.String({ maxLength: 256 })), params: Type.Optional(Type.String({ maxLength: 4096 })) });
 
 export interface BroadcastRouteOptions {
-  deps: GatewayDeps;
+  deps: Pick<GatewayDeps, 'config' | 'tenants' | 'clock'>;
   /** The service, once the dispatcher exists; null when the storage has no broadcasts (Redis, for now). */
   service: () => BroadcastService | null;
 }
