@@ -4,8 +4,8 @@
  * and counts nothing), how many recipients are new to the moving 24 h messaging limit, how many
  * can go now and how many wait for slots, and when it should finish.
  *
- * Memory: one bit per recipient (which ones are sendable, for the pass that stores them) and one
- * number per distinct recipient for the duplicate check, both freed with the request.
+ * Memory: one bit per recipient (which ones are sendable, for the pass that stores them) and a flat
+ * table of 16 bytes per recipient for the duplicate check (KeySet), both freed with the request.
  */
 import { toE164Digits } from '../cloud-api/e164.js';
 import type { GatewayError } from '../errors.js';
@@ -47,10 +47,41 @@ const REASONS: Readonly<Record<string, string>> = {
 
 /**
  * Duplicates are found on the recipient's digits as one number: '1' + up to 15 digits stays below
- * 2^53, and the leading '1' keeps "0123" and "123" apart. A Set of numbers costs a fraction of a
- * Set of strings.
+ * 2^53, and the leading '1' keeps "0123" and "123" apart (and keeps every key above 0, the empty mark).
  */
 const dedupeKey = (digits: string): number => Number(`1${digits}`);
+
+/**
+ * An open-addressing set of such keys in one Float64Array (16 bytes per recipient at half load): a
+ * 10^6 list costs 32 MiB of flat memory freed with the request, not a million-entry JS Set for the GC.
+ */
+export class KeySet {
+  private readonly slots: Float64Array;
+  private readonly mask: number;
+
+  constructor(expected: number) {
+    let size = 16;
+    while (size < expected * 2) size *= 2;
+    this.slots = new Float64Array(size);
+    this.mask = size - 1;
+  }
+
+  /** Adds `key` (> 0); false when it was already there. */
+  add(key: number): boolean {
+    const lo = key % 0x1_0000_0000;
+    const hi = Math.floor(key / 0x1_0000_0000);
+    let i = (Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> 0) & this.mask;
+    for (;;) {
+      const v = this.slots[i]!;
+      if (v === 0) {
+        this.slots[i] = key;
+        return true;
+      }
+      if (v === key) return false;
+      i = (i + 1) & this.mask;
+    }
+  }
+}
 
 export interface ScreenInput {
   tenantId: string;
@@ -69,7 +100,7 @@ const PER_TURN = 8192;
 export async function screenRecipients(judge: Judge, input: ScreenInput): Promise<Screening> {
   const excluded: BroadcastPlan['excluded'] = { opted_out: 0, invalid: 0, duplicate: 0 };
   const keep = new Uint8Array(Math.ceil(input.count / 8));
-  const seen = new Set<number>();
+  const seen = new KeySet(input.count);
   const admit: AdmitInput = { tenantId: input.tenantId, phoneNumberId: input.phoneNumberId, to: '', body: input.message, category: input.category, nowMs: input.nowMs };
   const template = input.message.template as Record<string, unknown> | undefined;
   let i = 0;
@@ -83,12 +114,10 @@ export async function screenRecipients(judge: Judge, input: ScreenInput): Promis
       excluded.invalid++;
       continue;
     }
-    const key = dedupeKey(digits);
-    if (seen.has(key)) {
+    if (!seen.add(dedupeKey(digits))) {
       excluded.duplicate++;
       continue;
     }
-    seen.add(key);
     admit.to = digits;
     // Personalised content is judged as it will be sent (links inside a recipient's parameters).
     admit.body = r.components === null || template === undefined ? input.message : { ...input.message, template: { ...template, components: r.components } };

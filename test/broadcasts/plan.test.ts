@@ -4,7 +4,7 @@
  * 24 h timeline.
  */
 import { describe, expect, it } from 'vitest';
-import { finishAtMs, planOf, screenRecipients, type Judge } from '../../src/broadcasts/plan.js';
+import { finishAtMs, KeySet, planOf, screenRecipients, type Judge } from '../../src/broadcasts/plan.js';
 import { GatewayError } from '../../src/errors.js';
 
 const NOW = 1_800_000_000_000;
@@ -25,6 +25,18 @@ const input = (tos: string[]) => ({
 });
 
 describe('broadcast plan', () => {
+  it('finds duplicates among a million keys exactly', () => {
+    const set = new KeySet(1_000_000);
+    let added = 0;
+    for (let i = 0; i < 1_000_000; i++) if (set.add(1_000_000_000_000_000 + i * 7919)) added++;
+    expect(added).toBe(1_000_000);
+    let again = 0;
+    for (let i = 0; i < 1_000_000; i += 997) if (set.add(1_000_000_000_000_000 + i * 7919)) again++;
+    expect(again).toBe(0);
+    expect(set.add(1_999_999_999_999_999)).toBe(true);
+    expect(set.add(1_999_999_999_999_999)).toBe(false);
+  });
+
   it('counts exclusions by reason and keeps the sendable ones', async () => {
     const tos = ['+14155550001', '+1 415 555 0001', 'x', '+14155550009', '+14155550008', '+14155550010', '+14155550002'];
     const s = await screenRecipients(judge, input(tos));
