@@ -161,7 +161,14 @@ export class BroadcastRunner {
     const room = ahead - this.deps.dispatcher.queued(r.phoneNumberId);
     // Refilled a quarter at a time: fewer, larger chunks (each is one commit here and one batch in the store).
     if (room < Math.max(1, ahead >> 2)) return FULL_MS;
-    return this.admitChunk(this.deps.broadcasts.page(r.id, r.cursor, Math.min(room, this.deps.settings.chunk)), nowMs);
+    const rows = this.deps.broadcasts.page(r.id, r.cursor, Math.min(room, this.deps.settings.chunk));
+    if (rows.length === 0) {
+      // Nothing stored past the cursor (cannot happen unless rows were removed by hand): nothing left to admit.
+      this.deps.log.error({ broadcast: r.id, cursor: r.cursor, total: r.total }, 'broadcast has no recipients past its cursor; ending its admission');
+      r.cursor = r.total;
+      return 0;
+    }
+    return this.admitChunk(rows, nowMs);
   }
 
   /** Everything admitted: the broadcast ends once every message did. */
