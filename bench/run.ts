@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = ['micro/core.js', 'micro/sim.js', 'micro/store.js', 'macro/ingress.js', 'macro/dispatch.js', 'macro/policy.js'];
+const BENCHES = ['micro/core.js', 'micro/sim.js', 'micro/store.js', 'macro/ingress.js', 'macro/dispatch.js', 'macro/policy.js', 'macro/broadcast.js'];
 
 let failed = 0;
 for (const bench of BENCHES) {

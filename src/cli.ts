@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * sendgate CLI: `sendgate serve | simulate | status | pause | resume | tenants … | keys … |
+ * sendgate CLI: `sendgate serve | simulate | status | pause | resume | tenants … | keys … | broadcast FILE |
  * consent import FILE` (src/cli/program.ts). `sendgate --help` and `sendgate <command> --help`
  * list the options. Exit codes: src/cli/exit-codes.ts.
  */

@@ -61,6 +61,8 @@ export const ERRORS = {
   MEDIA_RATE_LIMITED: own(429, 900432, 'Media request rate limit reached'),
   // 429: the tenant holds its share of the gateway's recipient tracking (core.scopeShare)
   TENANT_SHARE_FULL: own(429, 900433, 'Tenant share of recipient tracking full'),
+  // A message of a cancelled broadcast: recorded on the message (status API, webhooks), never an answer to a send.
+  BROADCAST_CANCELLED: own(409, 900411, 'Broadcast cancelled'),
   // 5xx
   STORAGE_UNAVAILABLE: own(503, 900503, 'Storage unavailable'),
   /** A relayed request (media) found Meta unreachable: nothing was done, retry. */

@@ -21,6 +21,8 @@ import type { GatewayDeps } from './http/deps.js';
 import { buildOpsApp } from './http/ops-app.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { MediaRelay } from './upstream/media-relay.js';
+import { startBroadcasts, type BroadcastService } from './broadcasts/index.js';
+import { broadcastRoutes } from './http/routes/broadcasts.js';
 import { consentRoutes } from './http/routes/consent.js';
 import { GatewayMetrics, registerCoreMetrics } from './observability/metrics.js';
 import { registerPolicyMetrics, type PolicyEngine } from './policy/index.js';
@@ -110,6 +112,9 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     });
   }
 
+  // Broadcasts run once the dispatcher has recovered (below); embedded storage only for now.
+  let broadcasts: BroadcastService | null = null;
+  plugins.push((app) => broadcastRoutes(app, { deps: { config, tenants, clock }, service: () => broadcasts }));
   const deps: GatewayDeps = {
     config, tenants, store, clock, metrics, policy, recipients,
     templates: { categoryOf: (tenantId, name, language) => parts.templates.categoryOf(tenantId, name, language) },
@@ -177,7 +182,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     config: { dispatch: config.dispatch, upstream: config.upstream, maxBodyBytes: config.limits.maxBodyBytes },
     log: app.log,
     onSlotWait: (waitedMs) => metrics.slotWait.observe(waitedMs / 1000),
-    refuseAtDeparture: (rec, nowMs) => recorded(policy.departureRefusal(departureOf(rec, nowMs))),
+    refuseAtDeparture: (rec, nowMs) => broadcasts?.departureRefusal(rec) ?? recorded(policy.departureRefusal(departureOf(rec, nowMs))),
     ...(isFleetPolicy(policy)
       ? { confirmAtDeparture: async (rec: MessageRecord, nowMs: number) => recorded(await policy.departureTierAsync(departureOf(rec, nowMs))) }
       : {}),
@@ -195,6 +200,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
       }
       if (event.state === 'sent') metrics.dispatchLatency.observe(event.latencyMs / 1000);
       endings.ended(event);
+      broadcasts?.messageEnded(event);
     },
   });
   // Pauses, limit overrides and learned rates first: nothing leaves before they hold again.
@@ -214,6 +220,9 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   // another process may be paying its own right now: only what is older than its sweep is ours.
   await endings.payOwed(clock.nowMs() - (fleet === null ? 0 : OWED_SWEEP_MS));
   await fleet?.start(dispatcher);
+  broadcasts = await startBroadcasts(config, metrics.registry, {
+    store, policy, dispatcher, numbers: parts.numbers, webhooks: webhooks.sender, clock, log: app.log,
+  });
 
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
   // Template categories are read in the background: Meta being slow at boot must not hold sends.
@@ -233,6 +242,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     closing ??= (async () => {
       await opsApp?.close();
       await app.close();
+      await broadcasts?.close(); // the chunk under way is committed; the rest resumes at the next start
       await fleet?.stop(); // hands every number over, its requests answered first
       await dispatcher.close();
       await endings.drain();

@@ -8,6 +8,7 @@ describe('error catalogue', () => {
       {
         "ADMIN_FORBIDDEN": "403 10 OAuthException",
         "ALREADY_EXISTS": "409 900410 SendgateException",
+        "BROADCAST_CANCELLED": "409 900411 SendgateException",
         "DEADLINE_UNMEETABLE": "429 900429 SendgateException",
         "IDEMPOTENCY_CONFLICT": "409 900409 SendgateException",
         "INTERNAL": "500 900500 SendgateException",

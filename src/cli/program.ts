@@ -5,17 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { broadcastCommand } from './broadcast.js';
 import { consentCommand } from './consent-import.js';
 import { serveCommand, simulateCommand } from './serve.js';
 import { pauseCommand, resumeCommand, statusCommand } from './status.js';
 import { keysCommand, tenantsCommand } from './tenants.js';
 
-/**
- * Every command, in `--help` order. `sendgate broadcast FILE` (src/cli/broadcast.ts, exporting
- * `broadcastCommand(): Command`) goes in this list too.
- */
+/** Every command, in `--help` order. */
 export const COMMANDS: ReadonlyArray<() => Command> = [
-  serveCommand, simulateCommand, statusCommand, pauseCommand, resumeCommand, tenantsCommand, keysCommand, consentCommand,
+  serveCommand, simulateCommand, statusCommand, pauseCommand, resumeCommand, tenantsCommand, keysCommand, consentCommand, broadcastCommand,
 ];
 
 export function buildProgram(commands: ReadonlyArray<() => Command> = COMMANDS): Command {

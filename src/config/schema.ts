@@ -300,6 +300,20 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Broadcasts (src/broadcasts): how far ahead of the lane a broadcast queues, and its default deadline. */
+    broadcasts: Type.Object(
+      {
+        /** Seconds of the number's rate a broadcast keeps queued ahead of its lane; a transactional send waits behind at most this. */
+        aheadSec: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 1 }),
+        /** Recipients admitted into the queue per step at most. */
+        chunk: Type.Integer({ minimum: 1, maximum: 100_000, default: 2000 }),
+        /** Default deadline of a broadcast's messages, s: past 24 h, so recipients waiting for the messaging limit get their slots. */
+        deadlineSec: Type.Integer({ minimum: 1, maximum: 30 * 86_400, default: 48 * 3600 }),
+        /** Body limit of POST /v1/broadcasts (JSON with its recipients), bytes. */
+        maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 16 * 1024 * 1024 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),

@@ -32,7 +32,7 @@ import { contentFingerprint } from './repeat.js';
 import { ServiceWindows, SERVICE_WINDOW_MS } from './service-window.js';
 import type { PolicyStore } from './store.js';
 import { resolvePolicies, type NumberPolicy, type TenantPolicy } from './tenant-policy.js';
-import type { GatewayError } from '../errors.js';
+import { GatewayError } from '../errors.js';
 import type {
   ConsentRecord, ConsentView, DeliveryFailure, DepartureInput, FinalEvent, InboundMessage, PolicyCore, PolicyEngine, PolicyName, PolicyStats, TierUse,
 } from './types.js';
@@ -109,6 +109,8 @@ export class Engine implements PolicyEngine, GivesBack {
   /** First send through sendgate of warm-up numbers without `createdAt` (their age origin). */
   protected readonly firstSendMs = new Map<string, number>();
   private readonly counters: PolicyStats = { refused: {}, shadow: {}, warned: {} };
+  /** judge() is running: refusals are found, not counted. */
+  private judging = false;
   private readonly screened: Screened = { np: undefined!, windowOpen: false, warnings: undefined, chargesTier: false, fingerprint: undefined };
   private readonly webhooks: Config['webhooks'];
   /** Each tenant's messaging limit as configured (the live one may be Meta's, from a webhook). */
@@ -156,6 +158,32 @@ export class Engine implements PolicyEngine, GivesBack {
       if (waitMs === 0) repeatHeld = fingerprint;
     }
     return this.admitted(np, to, nowMs, warnings, tierHeld, repeatHeld);
+  }
+
+  /**
+   * How admission would judge a send now, charging and counting nothing (a broadcast's plan runs
+   * it once per recipient): the refusal of the checks that charge nothing, or whether the recipient
+   * would take a new slot of the messaging limit.
+   */
+  judge(input: AdmitInput): { refusal: GatewayError | null; newTierSlot: boolean } {
+    this.judging = true;
+    try {
+      const s = this.screen(input);
+      if (s === undefined || !s.chargesTier) return { refusal: null, newTierSlot: false };
+      return { refusal: null, newTierSlot: !this.tier.holds(s.np.tenant.id, input.to) };
+    } catch (err) {
+      if (err instanceof GatewayError) return { refusal: err, newTierSlot: false };
+      throw err;
+    } finally {
+      this.judging = false;
+    }
+  }
+
+  /** Free slots of a tenant's messaging limit now; null when it has none (unlimited) or is unknown here. */
+  messagingLimitFree(tenantId: string, nowMs: number): number | null {
+    const t = this.tenants.get(tenantId);
+    if (t === undefined || t.messagingLimit === 'unlimited') return null;
+    return Math.max(0, t.messagingLimit - this.core.unique.count(t.id, nowMs));
   }
 
   /**
@@ -347,6 +375,7 @@ export class Engine implements PolicyEngine, GivesBack {
   /** Counts a refusal; true when it must be thrown (false: shadow mode, counted only). */
   protected refuses(t: TenantPolicy, policy: PolicyName, shadowable = true): boolean {
     const shadow = t.shadow && shadowable;
+    if (this.judging) return !shadow;
     const table = shadow ? this.counters.shadow : this.counters.refused;
     const perTenant = (table[t.id] ??= {});
     perTenant[policy] = (perTenant[policy] ?? 0) + 1;

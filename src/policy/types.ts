@@ -113,6 +113,10 @@ export interface PolicyEngine extends PolicyPort {
    * refusal admission would now give, or null when it may leave.
    */
   departureRefusal(input: DepartureInput): GatewayError | null;
+  /** Admission's verdict without charging or counting anything (a broadcast's plan). */
+  judge(input: AdmitInput): { refusal: GatewayError | null; newTierSlot: boolean };
+  /** Free slots of a tenant's messaging limit now; null when unlimited. */
+  messagingLimitFree(tenantId: string, nowMs: number): number | null;
   onInbound(message: InboundMessage): void;
   onFinal(event: FinalEvent): void;
   onDeliveryFailure(event: DeliveryFailure): void;
