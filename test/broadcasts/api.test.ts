@@ -44,7 +44,7 @@ describe('broadcast API', () => {
       [broadcastBody([{ to: employee(1), components: 'x' }]), 400, /components must be an array/],
       [{ ...broadcastBody([{ to: employee(1) }]), category: 'promo' }, 400, /category must be one of/],
       [{ ...broadcastBody([{ to: employee(1) }]), not_before: 'tomorrow' }, 400, /not_before must be an RFC 3339 time/],
-      [{ ...broadcastBody([{ to: employee(1) }]), phone_number_id: OTHER_NUMBER }, 403, /does not belong/],
+      [{ ...broadcastBody([{ to: employee(1) }]), phone_number_id: OTHER_NUMBER }, 404, /Unknown phone number id/],
       [{ ...broadcastBody([{ to: employee(1) }]), message: { messaging_product: 'whatsapp', type: 'text', text: { body: 'hi' } }, recipients: [{ to: employee(1), components: [] }] }, 400, /personalisation needs a template/],
     ];
     for (const [body, status, details] of cases) {
