@@ -68,7 +68,7 @@ async function handleSend(deps: GatewayDeps, request: FastifyRequest<{ Params: P
     }
   }
 
-  checkQueueCaps(deps.config.limits, deps.dispatch, tenant, number);
+  checkQueueCaps(deps.config.limits, deps.dispatch, tenant, number, nowMs);
   const waitMs = deps.dispatch.estimateWaitMs(number.phoneNumberId, { priority: message.priority, to: message.to });
   if (!Number.isFinite(waitMs)) {
     throw new GatewayError('DEADLINE_UNMEETABLE', `Phone number id ${number.phoneNumberId} is paused; nothing was stored, retry after it is resumed`, 60);
