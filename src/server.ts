@@ -151,6 +151,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     tierUse: (tenantId) => policy.tierUse(tenantId),
     deadLetters: (tenantId, afterSeq, limit) => webhooks.sender.deadLetters(tenantId, afterSeq, limit),
     replayDead: (tenantId) => webhooks.sender.replayDead(tenantId),
+    broadcasts: (query) => broadcasts?.list(query) ?? null,
   };
   const tenantAdmin = {
     catalog: parts.catalog,

@@ -14,7 +14,7 @@ import type { MessageState, RecordedError, Store } from '../store/types.js';
 import type { TenantWebhookSender } from '../webhooks/index.js';
 import { finishAtMs, isKept, planOf, screenRecipients, type Pace, type RecipientInput } from './plan.js';
 import { BroadcastRunner } from './runner.js';
-import { BroadcastStore, emptyCounts } from './store.js';
+import { BroadcastStore, emptyCounts, type BroadcastListQuery } from './store.js';
 import { ACTIVE_STATES, type BroadcastPlan, type BroadcastRecord, type BroadcastState, type RecipientStatusName, type StoredRecipient } from './types.js';
 import { newBroadcastId } from './ids.js';
 
@@ -175,6 +175,27 @@ export class BroadcastService {
 
   get(tenantId: string, id: string): BroadcastRecord | null {
     return this.runners.get(id)?.record.tenantId === tenantId ? this.runners.get(id)!.record : this.deps.broadcasts.get(tenantId, id);
+  }
+
+  /**
+   * Operators' page of broadcasts (GET /admin/broadcasts), newest first: stored rows, with the
+   * running ones' in-memory record (its counts and the limit's next free slot are the freshest).
+   */
+  list(query: BroadcastListQuery): { data: object[]; next: string | null } {
+    const page = this.deps.broadcasts.list(query);
+    return {
+      data: page.records.map((stored) => {
+        const record = this.runners.get(stored.id)?.record ?? stored;
+        const view = this.view(record) as { counts: Record<string, number>; eta_seconds: number; finish_at: string; ended_at: string | null };
+        return {
+          id: record.id, tenant: record.tenantId, phone_number_id: record.phoneNumberId, state: record.state, category: record.category,
+          created_at: new Date(record.createdAtMs).toISOString(), ended_at: view.ended_at,
+          recipients: record.total, counts: view.counts, waiting_for_limit: view.counts.waiting_for_limit ?? 0,
+          eta_seconds: view.eta_seconds, finish_at: view.finish_at,
+        };
+      }),
+      next: page.next,
+    };
   }
 
   /** The tracking view: state, plan, counts and an updated ETA. */

@@ -99,6 +99,15 @@ function recordOf(row: BroadcastRow): BroadcastRecord {
   };
 }
 
+/** A page of broadcasts for operators (GET /admin/broadcasts). */
+export interface BroadcastListQuery {
+  state?: BroadcastState;
+  tenantId?: string;
+  limit: number;
+  /** Only broadcasts with an id below this one (older). */
+  before?: string;
+}
+
 /** A chunk's outcome, committed in one transaction with the cursor. */
 export interface AdmittedChunk {
   broadcastId: string;
@@ -139,6 +148,9 @@ export class BroadcastStore {
       byIdAny: db.prepare('SELECT * FROM broadcasts WHERE id = ?'),
       byKey: db.prepare('SELECT * FROM broadcasts WHERE tenant_id = ? AND idempotency_key = ?'),
       active: db.prepare("SELECT * FROM broadcasts WHERE state IN ('scheduled', 'running')"),
+      // Ids are time-ordered (ids.ts): the primary key's order is the creation order, no index of its own.
+      list: db.prepare(`SELECT * FROM broadcasts WHERE state != 'creating' AND id < @before
+        AND (@state IS NULL OR state = @state) AND (@tenantId IS NULL OR tenant_id = @tenantId) ORDER BY id DESC LIMIT @limit`),
       draining: db.prepare("SELECT * FROM broadcasts WHERE state = 'cancelled' AND deadline_at_ms > ?"),
       page: db.prepare('SELECT idx, to_digits AS "to", to_input AS toInput, components FROM broadcast_recipients WHERE broadcast_id = ? AND idx >= ? ORDER BY idx LIMIT ?'),
       setQueued: db.prepare('UPDATE broadcast_recipients SET status = 1, message_id = ? WHERE broadcast_id = ? AND idx = ? AND status = 0'),
@@ -250,6 +262,19 @@ export class BroadcastStore {
   /** Broadcasts not yet ended (boot resumes them). */
   active(): BroadcastRecord[] {
     return (this.sql.active.all() as BroadcastRow[]).map(recordOf);
+  }
+
+  /**
+   * Broadcasts newest first, `limit` at most (the caller bounds it), after the id `before` (the
+   * previous page's last); `next` is this page's last id when more may follow.
+   */
+  list(query: BroadcastListQuery): { records: BroadcastRecord[]; next: string | null } {
+    const rows = this.sql.list.all({
+      before: query.before ?? '\uffff', state: query.state ?? null, tenantId: query.tenantId ?? null, limit: query.limit + 1,
+    }) as BroadcastRow[];
+    const more = rows.length > query.limit;
+    const records = rows.slice(0, query.limit).map(recordOf);
+    return { records, next: more ? records[records.length - 1]!.id : null };
   }
 
   /** Cancelled broadcasts whose messages could still leave (before their deadline): boot refuses them again. */

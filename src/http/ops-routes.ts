@@ -10,6 +10,7 @@ import type { GatewayDeps } from './deps.js';
 import { docsRoutes } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
 import type { TenantAdminOptions } from './routes/admin-tenants.js';
+import { adminBroadcastRoutes } from './routes/admin-broadcasts.js';
 import { adminMessageRoutes } from './routes/admin-messages.js';
 import { adminNumberRoutes } from './routes/admin-numbers.js';
 import { adminWebhookRoutes } from './routes/admin-webhooks.js';
@@ -32,6 +33,7 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRouteOptions):
   const token = deps.config.admin?.token;
   if (token !== undefined) {
     await app.register(adminMessageRoutes, { deps, token });
+    await app.register(adminBroadcastRoutes, { token, list: views?.broadcasts });
     if (views !== undefined) {
       await app.register(adminNumberRoutes, { deps, views, token });
       await app.register(adminWebhookRoutes, { deps, views, token });

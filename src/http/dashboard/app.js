@@ -179,14 +179,38 @@ function renderFailures(failures) {
   $('#failures tbody').replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, el('td', { colSpan: 3, class: 'muted' }, 'None'))]));
 }
 
-/** Hook for broadcasts' progress: filled once the gateway answers GET /admin/broadcasts. */
+/** Recipients whose message ended, however it ended: the progress bar's share. */
+const ENDED = ['sent', 'failed', 'expired', 'rejected', 'cancelled'];
+
 function renderBroadcasts(list) {
   if (!Array.isArray(list?.data)) return;
-  $('#broadcasts').replaceChildren(el('table', {},
-    el('thead', {}, el('tr', {}, el('th', {}, 'Broadcast'), el('th', {}, 'State'), el('th', { class: 'num' }, 'Sent'), el('th', { class: 'num' }, 'Recipients'))),
-    el('tbody', {}, ...list.data.map((b) => el('tr', {}, el('td', {}, b.id), el('td', {}, b.state),
-      el('td', { class: 'num' }, (b.counts?.sent ?? 0) + (b.counts?.delivered ?? 0) + (b.counts?.read ?? 0)),
-      el('td', { class: 'num' }, b.plan?.recipients ?? '–')))),
+  const host = $('#broadcasts');
+  if (list.data.length === 0) return host.replaceChildren(el('p', { class: 'muted' }, 'No broadcasts yet.'));
+  host.replaceChildren(el('table', {},
+    el('thead', {}, el('tr', {},
+      el('th', {}, 'Broadcast'), el('th', {}, 'Tenant'), el('th', {}, 'Number'), el('th', {}, 'State'), el('th', {}, 'Progress'),
+      el('th', { class: 'num' }, 'Done'), el('th', { class: 'num' }, 'Sent'), el('th', { class: 'num' }, 'Failed'),
+      el('th', { class: 'num' }, 'Waiting for limit'), el('th', { class: 'num' }, 'ETA'))),
+    el('tbody', {}, ...list.data.map((b) => {
+      const c = b.counts ?? {};
+      const done = ENDED.reduce((sum, k) => sum + (c[k] ?? 0), 0);
+      const share = b.recipients > 0 ? Math.min(1, done / b.recipients) : 1;
+      const bar = el('div', { class: `bar ${c.failed + c.expired + c.rejected > 0 ? 'high' : ''}`, title: `${Math.round(share * 100)} %` }, el('span'));
+      bar.firstChild.style.width = `${share * 100}%`;
+      const active = b.state === 'running' || b.state === 'scheduled';
+      return el('tr', { 'data-broadcast': b.id },
+        el('td', { title: `created ${new Date(b.created_at).toLocaleString()}` }, b.id),
+        el('td', {}, b.tenant),
+        el('td', {}, b.phone_number_id),
+        el('td', { class: `state ${b.state}` }, b.state),
+        el('td', { class: 'progress' }, bar),
+        el('td', { class: 'num done' }, `${done} / ${b.recipients}`),
+        el('td', { class: 'num' }, c.sent ?? 0),
+        el('td', { class: 'num' }, (c.failed ?? 0) + (c.expired ?? 0) + (c.rejected ?? 0)),
+        el('td', { class: 'num' }, b.waiting_for_limit ?? 0),
+        el('td', { class: 'num', title: b.finish_at }, active ? age(b.eta_seconds) : '–'),
+      );
+    })),
   ));
 }
 
@@ -195,9 +219,10 @@ async function refresh() {
   try {
     const [numbers, usage, failures, broadcasts] = await Promise.all([
       api('GET', '/admin/numbers'), api('GET', '/admin/usage'), api('GET', '/admin/failures'),
-      state.broadcasts === false ? null : api('GET', '/admin/broadcasts').catch(() => null),
+      // A failed poll keeps the last table; only a 404 (no such route) stops asking.
+      state.broadcasts === false ? null : api('GET', '/admin/broadcasts?limit=20').catch((err) => (err.auth ? Promise.reject(err) : undefined)),
     ]);
-    state.broadcasts = broadcasts !== null;
+    if (broadcasts === null) state.broadcasts = false;
     $('#login').hidden = true;
     $('#main').hidden = false;
     renderNumbers(numbers ?? [], Date.now());
