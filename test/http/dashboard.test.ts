@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core):
  * the page loads with the admin token from the URL fragment, shows a number's queue depth after
- * sends, and its Pause button pauses the number in the gateway. UPDATE_SCREENSHOT=1 saves the
+ * sends, its Pause button pauses the number in the gateway, and a broadcast created through the
+ * API shows in the broadcasts panel with its progress. UPDATE_SCREENSHOT=1 saves the
  * README's docs/dashboard.png.
  */
 import { execFileSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { broadcastBody, call, employee } from '../broadcasts/support.js';
 import { NUMBER, eventually, startStack, templateBody, type Stack } from '../support/stack.js';
 
 const ADMIN = 'admin-token-0123456789';
@@ -116,6 +118,34 @@ describe('dashboard', () => {
 
     await row.locator('button.resume').click();
     await eventually(() => (stack.gateway.dispatcher.snapshot().find((l) => l.phoneNumberId === NUMBER)?.paused === false ? true : undefined));
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('shows a broadcast created through the API with its progress', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    const adminCall = (path: string) => call(stack.gateway.url, 'POST', path, undefined, { authorization: `Bearer ${ADMIN}` });
+    // Held while the page first sees it, so it is seen running with nothing sent.
+    expect((await adminCall(`/admin/numbers/${NUMBER}/pause`)).status).toBe(200);
+    const created = await call(stack.gateway.url, 'POST', '/v1/broadcasts', broadcastBody([0, 1, 2].map((i) => ({ to: employee(i) }))));
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const id = created.json.id as string;
+
+    await page.goto(`${stack.gateway.url}/dashboard#token=${ADMIN}`);
+    const row = page.locator(`#broadcasts tr[data-broadcast="${id}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.locator('td.state').textContent()).toBe('running');
+    expect(await row.locator('td.done').textContent()).toBe('0 / 3');
+    expect(await row.locator('.bar > span').evaluate((e) => (e as unknown as { style: { width: string } }).style.width)).toBe('0%');
+    expect(await row.textContent()).toContain('acme');
+
+    expect((await adminCall(`/admin/numbers/${NUMBER}/resume`)).status).toBe(200);
+    // The panel follows on its own refresh: every recipient sent, a full bar, the broadcast completed.
+    await expect.poll(() => row.locator('td.done').textContent(), { timeout: 20_000 }).toBe('3 / 3');
+    await expect.poll(() => row.locator('td.state').textContent(), { timeout: 10_000 }).toBe('completed');
+    expect(await row.locator('.bar > span').evaluate((e) => (e as unknown as { style: { width: string } }).style.width)).toBe('100%');
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
