@@ -159,6 +159,8 @@ describe('OpenAPI document', () => {
     await check('GET', '/admin/failures', { headers: admin });
     await check('GET', '/admin/messages?state=failed&limit=5', { headers: admin });
     await check('GET', '/admin/messages?state=bogus', { headers: admin });
+    await check('GET', '/admin/broadcasts?limit=5', { headers: admin });
+    await check('GET', '/admin/broadcasts?cursor=nope', { headers: admin });
     await check('POST', '/admin/messages/sg_unknown/requeue', { headers: admin });
     await check('GET', '/admin/tenants/acme/webhooks/dead', { headers: admin });
     await check('POST', '/admin/tenants/acme/webhooks/dead/replay', { headers: admin });
