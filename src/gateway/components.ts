@@ -3,31 +3,22 @@
  * storage, the WASM core, the policy engine (replaying its state into the core), webhooks
  * (outbox and sender), the Meta event consumer, and the upstream pool. No HTTP here.
  *
- * The one place that picks the backend of every durable seam: embedded (SQLite files under
- * `storage.path`) or Redis (one connection shared by the message store, the policy state and the
- * webhooks; a fleet of processes on it).
+ * Which backend each durable seam has (embedded SQLite or Redis) is decided in backend.ts.
  */
-import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Config, TenantConfig } from '../config/schema.js';
 import { loadCore, type Core } from '../core/index.js';
 import type { NumberInfo } from '../dispatch/types.js';
-import { createPolicyEngine, openPolicyStore, POLICY_DB_FILE, policyConsumerHooks, type PolicyEngine } from '../policy/index.js';
-import { newMemberId } from '../fleet/member.js';
-import { openStore } from '../store/index.js';
+import { policyConsumerHooks, type PolicyEngine } from '../policy/index.js';
 import { isFleetPolicy } from '../policy/shared-engine.js';
-import { RedisStore } from '../store/redis/redis-store.js';
 import type { Store } from '../store/types.js';
 import { createUndiciUpstream, type UndiciUpstream } from '../upstream/undici-upstream.js';
-import { compileOptOutWords, DEFAULT_OPT_OUT_SET, MetaEventConsumer, openEmbeddedWebhooks, type Webhooks } from '../webhooks/index.js';
-import { openRedisWebhooks } from '../webhooks/redis.js';
+import { compileOptOutWords, DEFAULT_OPT_OUT_SET, MetaEventConsumer, type Webhooks } from '../webhooks/index.js';
 import { AccountSignals } from './account-signals.js';
+import { openBackend } from './backend.js';
 import { TenantCatalog } from './catalog/catalog.js';
-import { RedisCatalogBackend } from './catalog/redis-backend.js';
 import { TenantRuntime } from './catalog/runtime.js';
-import { SqliteCatalogBackend } from './catalog/sqlite-backend.js';
 import { TemplateCategories } from './template-categories.js';
-import { openFleetPolicy } from './fleet-policy.js';
 import { TenantRegistry } from './tenants.js';
 
 export interface Components {
@@ -60,28 +51,29 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
   const numbers = new Map<string, NumberInfo>();
   const runtime = new TenantRuntime(tenants, numbers);
 
-  // In a fleet each process is a member with its own id (leases, notices, webhook delivery).
-  const memberId = config.storage.kind === 'redis' ? newMemberId() : null;
-  const store = await openStore(config.storage, clock, onError, memberId ?? undefined);
+  // Every durable seam's backend (embedded SQLite or Redis) is picked in backend.ts.
+  const backend = await openBackend(config, clock, onError);
+  const { store, memberId } = backend;
   // The tenants run from the catalog in the store (the config file seeds it): everything below
   // starts from its current tenants and follows its changes.
   const catalog = await TenantCatalog.open({
-    backend: store instanceof RedisStore ? new RedisCatalogBackend(store, memberId!) : new SqliteCatalogBackend(config.storage.kind === 'embedded' ? config.storage.path : ''),
-    runtime, clock, seed: config.tenants,
-    pollMs: store instanceof RedisStore ? 2000 : 0,
+    backend: backend.catalog.backend, runtime, clock, seed: config.tenants, pollMs: backend.catalog.pollMs,
     ...(onError !== undefined ? { onError } : {}),
   }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
-  if (store instanceof RedisStore) runtime.onNumberMoved((id) => store.forgetNumber(id));
+  if (backend.numberMoved !== undefined) runtime.onNumberMoved((id) => backend.numberMoved!(id));
   /** The config with the catalog's tenants, for what is built from tenants at boot (the policies). */
   const running: Readonly<Config> = { ...config, tenants: [...tenants.tenants()] };
   // Each tenant its share of the unique/repeat member tables (default: an equal split), so one
   // tenant filling them cannot refuse another's sends.
   const core = await loadCore({ ...config.core, scopeShare: config.core.scopeShare ?? 1 / Math.max(1, running.tenants.length) });
   const delivery = config.webhookDelivery;
-  const webhookOptions = {
+  // Built before any dispatch: the core never moves time backwards, and the replay of the last
+  // 24 h of tier charges and open windows must be its first calls.
+  const policy = await backend.policy(core, running);
+  const webhooks = await backend.webhooks({
     clock,
     endpoint: (id: string) => tenants.tenant(id)?.webhook,
     sender: {
@@ -91,26 +83,8 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
       breaker: { failureThreshold: delivery.breakerFailures, coolDownMs: delivery.breakerCoolDownMs },
     },
     ...(onError !== undefined ? { onError } : {}),
-  };
-  let policy: PolicyEngine;
-  let webhooks: Webhooks;
-  if (store instanceof RedisStore) {
-    const storage = config.storage as Extract<Config['storage'], { kind: 'redis' }>;
-    // Built before any dispatch, like the embedded engine: the core never moves time backwards.
-    policy = await openFleetPolicy({ config: running, core, clock, store, ...(onError !== undefined ? { onError } : {}) });
-    webhooks = await openRedisWebhooks({
-      ...webhookOptions, client: store.client, keys: store.keys, ownerId: memberId!,
-      ...(storage.durability !== undefined ? { durability: storage.durability } : {}),
-      ...(storage.leaseTtlMs !== undefined ? { leaseTtlMs: storage.leaseTtlMs } : {}),
-    });
-  } else {
-    const dataDir = config.storage.kind === 'embedded' ? config.storage.path : '';
-    // Built before any dispatch: the core never moves time backwards, and the replay of the last
-    // 24 h of tier charges and open windows must be its first calls.
-    policy = createPolicyEngine({ config: running, core, clock, store: openPolicyStore(join(dataDir, POLICY_DB_FILE), { onError }) });
-    webhooks = await openEmbeddedWebhooks({ ...webhookOptions, storagePath: dataDir });
-  }
-  const engine = policy; // a const for the closures below (`policy` is assigned in either branch)
+  });
+  const engine = policy;
   const templates = new TemplateCategories({ tenants, baseUrl: config.upstream.baseUrl, version: config.upstream.version, timeoutMs: config.upstream.timeoutMs });
   const signals = new AccountSignals({
     tenants, store, clock, templates,
