@@ -1,7 +1,7 @@
 /**
  * Ingress of this build against an earlier build of sendgate, side by side in one run: the same
- * send route load (autocannon, template-free text bodies, one number paced at 1 msg/s so the
- * dispatcher stays idle) on two gateways, rounds alternating so the machine's drift hits both.
+ * send route load (autocannon, text bodies to 100,000 recipients in turn, one number paced at
+ * 1 msg/s so the dispatcher stays idle) on two gateways, rounds alternating so the machine's drift hits both.
  * Answers "is ingress lower than before?" with a ratio, not an absolute.
  *
  * Usage: build the earlier commit elsewhere (git worktree add --detach DIR REV; cp -al node_modules;
@@ -27,16 +27,20 @@ const rounds = Number(values.rounds);
 
 const API_KEY = 'bench-key-123456';
 const NUMBER = '1001';
-const body = JSON.stringify({ messaging_product: 'whatsapp', recipient_type: 'individual', to: '+16505551234', type: 'text', text: { body: 'hello from the ingress benchmark' } });
+/** Recipients in turn: one recipient for every request would only measure its pair-rate parking. */
+const RECIPIENTS = 100_000;
+let sent = 0;
+const bodyFor = (i: number): string => JSON.stringify({ messaging_product: 'whatsapp', recipient_type: 'individual', to: `+1650${String(1_000_000 + (i % RECIPIENTS)).slice(1)}`, type: 'text', text: { body: 'hello from the ingress benchmark' } });
 const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', 'x-sendgate-deadline': '2592000' };
 
 interface Round { rps: number; p50: number; p99: number; cpuUsPerReq: number; non2xx: number }
 
 async function load(target: Child): Promise<Round> {
   const url = `${target.url}/v23.0/${NUMBER}/messages`;
-  await autocannon({ url, method: 'POST', headers, body, connections, pipelining, duration: 1 }); // warm-up
+  const requests: autocannon.Request[] = [{ setupRequest: (req) => ({ ...req, body: bodyFor(sent++) }) }];
+  await autocannon({ url, method: 'POST', headers, requests, connections, pipelining, duration: 1 }); // warm-up
   const cpuBeforeMs = cpuMs(target.process.pid);
-  const r = await autocannon({ url, method: 'POST', headers, body, connections, pipelining, duration: seconds });
+  const r = await autocannon({ url, method: 'POST', headers, requests, connections, pipelining, duration: seconds });
   const cpuUsPerReq = ((cpuMs(target.process.pid) - cpuBeforeMs) * 1000) / Math.max(1, r.requests.total);
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpuUsPerReq, non2xx: r.non2xx };
 }
