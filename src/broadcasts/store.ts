@@ -9,10 +9,10 @@
  * cursor is committed here, so a crash between the two re-admits the chunk as duplicates: nothing
  * is stored or sent twice.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { migrate, type Migration } from '../store/embedded/migrations.js';
+import type { Migration } from '../store/embedded/migrations.js';
+import { openSqliteFile } from '../store/sqlite-file.js';
 import {
   RecipientStatus, STATUS_NAMES, type BroadcastPlan, type BroadcastRecord, type BroadcastState, type RecipientStatusName, type StoredRecipient,
 } from './types.js';
@@ -125,18 +125,9 @@ export class BroadcastStore {
   private readonly sql;
 
   constructor(dir: string) {
-    mkdirSync(dir, { recursive: true });
-    this.db = new Database(join(dir, BROADCAST_DB_FILE));
-    try {
-      this.db.pragma('journal_mode = WAL');
-      // NORMAL for progress (chunks, ends): WAL commits survive kill -9, and a chunk lost to a power
-      // cut is admitted again as duplicates. What a 2xx promises (create, cancel) commits FULL (durable()).
-      this.db.pragma('synchronous = NORMAL');
-      migrate(this.db, MIGRATIONS);
-    } catch (err) {
-      this.db.close();
-      throw err;
-    }
+    // NORMAL for progress (chunks, ends): WAL commits survive kill -9, and a chunk lost to a power
+    // cut is admitted again as duplicates. What a 2xx promises (create, cancel) commits FULL (durable()).
+    this.db = openSqliteFile(join(dir, BROADCAST_DB_FILE), { migrations: MIGRATIONS, synchronous: 'NORMAL' });
     this.reader = new Database(join(dir, BROADCAST_DB_FILE), { readonly: true });
     const db = this.db;
     this.sql = {

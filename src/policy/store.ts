@@ -15,10 +15,9 @@
  *   event-loop turn, and no `PRAGMA synchronous` switch around it (~10 µs each way): the policy
  *   store's background writes were 2.7 % of the gateway's CPU under bench/macro/policy.ts.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { migrate, type Migration } from '../store/embedded/migrations.js';
+import type { Migration } from '../store/embedded/migrations.js';
+import { openSqliteFile } from '../store/sqlite-file.js';
 import { OptOutFilter } from './opt-out-filter.js';
 import { RecencyMap } from './recency-map.js';
 import type { ConsentRecord, ConsentStatus } from './types.js';
@@ -116,21 +115,14 @@ export function openPolicyStore(dbFile: string, options: PolicyStoreOptions = {}
   const writeBehindMs = options.writeBehindMs ?? DEFAULT_WRITE_BEHIND_MS;
   if (!(writeBehindMs >= 0) || !Number.isFinite(writeBehindMs)) throw new RangeError(`writeBehindMs must be >= 0 (got ${writeBehindMs})`);
   const memory = dbFile === ':memory:';
-  if (!memory) mkdirSync(dirname(dbFile), { recursive: true });
-  const db = new Database(dbFile);
+  const db = openSqliteFile(dbFile, { migrations: POLICY_MIGRATIONS });
   let stateDb: Database.Database | undefined;
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
-    migrate(db, POLICY_MIGRATIONS);
     // A second connection to ':memory:' would be a second, empty database; there is no disk to sync anyway.
-    stateDb = memory ? db : new Database(dbFile);
-    if (!memory) {
-      stateDb.pragma('busy_timeout = 5000');
-      stateDb.pragma('synchronous = NORMAL');
-    }
-    return new SqlitePolicyStore(db, stateDb, writeBehindMs, options.onError ?? (() => {}));
+    const state = memory ? db : new Database(dbFile, { timeout: 5000 });
+    stateDb = state;
+    if (!memory) state.pragma('synchronous = NORMAL');
+    return new SqlitePolicyStore(db, state, writeBehindMs, options.onError ?? (() => {}));
   } catch (error) {
     if (stateDb !== undefined && stateDb !== db) stateDb.close();
     db.close();

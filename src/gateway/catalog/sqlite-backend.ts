@@ -3,10 +3,9 @@
  * file (admin changes are rare; writes are synchronous on the main thread, WAL + synchronous=FULL,
  * so an answered change survives a crash of the machine).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { migrate } from '../../store/embedded/migrations.js';
+import type Database from 'better-sqlite3';
+import { openSqliteFile } from '../../store/sqlite-file.js';
 import type { CatalogBackend } from './backend.js';
 import { CATALOG_TABLES, type CatalogOp, type CatalogRows, type CatalogTable } from './model.js';
 
@@ -26,16 +25,7 @@ export class SqliteCatalogBackend implements CatalogBackend {
   private readonly stmts;
 
   constructor(storageDir: string) {
-    mkdirSync(storageDir, { recursive: true });
-    this.db = new Database(join(storageDir, TENANTS_DB_FILE), { timeout: 5000 });
-    try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      migrate(this.db, MIGRATIONS);
-    } catch (error) {
-      this.db.close();
-      throw error;
-    }
+    this.db = openSqliteFile(join(storageDir, TENANTS_DB_FILE), { migrations: MIGRATIONS });
     this.stmts = {
       all: this.db.prepare<[], { tbl: string; field: string; value: string }>('SELECT tbl, field, value FROM catalog'),
       version: this.db.prepare<[], { version: number }>('SELECT version FROM catalog_version WHERE id = 1'),

@@ -1,10 +1,10 @@
 /**
  * Opens the SQLite file of the embedded store with the settings its durability rests on.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { migrate } from './migrations.js';
+import type Database from 'better-sqlite3';
+import { openSqliteFile } from '../sqlite-file.js';
+import { MIGRATIONS } from './migrations.js';
 
 export const DB_FILE = 'sendgate.db';
 
@@ -19,28 +19,15 @@ export interface DatabaseOptions {
   exclusive: boolean;
 }
 
-/** Opens (creating the directory and file if needed) and migrates `<dir>/sendgate.db`. */
+/** Opens (creating the directory and file if needed) and migrates `<dir>/sendgate.db` (FULL: src/store/sqlite-file.ts). */
 export function openDatabase(dir: string, options: DatabaseOptions): Database.Database {
-  mkdirSync(dir, { recursive: true });
   const file = join(dir, DB_FILE);
-  const db = new Database(file, { timeout: options.busyTimeoutMs });
   try {
-    // EXCLUSIVE before the first WAL access keeps the WAL index in process memory (no -shm file).
-    if (options.exclusive) db.pragma('locking_mode = EXCLUSIVE');
-    // WAL: readers never block the writer, and a commit is one append + one fsync.
-    db.pragma('journal_mode = WAL');
-    // FULL: the WAL is fsynced at every commit, so a resolved write survives a crash of the
-    // process and of the machine (NORMAL would only survive the process).
-    db.pragma('synchronous = FULL');
-    migrate(db);
-    // In EXCLUSIVE mode the first write transaction takes the lock for good: take it now.
-    if (options.exclusive) db.exec('BEGIN IMMEDIATE; COMMIT');
+    return openSqliteFile(file, { migrations: MIGRATIONS, busyTimeoutMs: options.busyTimeoutMs, exclusive: options.exclusive });
   } catch (error) {
-    db.close();
     if ((error as { code?: unknown }).code === 'SQLITE_BUSY') {
       throw new Error(`embedded store: ${file} is in use by another process (one gateway per storage.path)`, { cause: error });
     }
     throw error;
   }
-  return db;
 }
