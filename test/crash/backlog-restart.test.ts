@@ -127,8 +127,9 @@ describe('restart with a backlog of 200,000 messages', () => {
     await again.stop();
     children.splice(children.indexOf(again), 1);
 
-    // Loading 200,000 records would take hundreds of MiB; a window per number takes a few.
-    expect(rss - emptyRss).toBeLessThan(64);
+    // Loading 200,000 records would take hundreds of MiB (~1.6 KiB each); a window per number takes
+    // a few. The bound leaves room for the allocator and GC timing of a busy machine (71 MiB seen once).
+    expect(rss - emptyRss).toBeLessThan(128);
 
     // Per number, what was sent is a prefix of its queue in arrival order: nothing behind a
     // message still waiting was sent, across the kill and the restart.

@@ -77,14 +77,14 @@ describe('SqliteOutbox', () => {
     db.close();
   });
 
-  it('rejects every write of a batch that could not commit', async () => {
+  it('rejects a write refused on its own, alone: the rest of its batch commits (the store\'s group commit)', async () => {
     const { db, outbox } = open();
     await outbox.append(entry(1));
     const results = Promise.allSettled([outbox.append(entry(2)), outbox.settle('t1', 1, { kind: 'delivered' }), outbox.append(entry(3))]);
-    // The batch's transaction fails midway: nothing of it may stay, and every caller hears it.
+    // One write of the batch is refused (a constraint): it alone fails, and its caller hears it.
     db.exec('CREATE TRIGGER refuse_e3 BEFORE INSERT ON tenant_outbox WHEN NEW.event_id = \'e3\' BEGIN SELECT RAISE(ABORT, \'refused\'); END');
-    expect((await results).map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
-    expect((await outbox.pending('t1', 0, 10)).map((e) => e.eventId)).toEqual(['e1']);
+    expect((await results).map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect((await outbox.pending('t1', 0, 10)).map((e) => e.eventId)).toEqual(['e2']);
     db.close();
   });
 });

@@ -13,7 +13,7 @@ import type { ControlEntry, Departure, EnqueueOutcome, MessageRecord, NewMessage
 import { ControlStatements } from './control-statements.js';
 import { EndedStatements } from './ended-statements.js';
 import { openDatabase } from './database.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit } from '../group-commit.js';
 import { Statements } from './statements.js';
 
 /**

@@ -1,8 +1,8 @@
 /**
  * Embedded outbox in `<storage.path>/webhooks.db` (see ../db.ts for WAL + synchronous=FULL).
  *
- * Group commit: appends queue up and are applied in one transaction on the next turn of the event
- * loop, so a burst of N enqueues costs one fsync (~0.3 ms idle, several ms under load on this
+ * Group commit (src/store/group-commit.ts, the store's own batching writer): appends queue up and
+ * are applied in one transaction on the next turn of the event loop, so a burst of N enqueues costs one fsync (~0.3 ms idle, several ms under load on this
  * machine), not N. Settles (delivered / retry / dead) are less urgent: losing one in a crash only
  * means one redelivery, so they wait up to `settleFlushMs` for a shared commit (or ride along with
  * the next append). One fsync per delivered event capped delivery at ~550 events/s; batched,
@@ -10,6 +10,7 @@
  * transaction committed.
  * Delivered rows are deleted to keep the table (and the pending index scan) small.
  */
+import { GroupCommit } from '../../store/group-commit.js';
 import type { WebhooksDb } from '../db.js';
 import { OUTBOX_DEAD, OUTBOX_FORMAT_META, OUTBOX_FORMAT_SENDGATE, OUTBOX_PENDING } from '../migrations.js';
 import type { DeadEntry, NewOutboxEntry, Outbox, OutboxEntry, OutboxFormat, SettleOutcome } from './types.js';
@@ -26,8 +27,6 @@ interface Row {
   next_attempt_at_ms: number;
 }
 
-type Write = { run: () => unknown; resolve: (value: never) => void; reject: (err: unknown) => void };
-
 const STATE_PENDING = OUTBOX_PENDING;
 const STATE_DEAD = OUTBOX_DEAD;
 
@@ -37,16 +36,14 @@ export interface SqliteOutboxOptions {
 }
 
 export class SqliteOutbox implements Outbox {
-  private queue: Write[] = [];
-  private settles: Write[] = [];
-  private flushScheduled = false;
-  private settleTimer: NodeJS.Timeout | undefined;
+  private readonly writes: GroupCommit;
   private closed = false;
   private readonly settleFlushMs: number;
   private readonly stmts;
 
-  constructor(private readonly db: WebhooksDb, options: SqliteOutboxOptions = {}) {
+  constructor(db: WebhooksDb, options: SqliteOutboxOptions = {}) {
     this.settleFlushMs = options.settleFlushMs ?? 50;
+    this.writes = new GroupCommit(db, { maxBatch: 10_000, onBatch: () => {} });
     // Tables: ../migrations.ts, applied by openWebhooksDb.
     this.stmts = {
       insert: db.prepare(`INSERT INTO tenant_outbox (event_id, tenant_id, order_key, body, format, created_at_ms, next_attempt_at_ms)
@@ -71,7 +68,7 @@ export class SqliteOutbox implements Outbox {
   }
 
   append(entry: NewOutboxEntry): Promise<OutboxEntry | null> {
-    return this.write(() => {
+    return this.write(false, () => {
       const seq = this.stmts.insert.get({
         eventId: entry.eventId, tenantId: entry.tenantId, orderKey: entry.orderKey, body: entry.body,
         format: formatCode(entry.format), createdAtMs: entry.createdAtMs,
@@ -97,19 +94,15 @@ export class SqliteOutbox implements Outbox {
   /** Seqs are global here: the tenant is not needed to find the row. */
   settle(_tenantId: string, seq: number, outcome: SettleOutcome): Promise<void> {
     if (this.closed) return Promise.reject(new Error('outbox closed'));
-    return new Promise<void>((resolve, reject) => {
-      const run = (): void => {
-        if (outcome.kind === 'delivered') this.stmts.remove.run(seq);
-        else if (outcome.kind === 'retry') this.stmts.retry.run(outcome.attempts, outcome.nextAttemptAtMs, outcome.lastError, seq);
-        else this.stmts.dead.run(outcome.attempts, outcome.lastError, seq);
-      };
-      this.settles.push({ run, resolve: resolve as (value: never) => void, reject });
-      if (this.settleTimer === undefined) this.settleTimer = setTimeout(() => this.flush(), this.settleFlushMs);
-    });
+    return this.writes.submitWithin(() => {
+      if (outcome.kind === 'delivered') this.stmts.remove.run(seq);
+      else if (outcome.kind === 'retry') this.stmts.retry.run(outcome.attempts, outcome.nextAttemptAtMs, outcome.lastError, seq);
+      else this.stmts.dead.run(outcome.attempts, outcome.lastError, seq);
+    }, this.settleFlushMs);
   }
 
   requeueDead(tenantId: string, nowMs: number): Promise<OutboxEntry[]> {
-    return this.write(() => {
+    return this.write(true, () => {
       const dead = this.stmts.deadOf.all(tenantId) as Row[];
       return dead.map((r): OutboxEntry => {
         this.stmts.remove.run(r.seq);
@@ -125,42 +118,14 @@ export class SqliteOutbox implements Outbox {
   }
 
   async close(): Promise<void> {
-    this.flush();
+    this.writes.flush();
     this.closed = true;
   }
 
-  private write<T>(run: () => T): Promise<T> {
+  /** `atomic`: several statements that stand or fall together. */
+  private write<T>(atomic: boolean, run: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error('outbox closed'));
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (value: never) => void, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.settleTimer !== undefined) {
-      clearTimeout(this.settleTimer);
-      this.settleTimer = undefined;
-    }
-    if (this.queue.length === 0 && this.settles.length === 0) return;
-    const batch = this.settles.length === 0 ? this.queue : this.queue.concat(this.settles);
-    this.queue = [];
-    this.settles = [];
-    const results: unknown[] = new Array(batch.length);
-    try {
-      this.db.transaction(() => {
-        for (let i = 0; i < batch.length; i++) results[i] = batch[i]!.run();
-      })();
-    } catch (err) {
-      // The whole batch rolled back: every caller learns its write is not durable.
-      for (const w of batch) w.reject(err);
-      return;
-    }
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i] as never);
+    return this.writes.submit(run, atomic);
   }
 }
 

@@ -3,12 +3,17 @@
  * of the WAL (synchronous=FULL makes the commit itself the durability point). Each caller's promise
  * settles only after the commit that contains its write.
  *
+ * The one batching writer of every SQLite file that commits at ingress or delivery speed: the
+ * message store (in its worker thread) and the tenant-webhook outbox. A write that can wait
+ * (`submitWithin`, e.g. an outbox settle) rides along with the next batch or commits after at most
+ * that long.
+ *
  * Inside the batch every write runs under its own savepoint, so a write that fails on its own
  * (a constraint, a bug in one record) is rolled back and rejected alone. A failure of the storage
  * itself (I/O, disk full, lock timeout, the COMMIT) rolls the whole batch back and rejects all of it.
  */
 import type Database from 'better-sqlite3';
-import { storageUnavailable } from '../errors.js';
+import { storageUnavailable } from './errors.js';
 
 interface PendingWrite {
   work: () => unknown;
@@ -39,6 +44,8 @@ function isWriteLocal(error: unknown): boolean {
 export class GroupCommit {
   private pending: PendingWrite[] = [];
   private scheduled = false;
+  /** A flush armed by `submitWithin` (cleared by any flush). */
+  private lazyTimer: NodeJS.Timeout | undefined;
   /** Transactions committed so far (one per flushed batch); lets tests and benchmarks see batching. */
   commits = 0;
   private readonly runBatch: (batch: PendingWrite[]) => Outcome[];
@@ -85,8 +92,24 @@ export class GroupCommit {
     });
   }
 
+  /**
+   * Like `submit`, for a write that may wait: it commits with the next batch, or after at most
+   * `withinMs` when nothing else comes. Still resolves only once its batch is durable.
+   */
+  submitWithin<T>(work: () => T, withinMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, atomic: false, resolve: resolve as (value: unknown) => void, reject });
+      if (this.pending.length >= this.options.maxBatch) this.flush();
+      else if (this.lazyTimer === undefined && !this.scheduled) this.lazyTimer = setTimeout(() => this.flush(), withinMs);
+    });
+  }
+
   /** Commits everything pending now (close() calls it; the scheduled flush finds nothing). */
   flush(): void {
+    if (this.lazyTimer !== undefined) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+    }
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
