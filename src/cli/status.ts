@@ -8,30 +8,17 @@ import { Command } from 'commander';
 import { adminTarget, call, printJson, withAdmin } from './gateway-client.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { renderTable } from './table.js';
-
-/** One row of GET /admin/numbers (DESIGN.md, "Operating it"). */
-export interface NumberState {
-  phone_number_id: string;
-  tenant: string;
-  mps: number;
-  burst: number;
-  effective_mps: number;
-  queue_depth: number;
-  oldest_queued_age_sec: number | null;
-  in_flight: number;
-  paused: null | { by: string; code?: number; until?: string | number };
-  owner?: string | null;
-}
+import type { NumberView } from '../gateway/number-views.js'; // one row of GET /admin/numbers
 
 const num = (v: number | null | undefined, digits = 0): string => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
 
-function pausedText(p: NumberState['paused']): string {
-  if (p === null || p === undefined) return '-';
-  return [p.by, p.code !== undefined ? `(${p.code})` : '', p.until !== undefined ? `until ${typeof p.until === 'number' ? new Date(p.until).toISOString() : p.until}` : '']
+function pausedText(p: NumberView['paused']): string {
+  if (p === null) return '-';
+  return [p.by, p.code !== undefined ? `(${p.code})` : '', p.until !== undefined ? `until ${p.until}` : '']
     .filter((s) => s !== '').join(' ');
 }
 
-export function numbersTable(rows: readonly NumberState[]): string {
+export function numbersTable(rows: readonly NumberView[]): string {
   const fleet = rows.some((r) => r.owner !== undefined);
   const header = ['NUMBER', 'TENANT', 'MPS', 'BURST', 'EFFECTIVE', 'QUEUED', 'OLDEST(s)', 'IN FLIGHT', 'PAUSED', ...(fleet ? ['OWNER'] : [])];
   const body = rows.map((r) => [
@@ -50,7 +37,7 @@ export function statusCommand(): Command {
       const rows = Array.isArray(answer) ? answer : (answer as { data?: unknown } | undefined)?.data;
       if (!Array.isArray(rows)) throw new CliError('GET /admin/numbers: unexpected answer (expected a list of numbers)', EXIT.failure);
       if (opts.json === true) return printJson(rows);
-      process.stdout.write(rows.length === 0 ? 'no numbers\n' : numbersTable(rows as NumberState[]));
+      process.stdout.write(rows.length === 0 ? 'no numbers\n' : numbersTable(rows as NumberView[]));
     });
 }
 

@@ -9,8 +9,8 @@ import type { DispatchState } from './state.js';
 
 /**
  * A `sending` commit leaves at most this long before its request: run-loop's look-ahead (250 ms)
- * plus an event-loop stall of the process that made it (a busy machine: 500 ms was seen exceeded
- * in the handover test). Holding a few recipients a little longer after a change of hands costs
+ * plus an event-loop stall of the process that made it. With 500 ms the handover test once saw a
+ * 131056 under CI load. Holding a few recipients a little longer after a change of hands costs
  * nothing else.
  */
 const COMMIT_TO_DEPARTURE_MS = 1000;

@@ -32,8 +32,8 @@ export function checkQueueCaps(
       `Phone number id ${number.phoneNumberId} has ${onNumber} messages waiting (cap ${limits.maxQueuedPerNumber}); nothing was stored, retry later`,
       excess / number.mps);
   }
-  const totals = totalsOf.get(dispatch) ?? new Map<string, TenantTotal>();
-  totalsOf.set(dispatch, totals);
+  let totals = totalsOf.get(dispatch);
+  if (totals === undefined) totalsOf.set(dispatch, totals = new Map<string, TenantTotal>());
   let t = totals.get(tenant.id);
   if (t === undefined || nowMs - t.atMs >= TENANT_SUM_MS || nowMs < t.atMs) {
     t = { total: 0, mps: 0, atMs: nowMs };

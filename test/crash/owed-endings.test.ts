@@ -12,6 +12,7 @@ import { CLI, freePort, spawnServer, tempJson, type Child } from '../../bench/ma
 import { systemClock } from '../../src/clock.js';
 import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { until } from '../support/until.js';
 import { TenantReceiver } from '../support/tenant-receiver.js';
 import { message } from '../store/conformance.js';
 
@@ -26,14 +27,6 @@ afterAll(async () => {
   await receiver.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('tenant events of final states across a crash', () => {
   it('pays at boot what a crash left owed: the tenant hears the message expired', async () => {
@@ -58,7 +51,7 @@ describe('tenant events of final states across a crash', () => {
       }],
     });
     gateway = await spawnServer([CLI, 'serve', '--config', config], `http://127.0.0.1:${port}`, '/readyz');
-    await until('the owed event at the tenant', () => receiver.delivered().length >= 1);
+    await until('the owed event at the tenant', () => receiver.delivered().length >= 1, 15_000);
     const [event] = receiver.delivered();
     expect(event!.signatureValid).toBe(true);
     expect(event!.eventId).toBe(`evt_final_${expired.id}`);

@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, freePort, spawnServer, tempJson, type Child } from '../../bench/macro/processes.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { until } from '../support/until.js';
 
 const API_KEY = 'key-pair-restart-1';
 const NUMBER = '4101';
@@ -54,21 +55,13 @@ async function send(url: string, text: string): Promise<number> {
 
 const pair = () => sim?.stats().pairs[NUMBER]?.[RECIPIENT];
 
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('pair rate across kill -9', () => {
   it('holds a recipient the number sent to just before the crash for the rest of its pair interval', async () => {
     sim = await startSimulator({ limits: { pairIntervalMs: SIM_PAIR_WINDOW_MS, mps: 1000, burst: 1000 }, numbers: [{ phoneNumberId: NUMBER, accessToken: `EAAG-${NUMBER}` }] });
     const port = await freePort();
     gateway = await startGateway(port, sim.url);
     expect(await send(gateway.url, 'first')).toBe(202);
-    await until('the first message at the simulator', () => (pair()?.accepted ?? 0) === 1);
+    await until('the first message at the simulator', () => (pair()?.accepted ?? 0) === 1, 15_000);
     const firstAtMs = Date.now();
     // Give the `sent` commit a moment to land, then crash.
     await new Promise((r) => setTimeout(r, 200));
@@ -79,7 +72,7 @@ describe('pair rate across kill -9', () => {
     const restartedAfterMs = Date.now() - firstAtMs;
     expect(restartedAfterMs).toBeLessThan(PAIR_INTERVAL_SEC * 1000 - 2000); // else the test proves nothing
     expect(await send(gateway.url, 'second')).toBe(202);
-    await until('the second message at the simulator', () => (pair()?.accepted ?? 0) + (pair()?.refused ?? 0) >= 2);
+    await until('the second message at the simulator', () => (pair()?.accepted ?? 0) + (pair()?.refused ?? 0) >= 2, 15_000);
     const secondAtMs = Date.now();
 
     expect(pair()).toMatchObject({ accepted: 2, refused: 0, maxInWindow: 1 });

@@ -104,14 +104,7 @@ export async function makeRig(options: RigOptions): Promise<Rig> {
   };
 }
 
-/** Polls until `check` returns true or the time is up (then throws with `what`). */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const endMs = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > endMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from '../support/until.js';
 
 export async function states(store: Store, records: MessageRecord[]): Promise<MessageRecord[]> {
   const out: MessageRecord[] = [];

@@ -169,10 +169,4 @@ export async function messageState(url: string, id: string): Promise<string | nu
   return ((await res.body.json()) as { state?: string; status?: string }).state ?? null;
 }
 
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { until } from './until.js';
