@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  * pacing test (the full rate with only 50 ms of jitter tolerance, which a neighbour's burst of CPU
  * on these 2 cores can exceed: it refused one message in 2 of 8 CI runs while sharing the machine).
  */
-const ALONE = ['test/fleet/**/*.test.ts', 'test/dispatch/pacing.test.ts'];
+const ALONE = ['test/fleet/**/*.test.ts', 'test/dispatch/pacing.test.ts', 'test/dispatch/late-arrival.test.ts'];
 
 export default defineConfig({
   test: {

@@ -12,6 +12,7 @@ import { CoreKey } from '../core/keyhash.js';
 import type { MessageRecord, RecordedError } from '../store/types.js';
 import { Fifo } from './deque.js';
 import { PRIOR_LATENCY_MS } from './capacity.js';
+import { ArrivalAnchor } from './arrival-anchor.js';
 import { LATENCY_HALF_LIFE_MS, LatencyHistogram } from './latency.js';
 import { RateControl } from './rate-control.js';
 import type { PauseReason } from './control-state.js';
@@ -128,6 +129,8 @@ export class Lane {
   pacedMps = 0;
   /** This number's upstream answer times lately: sizes its in-flight bound (its first sample starts the clock). */
   readonly latency = new LatencyHistogram(LATENCY_HALF_LIFE_MS, PRIOR_LATENCY_MS, 0);
+  /** Where the upstream's bucket may have started this busy period (arrival-anchor.ts). */
+  readonly anchor = new ArrivalAnchor();
   /** Slots the lane may hold, as last sized by the run loop (capacity.ts). */
   inFlightLimit = 0;
 

@@ -102,6 +102,16 @@ export function rescaleDebt(pacer: Pacer, key: CoreKey, fromMps: number, toMps: 
 }
 
 /**
+ * Moves the bucket's TAT `lateMs` later (arrival-anchor.ts): one take at the rate whose interval is
+ * `lateMs`, in a bucket large enough that it conforms. From an idle bucket (TAT in the past) it
+ * starts from now, the safe side.
+ */
+export function pushBack(pacer: Pacer, key: CoreKey, lateMs: number, nowMs: number): void {
+  const debtMs = Math.max(0, pacer.checkKey(key, 1, 1, nowMs)); // with a bucket of 1, the wait is TAT − now
+  pacer.takeKey(key, 1000 / lateMs, Math.ceil(debtMs / lateMs) + 2, nowMs);
+}
+
+/**
  * The bucket at a learned (lower) rate: a number whose real throughput is below its configured
  * mps has a proportionally smaller bucket at the upstream too, so a full configured burst after an
  * idle spell would be refused.

@@ -153,15 +153,19 @@ function run(s: DispatchState, lane: Lane): void {
       s.unreserve(lane);
       continue;
     }
+    // With a bucket of 1 the wait is TAT − now: 0 when the bucket is full (the number was idle).
+    const idle = pacer.checkKey(lane.pacerKey, rateMps, 1, nowMs) <= 0;
     pacerWaitMs = departureWaitMs(pacer, lane, rateMps, burst, warmup, nowMs);
     if (pacerWaitMs > 0) {
       wakeLaneAt(s, lane, nowMs + pacerWaitMs);
       break;
     }
+    if (idle) lane.anchor.restart();
+    const slotMs = lane.anchor.slotOf(nowMs + pacer.checkKey(lane.pacerKey, rateMps, 1, nowMs), 1000 / rateMps);
     if (pair !== undefined) takePair(pacer, lane, job, pair, nowMs);
     lane.prepared.shift();
     dropPairAhead(lane, job);
-    request(s, lane, job, info).catch((err: unknown) => s.deps.log.error({ err: (err as Error).message }, 'dispatch request failed'));
+    request(s, lane, job, info, slotMs).catch((err: unknown) => s.deps.log.error({ err: (err as Error).message }, 'dispatch request failed'));
   }
   // Committed messages already wait longer than the lookahead window: commit no more for now.
   if (pacerWaitMs > PREPARE_AHEAD_MS) return;

@@ -60,6 +60,19 @@ export function buildSimApp({ engine, maxBodyBytes, tls, media }: AppOptions): F
 
   // Non-async handler: reply.send directly, no promise per request on the hot path.
   const handleSend = (req: FastifyRequest, reply: FastifyReply, phoneNumberId: string): void => {
+    const arrivalDelayMs = engine.arrivalDelayMs(phoneNumberId);
+    if (arrivalDelayMs > 0) {
+      const t = setTimeout(() => {
+        delayed.delete(t);
+        answerSend(req, reply, phoneNumberId);
+      }, arrivalDelayMs);
+      delayed.add(t);
+      return;
+    }
+    answerSend(req, reply, phoneNumberId);
+  };
+
+  const answerSend = (req: FastifyRequest, reply: FastifyReply, phoneNumberId: string): void => {
     engine.noteProtocol(req.raw.httpVersion);
     const auth = req.headers.authorization;
     const out = engine.send(phoneNumberId, auth, req.body);

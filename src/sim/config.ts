@@ -52,6 +52,14 @@ export const FaultsSchema = Type.Object(
     phases: Type.Optional(Type.Array(PhaseSchema)),
     /** Accepted with 200, then a `failed` status webhook with this code (131026, 131049, 131047 ...). */
     asyncErrorRates: Type.Optional(Type.Record(CodeKey, Rate)),
+    /**
+     * The number's first `requests` requests are looked at `delayMs` after they came in, as
+     * requests on connections still being opened (a TLS handshake) reach Meta late.
+     */
+    arrivalDelay: Type.Optional(Type.Object(
+      { requests: Type.Integer({ minimum: 1 }), delayMs: Type.Integer({ minimum: 1, maximum: 60_000 }) },
+      { additionalProperties: false },
+    )),
   },
   { additionalProperties: false },
 );

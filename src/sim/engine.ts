@@ -67,6 +67,14 @@ export class SimEngine {
     this.rebuild();
   }
 
+  /** Counts a request that came in: how long it must wait before send() looks at it (0: now). */
+  arrivalDelayMs(phoneNumberId: string): number {
+    const n = this.states.get(phoneNumberId);
+    const delay = n?.faults.arrivalDelay;
+    if (n === undefined || delay === undefined) return 0;
+    return ++n.arrivals <= delay.requests ? delay.delayMs : 0;
+  }
+
   send(phoneNumberId: string, authorization: string | undefined, body: unknown): Outcome {
     const n = this.lookup(phoneNumberId, authorization);
     if (!n) {

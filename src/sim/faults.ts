@@ -26,6 +26,8 @@ export interface ResolvedFaults {
   readonly errors: readonly CodeRate[];
   readonly asyncErrors: readonly CodeRate[];
   readonly phases: readonly SimPhase[];
+  /** The number's first requests are looked at late (config.ts `arrivalDelay`). */
+  readonly arrivalDelay: { requests: number; delayMs: number } | undefined;
   /** True when nothing can be injected: the request path skips every roll. */
   readonly none: boolean;
 }
@@ -51,7 +53,7 @@ export function resolveFaults(global: SimFaults | undefined, own: SimFaults | un
   const timeoutRate = f.timeoutRate ?? 0;
   const resetRate = f.resetRate ?? 0;
   const none = latency === undefined && errors.length === 0 && asyncErrors.length === 0 && phases.length === 0 && timeoutRate === 0 && resetRate === 0;
-  return { latency, timeoutRate, resetRate, errors, asyncErrors, phases, none };
+  return { latency, timeoutRate, resetRate, errors, asyncErrors, phases, arrivalDelay: f.arrivalDelay, none };
 }
 
 function pick(table: readonly CodeRate[], roll: number): CodeRate | undefined {

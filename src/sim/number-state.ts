@@ -65,6 +65,8 @@ export class NumberState {
   readonly random: Random;
 
   tatMs = -Infinity;
+  /** Requests that came in (for `arrivalDelay`). */
+  arrivals = 0;
   readonly pairs: KeyedGcra;
   /** Recipient → time of the user's last inbound message (opens the 24 h window). */
   readonly lastInboundMs = new Map<string, number>();
