@@ -1,44 +1,75 @@
 /**
- * Where the upstream's bucket may be: a correction for requests that reached the upstream later
- * than they left, measured from their answers.
+ * Where the upstream's bucket starts: an idle number's busy period is anchored at the first
+ * answer, the latest instant its first request can have reached the upstream.
  *
- * The upstream runs the same GCRA on arrivals that we run on departures. A request that left in
- * slot s (our TAT after its take, less one interval) and arrived at a puts the upstream's TAT
- * a − s after ours, for as long as the number stays backlogged: neither bucket empties again.
- * A later request that arrives faster than that by more than the jitter tolerance is refused
- * there. That is what an idle number's opening burst does: it goes out on connections still being
- * opened (a TLS handshake at Meta; a cold simulator in test/dispatch/pacing.test.ts answered the
- * opening burst in 60–250 ms and the steady requests after it in 2–6 ms, and refused one).
+ * Both buckets (ours and the upstream's) restart when a number has been idle: ours at our first
+ * departure t0, the upstream's at its first arrival a0. While the number stays backlogged neither
+ * empties again, so the upstream stays anchored a0 − t0 after us for the whole backlog, and a
+ * request that arrives faster than that by more than the jitter tolerance is refused there. That
+ * is what an opening burst does when it reaches the upstream late: on connections still being
+ * opened (a TLS handshake at Meta), or at a busy upstream (the simulator, cold on a loaded 2-core
+ * machine, first looked at the opening burst of test/dispatch/pacing.test.ts 40–160 ms after it
+ * left, at the steady requests after it within a few ms, and refused one).
  *
- * An answer at r proves the request arrived by r − floor, where floor is the upstream's usual
- * answer time (what every request spends after arriving and on the way back). So our bucket is
- * pushed back until it is at least as far as the latest of these bounds says the upstream's may
- * be. Requests in the steady part of a backlog leave a whole bucket before their slot and never
- * move it; the cost is a burst's late arrivals, once per busy period.
+ * a0 is not known, but it is no later than the first answer r, less the upstream's usual answer
+ * time (the floor: what any request spends after arriving and on the way back; 0 until there are
+ * answers to learn it from). So after an idle departure the opening burst leaves (what the bucket
+ * lets go without waiting), the rest wait for the first answer, and then our bucket is pushed
+ * back by r − floor − t0, as if the burst had left when it may have arrived. The wait costs
+ * nothing (the bucket refills meanwhile); the push-back costs how much later than usual the
+ * first answer came, once per busy period. A single request after idle is no burst: how much
+ * later it may arrive than the next ones is what the jitter tolerance is for.
  */
 export class ArrivalAnchor {
-  /** The largest answeredMs − slotMs of this busy period. */
-  private latestMs = Number.NEGATIVE_INFINITY;
-  /** What this busy period pushed our bucket back by so far. */
-  private shiftedMs = 0;
+  private startedMs = Number.NaN;
+  private floorMs = 0;
+  /** Departures of the opening burst, and our bucket's TAT after the latest. */
+  private departures = 0;
+  private burstTatMs = Number.NaN;
+  private open = false;
+  /** The opening burst is spent: a departure had to wait for the bucket. */
+  private spent = false;
 
-  /** A departure from an idle bucket: both buckets restart, and so does this account. */
-  restart(): void {
-    this.latestMs = Number.NEGATIVE_INFINITY;
-    this.shiftedMs = 0;
+  /** A departure from an idle bucket: a busy period starts. `floorMs`: the usual answer time so far. */
+  start(departedMs: number, floorMs: number): void {
+    this.startedMs = departedMs;
+    this.floorMs = floorMs;
+    this.departures = 0;
+    this.open = true;
+    this.spent = false;
   }
 
-  /** A departure's slot, given our TAT after its take, without the push-backs so far. */
-  slotOf(tatMs: number, intervalMs: number): number {
-    return tatMs - intervalMs - this.shiftedMs;
+  /** The busy period's first answer is awaited. */
+  get opening(): boolean {
+    return this.open;
   }
 
-  /** An answer to the request that left in `slotMs`: the ms our bucket must be pushed back by now. */
-  answered(slotMs: number, answeredMs: number, floorMs: number): number {
-    if (answeredMs - slotMs > this.latestMs) this.latestMs = answeredMs - slotMs;
-    const needMs = this.latestMs - floorMs - this.shiftedMs;
-    if (needMs < 1) return 0;
-    this.shiftedMs += needMs;
-    return needMs;
+  /** A departure of the opening burst, with our bucket's TAT after its take. */
+  departed(tatAfterMs: number): void {
+    this.departures++;
+    this.burstTatMs = tatAfterMs;
+  }
+
+  /** A departure had to wait for the bucket: what leaves from now on is not the opening burst. */
+  waited(): void {
+    if (!this.open) return;
+    if (this.departures <= 1) this.open = false; // one request is no burst
+    else this.spent = true;
+  }
+
+  /** True while departures wait for the busy period's first answer: the opening burst is spent. */
+  get holds(): boolean {
+    return this.open && this.spent;
+  }
+
+  /**
+   * A request that left at `departedMs` came back (answered, or failed on the way: it may still
+   * have arrived). On the busy period's first, the TAT our bucket must be pushed to: the opening
+   * burst's, moved to when it may have arrived. Otherwise NaN.
+   */
+  cameBack(departedMs: number, backMs: number): number {
+    if (!this.open || departedMs < this.startedMs) return Number.NaN;
+    this.open = false;
+    return this.burstTatMs + Math.max(0, backMs - this.floorMs - this.startedMs);
   }
 }

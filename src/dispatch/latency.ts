@@ -90,7 +90,7 @@ export class LatencyHistogram {
     return answer;
   }
 
-  /** The lower bound (ms) of the q-quantile's bucket: never above the true value; 0 until MIN_WEIGHT samples are in. */
+  /** The lower bound (ms) of the q-quantile's bucket, never above the true value; 0 until MIN_WEIGHT samples are in. */
   floorMs(q: number, nowMs: number): number {
     this.decay(nowMs);
     return this.weight >= MIN_WEIGHT ? this.quantile(q, nowMs) / GROWTH : 0;

@@ -102,12 +102,13 @@ export function rescaleDebt(pacer: Pacer, key: CoreKey, fromMps: number, toMps: 
 }
 
 /**
- * Moves the bucket's TAT `lateMs` later (arrival-anchor.ts): one take at the rate whose interval is
- * `lateMs`, in a bucket large enough that it conforms. From an idle bucket (TAT in the past) it
- * starts from now, the safe side.
+ * Moves the bucket's TAT to `tatMs` if it is earlier (arrival-anchor.ts): one take at the rate
+ * whose interval is the distance, in a bucket large enough that it conforms.
  */
-export function pushBack(pacer: Pacer, key: CoreKey, lateMs: number, nowMs: number): void {
+export function pushTo(pacer: Pacer, key: CoreKey, tatMs: number, nowMs: number): void {
   const debtMs = Math.max(0, pacer.checkKey(key, 1, 1, nowMs)); // with a bucket of 1, the wait is TAT − now
+  const lateMs = tatMs - (nowMs + debtMs); // from max(TAT, now): where a take starts
+  if (lateMs < 1) return;
   pacer.takeKey(key, 1000 / lateMs, Math.ceil(debtMs / lateMs) + 2, nowMs);
 }
 

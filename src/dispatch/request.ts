@@ -10,11 +10,8 @@ import { react } from './reactions.js';
 import type { DispatchState } from './state.js';
 import type { NumberInfo } from './types.js';
 
-/**
- * Holds the slot `prepare` reserved until the answer is handled, then releases it. `slotMs`: the
- * request's slot in the lane's bucket (arrival-anchor.ts).
- */
-export async function request(s: DispatchState, lane: Lane, job: Job, info: NumberInfo, slotMs: number): Promise<void> {
+/** Holds the slot `prepare` reserved until the answer is handled, then releases it. */
+export async function request(s: DispatchState, lane: Lane, job: Job, info: NumberInfo): Promise<void> {
   const { clock, log } = s.deps;
   try {
     const startMs = clock.nowMs();
@@ -26,7 +23,7 @@ export async function request(s: DispatchState, lane: Lane, job: Job, info: Numb
     }
     const reaction = classify(result);
     const endMs = clock.nowMs();
-    if (result.kind !== 'network') s.anchorAnswered(lane, slotMs, endMs);
+    s.cameBack(lane, startMs, endMs);
     s.recordLatency(lane, endMs - startMs, endMs);
     s.emit({
       type: 'attempt',

@@ -153,19 +153,22 @@ function run(s: DispatchState, lane: Lane): void {
       s.unreserve(lane);
       continue;
     }
+    // Past the opening burst of a busy period: wait for its first answer (arrival-anchor.ts).
+    if (lane.anchor.holds) break;
     // With a bucket of 1 the wait is TAT − now: 0 when the bucket is full (the number was idle).
     const idle = pacer.checkKey(lane.pacerKey, rateMps, 1, nowMs) <= 0;
     pacerWaitMs = departureWaitMs(pacer, lane, rateMps, burst, warmup, nowMs);
     if (pacerWaitMs > 0) {
+      lane.anchor.waited();
       wakeLaneAt(s, lane, nowMs + pacerWaitMs);
       break;
     }
-    if (idle) lane.anchor.restart();
-    const slotMs = lane.anchor.slotOf(nowMs + pacer.checkKey(lane.pacerKey, rateMps, 1, nowMs), 1000 / rateMps);
+    if (idle) lane.anchor.start(nowMs, s.answerFloorMs(nowMs));
+    if (lane.anchor.opening) lane.anchor.departed(nowMs + pacer.checkKey(lane.pacerKey, rateMps, 1, nowMs));
     if (pair !== undefined) takePair(pacer, lane, job, pair, nowMs);
     lane.prepared.shift();
     dropPairAhead(lane, job);
-    request(s, lane, job, info, slotMs).catch((err: unknown) => s.deps.log.error({ err: (err as Error).message }, 'dispatch request failed'));
+    request(s, lane, job, info).catch((err: unknown) => s.deps.log.error({ err: (err as Error).message }, 'dispatch request failed'));
   }
   // Committed messages already wait longer than the lookahead window: commit no more for now.
   if (pacerWaitMs > PREPARE_AHEAD_MS) return;

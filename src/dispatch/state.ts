@@ -10,7 +10,7 @@ import { isTemplateText } from '../cloud-api/index.js';
 import { DEADLINE_ERROR, type DispatchContext, type Wake } from './context.js';
 import { saveLane, saveTenant, type PauseReason } from './control-state.js';
 import { Lane, type Job } from './lane.js';
-import { pushBack, targetMps } from './limits.js';
+import { pushTo, targetMps } from './limits.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
 import { leaveInStore } from './paging.js';
 import { onWake, pump } from './run-loop.js';
@@ -20,8 +20,9 @@ import { ConfigSchema } from '../config/schema.js';
 import { totalSlots, PRIOR_LATENCY_MS } from './capacity.js';
 import { LATENCY_HALF_LIFE_MS, LatencyHistogram } from './latency.js';
 
-/** The upstream's usual answer time, for arrival anchors: the fastest answers lately. */
+/** Latencies below this quantile are the upstream's usual answer time (arrival-anchor.ts). */
 const ANSWER_FLOOR_QUANTILE = 0.01;
+
 
 const DEFAULT_SWEEP_MS = 60_000;
 /** The config schema's defaults, for dispatchers built without an upstream or limits config. */
@@ -207,13 +208,15 @@ export class DispatchState implements DispatchContext {
     this.latency.record(latencyMs, nowMs);
   }
 
-  /**
-   * An answer from the upstream: the lane's bucket is pushed back as far as the answer says the
-   * upstream's may be (arrival-anchor.ts), against the fastest answers seen lately.
-   */
-  anchorAnswered(lane: Lane, slotMs: number, answeredMs: number): void {
-    const lateMs = lane.anchor.answered(slotMs, answeredMs, this.latency.floorMs(ANSWER_FLOOR_QUANTILE, answeredMs));
-    if (lateMs > 0) pushBack(this.deps.pacer, lane.pacerKey, lateMs, answeredMs);
+  /** The upstream's usual answer time for arrival anchors: the low end of everyone's latencies lately (0 without). */
+  answerFloorMs(nowMs: number): number {
+    return this.latency.floorMs(ANSWER_FLOOR_QUANTILE, nowMs);
+  }
+
+  /** A request came back: the busy period's first re-anchors the lane's bucket (arrival-anchor.ts). */
+  cameBack(lane: Lane, departedMs: number, backMs: number): void {
+    const tatMs = lane.anchor.cameBack(departedMs, backMs);
+    if (!Number.isNaN(tatMs)) pushTo(this.deps.pacer, lane.pacerKey, tatMs, backMs);
   }
 
   /** p99 upstream latency to size the lane by: its own once it has answers, else everyone's. */

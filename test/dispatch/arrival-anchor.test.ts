@@ -1,41 +1,92 @@
 import { describe, expect, it } from 'vitest';
 import { ArrivalAnchor } from '../../src/dispatch/arrival-anchor.js';
+import { pushTo } from '../../src/dispatch/limits.js';
+import { CoreKey } from '../../src/core/keyhash.js';
+import type { Pacer } from '../../src/dispatch/types.js';
 
-const T = 50; // 20 mps
 
 describe('ArrivalAnchor', () => {
-  it('pushes back by how late the latest-bounded arrival may have been, less the usual answer time', () => {
+  it('holds all but the opening burst until the first answer, then moves the burst to when it may have arrived', () => {
     const a = new ArrivalAnchor();
-    a.restart();
-    // A burst of 3 from an idle bucket at t=1000: slots 1000, 1050, 1100.
-    const slots = [1050, 1100, 1150].map((tat) => a.slotOf(tat, T));
-    expect(slots).toEqual([1000, 1050, 1100]);
-    // The first answer comes back at 1160 with answers usually taking 10 ms: it arrived by 1150,
-    // 150 ms after its slot.
-    expect(a.answered(slots[0]!, 1160, 10)).toBe(150);
-    // The others bound less: nothing more.
-    expect(a.answered(slots[1]!, 1165, 10)).toBe(0);
-    expect(a.answered(slots[2]!, 1170, 10)).toBe(0);
+    a.waited(); // no busy period: nothing to hold
+    expect(a.holds).toBe(false);
+    a.start(1000, 0);
+    // Three leave at once (20 mps): the bucket's TAT after the third is 1150.
+    for (const tat of [1050, 1100, 1150]) a.departed(tat);
+    expect(a.holds).toBe(false); // the bucket let them go: the opening burst
+    a.waited(); // the fourth has to wait for the bucket
+    expect(a.holds).toBe(true);
+    // A request from before the busy period came back: it says nothing about this one.
+    expect(a.cameBack(990, 1100)).toBeNaN();
+    // The first answer at 1160: the burst may have arrived as late as that.
+    expect(a.cameBack(1000, 1160)).toBe(1150 + 160);
+    expect(a.opening).toBe(false);
+    expect(a.holds).toBe(false);
+    // Later answers change nothing.
+    expect(a.cameBack(1000, 1170)).toBeNaN();
   });
 
-  it('pushes back further when faster answers lower the usual answer time', () => {
+  it('takes off the usual answer time, and never pulls the bucket forward', () => {
     const a = new ArrivalAnchor();
-    a.restart();
-    const slot = a.slotOf(1050, T);
-    expect(a.answered(slot, 1100, 40)).toBe(60);
-    // A later departure's slot is taken on the pushed-back bucket: its own bound is compared
-    // without the push-back.
-    const later = a.slotOf(1050 + 60 + 900, T);
-    expect(later).toBe(1000 + 900);
-    expect(a.answered(later, 1905, 2)).toBe(38); // the first answer now says 100 − 2: 38 more
+    a.start(1000, 120);
+    a.departed(1050);
+    a.departed(1100);
+    expect(a.cameBack(1000, 1300)).toBe(1100 + 180);
+    a.start(5000, 120);
+    a.departed(5050);
+    a.departed(5100);
+    expect(a.cameBack(5000, 5100)).toBe(5100); // faster than usual: where it was
   });
 
-  it('does nothing for requests that left a bucket ahead of their slot, and starts over after idle', () => {
+  it('holds nothing after a single request: one request is no burst', () => {
     const a = new ArrivalAnchor();
-    a.restart();
-    expect(a.answered(a.slotOf(2000, T), 1100, 0)).toBe(0); // slot 1950, answered at 1100
-    expect(a.answered(a.slotOf(1050, T), 1300, 0)).toBe(300);
-    a.restart();
-    expect(a.answered(a.slotOf(5050, T), 5010, 0)).toBe(10);
+    a.start(1000, 0);
+    a.departed(1050);
+    a.waited();
+    expect(a.holds).toBe(false);
+    expect(a.opening).toBe(false);
+    expect(a.cameBack(1000, 2000)).toBeNaN();
+  });
+});
+
+/** The GCRA of the WASM core, reduced to one key: what pushTo relies on. */
+function gcra(): Pacer & { tat: number } {
+  const p = {
+    tat: Number.NEGATIVE_INFINITY,
+    checkKey(_k: CoreKey, rate: number, burst: number, now: number) {
+      const wait = Math.max(p.tat, now) - now - (burst - 1) * (1000 / rate);
+      return wait > 0 ? wait : 0;
+    },
+    takeKey(k: CoreKey, rate: number, burst: number, now: number) {
+      const wait = p.checkKey(k, rate, burst, now);
+      if (wait === 0) p.tat = Math.max(p.tat, now) + 1000 / rate;
+      return wait;
+    },
+  };
+  return p;
+}
+
+describe('pushTo', () => {
+  const key = CoreKey.of('dispatch:1');
+
+  it('moves a TAT in the future to the target', () => {
+    const p = gcra();
+    p.tat = 1950;
+    pushTo(p, key, 2110, 1000);
+    expect(p.tat).toBeCloseTo(2110, 6);
+  });
+
+  it('moves a TAT in the past to the target, from now', () => {
+    const p = gcra();
+    p.tat = 900;
+    pushTo(p, key, 1300, 1000);
+    expect(p.tat).toBeCloseTo(1300, 6);
+  });
+
+  it('never moves a TAT back', () => {
+    const p = gcra();
+    p.tat = 1950;
+    pushTo(p, key, 1500, 1000);
+    expect(p.tat).toBe(1950);
   });
 });
