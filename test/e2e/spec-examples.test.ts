@@ -13,7 +13,13 @@ let stack: Stack;
 let examples: SpecExample[];
 
 beforeAll(async () => {
-  stack = await startStack({ numbers: [{ phoneNumberId: NUMBER, accessToken: TOKEN, mps: 1000, burst: 1000 }] });
+  // The simulator's number has the limits the gateway is told: the direct sends below spend its
+  // bucket behind the gateway's back, and at the default 80 the gateway's sends right after were
+  // refused 130429 on a slow machine.
+  stack = await startStack({
+    numbers: [{ phoneNumberId: NUMBER, accessToken: TOKEN, mps: 1000, burst: 1000 }],
+    sim: { numbers: [{ phoneNumberId: NUMBER, accessToken: TOKEN, mps: 1000, burst: 1000 }] },
+  });
   // One recipient per example: the pair rate (1 per 6 s) would otherwise pace them for minutes.
   examples = sendExamples().map((e, i) => ({ name: e.name, body: withRecipient(e.body, `+1650555${String(1000 + i)}`) }));
 });
