@@ -67,6 +67,12 @@ export interface SharedPolicyEngine extends PolicyEngine {
    * whichever process admitted it, costs nothing). The synchronous departureRefusal leaves it out.
    */
   departureTierAsync(input: DepartureInput): Promise<GatewayError | null>;
+  /**
+   * A broadcast's plan: each recipient's shared state (consent, window, deferrals, and whether the
+   * messaging limit counts them already) read in one round trip for the batch, then judged as
+   * admission would judge them, charging nothing. Rejects with STORAGE_UNAVAILABLE.
+   */
+  judgeBatch(inputs: readonly AdmitInput[]): Promise<Array<{ refusal: GatewayError | null; newTierSlot: boolean }>>;
   /** Stops the change feed and waits for writes in flight; the Redis client stays the caller's. */
   close(): Promise<void>;
 }
@@ -287,6 +293,30 @@ class FleetEngine extends Engine implements SharedPolicyEngine {
       writes.push(this.recordConsentAsync([{ tenantId: t.id, recipient: message.from, status: 'opt_out', source: 'inbound', atMs }]));
     }
     await Promise.all(writes);
+  }
+
+  async judgeBatch(inputs: readonly AdmitInput[]): Promise<Array<{ refusal: GatewayError | null; newTierSlot: boolean }>> {
+    let counted: boolean[];
+    try {
+      // Issued in one tick: the client's auto-pipelining sends the batch's reads as one write.
+      counted = await Promise.all(inputs.map(async (input) => {
+        const np = this.numbers.get(input.phoneNumberId);
+        if (np === undefined || input.to === '') return false;
+        const t = np.tenant.id;
+        const [state, expiresMs] = await Promise.all([
+          this.redis.recipientState(t, input.phoneNumberId, input.to, input.nowMs),
+          this.deps.client.zscore(this.deps.keys.policyBudget(t).tierMembers, input.to),
+        ]);
+        this.learn(t, input.phoneNumberId, input.to, state, input.nowMs);
+        return expiresMs !== null && Number(expiresMs) > input.nowMs;
+      }));
+    } catch (error) {
+      throw storageUnavailable(error, 'The policy state could not be read; nothing was planned, retry later.');
+    }
+    return inputs.map((input, i) => {
+      const verdict = this.judge(input);
+      return counted[i] === true && verdict.newTierSlot ? { refusal: verdict.refusal, newTierSlot: false } : verdict;
+    });
   }
 
   /** Never rejects (its callers do not wait): a failure is reported to onError. */
