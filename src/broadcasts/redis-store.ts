@@ -177,16 +177,15 @@ export class RedisBroadcastStore implements BroadcastStore {
   }
 
   async active(): Promise<BroadcastRecord[]> {
-    return (await this.unfinished()).filter((r) => r.state === 'scheduled' || r.state === 'running');
+    return (await this.unfinished(this.clock.nowMs())).filter((r) => r.state === 'scheduled' || r.state === 'running');
   }
 
   async draining(nowMs: number): Promise<BroadcastRecord[]> {
-    return (await this.unfinished()).filter((r) => r.state === 'cancelled' && r.deadlineAtMs > nowMs && r.counts.queued > 0);
+    return (await this.unfinished(nowMs)).filter((r) => r.state === 'cancelled');
   }
 
-  /** The active list's records; those ended and drained (or gone) leave it. */
-  private async unfinished(): Promise<BroadcastRecord[]> {
-    const nowMs = this.clock.nowMs();
+  /** The active list's records; those ended and drained (or past their deadline), or gone, leave it. */
+  private async unfinished(nowMs: number): Promise<BroadcastRecord[]> {
     const members = await this.client.smembers(this.keys.broadcastActive());
     const records = await this.read(members);
     const out: BroadcastRecord[] = [];

@@ -31,7 +31,8 @@ end
 for i = 5 + 2 * n, #ARGV do
   if redis.call('HSETNX', KEYS[2], ARGV[i], '5') == 1 then rejected = rejected + 1 end
 end
-redis.call('HINCRBY', KEYS[1], 'pending', -(queued + rejected))
+-- 0 - n, not -n: Lua's -0 reaches Redis as '-0', which HINCRBY refuses.
+redis.call('HINCRBY', KEYS[1], 'pending', 0 - (queued + rejected))
 redis.call('HINCRBY', KEYS[1], 'queued', queued)
 redis.call('HINCRBY', KEYS[1], 'rejected', rejected)
 if tonumber(ARGV[2]) > tonumber(redis.call('HGET', KEYS[1], 'cursor')) then redis.call('HSET', KEYS[1], 'cursor', ARGV[2]) end
