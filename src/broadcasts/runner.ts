@@ -62,7 +62,6 @@ export class BroadcastRunner {
   private lastRefreshMs = Number.NEGATIVE_INFINITY;
   private readonly message: Record<string, unknown>;
   private readonly template: Record<string, unknown> | undefined;
-  readonly isTemplate: boolean;
 
   constructor(
     readonly record: BroadcastRecord,
@@ -70,8 +69,7 @@ export class BroadcastRunner {
     private readonly service: BroadcastService,
   ) {
     this.message = JSON.parse(record.message) as Record<string, unknown>;
-    this.isTemplate = this.message.type === 'template';
-    this.template = this.isTemplate ? (this.message.template as Record<string, unknown>) : undefined;
+    this.template = this.message.type === 'template' ? (this.message.template as Record<string, unknown>) : undefined;
   }
 
   /** Runs a step after `delayMs` (0: soon); a step under way runs again when it ends. */

@@ -85,6 +85,8 @@ const DISCOVER_MS = 1_000;
 const CREATING_WAIT_MS = 10_000;
 /** Cancelled broadcasts a fleet's departure check remembers (a cancel is final; older ones are read again). */
 const CANCELLED_KNOWN = 1_000;
+/** A cancel answers once the broadcast's messages in flight have ended, or after this long at most. */
+const CANCEL_SETTLE_MS = 10_000;
 
 /** What a message of a cancelled broadcast records (the catalogue's BROADCAST_CANCELLED). */
 export const CANCELLED_ERROR: RecordedError = {
@@ -299,53 +301,62 @@ export class BroadcastService {
     };
   }
 
-  /** Ends what has not been sent: pending recipients and queued messages end `cancelled`. */
+  /**
+   * Ends what has not been sent: pending recipients and queued messages end `cancelled`, from any
+   * process of a fleet. The state changes durably first (the owner's runner admits no further
+   * chunk: its commit is refused, and departure checks read it), then every message of the
+   * broadcast still `queued` is rejected (none of them can be committed `sending` after that), and
+   * the answer waits for those already `sending` to end: nothing of it leaves after the answer.
+   */
   async cancel(tenantId: string, id: string): Promise<BroadcastRecord | null> {
     const runner = this.runners.get(id);
-    if (runner === undefined || runner.record.tenantId !== tenantId) return this.cancelElsewhere(tenantId, id);
-    const record = runner.record;
-    if (!ACTIVE_STATES.has(record.state)) return record;
+    const here = runner !== undefined && runner.record.tenantId === tenantId;
+    const record = here ? runner.record : await this.deps.broadcasts.get(tenantId, id);
+    if (record === null || !ACTIVE_STATES.has(record.state)) return record;
     // No chunk is admitted once the one under way is committed.
-    await runner.halt();
-    const nowMs = this.deps.clock.nowMs();
-    const applied = await this.deps.broadcasts.end(tenantId, id, 'cancelled', nowMs, record.counts, 'cancelled');
-    if (!applied) {
-      // Ended meanwhile by another process (cancelled there): its stored state holds.
-      await runner.refresh();
-      runner.resume();
-      return record;
+    if (here) await runner.halt();
+    try {
+      const nowMs = this.deps.clock.nowMs();
+      if (!(await this.deps.broadcasts.end(tenantId, id, 'cancelled', nowMs, record.counts, 'cancelled'))) {
+        // Ended meanwhile (cancelled by another process): its stored state holds.
+        if (here) await runner.refresh();
+        return here ? record : this.deps.broadcasts.get(tenantId, id);
+      }
+      record.state = 'cancelled';
+      record.endedAtMs = nowMs;
+      record.waitingForLimit = false;
+      if (here) this.cancelled.add(id);
+      else this.noteCancelled(id);
+      await this.rejectQueued(record, nowMs);
+      await this.inFlightEnded(record);
+    } finally {
+      // Here, announced once the messages in flight have ended too (the runner drains).
+      if (here) runner.resume();
     }
-    record.state = 'cancelled';
-    record.endedAtMs = nowMs;
-    record.waitingForLimit = false;
-    // Messages already in the queue end `rejected` (counted cancelled) instead of leaving: a template
-    // at its departure check (departureRefusal below: exact, the dispatcher owns the message); a
-    // free-form message, not re-checked at departure, here if the store still has it `queued`.
-    this.cancelled.add(id);
-    if (!runner.isTemplate) await this.rejectQueued(record, nowMs);
-    // Announced once the messages in flight have ended too (the runner drains).
-    runner.resume();
-    return record;
+    return here ? record : ((await this.deps.broadcasts.get(tenantId, id)) ?? record);
   }
 
-  /**
-   * A fleet's cancel of a broadcast another process runs: the state changes in the store (the
-   * owner's runner stops at its next commit or look), and every message of it still `queued`
-   * is rejected here, so none of them can be committed `sending` afterwards.
-   */
-  private async cancelElsewhere(tenantId: string, id: string): Promise<BroadcastRecord | null> {
-    const stored = await this.deps.broadcasts.get(tenantId, id);
-    if (stored === null || !ACTIVE_STATES.has(stored.state)) return stored;
-    const nowMs = this.deps.clock.nowMs();
-    if (!(await this.deps.broadcasts.end(tenantId, id, 'cancelled', nowMs, stored.counts, 'cancelled'))) return this.deps.broadcasts.get(tenantId, id);
-    this.noteCancelled(id);
-    await this.rejectQueued(stored, nowMs);
-    return (await this.deps.broadcasts.get(tenantId, id)) ?? stored;
+  /** Waits (CANCEL_SETTLE_MS at most) until no admitted message of the broadcast is `sending`. */
+  private async inFlightEnded(record: BroadcastRecord): Promise<void> {
+    const untilMs = Date.now() + CANCEL_SETTLE_MS;
+    for (let after = -1; Date.now() < untilMs;) {
+      const page = await this.deps.broadcasts.queuedOf(record.tenantId, record.id, after, 1000);
+      if (page.length === 0) return;
+      const states = await Promise.all(page.map(async (q) => (await this.deps.store.get(record.tenantId, q.messageId))?.state));
+      const sending = states.indexOf('sending');
+      if (sending < 0) {
+        after = page[page.length - 1]!.idx;
+        continue;
+      }
+      after = page[sending]!.idx - 1;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   /**
    * A template about to leave (the dispatcher's departure check): refused when its broadcast was
-   * cancelled. Broadcast messages carry the idempotency key `broadcast <id> <idx>`.
+   * cancelled (one the cancel's rejection missed: admitted in the chunk under way). Broadcast
+   * messages carry the idempotency key `broadcast <id> <idx>`.
    */
   departureRefusal(rec: { idempotencyKey: string | null }): RecordedError | null {
     const id = broadcastOf(rec.idempotencyKey);
