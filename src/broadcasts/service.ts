@@ -389,12 +389,12 @@ export class BroadcastService {
     }
   }
 
-  /** Rejects those of the messages still `queued` in the store (one `sending` already may be on its way), with their webhook. */
+  /** Rejects those of the messages still `queued` in the store (one `sending` may be on its way: left alone), with their webhook. */
   async rejectMessages(record: BroadcastRecord, messages: readonly QueuedRecipient[], nowMs: number): Promise<MessageEnd[]> {
     const ended: MessageEnd[] = [];
     await Promise.all(messages.map(async (q) => {
-      if ((await this.deps.store.get(record.tenantId, q.messageId))?.state !== 'queued') return;
-      const done = await this.deps.store.transition(q.messageId, { state: 'rejected', atMs: nowMs, lastError: CANCELLED_ERROR });
+      // Only while still `queued`, checked in the store's own commit (the dispatcher may commit `sending` meanwhile).
+      const done = await this.deps.store.transition(q.messageId, { state: 'rejected', atMs: nowMs, lastError: CANCELLED_ERROR, unsent: true });
       if (!done) return;
       ended.push({ tenantId: record.tenantId, messageId: q.messageId, status: 'cancelled' });
       await this.deps.webhooks.enqueue(record.tenantId, {

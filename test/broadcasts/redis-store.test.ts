@@ -5,24 +5,15 @@
  * Idempotency-Key get one broadcast, and a create's keys expire if its process dies.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisBroadcastStore } from '../../src/broadcasts/redis-store.js';
 import { systemClock } from '../../src/clock.js';
 import { parseRedisUrl } from '../../src/store/redis/connection.js';
 import { RedisStore } from '../../src/store/redis/redis-store.js';
-import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../support/redis-server.js';
+import { serverAndCluster } from '../support/redis-server.js';
 import { describeBroadcastStoreConformance, record, recipients } from './store-conformance.js';
 
-let server: RedisServer;
-let cluster: RedisCluster;
-
-beforeAll(async () => {
-  [server, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
-});
-
-afterAll(async () => {
-  await Promise.all([server?.stop(), cluster?.stop()]);
-});
+const redis = serverAndCluster();
 
 /** A store on its own prefix; closing it closes the connection (in the gateway, the message store's). */
 async function open(url: string, prefix = `test-${randomBytes(6).toString('hex')}`): Promise<RedisBroadcastStore & { messages: RedisStore }> {
@@ -37,13 +28,13 @@ async function open(url: string, prefix = `test-${randomBytes(6).toString('hex')
   return store;
 }
 
-describeBroadcastStoreConformance('redis', () => ({ open: () => open(server.url) }));
-describeBroadcastStoreConformance('redis cluster (3 masters)', () => ({ open: () => open(cluster.url) }));
+describeBroadcastStoreConformance('redis', () => ({ open: () => open(redis.server.url) }));
+describeBroadcastStoreConformance('redis cluster (3 masters)', () => ({ open: () => open(redis.cluster.url) }));
 
 describe('RedisBroadcastStore', () => {
   it('two processes creating with one Idempotency-Key store one broadcast', async () => {
     const prefix = `test-${randomBytes(6).toString('hex')}`;
-    const [a, b] = await Promise.all([open(server.url, prefix), open(server.url, prefix)]);
+    const [a, b] = await Promise.all([open(redis.server.url, prefix), open(redis.server.url, prefix)]);
     try {
       const [x, y] = await Promise.all([
         a.create(record('bc_00000000000000000000000001', 20_000, 'same'), recipients(20_000)),
@@ -58,7 +49,7 @@ describe('RedisBroadcastStore', () => {
   });
 
   it('leaves a create of a dead process to expire: its key is held meanwhile, never listed', async () => {
-    const store = await open(server.url);
+    const store = await open(redis.server.url);
     try {
       const client = store.messages.client;
       const key = store.messages.keys.broadcastKey('acme', 'dead');
