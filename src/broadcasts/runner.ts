@@ -304,6 +304,7 @@ export class BroadcastRunner {
     let limitWaitMs = 0;
     let storeDown = false;
     let stop = -1;
+    let failure: unknown;
     for (let i = 0; i < inputs.length; i++) {
       const { row, message, input } = inputs[i]!;
       let outcome: PromiseSettledResult<Admission>;
@@ -320,7 +321,11 @@ export class BroadcastRunner {
         continue;
       }
       const err = outcome.reason as unknown;
-      if (!(err instanceof GatewayError)) throw err;
+      if (!(err instanceof GatewayError)) {
+        failure = err;
+        stop = i;
+        break;
+      }
       if (err.code === 'MESSAGING_LIMIT_REACHED') {
         limitWaitMs = Math.max(1, (err.retryAfterSec ?? 1) * 1000);
         stop = i;
@@ -334,6 +339,10 @@ export class BroadcastRunner {
       entries.push({ row });
     }
     if (stop >= 0) for (let i = stop + 1; i < tried.length; i++) if (tried[i]!.status === 'fulfilled') (tried[i] as PromiseFulfilledResult<Admission>).value.release();
+    if (failure !== undefined) {
+      for (const e of entries) e.admission?.release();
+      throw failure;
+    }
     return { entries, limitWaitMs, storeDown };
   }
 

@@ -156,17 +156,19 @@ export class BroadcastService {
    */
   private async resume(mine: (phoneNumberId: string) => boolean): Promise<void> {
     const b = this.deps.broadcasts;
-    const ours = (r: BroadcastRecord) => mine(r.phoneNumberId) && this.owns(r.phoneNumberId) && !this.runners.has(r.id);
-    for (const record of (await b.draining(this.deps.clock.nowMs())).filter(ours)) {
-      this.cancelled.add(record.id);
+    const draining = await b.draining(this.deps.clock.nowMs());
+    const active = await b.active();
+    for (const record of [...draining, ...active]) {
+      // Checked and tracked in one turn: two resumes (boot, adopt, discovery) never run one broadcast twice.
+      if (this.closed || !mine(record.phoneNumberId) || !this.owns(record.phoneNumberId) || this.runners.has(record.id)) continue;
+      if (record.state === 'cancelled') this.cancelled.add(record.id);
       const runner = this.track(record);
-      await runner.reconcile();
-      runner.wake();
-    }
-    for (const record of (await b.active()).filter(ours)) {
-      if (this.closed || this.runners.has(record.id)) continue;
-      const runner = this.track(record);
-      await runner.reconcile();
+      try {
+        await runner.reconcile();
+      } catch (err) {
+        // Its ends are read back again before it can end.
+        this.deps.log.error({ err, broadcast: record.id }, 'reading back a resumed broadcast\'s message ends failed');
+      }
       runner.wake();
     }
   }

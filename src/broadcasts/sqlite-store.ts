@@ -1,7 +1,7 @@
 /**
- * The embedded BroadcastStore (store.ts): durable broadcast state in its own SQLite file `<storage.path>/broadcasts.db` (WAL,
- * synchronous=FULL: a resolved write survives kill -9), so a broadcast's recipient list never
- * contends with the send queue's commits. Writes are whole chunks in one transaction (a plan's
+ * The embedded BroadcastStore (store.ts): durable broadcast state in its own SQLite file
+ * `<storage.path>/broadcasts.db` (WAL, synchronous=FULL: a resolved write survives kill -9), so a
+ * broadcast's recipient list never contends with the send queue's commits. Writes are whole chunks in one transaction (a plan's
  * recipients, an admitted chunk), so the fsyncs are few.
  *
  * What links it to the message store: each admitted recipient's message is enqueued with the
@@ -128,7 +128,6 @@ export class SqliteBroadcastStore implements BroadcastStore {
       endPending: db.prepare('UPDATE broadcast_recipients SET status = ? WHERE broadcast_id = ? AND status = 0'),
       saveProgress: db.prepare('UPDATE broadcasts SET cursor = ?, counts = ?, waiting = ? WHERE id = ?'),
       saveCounts: db.prepare('UPDATE broadcasts SET counts = ? WHERE id = ?'),
-      setWaiting: db.prepare('UPDATE broadcasts SET waiting = ? WHERE id = ?'),
       setState: db.prepare('UPDATE broadcasts SET state = ?, ended_at_ms = ?, counts = ?, waiting = 0 WHERE id = ?'),
       setCreated: db.prepare("UPDATE broadcasts SET state = ? WHERE id = ? AND state = 'creating'"),
       creating: db.prepare("SELECT id FROM broadcasts WHERE state = 'creating'"),
