@@ -5,8 +5,8 @@
  * may cancel a broadcast or record its messages' ends while its number's owner runs it.
  *
  * Memory: recipients are written and read a page at a time (HSET / HMGET by idx), never held.
- * The two lists in {bc} (every broadcast, the unfinished ones) are written before the scripts and
- * verified when read: a member whose record is gone is removed.
+ * The two lists in {bc} (every broadcast, the unfinished ones) are written once a create's record
+ * exists, and verified when read: a member whose record is gone is removed.
  */
 import type { ChainableCommander } from 'ioredis';
 import type { Clock } from '../clock.js';
@@ -83,14 +83,15 @@ export class RedisBroadcastStore implements BroadcastStore {
     };
     const fields = ['rec', JSON.stringify(fixed), 'state', 'creating', 'cursor', String(record.cursor), 'waiting', '0', 'ended', '', 'rest', ''];
     for (const name of STATUS_NAMES) fields.push(name, String(record.counts[name]));
-    // Listed first (verified when read): the record is only found once it is no longer `creating`.
-    await Promise.all([this.client.zadd(k.broadcastIndex(), 0, member(record.id, t)), this.client.sadd(k.broadcastActive(), member(record.id, t))]);
     const held = String(await this.writes.script('broadcast-create', [recordKey, keyKey, recipientsKey], [record.id, String(CREATING_TTL_MS), ...fields]));
-    if (held !== '') {
-      await this.unlist(record.id, t);
-      return (await this.byKey(t, record.idempotencyKey!)) ?? this.placeholder(record, held);
-    }
+    if (held !== '') return (await this.byKey(t, record.idempotencyKey!)) ?? this.placeholder(record, held);
     try {
+      // Listed once the record exists (readers skip it while `creating`, and drop the entry once it
+      // expired); never before, or a reader would drop the entry of a create about to begin.
+      await this.writes.write((p) => {
+        p.zadd(k.broadcastIndex(), 0, member(record.id, t));
+        p.sadd(k.broadcastActive(), member(record.id, t));
+      });
       for await (const batch of batchesOf(recipients, RECIPIENTS_PER_WRITE)) {
         const values: string[] = [];
         for (const r of batch) values.push(String(r.idx), JSON.stringify([r.to, r.toInput, r.components]));

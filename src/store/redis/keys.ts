@@ -149,8 +149,9 @@
  *   {bc}           <p>:{bc}:index        zset   every stored broadcast, score 0, member `<id> <tenant>`
  *                                               (ids sort by creation: the admin list's order).
  *                  <p>:{bc}:active       set    `<id> <tenant>` of broadcasts not yet ended or still
- *                                               draining. Both written before the create script and
- *                                               verified on read (a member without its record goes).
+ *                                               draining. Both written once the create script stored
+ *                                               the record; verified on read (a member without its
+ *                                               record goes).
  *
  *   Tenant catalog (src/gateway/catalog/redis-backend.ts): runtime tenants and API keys, one slot
  *   {tc} so a change is one script (catalog-commit-5.lua). No TTLs: bounded by tenants and keys.
