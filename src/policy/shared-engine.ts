@@ -296,19 +296,25 @@ class FleetEngine extends Engine implements SharedPolicyEngine {
   }
 
   async judgeBatch(inputs: readonly AdmitInput[]): Promise<Array<{ refusal: GatewayError | null; newTierSlot: boolean }>> {
-    let counted: boolean[];
+    // A plan's batch is one number's recipients: read per (tenant, number), one command per kind.
+    const groups = new Map<string, { tenantId: string; phoneNumberId: string; nowMs: number; at: number[] }>();
+    inputs.forEach((input, i) => {
+      const np = this.numbers.get(input.phoneNumberId);
+      if (np === undefined || input.to === '') return;
+      const key = `${input.phoneNumberId}\n${input.nowMs}`;
+      let g = groups.get(key);
+      if (g === undefined) groups.set(key, g = { tenantId: np.tenant.id, phoneNumberId: input.phoneNumberId, nowMs: input.nowMs, at: [] });
+      g.at.push(i);
+    });
+    const counted: boolean[] = [];
     try {
-      // Issued in one tick: the client's auto-pipelining sends the batch's reads as one write.
-      counted = await Promise.all(inputs.map(async (input) => {
-        const np = this.numbers.get(input.phoneNumberId);
-        if (np === undefined || input.to === '') return false;
-        const t = np.tenant.id;
-        const [state, expiresMs] = await Promise.all([
-          this.redis.recipientState(t, input.phoneNumberId, input.to, input.nowMs),
-          this.deps.client.zscore(this.deps.keys.policyBudget(t).tierMembers, input.to),
-        ]);
-        this.learn(t, input.phoneNumberId, input.to, state, input.nowMs);
-        return expiresMs !== null && Number(expiresMs) > input.nowMs;
+      await Promise.all([...groups.values()].map(async (g) => {
+        const states = await this.redis.recipientStates(g.tenantId, g.phoneNumberId, g.at.map((i) => inputs[i]!.to), g.nowMs);
+        states.forEach((state, k) => {
+          const i = g.at[k]!;
+          this.learn(g.tenantId, g.phoneNumberId, inputs[i]!.to, state, g.nowMs);
+          counted[i] = state.tierCounted;
+        });
       }));
     } catch (error) {
       throw storageUnavailable(error, 'The policy state could not be read; nothing was planned, retry later.');
