@@ -2,8 +2,10 @@
  * A broadcast's plan on Redis storage judges recipients by the fleet's shared policy state, as a
  * single send in that mode would be: two gateways on one Redis; opt-outs recorded and sends
  * admitted through one of them exclude, or are not new to the messaging limit, in a dry run
- * through the other, whose free slots are the tenant's shared count.
+ * through the other, whose free slots are the tenant's shared count. A list uploaded through one
+ * gateway plans the same through the other.
  */
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { startGateway, type GatewayHandle } from '../../src/server.js';
@@ -51,6 +53,19 @@ describe('a broadcast plan on Redis storage', () => {
       phone_number_id: NUMBER, message: announcement(), category: 'marketing', recipients, dry_run: true,
     });
     expect(res.status, JSON.stringify(res.json)).toBe(200);
+    // The same list uploaded through the first gateway, planned through the second.
+    const upload = await request(`${a.url}/v1/broadcasts/uploads`, {
+      method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/x-ndjson' },
+      body: recipients.map((r) => JSON.stringify(r)).join('\n'),
+    });
+    const uploaded = (await upload.body.json()) as { id: string; recipients: number };
+    expect(upload.statusCode).toBe(201);
+    expect(uploaded.recipients).toBe(recipients.length);
+    const fromUpload = await call(b.url, 'POST', '/v1/broadcasts', {
+      phone_number_id: NUMBER, message: announcement(), category: 'marketing', recipients_upload: uploaded.id, dry_run: true,
+    });
+    expect(fromUpload.status, JSON.stringify(fromUpload.json)).toBe(200);
+    expect({ ...fromUpload.json.plan, eta_seconds: 0, finish_at: '' }).toEqual({ ...res.json.plan, eta_seconds: 0, finish_at: '' });
     expect(res.json.plan).toMatchObject({
       recipients: 266,
       excluded: { opted_out: 2, invalid: 1, duplicate: 1 },
