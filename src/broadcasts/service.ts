@@ -253,8 +253,9 @@ export class BroadcastService {
   }
 
   /**
-   * Operators' page of broadcasts (GET /admin/broadcasts), newest first: stored rows, with the
-   * running ones' in-memory record (its counts and the limit's next free slot are the freshest).
+   * Operators' page of broadcasts (GET /admin/broadcasts), newest first: stored rows; in one
+   * process, the running ones' in-memory record (its counts and the limit's next free slot are the
+   * freshest); in a fleet, the stored ones every process shares.
    */
   async list(query: BroadcastListQuery): Promise<{ data: object[]; next: string | null }> {
     const page = await this.deps.broadcasts.list(query);
