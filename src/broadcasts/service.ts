@@ -529,6 +529,8 @@ export class BroadcastService {
     if (runner === undefined) return;
     runner.stop();
     this.runners.delete(record.id);
+    // Its departures are refused by whoever dispatches the number now (the store says cancelled).
+    this.cancelled.delete(record.id);
     const n = (this.numbersRunning.get(record.phoneNumberId) ?? 1) - 1;
     if (n <= 0) this.numbersRunning.delete(record.phoneNumberId);
     else this.numbersRunning.set(record.phoneNumberId, n);
