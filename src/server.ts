@@ -112,7 +112,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     });
   }
 
-  // Broadcasts run once the dispatcher has recovered (below); embedded storage only for now.
+  // Broadcasts run once the dispatcher has recovered (below); in a fleet, by the number's owner.
   let broadcasts: BroadcastService | null = null;
   plugins.push((app) => broadcastRoutes(app, { deps: { config, tenants, clock }, service: () => broadcasts }));
   const deps: GatewayDeps = {
@@ -151,7 +151,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     tierUse: (tenantId) => policy.tierUse(tenantId),
     deadLetters: (tenantId, afterSeq, limit) => webhooks.sender.deadLetters(tenantId, afterSeq, limit),
     replayDead: (tenantId) => webhooks.sender.replayDead(tenantId),
-    broadcasts: (query) => broadcasts?.list(query) ?? null,
+    broadcasts: async (query) => (await broadcasts?.list(query)) ?? null,
   };
   const tenantAdmin = {
     catalog: parts.catalog,
@@ -185,7 +185,11 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     onSlotWait: (waitedMs) => metrics.slotWait.observe(waitedMs / 1000),
     refuseAtDeparture: (rec, nowMs) => broadcasts?.departureRefusal(rec) ?? recorded(policy.departureRefusal(departureOf(rec, nowMs))),
     ...(isFleetPolicy(policy)
-      ? { confirmAtDeparture: async (rec: MessageRecord, nowMs: number) => recorded(await policy.departureTierAsync(departureOf(rec, nowMs))) }
+      ? {
+          // A broadcast cancelled by any process of the fleet, read from the store; then the shared messaging limit.
+          confirmAtDeparture: async (rec: MessageRecord, nowMs: number) => (await broadcasts?.departureRefusalAsync(rec))
+            ?? recorded(await policy.departureTierAsync(departureOf(rec, nowMs))),
+        }
       : {}),
     onEvent(event: DispatchEvent) {
       if (event.type === 'attempt') {
@@ -220,9 +224,14 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
   // Tenant events a crash left owed (message-ended.ts), before new endings join them. In a fleet,
   // another process may be paying its own right now: only what is older than its sweep is ours.
   await endings.payOwed(clock.nowMs() - (fleet === null ? 0 : OWED_SWEEP_MS));
-  await fleet?.start(dispatcher);
+  // A number's broadcasts run where its lease is: they stop before its lane does and resume after.
+  await fleet?.start(dispatcher, {
+    adopt: async (numbers) => broadcasts?.adopt(numbers),
+    retire: async (phoneNumberId) => broadcasts?.retire(phoneNumberId),
+  });
   broadcasts = await startBroadcasts(config, metrics.registry, {
-    store, policy, dispatcher, numbers: parts.numbers, webhooks: webhooks.sender, clock, log: app.log,
+    store, policy, dispatcher, numbers: parts.numbers, webhooks: webhooks.sender, clock, log: app.log, broadcasts: parts.openBroadcasts(),
+    ...(fleet === null ? {} : { owns: (phoneNumberId: string) => fleet!.ownership.mayDispatch(phoneNumberId) }),
   });
 
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });

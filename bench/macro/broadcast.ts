@@ -8,8 +8,10 @@
  * Lists up to 10^5 go as JSON in the request; larger ones as an NDJSON upload (the JSON body limit is
  * 16 MiB), whose streaming time is shown apart. The number sends at 1 msg/s to an upstream that
  * refuses connections, so the broadcast stays queued while memory is read.
+ * With `--storage redis` the gateway runs on a redis-server of its own (a fleet of one), and Redis's
+ * memory per stored recipient is shown too.
  *
- *   node dist/bench/macro/broadcast.js [--sizes 10000,100000,1000000] [--singles 2000] [--settle-ms 3000]
+ *   node dist/bench/macro/broadcast.js [--sizes 10000,100000,1000000] [--singles 2000] [--settle-ms 3000] [--storage embedded|redis]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,14 +21,17 @@ import { parseArgs } from 'node:util';
 import { Pool, request } from 'undici';
 import { formatTable } from '../support/child.js';
 import { CLI, cpuMs, freePort, machineLine, spawnServer, tempJson } from './processes.js';
+import { infoNumbers, startBenchRedis, type BenchRedis } from './redis-server.js';
 
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10000,100000,1000000' },
     singles: { type: 'string', default: '2000' },
     'settle-ms': { type: 'string', default: '3000' },
+    storage: { type: 'string', default: 'embedded' },
   },
 });
+if (values.storage !== 'embedded' && values.storage !== 'redis') throw new Error('--storage is embedded or redis');
 const sizes = values.sizes.split(',').map(Number);
 const SINGLES = Number(values.singles);
 const settleMs = Number(values['settle-ms']);
@@ -95,9 +100,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sendgate-bench-broadcast-'));
   const port = await freePort();
   const deadPort = await freePort();
+  const redis: BenchRedis | null = values.storage === 'redis' ? await startBenchRedis() : null;
   const config = tempJson('gateway.json', {
     listen: { host: '127.0.0.1', port },
-    storage: { kind: 'embedded', path: dir },
+    storage: redis === null ? { kind: 'embedded', path: dir } : { kind: 'redis', url: redis.url, prefix: 'bench' },
     upstream: { baseUrl: `http://127.0.0.1:${deadPort}`, http2: false, timeoutMs: 1000 },
     log: { level: 'fatal' },
     limits: { maxQueuedPerNumber: 10_000_000 },
@@ -117,7 +123,9 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, settleMs));
     rssBefore = rssMiB(pid);
     let offset = 0;
+    const redisBytes = async (): Promise<number> => (redis === null ? 0 : (await infoNumbers(redis.client, 'memory')).used_memory ?? 0);
     for (const n of sizes) {
+      const redisBefore = await redisBytes();
       let upload: Timed<{ id: string }> | null = null;
       let source: () => string;
       if (n <= JSON_MAX) {
@@ -139,13 +147,14 @@ async function main(): Promise<void> {
         (dry.wallMs / 1000).toFixed(2), (dry.cpuMs / 1000).toFixed(2), ((dry.cpuMs / n) * 100).toFixed(2),
         (create.wallMs / 1000).toFixed(2), (create.cpuMs / 1000).toFixed(2), perSec.toFixed(0), (n / (create.cpuMs / 1000)).toFixed(0), (perSec / singles).toFixed(1),
       ]);
-      console.log(`  ${n}: plan ${dry.wallMs.toFixed(0)} ms (gateway CPU ${dry.cpuMs.toFixed(0)} ms), stored in ${create.wallMs.toFixed(0)} ms`);
+      console.log(`  ${n}: plan ${dry.wallMs.toFixed(0)} ms (gateway CPU ${dry.cpuMs.toFixed(0)} ms), stored in ${create.wallMs.toFixed(0)} ms`
+        + (redis === null ? '' : `; Redis memory ${(((await redisBytes()) - redisBefore) / n).toFixed(0)} B per recipient (and its upload, if any)`));
       if (n === Math.max(...sizes)) {
         await new Promise((r) => setTimeout(r, settleMs));
         rssQueued = rssMiB(pid);
       }
     }
-    console.log(`\nbroadcast: one number at 1 msg/s (the broadcasts stay queued); baseline ${SINGLES} single sends at ${singles.toFixed(0)}/s; ${machineLine()}`);
+    console.log(`\nbroadcast (${values.storage} storage): one number at 1 msg/s (the broadcasts stay queued); baseline ${SINGLES} single sends at ${singles.toFixed(0)}/s; ${machineLine()}`);
     console.log(formatTable(
       ['recipients', 'list as', 'upload s', 'plan s', 'plan gateway CPU s', 'CPU s per 10^5', 'create s', 'create gateway CPU s', 'admitted /s', 'admitted per CPU s', 'x single sends'],
       rows,
@@ -155,6 +164,7 @@ async function main(): Promise<void> {
     console.log('create = plan again + store (recipients committed in chunks of 20,000, the event loop served between them); x single sends = admitted /s over the baseline.');
   } finally {
     await gateway.stop();
+    await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -11,6 +11,7 @@ import { toE164Digits } from '../cloud-api/e164.js';
 import type { GatewayError } from '../errors.js';
 import type { AdmitInput } from '../gateway/ports.js';
 import { UNIQUE_WINDOW_MS } from '../core/types.js';
+import { batchesOf, type Rows } from './store.js';
 import type { BroadcastPlan } from './types.js';
 
 /** One recipient as it came in (a JSON request's entry or an upload's row). */
@@ -20,8 +21,15 @@ export interface RecipientInput {
   components: unknown[] | null;
 }
 
+export type Verdict = { refusal: GatewayError | null; newTierSlot: boolean };
+
 export interface Judge {
-  judge(input: AdmitInput): { refusal: GatewayError | null; newTierSlot: boolean };
+  judge(input: AdmitInput): Verdict;
+  /**
+   * The verdicts of many recipients at once, for an engine whose state is not all in memory (a
+   * fleet's reads each recipient's shared state first, in one round trip per batch).
+   */
+  judgeBatch?(inputs: readonly AdmitInput[]): Promise<Verdict[]>;
 }
 
 /** What the pass found, before timing. */
@@ -90,7 +98,7 @@ export interface ScreenInput {
   /** The message without `to`. */
   message: Record<string, unknown>;
   count: number;
-  recipients: Iterable<RecipientInput>;
+  recipients: Rows<RecipientInput>;
   nowMs: number;
 }
 
@@ -101,35 +109,47 @@ export async function screenRecipients(judge: Judge, input: ScreenInput): Promis
   const excluded: BroadcastPlan['excluded'] = { opted_out: 0, invalid: 0, duplicate: 0 };
   const keep = new Uint8Array(Math.ceil(input.count / 8));
   const seen = new KeySet(input.count);
-  const admit: AdmitInput = { tenantId: input.tenantId, phoneNumberId: input.phoneNumberId, to: '', body: input.message, category: input.category, nowMs: input.nowMs };
   const template = input.message.template as Record<string, unknown> | undefined;
   let i = 0;
   let sendable = 0;
   let newUnique = 0;
-  for (const r of input.recipients) {
-    const idx = i++;
-    if ((idx & (PER_TURN - 1)) === PER_TURN - 1) await new Promise((resolve) => setImmediate(resolve));
-    const digits = toE164Digits(r.toInput);
-    if (digits === null) {
-      excluded.invalid++;
-      continue;
+  // Per batch: the recipients left after the cheap checks, then their verdicts (at once in a fleet).
+  const idxs: number[] = [];
+  const inputs: AdmitInput[] = [];
+  for await (const batch of batchesOf(input.recipients, PER_TURN)) {
+    idxs.length = 0;
+    inputs.length = 0;
+    for (const r of batch) {
+      const idx = i++;
+      const digits = toE164Digits(r.toInput);
+      if (digits === null) {
+        excluded.invalid++;
+        continue;
+      }
+      if (!seen.add(dedupeKey(digits))) {
+        excluded.duplicate++;
+        continue;
+      }
+      // Personalised content is judged as it will be sent (links inside a recipient's parameters).
+      const body = r.components === null || template === undefined ? input.message : { ...input.message, template: { ...template, components: r.components } };
+      idxs.push(idx);
+      inputs.push({ tenantId: input.tenantId, phoneNumberId: input.phoneNumberId, to: digits, body, category: input.category, nowMs: input.nowMs });
     }
-    if (!seen.add(dedupeKey(digits))) {
-      excluded.duplicate++;
-      continue;
+    const verdicts = judge.judgeBatch === undefined ? inputs.map((a) => judge.judge(a)) : await judge.judgeBatch(inputs);
+    for (let k = 0; k < verdicts.length; k++) {
+      const verdict = verdicts[k]!;
+      if (verdict.refusal !== null) {
+        const reason = REASONS[verdict.refusal.code] ?? verdict.refusal.code.toLowerCase();
+        excluded[reason] = (excluded[reason] ?? 0) + 1;
+        continue;
+      }
+      if (verdict.newTierSlot) newUnique++;
+      sendable++;
+      const idx = idxs[k]!;
+      keep[idx >> 3]! |= 1 << (idx & 7);
     }
-    admit.to = digits;
-    // Personalised content is judged as it will be sent (links inside a recipient's parameters).
-    admit.body = r.components === null || template === undefined ? input.message : { ...input.message, template: { ...template, components: r.components } };
-    const verdict = judge.judge(admit);
-    if (verdict.refusal !== null) {
-      const reason = REASONS[verdict.refusal.code] ?? verdict.refusal.code.toLowerCase();
-      excluded[reason] = (excluded[reason] ?? 0) + 1;
-      continue;
-    }
-    if (verdict.newTierSlot) newUnique++;
-    sendable++;
-    keep[idx >> 3]! |= 1 << (idx & 7);
+    // A turn of the event loop per batch (a few ms): a 10^6 plan does not stall the gateway.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return { recipients: i, excluded, sendable, newUnique, keep };
 }

@@ -12,13 +12,20 @@
  * Exactly once: each message is enqueued with the idempotency key `broadcast <id> <idx>`, and the
  * chunk's cursor is committed after its messages. After a crash the chunk is admitted again and
  * the store answers its messages as duplicates (nothing new stored, nothing submitted again).
+ *
+ * In a fleet a runner lives in the process holding its number's lease: it leaves when the lease
+ * goes (the next owner resumes from the committed cursor), admits through the fleet's policy
+ * state (admitAsync), and reads its broadcast's state back now and then (a cancel by another
+ * process); a chunk commit the store refuses (cancelled meanwhile) rejects the chunk's messages.
  */
 import { GatewayError } from '../errors.js';
-import type { Admission } from '../gateway/ports.js';
+import type { Admission, AdmitInput } from '../gateway/ports.js';
+import { isSharedPolicy } from '../policy/shared-admission.js';
 import { newMessageId } from '../gateway/ids.js';
 import type { MessageRecord, NewMessage } from '../store/types.js';
 import type { BroadcastDeps, BroadcastService } from './service.js';
 import { priorityOf } from './service.js';
+import type { MessageEnd } from './store.js';
 import type { BroadcastRecord, RecipientStatusName, StoredRecipient } from './types.js';
 
 /** Longest sleep of a runner: scheduled starts and full limits are looked at again this often. */
@@ -52,9 +59,9 @@ export class BroadcastRunner {
   private halted = false;
   private current: Promise<void> | null = null;
   private lastReconcileMs = Number.NEGATIVE_INFINITY;
+  private lastRefreshMs = Number.NEGATIVE_INFINITY;
   private readonly message: Record<string, unknown>;
   private readonly template: Record<string, unknown> | undefined;
-  readonly isTemplate: boolean;
 
   constructor(
     readonly record: BroadcastRecord,
@@ -62,8 +69,7 @@ export class BroadcastRunner {
     private readonly service: BroadcastService,
   ) {
     this.message = JSON.parse(record.message) as Record<string, unknown>;
-    this.isTemplate = this.message.type === 'template';
-    this.template = this.isTemplate ? (this.message.template as Record<string, unknown>) : undefined;
+    this.template = this.message.type === 'template' ? (this.message.template as Record<string, unknown>) : undefined;
   }
 
   /** Runs a step after `delayMs` (0: soon); a step under way runs again when it ends. */
@@ -107,17 +113,34 @@ export class BroadcastRunner {
     this.lastReconcileMs = this.deps.clock.nowMs();
     const r = this.record;
     for (let after = -1; ;) {
-      const page = this.deps.broadcasts.queuedOf(r.id, after, RECONCILE_PAGE);
+      const page = await this.deps.broadcasts.queuedOf(r.tenantId, r.id, after, RECONCILE_PAGE);
       if (page.length === 0) return;
       after = page[page.length - 1]!.idx;
-      const ends: Array<{ messageId: string; status: RecipientStatusName }> = [];
+      const ends: MessageEnd[] = [];
       await Promise.all(page.map(async (q) => {
         const rec = await this.deps.store.get(r.tenantId, q.messageId);
         const status = rec === null ? undefined : FINAL[rec.state];
-        if (status !== undefined) ends.push({ messageId: q.messageId, status });
+        if (status !== undefined) ends.push({ tenantId: r.tenantId, messageId: q.messageId, status });
       }));
-      if (ends.length > 0) this.deps.broadcasts.endMessages(ends, (id) => (id === r.id ? r.counts : undefined), this.service.statusFor);
+      if (ends.length > 0) await this.deps.broadcasts.endMessages(ends, (id) => (id === r.id ? r.counts : undefined));
     }
+  }
+
+  /**
+   * Reads the broadcast back (a fleet: another process may have cancelled it, or recorded ends):
+   * a stored end is taken over, the runner then drains it.
+   */
+  async refresh(): Promise<void> {
+    this.lastRefreshMs = this.deps.clock.nowMs();
+    const r = this.record;
+    const stored = await this.deps.broadcasts.get(r.tenantId, r.id);
+    if (stored === null) return;
+    r.counts = stored.counts;
+    if (stored.state === r.state || (stored.state !== 'cancelled' && stored.state !== 'completed')) return;
+    r.state = stored.state;
+    r.endedAtMs = stored.endedAtMs;
+    r.waitingForLimit = false;
+    if (r.state === 'cancelled') this.service.noteCancelledHere(r.id);
   }
 
   private async step(): Promise<void> {
@@ -145,14 +168,22 @@ export class BroadcastRunner {
   private async advance(): Promise<number | null> {
     const r = this.record;
     const nowMs = this.deps.clock.nowMs();
+    if (this.deps.owns !== undefined) {
+      // The lease went (a retire may still be on its way): the next owner resumes from the cursor.
+      if (!this.deps.owns(r.phoneNumberId)) {
+        this.service.leave(r);
+        return null;
+      }
+      if (nowMs - this.lastRefreshMs >= POLL_MS) await this.refresh();
+    }
     if (r.state === 'cancelled' || r.state === 'completed') return this.drain(nowMs);
     if (r.state === 'scheduled') {
       if (nowMs < r.notBeforeMs) return Math.min(POLL_MS, r.notBeforeMs - nowMs);
-      this.deps.broadcasts.startRun(r.id);
+      await this.deps.broadcasts.startRun(r.tenantId, r.id);
       r.state = 'running';
     }
     if (r.cursor < r.total && nowMs >= r.deadlineAtMs) {
-      this.deps.broadcasts.expirePending(r.id, r.total, r.counts);
+      await this.deps.broadcasts.expirePending(r.tenantId, r.id, r.total, r.counts);
       r.cursor = r.total;
       r.waitingForLimit = false;
     }
@@ -161,7 +192,7 @@ export class BroadcastRunner {
     const room = ahead - this.deps.dispatcher.queued(r.phoneNumberId);
     // Refilled a quarter at a time: fewer, larger chunks (each is one commit here and one batch in the store).
     if (room < Math.max(1, ahead >> 2)) return FULL_MS;
-    const rows = this.deps.broadcasts.page(r.id, r.cursor, Math.min(room, this.deps.settings.chunk));
+    const rows = await this.deps.broadcasts.page(r.tenantId, r.id, r.cursor, Math.min(room, this.deps.settings.chunk));
     if (rows.length === 0) {
       // Nothing stored past the cursor (cannot happen unless rows were removed by hand): nothing left to admit.
       this.deps.log.error({ broadcast: r.id, cursor: r.cursor, total: r.total }, 'broadcast has no recipients past its cursor; ending its admission');
@@ -175,8 +206,8 @@ export class BroadcastRunner {
   private async settle(nowMs: number): Promise<number | null> {
     const r = this.record;
     if (await this.unsettled(nowMs)) return POLL_MS;
-    this.service.finish(r, 'completed', null);
-    return null;
+    await this.service.finish(r, 'completed', null);
+    return r.state === 'cancelled' ? 0 : null;
   }
 
   /** Ended (cancelled) with messages still in flight: announced once they ended too. */
@@ -189,7 +220,7 @@ export class BroadcastRunner {
   /** Admitted messages have not all ended (their ends are read back from the store now and then). */
   private async unsettled(nowMs: number): Promise<boolean> {
     const r = this.record;
-    this.service.flushEnds();
+    await this.service.flushEnds();
     if (r.counts.queued > 0 && nowMs - this.lastReconcileMs >= POLL_MS * 5) await this.reconcile();
     return r.counts.queued > 0;
   }
@@ -201,28 +232,12 @@ export class BroadcastRunner {
 
   private async admitChunk(rows: StoredRecipient[], nowMs: number): Promise<number | null> {
     const r = this.record;
-    const entries: Entry[] = [];
-    let limitWaitMs = 0;
-    for (const row of rows) {
-      const body = this.bodyOf(row);
-      const message = this.messageOf(row, body, nowMs);
-      try {
-        const admission = this.deps.policy.admit({ tenantId: r.tenantId, phoneNumberId: r.phoneNumberId, to: row.to, body, category: r.category, nowMs });
-        entries.push({ row, message, admission });
-      } catch (err) {
-        if (!(err instanceof GatewayError)) throw err;
-        if (err.code === 'MESSAGING_LIMIT_REACHED') {
-          limitWaitMs = Math.max(1, (err.retryAfterSec ?? 1) * 1000);
-          break;
-        }
-        entries.push({ row });
-      }
-    }
+    const { entries, limitWaitMs, storeDown } = await this.admitRows(rows, nowMs);
     const outcomes = await Promise.allSettled(entries.map((e) => (e.message === undefined ? Promise.resolve(null) : this.deps.store.enqueue(e.message))));
     const queued: Array<{ idx: number; messageId: string }> = [];
     const rejected: number[] = [];
     const created: MessageRecord[] = [];
-    const alreadyEnded: Array<{ messageId: string; status: RecipientStatusName }> = [];
+    const alreadyEnded: MessageEnd[] = [];
     let cursor = r.cursor;
     let failed = false;
     for (let i = 0; i < entries.length; i++) {
@@ -248,20 +263,87 @@ export class BroadcastRunner {
         else e.admission?.release(); // admitted before a crash: its first admission holds the charge
         queued.push({ idx: e.row.idx, messageId: outcome.record.id });
         const ended = FINAL[outcome.record.state];
-        if (outcome.kind === 'duplicate' && ended !== undefined) alreadyEnded.push({ messageId: outcome.record.id, status: ended });
+        if (outcome.kind === 'duplicate' && ended !== undefined) alreadyEnded.push({ tenantId: r.tenantId, messageId: outcome.record.id, status: ended });
       }
       cursor = e.row.idx + 1;
     }
     const waiting = !failed && limitWaitMs > 0;
-    this.deps.broadcasts.commitChunk({ broadcastId: r.id, cursor, queued, rejected }, r.counts, waiting);
-    r.cursor = cursor;
+    if (!(await this.deps.broadcasts.commitChunk({ tenantId: r.tenantId, broadcastId: r.id, cursor, queued, rejected }, r.counts, waiting))) {
+      // Cancelled meanwhile (by another process): this chunk's new messages never leave.
+      for (const e of entries) e.admission?.release();
+      await this.service.rejectMessages(r, created.map((rec) => ({ idx: -1, messageId: rec.id, to: rec.to })), nowMs);
+      await this.refresh();
+      return 0;
+    }
+    r.cursor = Math.max(r.cursor, cursor);
     r.waitingForLimit = waiting;
     if (waiting) r.slotFreeAtMs = nowMs + limitWaitMs;
-    if (alreadyEnded.length > 0) this.deps.broadcasts.endMessages(alreadyEnded, (id) => (id === r.id ? r.counts : undefined));
+    if (alreadyEnded.length > 0) await this.deps.broadcasts.endMessages(alreadyEnded, (id) => (id === r.id ? r.counts : undefined));
     for (const rec of created) this.deps.dispatcher.submit(rec);
-    if (failed) return RETRY_MS;
+    if (failed || storeDown) return RETRY_MS;
     if (waiting) return Math.min(limitWaitMs, POLL_MS);
     return 0;
+  }
+
+  /**
+   * Each row through admission, in order, up to the first the messaging limit refuses (the rest
+   * wait for slots): one process's engine synchronously; a fleet's all at once (each a round trip
+   * to the shared state), what follows a stop given back. A refusal by another policy is the
+   * recipient's end (rejected); the shared state unreadable stops the chunk there (retried).
+   */
+  private async admitRows(rows: StoredRecipient[], nowMs: number): Promise<{ entries: Entry[]; limitWaitMs: number; storeDown: boolean }> {
+    const r = this.record;
+    const inputs = rows.map((row): { row: StoredRecipient; message: NewMessage; input: AdmitInput } => {
+      const body = this.bodyOf(row);
+      return { row, message: this.messageOf(row, body, nowMs), input: { tenantId: r.tenantId, phoneNumberId: r.phoneNumberId, to: row.to, body, category: r.category, nowMs } };
+    });
+    const policy = this.deps.policy;
+    const shared = isSharedPolicy(policy) ? policy : null;
+    const tried: Array<PromiseSettledResult<Admission>> = shared === null ? [] : await Promise.allSettled(inputs.map((x) => shared.admitAsync(x.input)));
+    const entries: Entry[] = [];
+    let limitWaitMs = 0;
+    let storeDown = false;
+    let stop = -1;
+    let failure: unknown;
+    for (let i = 0; i < inputs.length; i++) {
+      const { row, message, input } = inputs[i]!;
+      let outcome: PromiseSettledResult<Admission>;
+      if (shared !== null) outcome = tried[i]!;
+      else {
+        try {
+          outcome = { status: 'fulfilled', value: policy.admit(input) };
+        } catch (reason) {
+          outcome = { status: 'rejected', reason };
+        }
+      }
+      if (outcome.status === 'fulfilled') {
+        entries.push({ row, message, admission: outcome.value });
+        continue;
+      }
+      const err = outcome.reason as unknown;
+      if (!(err instanceof GatewayError)) {
+        failure = err;
+        stop = i;
+        break;
+      }
+      if (err.code === 'MESSAGING_LIMIT_REACHED') {
+        limitWaitMs = Math.max(1, (err.retryAfterSec ?? 1) * 1000);
+        stop = i;
+        break;
+      }
+      if (err.code === 'STORAGE_UNAVAILABLE') {
+        storeDown = true;
+        stop = i;
+        break;
+      }
+      entries.push({ row });
+    }
+    if (stop >= 0) for (let i = stop + 1; i < tried.length; i++) if (tried[i]!.status === 'fulfilled') (tried[i] as PromiseFulfilledResult<Admission>).value.release();
+    if (failure !== undefined) {
+      for (const e of entries) e.admission?.release();
+      throw failure;
+    }
+    return { entries, limitWaitMs, storeDown };
   }
 
   /** The Cloud API body of one recipient's message: the broadcast's, with its own `components` if it has them. */

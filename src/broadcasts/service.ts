@@ -2,6 +2,11 @@
  * Broadcasts as the gateway runs them: create (plan, store), resume at boot, run (runner.ts),
  * track the messages' ends, cancel, and the one tenant webhook when a broadcast ends.
  *
+ * In a fleet (`owns` given) a broadcast runs only in the process holding its number's lease: the
+ * runners follow the leases (adopt, retire) and look every DISCOVER_MS for broadcasts created or
+ * handed over; a new owner resumes from the committed cursor. Any process may cancel: the state
+ * changes in the store, its queued messages are rejected, and the owner's runner sees it.
+ *
  * In memory: one entry per active broadcast (its record and timer), never its recipients.
  */
 import { createHash } from 'node:crypto';
@@ -14,7 +19,7 @@ import type { MessageState, RecordedError, Store } from '../store/types.js';
 import type { TenantWebhookSender } from '../webhooks/index.js';
 import { finishAtMs, isKept, planOf, screenRecipients, type Pace, type RecipientInput } from './plan.js';
 import { BroadcastRunner } from './runner.js';
-import { BroadcastStore, emptyCounts, type BroadcastListQuery } from './store.js';
+import { emptyCounts, type BroadcastListQuery, type BroadcastStore, type MessageEnd, type QueuedRecipient, type Rows, type UploadRow } from './store.js';
 import { ACTIVE_STATES, type BroadcastPlan, type BroadcastRecord, type BroadcastState, type RecipientStatusName, type StoredRecipient } from './types.js';
 import { newBroadcastId } from './ids.js';
 
@@ -42,6 +47,8 @@ export interface BroadcastDeps {
   headroom: number;
   settings: BroadcastSettings;
   log: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  /** In a fleet: whether this process holds the number's lease (only then it runs its broadcasts). Absent: it runs them all. */
+  owns?: (phoneNumberId: string) => boolean;
 }
 
 /** A validated create request (the route parses the body). */
@@ -59,7 +66,7 @@ export interface CreateRequest {
   bodyHash: string | null;
   count: number;
   /** Iterated twice: the plan's pass, then the store's (sendable ones only). */
-  recipients: () => Iterable<RecipientInput>;
+  recipients: () => Rows<RecipientInput>;
 }
 
 const FINAL_TO_STATUS: Partial<Record<MessageState, RecipientStatusName>> = {
@@ -72,6 +79,14 @@ const PURGE_EVERY_MS = 3_600_000;
 
 /** How long an upload may wait for the create that names it. */
 const UPLOAD_KEEP_MS = 48 * 3_600_000;
+/** A fleet looks for broadcasts of the numbers it holds this often (created elsewhere, handed over). */
+const DISCOVER_MS = 1_000;
+/** A repeated create waits this long for the first one (another process, maybe) to finish storing. */
+const CREATING_WAIT_MS = 10_000;
+/** Cancelled broadcasts a fleet's departure check remembers (a cancel is final; older ones are read again). */
+const CANCELLED_KNOWN = 1_000;
+/** A cancel answers once the broadcast's messages in flight have ended, or after this long at most. */
+const CANCEL_SETTLE_MS = 10_000;
 
 /** What a message of a cancelled broadcast records (the catalogue's BROADCAST_CANCELLED). */
 export const CANCELLED_ERROR: RecordedError = {
@@ -85,10 +100,15 @@ export class BroadcastService {
   private readonly numbersRunning = new Map<string, number>();
   /** Cancelled broadcasts whose queued messages are still ending (their departures are refused). */
   private readonly cancelled = new Set<string>();
-  private ends: Array<{ messageId: string; status: RecipientStatusName }> = [];
+  /** A fleet's departure check: broadcasts read as cancelled (insertion order: the oldest goes first). */
+  private readonly cancelledKnown = new Set<string>();
+  private ends: MessageEnd[] = [];
   private endsScheduled = false;
+  private flushing: Promise<void> = Promise.resolve();
   private closed = false;
   private purgeTimer: NodeJS.Timeout | undefined;
+  private discoverTimer: NodeJS.Timeout | undefined;
+  private discovering: Promise<void> | null = null;
 
   constructor(private readonly deps: BroadcastDeps) {}
 
@@ -97,38 +117,85 @@ export class BroadcastService {
     for (const runner of this.runners.values()) yield runner.record;
   }
 
+  /** Whether this process runs the number's broadcasts (in a fleet: it holds the number's lease). */
+  owns(phoneNumberId: string): boolean {
+    return this.deps.owns?.(phoneNumberId) ?? true;
+  }
+
   /** Streamed recipient lists (POST /v1/broadcasts/uploads). */
   uploads() {
     const b = this.deps.broadcasts;
     return {
-      append: (id: string, first: number, rows: Array<{ toInput: string; components: string | null }>) => b.appendUpload(id, first, rows),
+      append: (tenantId: string, id: string, first: number, rows: UploadRow[]) => b.appendUpload(tenantId, id, first, rows),
       finish: (id: string, tenantId: string, count: number) => b.finishUpload(id, tenantId, count, this.deps.clock.nowMs()),
-      drop: (id: string) => b.dropUpload(id),
+      drop: (tenantId: string, id: string) => b.dropUpload(tenantId, id),
       get: (tenantId: string, id: string) => b.upload(tenantId, id),
-      rows: (id: string) => b.uploadRows(id),
+      rows: (tenantId: string, id: string) => b.uploadRows(tenantId, id),
     };
   }
 
   /** Boot: resumes every broadcast that had not ended (after the dispatcher recovered its queue). */
   async start(): Promise<void> {
-    this.deps.broadcasts.dropCreating();
+    await this.deps.broadcasts.dropCreating();
     this.purgeTimer = setInterval(() => void this.purge(), PURGE_EVERY_MS);
     this.purgeTimer.unref();
     void this.purge();
     // Uploads are for a create soon after; unreferenced ones go after the idempotency horizon.
-    for (const id of this.deps.broadcasts.oldUploads(this.deps.clock.nowMs() - UPLOAD_KEEP_MS)) this.deps.broadcasts.dropUpload(id);
-    // A cancel's refusals hold across a restart: its queued templates are still refused at departure.
-    for (const record of this.deps.broadcasts.draining(this.deps.clock.nowMs())) {
-      this.cancelled.add(record.id);
+    await this.deps.broadcasts.dropOldUploads(this.deps.clock.nowMs() - UPLOAD_KEEP_MS);
+    await this.resume(() => true);
+    if (this.deps.owns !== undefined) {
+      this.discoverTimer = setInterval(() => void this.discover(), DISCOVER_MS);
+      this.discoverTimer.unref();
+    }
+  }
+
+  /**
+   * Runs the stored broadcasts of the numbers `mine` picks (and this process owns) that no runner
+   * here runs yet: cancelled ones still draining (their queued templates are refused at departure)
+   * and active ones, each from its committed cursor.
+   */
+  private async resume(mine: (phoneNumberId: string) => boolean): Promise<void> {
+    const b = this.deps.broadcasts;
+    const draining = await b.draining(this.deps.clock.nowMs());
+    const active = await b.active();
+    for (const record of [...draining, ...active]) {
+      // Checked and tracked in one turn: two resumes (boot, adopt, discovery) never run one broadcast twice.
+      if (this.closed || !mine(record.phoneNumberId) || !this.owns(record.phoneNumberId) || this.runners.has(record.id)) continue;
+      if (record.state === 'cancelled') this.cancelled.add(record.id);
       const runner = this.track(record);
-      await runner.reconcile();
+      try {
+        await runner.reconcile();
+      } catch (err) {
+        // Its ends are read back again before it can end.
+        this.deps.log.error({ err, broadcast: record.id }, 'reading back a resumed broadcast\'s message ends failed');
+      }
       runner.wake();
     }
-    for (const record of this.deps.broadcasts.active()) {
-      const runner = this.track(record);
-      await runner.reconcile();
-      runner.wake();
-    }
+  }
+
+  /** A fleet: broadcasts created elsewhere, or of numbers this process took over. */
+  private discover(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.discovering ??= this.resume(() => true)
+      .catch((err: unknown) => this.deps.log.error({ err }, 'looking for broadcasts to run failed; trying again'))
+      .finally(() => (this.discovering = null));
+    return this.discovering;
+  }
+
+  /** A fleet took these numbers' leases: their broadcasts run here now. */
+  async adopt(numbers: ReadonlyArray<{ phoneNumberId: string }>): Promise<void> {
+    if (this.closed || numbers.length === 0) return;
+    await this.discovering;
+    const ids = new Set(numbers.map((n) => n.phoneNumberId));
+    await this.resume((id) => ids.has(id)).catch((err: unknown) => this.deps.log.error({ err }, 'resuming the broadcasts of adopted numbers failed; trying again'));
+  }
+
+  /** The number's lease is going: its runners stop after the chunk under way (committed); the next owner resumes them. */
+  async retire(phoneNumberId: string): Promise<void> {
+    const leaving = [...this.runners.values()].filter((r) => r.record.phoneNumberId === phoneNumberId);
+    await Promise.all(leaving.map((runner) => runner.halt()));
+    await this.flushEnds();
+    for (const runner of leaving) this.untrack(runner.record);
   }
 
   /** Deletes broadcasts ended longer ago than the retention; a failure is tried again next period. */
@@ -146,13 +213,15 @@ export class BroadcastService {
     const nowMs = this.deps.clock.nowMs();
     const { tenant, phoneNumberId } = req;
     if (!req.dryRun && req.idempotencyKey !== null) {
-      const prior = this.deps.broadcasts.byKey(tenant.id, req.idempotencyKey);
+      const prior = await this.deps.broadcasts.byKey(tenant.id, req.idempotencyKey);
       if (prior !== null) return this.repeat(prior, req);
     }
     const screening = await screenRecipients(this.deps.policy, {
       tenantId: tenant.id, phoneNumberId, category: req.category, message: req.message, count: req.count, recipients: req.recipients(), nowMs,
     });
-    const free = this.deps.policy.messagingLimitFree(tenant.id, nowMs);
+    // The tenant's use of its messaging limit (in a fleet, the shared count).
+    const use = tenant.messagingLimit === 'unlimited' ? undefined : await this.deps.policy.tierUse(tenant.id);
+    const free = use === undefined || use.limit === 'unlimited' ? null : Math.max(0, use.limit - use.used);
     const limit = tenant.messagingLimit === 'unlimited' ? null : (tenant.messagingLimit as number);
     const plan = planOf(screening, free, limit, this.pace(phoneNumberId, req.category, nowMs), Math.max(nowMs, req.notBeforeMs), nowMs);
     if (req.dryRun) return { plan };
@@ -166,26 +235,33 @@ export class BroadcastService {
     const stored = await this.deps.broadcasts.create(record, sendableOf(req.recipients(), screening.keep));
     if (stored !== record) return this.repeat(stored, req);
     if (record.total === 0) {
-      this.finish(record, 'completed', null);
-    } else {
+      await this.finish(record, 'completed', null);
+    } else if (this.owns(phoneNumberId)) {
       this.track(record).wake();
     }
+    // Otherwise the number's owner finds it (discover).
     return { record, created: true };
   }
 
-  get(tenantId: string, id: string): BroadcastRecord | null {
-    return this.runners.get(id)?.record.tenantId === tenantId ? this.runners.get(id)!.record : this.deps.broadcasts.get(tenantId, id);
+  async get(tenantId: string, id: string): Promise<BroadcastRecord | null> {
+    const running = this.runners.get(id)?.record;
+    if (running?.tenantId === tenantId && this.deps.owns === undefined) return running;
+    // In a fleet the stored counts are the fleet's (ends recorded by any process); the runner adds the limit's next slot.
+    const stored = await this.deps.broadcasts.get(tenantId, id);
+    if (stored !== null && running?.tenantId === tenantId && running.slotFreeAtMs !== undefined) stored.slotFreeAtMs = running.slotFreeAtMs;
+    return stored;
   }
 
   /**
-   * Operators' page of broadcasts (GET /admin/broadcasts), newest first: stored rows, with the
-   * running ones' in-memory record (its counts and the limit's next free slot are the freshest).
+   * Operators' page of broadcasts (GET /admin/broadcasts), newest first: stored rows; in one
+   * process, the running ones' in-memory record (its counts and the limit's next free slot are the
+   * freshest); in a fleet, the stored ones every process shares.
    */
-  list(query: BroadcastListQuery): { data: object[]; next: string | null } {
-    const page = this.deps.broadcasts.list(query);
+  async list(query: BroadcastListQuery): Promise<{ data: object[]; next: string | null }> {
+    const page = await this.deps.broadcasts.list(query);
     return {
       data: page.records.map((stored) => {
-        const record = this.runners.get(stored.id)?.record ?? stored;
+        const record = this.deps.owns === undefined ? this.runners.get(stored.id)?.record ?? stored : stored;
         const view = this.view(record) as { counts: Record<string, number>; eta_seconds: number; finish_at: string; ended_at: string | null };
         return {
           id: record.id, tenant: record.tenantId, phone_number_id: record.phoneNumberId, state: record.state, category: record.category,
@@ -228,110 +304,172 @@ export class BroadcastService {
     };
   }
 
-  /** Ends what has not been sent: pending recipients and queued messages end `cancelled`. */
+  /**
+   * Ends what has not been sent: pending recipients and queued messages end `cancelled`, from any
+   * process of a fleet. The state changes durably first (the owner's runner admits no further
+   * chunk: its commit is refused, and departure checks read it), then every message of the
+   * broadcast still `queued` is rejected (none of them can be committed `sending` after that), and
+   * the answer waits for those already `sending` to end: nothing of it leaves after the answer.
+   */
   async cancel(tenantId: string, id: string): Promise<BroadcastRecord | null> {
     const runner = this.runners.get(id);
-    if (runner === undefined || runner.record.tenantId !== tenantId) return this.deps.broadcasts.get(tenantId, id);
-    const record = runner.record;
-    if (!ACTIVE_STATES.has(record.state)) return record;
+    const here = runner !== undefined && runner.record.tenantId === tenantId;
+    const record = here ? runner.record : await this.deps.broadcasts.get(tenantId, id);
+    if (record === null || !ACTIVE_STATES.has(record.state)) return record;
     // No chunk is admitted once the one under way is committed.
-    await runner.halt();
-    const nowMs = this.deps.clock.nowMs();
-    this.deps.broadcasts.end(id, 'cancelled', nowMs, record.counts, 'cancelled');
-    record.state = 'cancelled';
-    record.endedAtMs = nowMs;
-    record.waitingForLimit = false;
-    // Messages already in the queue end `rejected` (counted cancelled) instead of leaving: a template
-    // at its departure check (departureRefusal below: exact, the dispatcher owns the message); a
-    // free-form message, not re-checked at departure, here if the store still has it `queued`.
-    this.cancelled.add(id);
-    if (!runner.isTemplate) await this.rejectQueued(runner, nowMs);
-    // Announced once the messages in flight have ended too (the runner drains).
-    runner.resume();
-    return record;
+    if (here) await runner.halt();
+    try {
+      const nowMs = this.deps.clock.nowMs();
+      if (!(await this.deps.broadcasts.end(tenantId, id, 'cancelled', nowMs, record.counts, 'cancelled'))) {
+        // Ended meanwhile (cancelled by another process): its stored state holds.
+        if (here) await runner.refresh();
+        return here ? record : this.deps.broadcasts.get(tenantId, id);
+      }
+      record.state = 'cancelled';
+      record.endedAtMs = nowMs;
+      record.waitingForLimit = false;
+      if (here) this.cancelled.add(id);
+      else this.noteCancelled(id);
+      await this.rejectQueued(record, nowMs);
+      await this.inFlightEnded(record);
+    } finally {
+      // Here, announced once the messages in flight have ended too (the runner drains).
+      if (here) runner.resume();
+    }
+    return here ? record : ((await this.deps.broadcasts.get(tenantId, id)) ?? record);
+  }
+
+  /** Waits (CANCEL_SETTLE_MS at most) until no admitted message of the broadcast is `sending`. */
+  private async inFlightEnded(record: BroadcastRecord): Promise<void> {
+    const untilMs = Date.now() + CANCEL_SETTLE_MS;
+    for (let after = -1; Date.now() < untilMs;) {
+      const page = await this.deps.broadcasts.queuedOf(record.tenantId, record.id, after, 1000);
+      if (page.length === 0) return;
+      const states = await Promise.all(page.map(async (q) => (await this.deps.store.get(record.tenantId, q.messageId))?.state));
+      const sending = states.indexOf('sending');
+      if (sending < 0) {
+        after = page[page.length - 1]!.idx;
+        continue;
+      }
+      after = page[sending]!.idx - 1;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   /**
    * A template about to leave (the dispatcher's departure check): refused when its broadcast was
-   * cancelled. Broadcast messages carry the idempotency key `broadcast <id> <idx>`.
+   * cancelled (one the cancel's rejection missed: admitted in the chunk under way). Broadcast
+   * messages carry the idempotency key `broadcast <id> <idx>`.
    */
   departureRefusal(rec: { idempotencyKey: string | null }): RecordedError | null {
-    const key = rec.idempotencyKey;
-    if (this.cancelled.size === 0 || key === null || !key.startsWith('broadcast ')) return null;
-    return this.cancelled.has(key.slice(10, key.indexOf(' ', 10))) ? CANCELLED_ERROR : null;
+    const id = broadcastOf(rec.idempotencyKey);
+    return id !== null && (this.cancelled.has(id) || this.cancelledKnown.has(id)) ? CANCELLED_ERROR : null;
   }
 
-  /** Free-form messages of a cancelled broadcast still `queued` in the store end rejected. */
-  private async rejectQueued(runner: BroadcastRunner, nowMs: number): Promise<void> {
-    const record = runner.record;
+  /** A fleet's departure check, exact: the broadcast's state as stored now (a cancel by any process). */
+  async departureRefusalAsync(rec: { tenantId: string; idempotencyKey: string | null }): Promise<RecordedError | null> {
+    const id = broadcastOf(rec.idempotencyKey);
+    if (id === null) return null;
+    if (this.departureRefusal(rec) !== null) return CANCELLED_ERROR;
+    if ((await this.deps.broadcasts.stateOf(rec.tenantId, id)) !== 'cancelled') return null;
+    this.noteCancelled(id);
+    return CANCELLED_ERROR;
+  }
+
+  private noteCancelled(id: string): void {
+    if (this.cancelledKnown.size >= CANCELLED_KNOWN) this.cancelledKnown.delete(this.cancelledKnown.values().next().value!);
+    this.cancelledKnown.add(id);
+  }
+
+  /** Messages of a cancelled broadcast still `queued` in the store end rejected (counted cancelled). */
+  private async rejectQueued(record: BroadcastRecord, nowMs: number): Promise<void> {
     for (let after = -1; ;) {
-      const queued = this.deps.broadcasts.queuedOf(record.id, after, 1000);
+      const queued = await this.deps.broadcasts.queuedOf(record.tenantId, record.id, after, 1000);
       if (queued.length === 0) return;
       after = queued[queued.length - 1]!.idx;
-      const ended: Array<{ messageId: string; status: RecipientStatusName }> = [];
-      await Promise.all(queued.map(async (q) => {
-        // A message already `sending` is left to end as it will (it may be on its way upstream).
-        if ((await this.deps.store.get(record.tenantId, q.messageId))?.state !== 'queued') return;
-        const done = await this.deps.store.transition(q.messageId, { state: 'rejected', atMs: nowMs, lastError: CANCELLED_ERROR });
-        if (!done) return;
-        ended.push({ messageId: q.messageId, status: 'cancelled' });
-        await this.deps.webhooks.enqueue(record.tenantId, {
-          type: 'message.status', id: q.messageId, wamid: null, status: 'rejected', recipient: q.to, phoneNumberId: record.phoneNumberId,
-          timestamp: nowMs, errors: [CANCELLED_ERROR],
-        }, { orderKey: q.to, eventId: `evt_final_${q.messageId}` });
-      }));
-      this.deps.broadcasts.endMessages(ended, (bid) => (bid === record.id ? record.counts : undefined));
+      const ended = await this.rejectMessages(record, queued, nowMs);
+      await this.deps.broadcasts.endMessages(ended, (bid) => (bid === record.id && this.runners.get(bid)?.record === record ? record.counts : undefined));
     }
+  }
+
+  /** Rejects those of the messages still `queued` in the store (one `sending` may be on its way: left alone), with their webhook. */
+  async rejectMessages(record: BroadcastRecord, messages: readonly QueuedRecipient[], nowMs: number): Promise<MessageEnd[]> {
+    const ended: MessageEnd[] = [];
+    await Promise.all(messages.map(async (q) => {
+      // Only while still `queued`, checked in the store's own commit (the dispatcher may commit `sending` meanwhile).
+      const done = await this.deps.store.transition(q.messageId, { state: 'rejected', atMs: nowMs, lastError: CANCELLED_ERROR, unsent: true });
+      if (!done) return;
+      ended.push({ tenantId: record.tenantId, messageId: q.messageId, status: 'cancelled' });
+      await this.deps.webhooks.enqueue(record.tenantId, {
+        type: 'message.status', id: q.messageId, wamid: null, status: 'rejected', recipient: q.to, phoneNumberId: record.phoneNumberId,
+        timestamp: nowMs, errors: [CANCELLED_ERROR],
+      }, { orderKey: q.to, eventId: `evt_final_${q.messageId}` });
+    }));
+    return ended;
   }
 
   /** A message ended (dispatcher final event): its recipient's count moves, batched per turn. */
-  messageEnded(event: { id: string; phoneNumberId: string; state: MessageState }): void {
+  messageEnded(event: { id: string; tenantId: string; phoneNumberId: string; state: MessageState }): void {
     if (this.closed || !this.numbersRunning.has(event.phoneNumberId)) return;
     const status = FINAL_TO_STATUS[event.state];
     if (status === undefined) return;
-    this.ends.push({ messageId: event.id, status });
+    this.ends.push({ tenantId: event.tenantId, messageId: event.id, status });
     if (this.endsScheduled) return;
     this.endsScheduled = true;
-    setImmediate(() => this.flushEnds());
+    setImmediate(() => void this.flushEnds());
   }
 
-  /** Stops admitting (a chunk under way is committed first) and closes the file. */
+  /** Stops admitting (a chunk under way is committed first); the store's connection or file closes. */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.purgeTimer);
+    clearInterval(this.discoverTimer);
+    await this.discovering;
     await Promise.all([...this.runners.values()].map((runner) => runner.halt()));
     for (const runner of this.runners.values()) runner.stop();
-    this.flushEnds();
-    this.deps.broadcasts.close();
+    await this.flushEnds();
+    await this.deps.broadcasts.close();
   }
 
-  /** A message of a cancelled broadcast refused at its departure counts as cancelled. */
-  readonly statusFor = (broadcastId: string, status: RecipientStatusName): RecipientStatusName =>
-    status === 'rejected' && this.cancelled.has(broadcastId) ? 'cancelled' : status;
-
-  /** Applies the ends batched so far (also what runners call before judging completion). */
-  flushEnds(): void {
+  /** Applies the ends batched so far (also what runners await before judging completion). */
+  flushEnds(): Promise<void> {
     this.endsScheduled = false;
-    if (this.ends.length === 0) return;
+    if (this.ends.length === 0) return this.flushing;
     const batch = this.ends;
     this.ends = [];
-    try {
-      const touched = this.deps.broadcasts.endMessages(batch, (id) => this.runners.get(id)?.record.counts, this.statusFor);
-      for (const id of touched) this.runners.get(id)?.wake();
-    } catch (err) {
-      // Counts only: the runner's reconcile reads the messages' states again before it ends the broadcast.
-      this.deps.log.error({ err }, 'recording broadcast message ends failed');
-    }
+    // One batch at a time, in order.
+    this.flushing = this.flushing.then(async () => {
+      try {
+        const touched = await this.deps.broadcasts.endMessages(batch, (id) => this.runners.get(id)?.record.counts);
+        for (const id of touched) this.runners.get(id)?.wake();
+      } catch (err) {
+        // Counts only: the runner's reconcile reads the messages' states again before it ends the broadcast.
+        this.deps.log.error({ err }, 'recording broadcast message ends failed');
+      }
+    });
+    return this.flushing;
   }
 
-  /** Ends a broadcast: state and pending recipients, then the tenant's webhook. */
-  finish(record: BroadcastRecord, state: BroadcastState, pendingAs: RecipientStatusName | null): void {
+  /** Ends a broadcast: state and pending recipients, then the tenant's webhook (once, by whoever ended it). */
+  async finish(record: BroadcastRecord, state: BroadcastState, pendingAs: RecipientStatusName | null): Promise<void> {
     const nowMs = this.deps.clock.nowMs();
-    this.deps.broadcasts.end(record.id, state, nowMs, record.counts, pendingAs);
+    if (!(await this.deps.broadcasts.end(record.tenantId, record.id, state, nowMs, record.counts, pendingAs))) {
+      // Cancelled elsewhere meanwhile: the runner drains it as cancelled.
+      const runner = this.runners.get(record.id);
+      if (runner !== undefined) {
+        await runner.refresh();
+        return;
+      }
+    }
     record.state = state;
     record.endedAtMs = nowMs;
     record.waitingForLimit = false;
     this.announce(record);
+  }
+
+  /** A broadcast read as cancelled in the store while it ran here: its runner drains it. */
+  noteCancelledHere(id: string): void {
+    this.cancelled.add(id);
   }
 
   /** The one `broadcast.ended` webhook, once every message ended; the broadcast leaves memory. */
@@ -346,6 +484,11 @@ export class BroadcastService {
     });
   }
 
+  /** A runner found its number's lease gone: it leaves (the next owner resumes it). */
+  leave(record: BroadcastRecord): void {
+    this.untrack(record);
+  }
+
   /** The number's pace for a broadcast now: learned rate, warm-up cap, what is queued ahead. */
   pace(phoneNumberId: string, category: string, nowMs: number): Pace {
     const info = this.deps.numbers.get(phoneNumberId);
@@ -357,12 +500,21 @@ export class BroadcastService {
     return { rateMps: Math.max(rateMps, 1e-3), backlogMs: Number.isFinite(backlogMs) ? backlogMs : 0 };
   }
 
-  private repeat(prior: BroadcastRecord, req: CreateRequest): { record: BroadcastRecord; created: boolean } {
+  /**
+   * The same Idempotency-Key again: the stored broadcast, once stored (a create still under way,
+   * here or in another process, is waited for), or a conflict when the request differs.
+   */
+  private async repeat(prior: BroadcastRecord, req: CreateRequest): Promise<{ record: BroadcastRecord; created: boolean }> {
+    const untilMs = Date.now() + CREATING_WAIT_MS;
+    while (prior.state === 'creating' && Date.now() < untilMs) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      prior = (await this.deps.broadcasts.byKey(req.tenant.id, req.idempotencyKey!)) ?? prior;
+    }
     if (prior.state === 'creating') {
       throw new GatewayError('IDEMPOTENCY_CONFLICT', 'A request with this Idempotency-Key is still storing its broadcast; retry in a few seconds');
     }
     if (prior.bodyHash !== req.bodyHash) throw new GatewayError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used earlier with a different broadcast request');
-    return { record: this.runners.get(prior.id)?.record ?? prior, created: false };
+    return { record: (this.deps.owns === undefined ? this.runners.get(prior.id)?.record : undefined) ?? prior, created: false };
   }
 
   private track(record: BroadcastRecord): BroadcastRunner {
@@ -377,10 +529,18 @@ export class BroadcastService {
     if (runner === undefined) return;
     runner.stop();
     this.runners.delete(record.id);
+    // Its departures are refused by whoever dispatches the number now (the store says cancelled).
+    this.cancelled.delete(record.id);
     const n = (this.numbersRunning.get(record.phoneNumberId) ?? 1) - 1;
     if (n <= 0) this.numbersRunning.delete(record.phoneNumberId);
     else this.numbersRunning.set(record.phoneNumberId, n);
   }
+}
+
+/** The broadcast id in a broadcast message's idempotency key (`broadcast <id> <idx>`), or null. */
+function broadcastOf(key: string | null): string | null {
+  if (key === null || !key.startsWith('broadcast ')) return null;
+  return key.slice(10, key.indexOf(' ', 10));
 }
 
 /** Lane priority of a broadcast's messages, as a single send of that category would get. */
@@ -389,16 +549,27 @@ export function priorityOf(category: string): 0 | 1 {
 }
 
 /** The sendable recipients, numbered 0… in order, as stored. */
-function* sendableOf(recipients: Iterable<RecipientInput>, keep: Uint8Array): Generator<StoredRecipient> {
+function sendableOf(recipients: Rows<RecipientInput>, keep: Uint8Array): Rows<StoredRecipient> {
   let i = 0;
   let idx = 0;
-  for (const r of recipients) {
-    if (isKept(keep, i++)) {
-      // The plan's pass validated it: the digits are those it kept.
-      const to = digitsOf(r.toInput);
-      yield { idx: idx++, to, toInput: r.toInput, components: r.components === null ? null : JSON.stringify(r.components) };
-    }
+  // The plan's pass validated the kept ones: their digits are those it kept.
+  const pick = (r: RecipientInput): StoredRecipient | null => (isKept(keep, i++)
+    ? { idx: idx++, to: digitsOf(r.toInput), toInput: r.toInput, components: r.components === null ? null : JSON.stringify(r.components) }
+    : null);
+  if (Symbol.iterator in recipients) {
+    return (function* () {
+      for (const r of recipients) {
+        const s = pick(r);
+        if (s !== null) yield s;
+      }
+    })();
   }
+  return (async function* () {
+    for await (const r of recipients) {
+      const s = pick(r);
+      if (s !== null) yield s;
+    }
+  })();
 }
 
 function digitsOf(input: string): string {

@@ -13,7 +13,7 @@ import { RedisLeases } from '../store/redis/leases.js';
 import type { RedisStore } from '../store/redis/redis-store.js';
 import { FleetNotices } from './notices.js';
 import { waitForOutcomeInFleet } from './outcomes.js';
-import { NumberOwnership, type OwnedNumber } from './ownership.js';
+import { NumberOwnership, type OwnedNumber, type OwnershipEffects } from './ownership.js';
 
 /**
  * How often owned queues are read again from the start (a wake notice lost while pub/sub was
@@ -59,8 +59,14 @@ export class FleetMember {
     });
   }
 
-  /** Listens for notices, then takes its first leases (the dispatcher adopts them). */
-  async start(dispatcher: Dispatcher): Promise<void> {
+  /**
+   * Listens for notices, then takes its first leases (the dispatcher adopts them). `follower`
+   * (broadcast runners) hears of the same changes: a retire alongside the dispatcher's, whose lane
+   * stops at once; an adoption after it, not waited for: the lease tick, which renews every other
+   * lease, never waits on its reads of the store (measured: waiting for them broke the pair rate
+   * across a handover in test/fleet/handover.test.ts, 3 runs of 3 on a loaded machine).
+   */
+  async start(dispatcher: Dispatcher, follower?: Pick<OwnershipEffects, 'adopt' | 'retire'>): Promise<void> {
     this.notices = await FleetNotices.open(this.store.client, this.store.keys, this.memberId, {
       stored: (notice) => dispatcher.stored(notice),
       controlChanged: (key) => {
@@ -71,8 +77,13 @@ export class FleetMember {
       },
     }, (err) => this.log.warn({ err: (err as Error).message }, 'fleet notices: Redis connection lost; reconnecting'));
     await this.ownership.start({
-      adopt: (numbers) => dispatcher.adopt(numbers),
-      retire: (phoneNumberId) => dispatcher.retire(phoneNumberId),
+      adopt: async (numbers) => {
+        await dispatcher.adopt(numbers);
+        void follower?.adopt(numbers);
+      },
+      retire: async (phoneNumberId) => {
+        await Promise.all([dispatcher.retire(phoneNumberId), follower?.retire(phoneNumberId)]);
+      },
       renewed: () => {
         // Reading every owned queue and counting every number costs a few commands per number:
         // not at every renewal (a third of the lease TTL) but every RECHECK_MS.

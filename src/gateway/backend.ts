@@ -1,14 +1,17 @@
 /**
  * The one place that picks the backend of every durable seam, from `storage.kind`:
  * - embedded: SQLite files under `storage.path` (messages and control state in the store's worker
- *   thread, the tenant catalog, the policy state, the webhook outbox and dedupe marks);
- * - redis: one connection shared by the message store, the catalog, the policy state and the
- *   webhooks; a fleet of processes on it, each a member with its own id.
+ *   thread, the tenant catalog, the policy state, the webhook outbox and dedupe marks, broadcasts);
+ * - redis: one connection shared by the message store, the catalog, the policy state, the
+ *   webhooks and broadcasts; a fleet of processes on it, each a member with its own id.
  *
  * The store is opened here; the seams that need what is built after it (the core, the catalog's
  * tenants) are opened by `policy` and `webhooks` when components.ts is ready for them, in that order.
  */
 import { join } from 'node:path';
+import { RedisBroadcastStore } from '../broadcasts/redis-store.js';
+import { SqliteBroadcastStore } from '../broadcasts/sqlite-store.js';
+import type { BroadcastStore } from '../broadcasts/store.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { Core } from '../core/index.js';
@@ -37,6 +40,8 @@ export interface Backend {
   /** The policy state's backend, replaying into `core` (its first calls: the core never moves time backwards). */
   policy(core: Core, running: Readonly<Config>): Promise<PolicyEngine>;
   webhooks(options: WebhookSeamOptions): Promise<Webhooks>;
+  /** Where broadcasts are kept (opened when the broadcast service starts; it closes it). */
+  broadcasts(): BroadcastStore;
   /** A number moved to another tenant at run time: what the store keeps under the old one is let go (Redis). */
   numberMoved?(phoneNumberId: string): unknown;
 }
@@ -58,6 +63,7 @@ export async function openBackend(config: Readonly<Config>, clock: Clock, onErro
         ...(storage.durability !== undefined ? { durability: storage.durability } : {}),
         ...(storage.leaseTtlMs !== undefined ? { leaseTtlMs: storage.leaseTtlMs } : {}),
       }),
+      broadcasts: () => new RedisBroadcastStore(store, clock),
     };
   }
   const dataDir = config.storage.kind === 'embedded' ? config.storage.path : '';
@@ -66,5 +72,6 @@ export async function openBackend(config: Readonly<Config>, clock: Clock, onErro
     catalog: { backend: new SqliteCatalogBackend(dataDir), pollMs: 0 },
     policy: async (core, running) => createPolicyEngine({ config: running, core, clock, store: openPolicyStore(join(dataDir, POLICY_DB_FILE), { onError }) }),
     webhooks: (options) => openEmbeddedWebhooks({ ...options, storagePath: dataDir }),
+    broadcasts: () => new SqliteBroadcastStore(dataDir),
   };
 }

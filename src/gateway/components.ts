@@ -5,6 +5,7 @@
  *
  * Which backend each durable seam has (embedded SQLite or Redis) is decided in backend.ts.
  */
+import type { BroadcastStore } from '../broadcasts/store.js';
 import type { Clock } from '../clock.js';
 import type { Config, TenantConfig } from '../config/schema.js';
 import { loadCore, type Core } from '../core/index.js';
@@ -39,6 +40,8 @@ export interface Components {
   numbers: Map<string, NumberInfo>;
   /** In a fleet (storage on Redis): this process's member id; null when embedded. */
   memberId: string | null;
+  /** Opens the broadcast store of the storage's kind (the broadcast service closes it). */
+  openBroadcasts: () => BroadcastStore;
   close(): Promise<void>;
 }
 
@@ -115,6 +118,7 @@ export async function openComponents(config: Readonly<Config>, clock: Clock, onE
 
   return {
     store, core, policy, webhooks, consumer, upstream, tenants, catalog, signals, templates, numbers, memberId,
+    openBroadcasts: () => backend.broadcasts(),
     async close() {
       templates.close();
       signals.close();

@@ -179,13 +179,6 @@ export class Engine implements PolicyEngine, GivesBack {
     }
   }
 
-  /** Free slots of a tenant's messaging limit now; null when it has none (unlimited) or is unknown here. */
-  messagingLimitFree(tenantId: string, nowMs: number): number | null {
-    const t = this.tenants.get(tenantId);
-    if (t === undefined || t.messagingLimit === 'unlimited') return null;
-    return Math.max(0, t.messagingLimit - this.core.unique.count(t.id, nowMs));
-  }
-
   /**
    * The checks that charge nothing, in admission's order (header): throws the first refusal;
    * undefined when nothing applies (mark-as-read, a number unknown here); otherwise what the

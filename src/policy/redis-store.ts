@@ -76,6 +76,19 @@ function parseDeferral(stored: string | null, nowMs: number): Deferral {
 
 const windowMember = (phoneNumberId: string, user: string): string => `${phoneNumberId}\n${user}`;
 
+/** A recipient's state from what was read: a window counts while open at `nowMs`. */
+function recipientStateOf(
+  tenantId: string, recipient: string, consent: string | null, window: string | null, deferral: string | null, firstSend: string | null, nowMs: number,
+): RecipientState {
+  const openedMs = window === null ? undefined : Number(window);
+  return {
+    consent: parseConsent(tenantId, recipient, consent),
+    windowOpenedMs: openedMs !== undefined && nowMs < openedMs + SERVICE_WINDOW_MS ? openedMs : undefined,
+    deferral: parseDeferral(deferral, nowMs),
+    firstSendMs: firstSend === null ? undefined : Number(firstSend),
+  };
+}
+
 export class RedisPolicyStore {
   readonly budgets: RedisBudgets;
   private readonly client: RedisClient;
@@ -196,13 +209,27 @@ export class RedisPolicyStore {
       this.client.hget(this.keys.policyDeferrals(tenantId), recipient),
       this.client.hget(this.keys.policyFirstSends(tenantId), phoneNumberId),
     ]);
-    const openedMs = window === null ? undefined : Number(window);
-    return {
-      consent: parseConsent(tenantId, recipient, consent),
-      windowOpenedMs: openedMs !== undefined && nowMs < openedMs + SERVICE_WINDOW_MS ? openedMs : undefined,
-      deferral: parseDeferral(deferral, nowMs),
-      firstSendMs: firstSend === null ? undefined : Number(firstSend),
-    };
+    return recipientStateOf(tenantId, recipient, consent, window, deferral, firstSend, nowMs);
+  }
+
+  /**
+   * recipientState of many recipients of one number (a broadcast's plan), one command per kind for
+   * them all, and whether the messaging limit counts each of them now (ZMSCORE: Redis 6.2).
+   */
+  async recipientStates(tenantId: string, phoneNumberId: string, recipients: readonly string[], nowMs: number): Promise<Array<RecipientState & { tierCounted: boolean }>> {
+    if (recipients.length === 0) return [];
+    const [consent, windows, deferrals, firstSend, tierLeaves] = await Promise.all([
+      this.client.hmget(this.keys.policyConsent(tenantId), ...recipients),
+      this.client.zmscore(this.keys.policyWindows(tenantId), ...recipients.map((r) => windowMember(phoneNumberId, r))),
+      this.client.hmget(this.keys.policyDeferrals(tenantId), ...recipients),
+      this.client.hget(this.keys.policyFirstSends(tenantId), phoneNumberId),
+      // Score: when the recipient's charge leaves the moving 24 h.
+      this.client.zmscore(this.keys.policyBudget(tenantId).tierMembers, ...recipients),
+    ]);
+    return recipients.map((r, i) => ({
+      ...recipientStateOf(tenantId, r, consent[i] ?? null, windows[i] ?? null, deferrals[i] ?? null, firstSend, nowMs),
+      tierCounted: tierLeaves[i] !== null && tierLeaves[i] !== undefined && Number(tierLeaves[i]) > nowMs,
+    }));
   }
 
   /** Extends (never shortens) a recipient's deferrals; resolves with the merged ones. */

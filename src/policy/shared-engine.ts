@@ -67,6 +67,12 @@ export interface SharedPolicyEngine extends PolicyEngine {
    * whichever process admitted it, costs nothing). The synchronous departureRefusal leaves it out.
    */
   departureTierAsync(input: DepartureInput): Promise<GatewayError | null>;
+  /**
+   * A broadcast's plan: each recipient's shared state (consent, window, deferrals, and whether the
+   * messaging limit counts them already) read in one round trip for the batch, then judged as
+   * admission would judge them, charging nothing. Rejects with STORAGE_UNAVAILABLE.
+   */
+  judgeBatch(inputs: readonly AdmitInput[]): Promise<Array<{ refusal: GatewayError | null; newTierSlot: boolean }>>;
   /** Stops the change feed and waits for writes in flight; the Redis client stays the caller's. */
   close(): Promise<void>;
 }
@@ -287,6 +293,36 @@ class FleetEngine extends Engine implements SharedPolicyEngine {
       writes.push(this.recordConsentAsync([{ tenantId: t.id, recipient: message.from, status: 'opt_out', source: 'inbound', atMs }]));
     }
     await Promise.all(writes);
+  }
+
+  async judgeBatch(inputs: readonly AdmitInput[]): Promise<Array<{ refusal: GatewayError | null; newTierSlot: boolean }>> {
+    // A plan's batch is one number's recipients: read per (tenant, number), one command per kind.
+    const groups = new Map<string, { tenantId: string; phoneNumberId: string; nowMs: number; at: number[] }>();
+    inputs.forEach((input, i) => {
+      const np = this.numbers.get(input.phoneNumberId);
+      if (np === undefined || input.to === '') return;
+      const key = `${input.phoneNumberId}\n${input.nowMs}`;
+      let g = groups.get(key);
+      if (g === undefined) groups.set(key, g = { tenantId: np.tenant.id, phoneNumberId: input.phoneNumberId, nowMs: input.nowMs, at: [] });
+      g.at.push(i);
+    });
+    const counted: boolean[] = [];
+    try {
+      await Promise.all([...groups.values()].map(async (g) => {
+        const states = await this.redis.recipientStates(g.tenantId, g.phoneNumberId, g.at.map((i) => inputs[i]!.to), g.nowMs);
+        states.forEach((state, k) => {
+          const i = g.at[k]!;
+          this.learn(g.tenantId, g.phoneNumberId, inputs[i]!.to, state, g.nowMs);
+          counted[i] = state.tierCounted;
+        });
+      }));
+    } catch (error) {
+      throw storageUnavailable(error, 'The policy state could not be read; nothing was planned, retry later.');
+    }
+    return inputs.map((input, i) => {
+      const verdict = this.judge(input);
+      return counted[i] === true && verdict.newTierSlot ? { refusal: verdict.refusal, newTierSlot: false } : verdict;
+    });
   }
 
   /** Never rejects (its callers do not wait): a failure is reported to onError. */

@@ -115,8 +115,6 @@ export interface PolicyEngine extends PolicyPort {
   departureRefusal(input: DepartureInput): GatewayError | null;
   /** Admission's verdict without charging or counting anything (a broadcast's plan). */
   judge(input: AdmitInput): { refusal: GatewayError | null; newTierSlot: boolean };
-  /** Free slots of a tenant's messaging limit now; null when unlimited. */
-  messagingLimitFree(tenantId: string, nowMs: number): number | null;
   onInbound(message: InboundMessage): void;
   onFinal(event: FinalEvent): void;
   onDeliveryFailure(event: DeliveryFailure): void;

@@ -43,6 +43,7 @@ export function canTransition(from: MessageState, to: MessageState): boolean {
  */
 export function applyTransition(record: MessageRecord, change: Transition): MessageRecord | null {
   if (!canTransition(record.state, change.state)) return null;
+  if (change.state === 'rejected' && change.unsent === true && record.state !== 'queued') return null;
   const next: MessageRecord = { ...record, state: change.state, updatedAtMs: change.atMs };
   switch (change.state) {
     case 'sending':

@@ -90,7 +90,9 @@ export type Transition =
   | { state: 'sent'; wamid: string; atMs: number }
   | { state: 'delivered' | 'read'; atMs: number }
   | { state: 'failed'; lastError: RecordedError; atMs: number }
-  | { state: 'expired' | 'rejected'; atMs: number; lastError?: RecordedError };
+  | { state: 'expired'; atMs: number; lastError?: RecordedError }
+  /** `unsent`: only from `queued` (withdrawn before it left; one committed `sending` may be on its way and is left alone). */
+  | { state: 'rejected'; atMs: number; lastError?: RecordedError; unsent?: boolean };
 
 /** Where a page of one number's messages of one priority ended, in service order (due time, then arrival). */
 export interface PageCursor {

@@ -1,7 +1,7 @@
 /**
  * GET /admin/broadcasts: every tenant's broadcasts newest first with their progress, filtered by
- * state and tenant, paged by cursor; the admin token only. On Redis storage (no broadcasts yet)
- * the list is empty rather than an error.
+ * state and tenant, paged by cursor; the admin token only. On Redis storage the same: a broadcast
+ * created through the API runs to its end and is listed.
  */
 import { Value } from '@sinclair/typebox/value';
 import { request } from 'undici';
@@ -108,7 +108,7 @@ describe('GET /admin/broadcasts', () => {
 });
 
 describe('GET /admin/broadcasts on Redis storage', () => {
-  it('answers an empty list (broadcasts need embedded storage)', async () => {
+  it('lists a broadcast created through the API, which runs to its end', async () => {
     const redis = await startRedis();
     const gateway = await startGateway(parseConfig({
       listen: { host: '127.0.0.1', port: 0 },
@@ -116,12 +116,21 @@ describe('GET /admin/broadcasts on Redis storage', () => {
       upstream: { baseUrl: s.sim.url, version: 'v23.0', timeoutMs: 2000 },
       admin: { token: ADMIN },
       log: { level: 'silent' },
-      tenants: [{ id: 'acme', apiKeys: [API_KEY], numbers: [{ phoneNumberId: NUMBER, accessToken: TOKEN }] }],
+      tenants: [{ id: 'acme', apiKeys: [API_KEY], policy: { optIn: 'off' }, numbers: [{ phoneNumberId: NUMBER, accessToken: TOKEN }] }],
     }, 'redis config'), { defaultMetrics: false });
     try {
+      const empty = await request(`${gateway.url}/admin/broadcasts`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      expect(await empty.body.json()).toEqual({ data: [], next: null });
+      const created = await call(gateway.url, 'POST', '/v1/broadcasts', broadcastBody([0, 1, 2].map((i) => ({ to: employee(700 + i) })), { category: 'utility' }));
+      expect(created.status).toBe(201);
+      const done = await waitForBroadcast(gateway.url, created.json.id, (v) => v.state === 'completed');
+      expect(done.counts).toMatchObject({ pending: 0, queued: 0, sent: 3 });
       const res = await request(`${gateway.url}/admin/broadcasts`, { headers: { authorization: `Bearer ${ADMIN}` } });
       expect(res.statusCode).toBe(200);
-      expect(await res.body.json()).toEqual({ data: [], next: null });
+      const page = (await res.body.json()) as { data: unknown[]; next: string | null };
+      expect(page.next).toBeNull();
+      expect(page.data).toEqual([expect.objectContaining({ id: created.json.id, tenant: 'acme', state: 'completed', recipients: 3, counts: expect.objectContaining({ sent: 3 }) })]);
+      expect(Value.Check(AdminBroadcastSchema, page.data[0])).toBe(true);
     } finally {
       await gateway.close();
       await redis.stop();

@@ -219,6 +219,17 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect(await store.get(b.tenantId, b.id)).toMatchObject({ state: 'rejected', lastError: upstreamError });
       });
 
+      it('an unsent rejection applies only while the message is queued, never once it is sending', async () => {
+        const queued = await stored();
+        const sending = await stored();
+        await store.transition(sending.id, { state: 'sending', attempts: 1, atMs: T0 + 1 });
+        expect(await store.transition(sending.id, { state: 'rejected', atMs: T0 + 2, lastError: upstreamError, unsent: true })).toBe(false);
+        expect(await store.transition(queued.id, { state: 'rejected', atMs: T0 + 2, lastError: upstreamError, unsent: true })).toBe(true);
+        expect(await store.get(sending.tenantId, sending.id)).toMatchObject({ state: 'sending' });
+        expect(await store.get(queued.tenantId, queued.id)).toMatchObject({ state: 'rejected', lastError: upstreamError });
+        expect(await store.transition(sending.id, { state: 'sent', wamid: 'wamid.s', atMs: T0 + 3 })).toBe(true);
+      });
+
       it('a late delivered after read keeps read', async () => {
         const m = await stored();
         await store.transition(m.id, { state: 'sent', wamid: 'wamid.R', atMs: T0 + 1 });

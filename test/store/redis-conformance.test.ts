@@ -4,30 +4,20 @@
  * Each test gets its own random key prefix.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll } from 'vitest';
 import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { parseRedisUrl } from '../../src/store/redis/connection.js';
-import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../support/redis-server.js';
+import { serverAndCluster } from '../support/redis-server.js';
 import { describeStoreConformance } from './conformance.js';
 import { describeEndedConformance } from './ended-conformance.js';
 
-let server: RedisServer;
-let cluster: RedisCluster;
-
-beforeAll(async () => {
-  [server, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
-});
-
-afterAll(async () => {
-  await Promise.all([server?.stop(), cluster?.stop()]);
-});
+const redis = serverAndCluster();
 
 const prefix = () => `test-${randomBytes(6).toString('hex')}`;
 
 describeStoreConformance('redis', async () => {
   const keyPrefix = prefix();
   return {
-    open: async (clock) => RedisStore.open({ target: parseRedisUrl(server.url), clock, prefix: keyPrefix }),
+    open: async (clock) => RedisStore.open({ target: parseRedisUrl(redis.server.url), clock, prefix: keyPrefix }),
     destroy: async () => {},
   };
 });
@@ -35,7 +25,7 @@ describeStoreConformance('redis', async () => {
 describeStoreConformance('redis cluster (3 masters)', async () => {
   const keyPrefix = prefix();
   return {
-    open: async (clock) => RedisStore.open({ target: parseRedisUrl(cluster.url), clock, prefix: keyPrefix }),
+    open: async (clock) => RedisStore.open({ target: parseRedisUrl(redis.cluster.url), clock, prefix: keyPrefix }),
     destroy: async () => {},
   };
 });
@@ -43,7 +33,7 @@ describeStoreConformance('redis cluster (3 masters)', async () => {
 describeEndedConformance('redis', async () => {
   const keyPrefix = prefix();
   return {
-    open: async (clock) => RedisStore.open({ target: parseRedisUrl(server.url), clock, prefix: keyPrefix }),
+    open: async (clock) => RedisStore.open({ target: parseRedisUrl(redis.server.url), clock, prefix: keyPrefix }),
     destroy: async () => {},
   };
 });
@@ -51,7 +41,7 @@ describeEndedConformance('redis', async () => {
 describeEndedConformance('redis cluster (3 masters)', async () => {
   const keyPrefix = prefix();
   return {
-    open: async (clock) => RedisStore.open({ target: parseRedisUrl(cluster.url), clock, prefix: keyPrefix }),
+    open: async (clock) => RedisStore.open({ target: parseRedisUrl(redis.cluster.url), clock, prefix: keyPrefix }),
     destroy: async () => {},
   };
 });

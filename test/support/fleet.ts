@@ -25,6 +25,8 @@ export interface Upstream {
   stats(): Promise<SimStats>;
   /** Arrival times (ms) of the requests gateway `index` sent upstream. */
   arrivals(index: number): Promise<number[]>;
+  /** Messages the simulator accepted per recipient (wa_id) of one number. */
+  recipients(number: string): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,10 @@ async function startUpstream(sim: Record<string, unknown>, proxies: number): Pro
     simUrl, proxies: urls,
     stats: () => json<SimStats>(`${simUrl}/__sim/stats?pairs=0`),
     arrivals: (index) => json<number[]>(`${urls[index]}/__arrivals`),
+    recipients: async (number) => {
+      const pairs = (await json<SimStats>(`${simUrl}/__sim/stats`)).pairs[number] ?? {};
+      return Object.fromEntries(Object.entries(pairs).map(([to, p]) => [to, p.accepted]));
+    },
     close: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 export const DURABLE_ARGS = ['--appendonly', 'yes', '--appendfsync', 'always', '--save', ''] as const;
 
@@ -156,4 +157,16 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       await Promise.all(servers.map((s) => s.stop()));
     },
   };
+}
+
+/** A redis-server and a 3-master Cluster for a file's tests: started before them, stopped after (read them inside tests). */
+export function serverAndCluster(): { readonly server: RedisServer; readonly cluster: RedisCluster } {
+  const both = {} as { server: RedisServer; cluster: RedisCluster };
+  beforeAll(async () => {
+    [both.server, both.cluster] = await Promise.all([startRedis(), startRedisCluster()]);
+  });
+  afterAll(async () => {
+    await Promise.all([both.server?.stop(), both.cluster?.stop()]);
+  });
+  return both;
 }

@@ -4,8 +4,8 @@
  *
  * Newest first; `next` is the cursor of the following page (null on the last). Each entry carries
  * the counts by recipient state, how many wait for the messaging limit, the recipients stored
- * (the sendable ones: the plan's exclusions never get a message) and the ETA. Storage without
- * broadcasts (Redis, for now) answers an empty list.
+ * (the sendable ones: the plan's exclusions never get a message) and the ETA; in a fleet, every
+ * process answers the same list (read from Redis).
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -18,8 +18,8 @@ import { ADMIN_TOKEN, errorResponses } from '../schemas/common.js';
 
 const MAX_LIMIT = 200;
 
-/** What the route reads (server.ts: the broadcast service's list; null when the storage has none). */
-export type BroadcastLister = (query: BroadcastListQuery) => { data: object[]; next: string | null } | null;
+/** What the route reads (server.ts: the broadcast service's list; null before it runs). */
+export type BroadcastLister = (query: BroadcastListQuery) => Promise<{ data: object[]; next: string | null } | null>;
 
 const STATES = ['scheduled', 'running', 'completed', 'cancelled'] as const;
 
@@ -75,9 +75,9 @@ export async function adminBroadcastRoutes(app: FastifyInstance, opts: { token: 
       ...(q.tenant === undefined ? {} : { tenantId: q.tenant }),
       ...(q.cursor === undefined ? {} : { before: q.cursor }),
     };
-    let page: ReturnType<BroadcastLister>;
+    let page: Awaited<ReturnType<BroadcastLister>>;
     try {
-      page = opts.list?.(query) ?? null;
+      page = (await opts.list?.(query)) ?? null;
     } catch {
       throw new GatewayError('STORAGE_UNAVAILABLE', 'The broadcast store could not be read; retry later', 1);
     }

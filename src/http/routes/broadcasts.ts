@@ -16,6 +16,7 @@ import { parse } from 'csv-parse';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BROADCAST_ID_PATTERN } from '../../broadcasts/ids.js';
 import type { RecipientInput } from '../../broadcasts/plan.js';
+import type { Rows } from '../../broadcasts/store.js';
 import { requestHash, type BroadcastService } from '../../broadcasts/service.js';
 import { validateMessageBody } from '../../cloud-api/validate.js';
 import { GatewayError } from '../../errors.js';
@@ -57,7 +58,7 @@ const UploadQuery = Type.Object({ to_column: Type.Optional(Type.String({ maxLeng
 
 export interface BroadcastRouteOptions {
   deps: Pick<GatewayDeps, 'config' | 'tenants' | 'clock'>;
-  /** The service, once the dispatcher exists; null when the storage has no broadcasts (Redis, for now). */
+  /** The service, once the dispatcher has recovered (null before: no request is served then). */
   service: () => BroadcastService | null;
 }
 
@@ -66,7 +67,7 @@ export async function broadcastRoutes(app: FastifyInstance, options: BroadcastRo
   const bodyLimit = deps.config.broadcasts.maxBodyBytes;
   const service = (): BroadcastService => {
     const s = options.service();
-    if (s === null) throw new GatewayError('NOT_FOUND', 'Broadcasts need storage.kind "embedded" in this version of sendgate');
+    if (s === null) throw new GatewayError('STORAGE_UNAVAILABLE', 'Broadcasts are not running yet; retry in a moment', 1);
     return s;
   };
   // This plugin's JSON parser keeps the bytes (hashed for Idempotency-Key repeats); other routes keep theirs.
@@ -100,7 +101,7 @@ export async function broadcastRoutes(app: FastifyInstance, options: BroadcastRo
     if (deadlineAtMs <= notBeforeMs) throw new GatewayError('INVALID_PARAMETER', 'deadline must be after not_before');
     const key = header(request, 'idempotency-key');
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw new GatewayError('INVALID_HEADER', 'Idempotency-Key must be 1 to 255 visible ASCII characters');
-    const source = recipientSource(s, tenant.id, body, message.type === 'template');
+    const source = await recipientSource(s, tenant.id, body, message.type === 'template');
 
     const outcome = await s.create({
       tenant, phoneNumberId: number.phoneNumberId, message, category, notBeforeMs, deadlineAtMs, dryRun,
@@ -128,20 +129,20 @@ export async function broadcastRoutes(app: FastifyInstance, options: BroadcastRo
     const id = `up_${newMessageId(deps.clock.nowMs()).slice(3)}`;
     let count = 0;
     try {
-      count = await storeRows(rows, (chunk, first) => s.uploads().append(id, first, chunk));
+      count = await storeRows(rows, (chunk, first) => s.uploads().append(tenant.id, id, first, chunk));
     } catch (err) {
-      s.uploads().drop(id);
+      await s.uploads().drop(tenant.id, id).catch(() => undefined);
       stream.resume();
       throw err;
     }
-    s.uploads().finish(id, tenant.id, count);
+    await s.uploads().finish(id, tenant.id, count);
     return reply.code(201).send({ id, recipients: count });
   });
 
   app.get<{ Params: { id: string } }>('/v1/broadcasts/:id', { schema: { params: IdParams, response: { 200: View } } }, async (request) => {
     const tenant = requireTenant(deps.tenants, request);
     const s = service();
-    const record = BROADCAST_ID_PATTERN.test(request.params.id) ? s.get(tenant.id, request.params.id) : null;
+    const record = BROADCAST_ID_PATTERN.test(request.params.id) ? await s.get(tenant.id, request.params.id) : null;
     if (record === null) throw new GatewayError('NOT_FOUND', `No broadcast ${request.params.id} for this tenant`);
     return s.view(record);
   });
@@ -200,15 +201,15 @@ function parseDeadline(value: unknown, nowMs: number, defaultSec: number): numbe
 }
 
 /** The recipients to plan: the request's own list, or a finished upload's rows. */
-function recipientSource(s: BroadcastService, tenantId: string, body: Record<string, unknown>, template: boolean): { count: number; rows: () => Iterable<RecipientInput> } {
+async function recipientSource(s: BroadcastService, tenantId: string, body: Record<string, unknown>, template: boolean): Promise<{ count: number; rows: () => Rows<RecipientInput> }> {
   const upload = body.recipients_upload;
   if (upload !== undefined) {
     if (body.recipients !== undefined) throw new GatewayError('INVALID_PARAMETER', 'Give either recipients or recipients_upload, not both');
-    const found = typeof upload === 'string' ? s.uploads().get(tenantId, upload) : null;
+    const found = typeof upload === 'string' ? await s.uploads().get(tenantId, upload) : null;
     if (found === null) throw new GatewayError('INVALID_PARAMETER', `recipients_upload: no finished upload ${String(upload)} for this tenant`);
     return {
       count: found.count,
-      rows: () => mapRows(s.uploads().rows(found.id), (r) => ({ toInput: r.toInput, components: r.components === null ? null : (JSON.parse(r.components) as unknown[]) })),
+      rows: () => mapRows(s.uploads().rows(tenantId, found.id), (r) => ({ toInput: r.toInput, components: r.components === null ? null : (JSON.parse(r.components) as unknown[]) })),
     };
   }
   const list = body.recipients;
@@ -229,25 +230,33 @@ function inputOf(entry: unknown): RecipientInput {
   return { toInput: to, components: Array.isArray(e?.components) ? (e.components as unknown[]) : null };
 }
 
-function* mapRows<T, U>(rows: Iterable<T>, f: (row: T) => U): Generator<U> {
-  for (const row of rows) yield f(row);
+/** Maps a list either way (a sync list stays sync: no promise per row). */
+function mapRows<T, U>(rows: Rows<T>, f: (row: T) => U): Rows<U> {
+  if (Symbol.iterator in rows) {
+    return (function* () {
+      for (const row of rows) yield f(row);
+    })();
+  }
+  return (async function* () {
+    for await (const row of rows) yield f(row);
+  })();
 }
 
 interface UploadRow { toInput: string; components: string | null }
 
 /** Stores rows in chunks of UPLOAD_CHUNK; returns how many. */
-async function storeRows(rows: AsyncIterable<UploadRow>, append: (rows: UploadRow[], first: number) => void): Promise<number> {
+async function storeRows(rows: AsyncIterable<UploadRow>, append: (rows: UploadRow[], first: number) => Promise<void>): Promise<number> {
   let chunk: UploadRow[] = [];
   let count = 0;
   for await (const row of rows) {
     chunk.push(row);
     if (++count > MAX_UPLOAD_ROWS) throw new GatewayError('PAYLOAD_TOO_LARGE', `An upload carries at most ${MAX_UPLOAD_ROWS} recipients`);
     if (chunk.length >= UPLOAD_CHUNK) {
-      append(chunk, count - chunk.length);
+      await append(chunk, count - chunk.length);
       chunk = [];
     }
   }
-  if (chunk.length > 0) append(chunk, count - chunk.length);
+  if (chunk.length > 0) await append(chunk, count - chunk.length);
   return count;
 }
 

@@ -99,6 +99,7 @@ export class Statements {
   private readonly toFailed: Database.Statement<[string | null, number, string]>;
   private readonly toExpired: Database.Statement<[string | null, number, string]>;
   private readonly toRejected: Database.Statement<[string | null, number, string]>;
+  private readonly toRejectedUnsent: Database.Statement<[string | null, number, string]>;
   private readonly selectById: Database.Statement<[string], MessageRow>;
   private readonly selectByTenantId: Database.Statement<[string, string], MessageRow>;
   private readonly selectByWamid: Database.Statement<[string], MessageRow>;
@@ -129,6 +130,7 @@ export class Statements {
     this.toFailed = update('failed', 'last_error = ?');
     this.toExpired = update('expired', 'last_error = COALESCE(?, last_error)');
     this.toRejected = update('rejected', 'last_error = COALESCE(?, last_error)');
+    this.toRejectedUnsent = db.prepare("UPDATE messages SET state = 'rejected', last_error = COALESCE(?, last_error), updated_at_ms = ? WHERE id = ? AND state = 'queued'");
     this.selectById = db.prepare(`SELECT ${READ_COLUMNS} FROM messages WHERE id = ?`);
     this.selectByTenantId = db.prepare(`SELECT ${READ_COLUMNS} FROM messages WHERE tenant_id = ? AND id = ?`);
     // Several rows could share a wamid only if the upstream reused one; the newest wins.
@@ -195,7 +197,7 @@ export class Statements {
       case 'read': return this.toRead.run(at, at, id).changes > 0;
       case 'failed': return this.owe(id, at, this.toFailed.run(errorJson(change.lastError), at, id).changes > 0);
       case 'expired': return this.owe(id, at, this.toExpired.run(errorJson(change.lastError), at, id).changes > 0);
-      case 'rejected': return this.owe(id, at, this.toRejected.run(errorJson(change.lastError), at, id).changes > 0);
+      case 'rejected': return this.owe(id, at, (change.unsent === true ? this.toRejectedUnsent : this.toRejected).run(errorJson(change.lastError), at, id).changes > 0);
     }
   }
 

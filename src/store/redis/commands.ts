@@ -15,7 +15,9 @@ export type ScriptName = 'enqueue' | 'transition' | 'requeue' | 'queue-page' | '
   // Policy state (src/policy/redis-store.ts, redis-budgets.ts)
   | 'budget' | 'consent' | 'deferral'
   // Tenant catalog (src/gateway/catalog/redis-backend.ts)
-  | 'catalog-commit';
+  | 'catalog-commit'
+  // Broadcasts (src/broadcasts/redis-store.ts)
+  | 'broadcast-create' | 'broadcast-created' | 'broadcast-chunk' | 'broadcast-ends' | 'broadcast-state';
 
 const COMMANDS_DIR = new URL('./commands/', import.meta.url);
 const FILE = /^([a-z-]+)-(\d+)\.lua$/;

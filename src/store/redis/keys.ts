@@ -129,6 +129,30 @@
  *   <p>:policy     pub/sub channel of policy changes (consent, deferrals, windows, first sends), so a
  *                  number's owner honours them at departure without a read.
  *
+ *   Broadcasts (src/broadcasts/redis-store.ts; one block of methods at the end of RedisKeys). A
+ *   broadcast's keys are in its tenant's slot, so each chunk's commit, each message end and each
+ *   change of state is one script (broadcast-*.lua):
+ *     <p>:{t:T}:b:<id>        hash   the broadcast: `rec` (what never changes, JSON), state, cursor,
+ *                                     waiting, ended, rest (what unadmitted recipients ended as) and
+ *                                     one count per recipient status. While `creating`: PX a minute,
+ *                                     renewed per chunk of recipients (a crashed create goes by
+ *                                     itself); then no TTL: retention purges it (owner: purgeEnded).
+ *     <p>:{t:T}:b:<id>:r      hash   its sendable recipients, idx → JSON [to, toInput, components].
+ *     <p>:{t:T}:b:<id>:s      hash   admitted recipients' status, idx → `<code>[ <message id>]`
+ *                                     (absent: pending, or the record's `rest` once it ended).
+ *     <p>:{t:T}:b:<id>:q      zset   admitted recipients whose message has not ended, id → idx.
+ *     <p>:{t:T}:bm            hash   message id → `<broadcast id> <idx>` while that message is queued
+ *                                     (a message's end finds its recipient). Bounded by queued messages.
+ *     <p>:{t:T}:bk:<key>      string an Idempotency-Key's broadcast id; TTLs and owner as the record.
+ *     <p>:{t:T}:bu:<id>       list   an upload's rows (JSON [toInput, components]); PX 48 h.
+ *     <p>:{t:T}:bu:<id>:n     string a finished upload's row count; PX 48 h.
+ *   {bc}           <p>:{bc}:index        zset   every stored broadcast, score 0, member `<id> <tenant>`
+ *                                               (ids sort by creation: the admin list's order).
+ *                  <p>:{bc}:active       set    `<id> <tenant>` of broadcasts not yet ended or still
+ *                                               draining. Both written once the create script stored
+ *                                               the record; verified on read (a member without its
+ *                                               record goes).
+ *
  *   Tenant catalog (src/gateway/catalog/redis-backend.ts): runtime tenants and API keys, one slot
  *   {tc} so a change is one script (catalog-commit-5.lua). No TTLs: bounded by tenants and keys.
  *     <p>:{tc}:tenants        hash   tenant id → StoredTenant JSON (numbers with their Meta tokens)
@@ -399,5 +423,52 @@ export class RedisKeys {
   /** Pub/sub channel of catalog changes (a channel, not a key: no slot). */
   catalogChannel(): string {
     return `${this.prefix}:tenants`;
+  }
+
+  // ---- Broadcasts (header above). A broadcast's keys in its tenant's slot; the two lists in {bc}. ----
+
+  /** Prefix of a tenant's broadcast records; scripts append the broadcast id (and `:r`, `:s`, `:q`). */
+  broadcastPrefix(tenantId: string): string {
+    return `${this.tenant(tenantId)}:b:`;
+  }
+
+  broadcast(tenantId: string, id: string): string {
+    return this.broadcastPrefix(tenantId) + id;
+  }
+
+  broadcastRecipients(tenantId: string, id: string): string {
+    return `${this.broadcast(tenantId, id)}:r`;
+  }
+
+  broadcastStatuses(tenantId: string, id: string): string {
+    return `${this.broadcast(tenantId, id)}:s`;
+  }
+
+  broadcastQueued(tenantId: string, id: string): string {
+    return `${this.broadcast(tenantId, id)}:q`;
+  }
+
+  broadcastMessages(tenantId: string): string {
+    return `${this.tenant(tenantId)}:bm`;
+  }
+
+  broadcastKey(tenantId: string, key: string): string {
+    return `${this.tenant(tenantId)}:bk:${key}`;
+  }
+
+  broadcastUpload(tenantId: string, uploadId: string): string {
+    return `${this.tenant(tenantId)}:bu:${uploadId}`;
+  }
+
+  broadcastUploadCount(tenantId: string, uploadId: string): string {
+    return `${this.broadcastUpload(tenantId, uploadId)}:n`;
+  }
+
+  broadcastIndex(): string {
+    return `${this.prefix}:{bc}:index`;
+  }
+
+  broadcastActive(): string {
+    return `${this.prefix}:{bc}:active`;
   }
 }

@@ -239,7 +239,7 @@ export class RedisStore implements Store {
           change.state === 'failed' || change.state === 'expired' ? this.keys.ended(index.tenantId, index.phoneNumberId, change.state) : recordKey,
         ],
         [
-          change.state, ALLOWED_FROM.get(change.state)!, effect.queue, score, final ? String(this.finalRetentionMs) : '0',
+          change.state, change.state === 'rejected' && change.unsent === true ? ',queued,' : ALLOWED_FROM.get(change.state)!, effect.queue, score, final ? String(this.finalRetentionMs) : '0',
           fence === undefined ? '' : String(fence.token),
           fence === undefined || fence.departuresKeepMs <= 0 ? '' : `${change.atMs} ${Math.ceil(fence.departuresKeepMs)} ${DEPARTURES_KEPT}`,
           String(effect.set.length / 2), ...effect.set, ...effect.unset,

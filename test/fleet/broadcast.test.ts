@@ -1,0 +1,154 @@
+/**
+ * Broadcasts in a fleet: two gateway processes on one Redis, the simulator upstream.
+ * - The same create with one Idempotency-Key, sent to both processes at once: one broadcast.
+ * - kill -9 the process holding the broadcast's number mid-run: the other takes the lease and
+ *   resumes from the committed cursor; every recipient was admitted once (one message each in
+ *   the store) and reached the simulator, twice only if its message was in flight at the kill;
+ *   the counts add up.
+ * - Cancel through the process that does not run it: answered 200, and nothing more of it
+ *   reaches the simulator after that; sent + cancelled = every recipient.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { call } from '../broadcasts/support.js';
+import { API_KEY, startFleet, until, type Fleet } from '../support/fleet.js';
+
+const NUMBERS = ['5301', '5302', '5303', '5304', '5305', '5306', '5307', '5308'];
+const MPS = 50;
+const BURST = 5;
+const LEASE_TTL_MS = 3000;
+const AUTH = { authorization: `Bearer ${API_KEY}` };
+
+let fleet: Fleet | undefined;
+let redis: Redis | undefined;
+afterAll(async () => {
+  redis?.disconnect();
+  await fleet?.stop();
+});
+
+/** The pid in a lease's owner (`<token> <host>:<pid>:<random>`). */
+function ownerPid(lease: string | null): number | null {
+  if (lease === null) return null;
+  const owner = lease.slice(lease.indexOf(' ') + 1).split(':');
+  return Number(owner[owner.length - 2]);
+}
+
+const recipient = (n: number, i: number): string => `+1555${n}${String(i).padStart(4, '0')}`;
+
+const body = (number: string, count: number) => ({
+  phone_number_id: number, category: 'utility',
+  message: { messaging_product: 'whatsapp', type: 'template', template: { name: 'notice', language: { code: 'en' } } },
+  recipients: Array.from({ length: count }, (_, i) => ({ to: recipient(Number(number), i) })),
+});
+
+/** Gateway index holding each number's lease (-1: none). */
+async function owners(f: Fleet): Promise<number[]> {
+  const leases = await Promise.all(NUMBERS.map((n) => redis!.get(`${f.prefix}:{t:fleet}:lease:${n}`)));
+  return leases.map((l) => f.gateways.findIndex((g) => g.child.process.exitCode === null && g.child.process.signalCode === null && g.child.process.pid === ownerPid(l)));
+}
+
+/** Waits until both processes hold leases and every number has a live owner; answers the owners. */
+async function settled(f: Fleet): Promise<number[]> {
+  let last: number[] = [];
+  await until('every number owned, by both processes', async () => {
+    last = await owners(f);
+    return last.every((o) => o >= 0) && last.includes(0) && last.includes(1);
+  }, 20_000);
+  return last;
+}
+
+describe('broadcasts in a fleet of two gateways', () => {
+  it('runs once: one broadcast for one key on both processes, resumed by the survivor of a kill -9, every recipient sent', async () => {
+    fleet = await startFleet({ gateways: 2, numbers: NUMBERS, mps: MPS, burst: BURST, pairIntervalMs: 1000, leaseTtlMs: LEASE_TTL_MS });
+    const f = fleet;
+    redis = new Redis(f.redis.url);
+    const owned = await settled(f);
+    const number = NUMBERS[0]!;
+    const victim = owned[0]!;
+    const survivor = 1 - victim;
+    const RECIPIENTS = 300;
+
+    // One request, one key, both processes at once: one broadcast.
+    const headers = { ...AUTH, 'idempotency-key': 'fleet-notice-1' };
+    const [a, b] = await Promise.all(f.gateways.map((g) => call(g.url, 'POST', '/v1/broadcasts', body(number, RECIPIENTS), headers)));
+    expect([a!.status, b!.status]).toEqual([201, 201]);
+    expect(a!.json.id).toBe(b!.json.id);
+    const id = a!.json.id as string;
+    expect(a!.json.plan).toMatchObject({ recipients: RECIPIENTS, sendable_now: RECIPIENTS });
+
+    // Mid-run, the number's owner dies.
+    await until('a third sent', async () => (await f.upstream.stats()).numbers[number]!.accepted >= RECIPIENTS / 3, 20_000);
+    const atKill = (await f.upstream.stats()).numbers[number]!.accepted;
+    await f.kill9(victim);
+    expect(atKill).toBeLessThan(RECIPIENTS);
+
+    const base = f.gateways[survivor]!.url;
+    const deadline = Date.now() + 40_000;
+    let view: any;
+    for (;;) {
+      view = (await call(base, 'GET', `/v1/broadcasts/${id}`, undefined, AUTH)).json;
+      if (view.state === 'completed' || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(view.state, JSON.stringify(view)).toBe('completed');
+    expect(view.counts).toMatchObject({ pending: 0, waiting_for_limit: 0, queued: 0, sent: RECIPIENTS, failed: 0, expired: 0, rejected: 0, cancelled: 0 });
+
+    // Admitted once: one message per recipient in the store, each recorded sent.
+    const statuses = await redis.hgetall(`${f.prefix}:{t:fleet}:b:${id}:s`);
+    expect(Object.keys(statuses)).toHaveLength(RECIPIENTS);
+    const messageIds = new Set(Object.values(statuses).map((v) => v.split(' ')[1]));
+    expect(messageIds.size).toBe(RECIPIENTS);
+    expect(Object.values(statuses).every((v) => v.startsWith('2 '))).toBe(true);
+
+    // At the simulator: every recipient, a second copy only of what was in flight at the kill
+    // (committed `sending`, at most the victim's look-ahead on the number).
+    const got = await f.upstream.recipients(number);
+    const counts = Array.from({ length: RECIPIENTS }, (_, i) => got[recipient(Number(number), i).slice(1)] ?? 0);
+    expect(counts.filter((c) => c === 0)).toEqual([]);
+    const twice = counts.flatMap((c, i) => (c > 1 ? [i] : []));
+    expect(Math.max(...counts)).toBeLessThanOrEqual(2);
+    expect(twice.length).toBeLessThanOrEqual(2 * BURST);
+    // A second copy is the recipient's one message sent again (its second attempt), never a second message.
+    for (const i of twice) {
+      const messageId = statuses[String(i)]!.split(' ')[1]!;
+      expect(Number(await redis.hget(`${f.prefix}:{t:fleet}:m:${messageId}`, 'attempts')), `recipient ${i}`).toBeGreaterThanOrEqual(2);
+    }
+    console.log(`fleet broadcast: ${atKill} of ${RECIPIENTS} sent at the kill; ${twice.length} in flight then went twice`);
+  }, 90_000);
+
+  it('cancelled through the process not running it: nothing of it leaves after the 200', async () => {
+    const f = fleet!;
+    await f.restart(f.gateways.findIndex((g) => g.child.process.exitCode !== null || g.child.process.signalCode !== null));
+    const owned = await settled(f);
+    const n = 1;
+    const number = NUMBERS[n]!;
+    const owner = owned[n]!;
+    const other = 1 - owner;
+    const RECIPIENTS = 400;
+
+    const created = await call(f.gateways[owner]!.url, 'POST', '/v1/broadcasts', body(number, RECIPIENTS), AUTH);
+    expect(created.status).toBe(201);
+    const id = created.json.id as string;
+    await until('some sent', async () => (await f.upstream.stats()).numbers[number]!.accepted >= 50, 20_000);
+
+    const cancelled = await call(f.gateways[other]!.url, 'POST', `/v1/broadcasts/${id}/cancel`, undefined, AUTH);
+    const atAnswer = (await f.upstream.stats()).numbers[number]!.accepted;
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.json.state).toBe('cancelled');
+    expect(atAnswer).toBeLessThan(RECIPIENTS);
+
+    // The owner drains it: every recipient sent or cancelled, the tenant told once it ended.
+    let view: any;
+    await until('drained', async () => {
+      view = (await call(f.gateways[owner]!.url, 'GET', `/v1/broadcasts/${id}`, undefined, AUTH)).json;
+      return view.counts.queued === 0;
+    }, 20_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await f.upstream.stats()).numbers[number]!.accepted).toBe(atAnswer);
+    view = (await call(f.gateways[other]!.url, 'GET', `/v1/broadcasts/${id}`, undefined, AUTH)).json;
+    expect(view.state).toBe('cancelled');
+    expect(view.counts).toMatchObject({ pending: 0, queued: 0, failed: 0, sent: atAnswer });
+    expect(view.counts.sent + view.counts.cancelled).toBe(RECIPIENTS);
+    console.log(`fleet broadcast cancel: ${atAnswer} of ${RECIPIENTS} sent before the cancel's 200, none after`);
+  }, 60_000);
+});
