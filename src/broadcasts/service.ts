@@ -309,7 +309,9 @@ export class BroadcastService {
    * process of a fleet. The state changes durably first (the owner's runner admits no further
    * chunk: its commit is refused, and departure checks read it), then every message of the
    * broadcast still `queued` is rejected (none of them can be committed `sending` after that), and
-   * the answer waits for those already `sending` to end: nothing of it leaves after the answer.
+   * the answer waits for those already `sending` to end. Whatever either step misses (a chunk in
+   * flight, a retry back to `queued`) is refused at its departure (departureRefusal), by whichever
+   * process dispatches it: nothing of it leaves after the answer.
    */
   async cancel(tenantId: string, id: string): Promise<BroadcastRecord | null> {
     const runner = this.runners.get(id);
@@ -357,9 +359,11 @@ export class BroadcastService {
   }
 
   /**
-   * A template about to leave (the dispatcher's departure check): refused when its broadcast was
-   * cancelled (one the cancel's rejection missed: admitted in the chunk under way). Broadcast
-   * messages carry the idempotency key `broadcast <id> <idx>`.
+   * A broadcast's message about to leave, of any type (the dispatcher's departure check): refused
+   * when its broadcast was cancelled. This is what guarantees nothing leaves after a cancel's
+   * answer: it catches what the cancel's rejection missed (admitted in a chunk not yet committed,
+   * or `sending` then back to `queued` after a retryable answer). Broadcast messages carry the
+   * idempotency key `broadcast <id> <idx>`.
    */
   departureRefusal(rec: { idempotencyKey: string | null }): RecordedError | null {
     const id = broadcastOf(rec.idempotencyKey);

@@ -7,8 +7,12 @@
  *   the counts add up.
  * - Cancel through the process that does not run it: answered 200, and nothing more of it
  *   reaches the simulator after that; sent + cancelled = every recipient.
+ * - The same for a free-form (`text`) broadcast whose sends the simulator answers 131000 now and
+ *   then: a message `sending` at the cancel comes back `queued` for its retry after the cancel's
+ *   wait, and is refused at its departure like a template.
  */
 import { Redis } from 'ioredis';
+import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call } from '../broadcasts/support.js';
 import { API_KEY, startFleet, until, type Fleet } from '../support/fleet.js';
@@ -35,11 +39,22 @@ function ownerPid(lease: string | null): number | null {
 
 const recipient = (n: number, i: number): string => `+1555${n}${String(i).padStart(4, '0')}`;
 
-const body = (number: string, count: number) => ({
-  phone_number_id: number, category: 'utility',
-  message: { messaging_product: 'whatsapp', type: 'template', template: { name: 'notice', language: { code: 'en' } } },
+const TEMPLATE = { messaging_product: 'whatsapp', type: 'template', template: { name: 'notice', language: { code: 'en' } } };
+const TEXT = { messaging_product: 'whatsapp', type: 'text', text: { body: 'The office is closed on Friday.' } };
+
+const body = (number: string, count: number, message: object = TEMPLATE) => ({
+  phone_number_id: number, category: 'utility', message,
   recipients: Array.from({ length: count }, (_, i) => ({ to: recipient(Number(number), i) })),
 });
+
+/** The simulator's faults on one number (replacing the ones it had there). */
+async function faultsOn(f: Fleet, number: string, faults: object | null): Promise<void> {
+  const res = await request(`${f.upstream.simUrl}/__sim/faults`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phoneNumberId: number, faults }),
+  });
+  expect(res.statusCode).toBe(200);
+  await res.body.dump();
+}
 
 /** Gateway index holding each number's lease (-1: none). */
 async function owners(f: Fleet): Promise<number[]> {
@@ -150,5 +165,42 @@ describe('broadcasts in a fleet of two gateways', () => {
     expect(view.counts).toMatchObject({ pending: 0, queued: 0, failed: 0, sent: atAnswer });
     expect(view.counts.sent + view.counts.cancelled).toBe(RECIPIENTS);
     console.log(`fleet broadcast cancel: ${atAnswer} of ${RECIPIENTS} sent before the cancel's 200, none after`);
+  }, 60_000);
+
+  it('a free-form broadcast cancelled while its sends are retried: nothing of it leaves after the 200', async () => {
+    const f = fleet!;
+    const owned = await settled(f);
+    const n = 2;
+    const number = NUMBERS[n]!;
+    const owner = owned[n]!;
+    const other = 1 - owner;
+    const RECIPIENTS = 400;
+    // Slow answers (more in flight at the cancel), a third of them 131000 (retried: back to `queued`).
+    await faultsOn(f, number, { latency: { kind: 'fixed', ms: 150 }, errorRates: { '131000': 0.3 } });
+
+    const created = await call(f.gateways[owner]!.url, 'POST', '/v1/broadcasts', body(number, RECIPIENTS, TEXT), AUTH);
+    expect(created.status).toBe(201);
+    const id = created.json.id as string;
+    await until('some sent', async () => (await f.upstream.stats()).numbers[number]!.accepted >= 50, 20_000);
+
+    const cancelled = await call(f.gateways[other]!.url, 'POST', `/v1/broadcasts/${id}/cancel`, undefined, AUTH);
+    const atAnswer = (await f.upstream.stats()).numbers[number]!.accepted;
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.json.state).toBe('cancelled');
+    expect(atAnswer).toBeLessThan(RECIPIENTS);
+
+    let view: any;
+    await until('drained', async () => {
+      view = (await call(f.gateways[owner]!.url, 'GET', `/v1/broadcasts/${id}`, undefined, AUTH)).json;
+      return view.counts.queued === 0;
+    }, 30_000);
+    // Longer than a retry's back-off: a message back in `queued` would have left by now.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await f.upstream.stats()).numbers[number]!.accepted).toBe(atAnswer);
+    view = (await call(f.gateways[other]!.url, 'GET', `/v1/broadcasts/${id}`, undefined, AUTH)).json;
+    expect(view.state).toBe('cancelled');
+    expect(view.counts).toMatchObject({ pending: 0, queued: 0, sent: atAnswer });
+    expect(view.counts.sent + view.counts.cancelled + view.counts.failed).toBe(RECIPIENTS);
+    console.log(`fleet free-form broadcast cancel: ${atAnswer} of ${RECIPIENTS} sent before the cancel's 200, none after`);
   }, 60_000);
 });
