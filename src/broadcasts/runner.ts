@@ -237,6 +237,8 @@ export class BroadcastRunner {
     const queued: Array<{ idx: number; messageId: string }> = [];
     const rejected: number[] = [];
     const created: MessageRecord[] = [];
+    /** The entry of each created message (its charge), by message id. */
+    const createdBy = new Map<string, Entry>();
     const alreadyEnded: MessageEnd[] = [];
     let cursor = r.cursor;
     let failed = false;
@@ -248,8 +250,10 @@ export class BroadcastRunner {
         // A message stored all the same keeps its charge and goes to the lane (the retry finds it
         // a duplicate); the others give theirs back.
         failed = true;
-        if (o.status === 'fulfilled' && o.value?.kind === 'created') created.push(o.value.record);
-        else e.admission?.release();
+        if (o.status === 'fulfilled' && o.value?.kind === 'created') {
+          created.push(o.value.record);
+          createdBy.set(o.value.record.id, e);
+        } else e.admission?.release();
         continue;
       }
       const outcome = o.value;
@@ -259,8 +263,10 @@ export class BroadcastRunner {
         e.admission?.release();
         rejected.push(e.row.idx);
       } else {
-        if (outcome.kind === 'created') created.push(outcome.record);
-        else e.admission?.release(); // admitted before a crash: its first admission holds the charge
+        if (outcome.kind === 'created') {
+          created.push(outcome.record);
+          createdBy.set(outcome.record.id, e);
+        } else e.admission?.release(); // admitted before a crash: its first admission holds the charge
         queued.push({ idx: e.row.idx, messageId: outcome.record.id });
         const ended = FINAL[outcome.record.state];
         if (outcome.kind === 'duplicate' && ended !== undefined) alreadyEnded.push({ tenantId: r.tenantId, messageId: outcome.record.id, status: ended });
@@ -269,9 +275,11 @@ export class BroadcastRunner {
     }
     const waiting = !failed && limitWaitMs > 0;
     if (!(await this.deps.broadcasts.commitChunk({ tenantId: r.tenantId, broadcastId: r.id, cursor, queued, rejected }, r.counts, waiting))) {
-      // Cancelled meanwhile (by another process): this chunk's new messages never leave.
-      for (const e of entries) e.admission?.release();
-      await this.service.rejectMessages(r, created.map((rec) => ({ idx: -1, messageId: rec.id, to: rec.to })), nowMs);
+      // Cancelled meanwhile (by another process): this chunk's new messages never leave. Only
+      // those rejected here give their charge back (the others gave theirs above); one already
+      // `sending` keeps it, one refused at its departure gave it back there.
+      const rejectedHere = await this.service.rejectMessages(r, created.map((rec) => ({ idx: -1, messageId: rec.id, to: rec.to })), nowMs);
+      for (const end of rejectedHere) createdBy.get(end.messageId)?.admission?.release();
       await this.refresh();
       return 0;
     }

@@ -396,7 +396,10 @@ export class BroadcastService {
     }
   }
 
-  /** Rejects those of the messages still `queued` in the store (one `sending` may be on its way: left alone), with their webhook. */
+  /**
+   * Rejects those of the messages still `queued` in the store (one `sending` may be on its way: left
+   * alone), with their webhook; the ends of those it rejected (and only those).
+   */
   async rejectMessages(record: BroadcastRecord, messages: readonly QueuedRecipient[], nowMs: number): Promise<MessageEnd[]> {
     const ended: MessageEnd[] = [];
     await Promise.all(messages.map(async (q) => {
