@@ -62,7 +62,7 @@ describe('a broadcast chunk whose commit is refused', () => {
       store: messages, broadcasts, policy,
       dispatcher: { submit: (rec) => void submitted.push(rec.id), queued: () => 0, estimateWaitMs: () => 0, snapshot: () => [] },
       numbers: { get: () => ({ tenantId: 'acme', accessToken: 't', mps: 10, burst: 10 }) as never },
-      webhooks: { enqueue: async () => undefined },
+      webhooks: { enqueue: async () => null },
       clock: systemClock, headroom: 1, settings: DEFAULT_BROADCAST_SETTINGS,
       log: { error: (obj, msg) => console.error(msg, obj), info: () => undefined },
     });
