@@ -331,14 +331,26 @@ export class BroadcastService {
       record.endedAtMs = nowMs;
       record.waitingForLimit = false;
       if (here) this.cancelled.add(id);
-      else this.noteCancelled(id);
-      await this.rejectQueued(record, nowMs);
-      await this.inFlightEnded(record);
+      await this.settleCancel(record, here);
     } finally {
       // Here, announced once the messages in flight have ended too (the runner drains).
       if (here) runner.resume();
     }
     return here ? record : ((await this.deps.broadcasts.get(tenantId, id)) ?? record);
+  }
+
+  /**
+   * A cancelled broadcast's queued messages are rejected and those in flight waited for. Not run
+   * here: announced now when nothing of it is queued any more (no runner may track it: its owner
+   * dead or not yet aware of it); one whose owner's runner drains it too is told once (one event id).
+   */
+  private async settleCancel(record: BroadcastRecord, here: boolean): Promise<void> {
+    this.noteCancelled(record.id);
+    await this.rejectQueued(record, this.deps.clock.nowMs());
+    await this.inFlightEnded(record);
+    if (here) return;
+    const stored = await this.deps.broadcasts.get(record.tenantId, record.id);
+    if (stored !== null && stored.state === 'cancelled' && stored.counts.queued === 0) this.announce(stored);
   }
 
   /** Waits (CANCEL_SETTLE_MS at most) until no admitted message of the broadcast is `sending`. */
