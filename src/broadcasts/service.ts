@@ -317,7 +317,13 @@ export class BroadcastService {
     const runner = this.runners.get(id);
     const here = runner !== undefined && runner.record.tenantId === tenantId;
     const record = here ? runner.record : await this.deps.broadcasts.get(tenantId, id);
-    if (record === null || !ACTIVE_STATES.has(record.state)) return record;
+    if (record === null) return null;
+    if (record.state === 'cancelled' && record.counts.queued > 0) {
+      // Ended, its queued messages maybe not yet rejected (a cancel cut short by a store failure, retried): now they are.
+      await this.settleCancel(record, here);
+      return here ? record : ((await this.deps.broadcasts.get(tenantId, id)) ?? record);
+    }
+    if (!ACTIVE_STATES.has(record.state)) return record;
     // No chunk is admitted once the one under way is committed.
     if (here) await runner.halt();
     try {

@@ -6,6 +6,8 @@
  *   end gives it back if it does not leave).
  * - Cancelled by a process that does not run it, with no runner anywhere (its owner dead): the
  *   cancelling process tells the tenant it ended.
+ * - A cancel cut short by a store failure after the broadcast ended: its retry rejects the queued
+ *   messages before answering.
  * The policy counts what is given back; the webhook sender records what it is given.
  */
 import { randomBytes } from 'node:crypto';
@@ -142,6 +144,32 @@ describe('the broadcast service on Redis', () => {
       const ended = h.hooks.filter((e) => e.type === 'broadcast.ended');
       expect(ended).toHaveLength(1);
       expect(ended[0]).toMatchObject({ id: id(2), state: 'cancelled', counts: { queued: 0, cancelled: RECIPIENTS } });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a cancel cut short after the broadcast ended: its retry rejects the queued messages before answering', async () => {
+    let failOnce = true;
+    // The store fails once, right after the end was applied (the first read of the queued messages).
+    const h = await harness((inner) => Object.create(inner, {
+      queuedOf: {
+        value: (...args: Parameters<BroadcastStore['queuedOf']>) => {
+          if (failOnce) {
+            failOnce = false;
+            return Promise.reject(new Error('connection lost'));
+          }
+          return inner.queuedOf(...args);
+        },
+      },
+    }) as BroadcastStore, () => false);
+    try {
+      const ids = await admitted(h, id(3));
+      await expect(h.service.cancel('acme', id(3))).rejects.toThrow('connection lost');
+      expect((await h.inner.get('acme', id(3)))?.state).toBe('cancelled');
+      const answer = await h.service.cancel('acme', id(3));
+      expect(answer?.counts).toMatchObject({ queued: 0, cancelled: RECIPIENTS });
+      expect(await statesOf(h, ids)).toEqual(ids.map(() => 'rejected'));
     } finally {
       await h.close();
     }
