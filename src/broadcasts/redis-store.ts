@@ -267,20 +267,36 @@ export class RedisBroadcastStore implements BroadcastStore {
   }
 
   async endMessages(ends: readonly MessageEnd[], countsOf: (broadcastId: string) => Record<RecipientStatusName, number> | undefined): Promise<Set<string>> {
-    const byTenant = new Map<string, string[]>();
+    const byTenant = new Map<string, MessageEnd[]>();
     for (const e of ends) {
-      let args = byTenant.get(e.tenantId);
-      if (args === undefined) byTenant.set(e.tenantId, args = [this.keys.broadcastPrefix(e.tenantId)]);
-      args.push(e.messageId, e.status);
+      const list = byTenant.get(e.tenantId);
+      if (list === undefined) byTenant.set(e.tenantId, [e]);
+      else list.push(e);
     }
     const touched = new Set<string>();
-    await Promise.all([...byTenant].map(async ([tenantId, args]) => {
-      const reply = (await this.writes.script('broadcast-ends', [this.keys.broadcastMessages(tenantId)], args)) as Array<[string, ...string[]]>;
-      for (const [id, ...values] of reply) {
+    await Promise.all([...byTenant].map(async ([tenantId, list]) => {
+      // Which broadcast each message is queued in (read first: a script declares every key it
+      // touches); the script checks it again, so an end recorded meanwhile moves nothing twice.
+      const k = this.keys;
+      const entries = await this.client.hmget(k.broadcastMessages(tenantId), ...list.map((e) => e.messageId));
+      const byBroadcast = new Map<string, string[]>();
+      list.forEach((e, i) => {
+        const entry = entries[i];
+        if (entry === null || entry === undefined) return;
+        const id = entry.slice(0, entry.indexOf(' '));
+        let args = byBroadcast.get(id);
+        if (args === undefined) byBroadcast.set(id, args = [id]);
+        args.push(e.messageId, e.status);
+      });
+      await Promise.all([...byBroadcast].map(async ([id, args]) => {
+        const reply = (await this.writes.script('broadcast-ends', [
+          k.broadcastMessages(tenantId), k.broadcast(tenantId, id), k.broadcastStatuses(tenantId, id), k.broadcastQueued(tenantId, id),
+        ], args)) as string[] | null;
+        if (reply === null) return;
         touched.add(id);
         const counts = countsOf(id);
-        if (counts !== undefined) STATUS_NAMES.forEach((name, i) => (counts[name] = Number(values[i] ?? 0)));
-      }
+        if (counts !== undefined) STATUS_NAMES.forEach((name, i) => (counts[name] = Number(reply[i] ?? 0)));
+      }));
     }));
     return touched;
   }

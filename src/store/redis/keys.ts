@@ -427,13 +427,8 @@ export class RedisKeys {
 
   // ---- Broadcasts (header above). A broadcast's keys in its tenant's slot; the two lists in {bc}. ----
 
-  /** Prefix of a tenant's broadcast records; scripts append the broadcast id (and `:r`, `:s`, `:q`). */
-  broadcastPrefix(tenantId: string): string {
-    return `${this.tenant(tenantId)}:b:`;
-  }
-
   broadcast(tenantId: string, id: string): string {
-    return this.broadcastPrefix(tenantId) + id;
+    return `${this.tenant(tenantId)}:b:${id}`;
   }
 
   broadcastRecipients(tenantId: string, id: string): string {
