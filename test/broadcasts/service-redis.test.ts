@@ -93,7 +93,8 @@ async function admitted(h: Harness, broadcastId: string): Promise<string[]> {
       id: newMessageId(nowMs), tenantId: 'acme', phoneNumberId: rec.phoneNumberId, to: r.to, toInput: r.toInput, body: TEXT, priority: 1,
       createdAtMs: nowMs, deadlineAtMs: rec.deadlineAtMs, idempotencyKey: `broadcast ${broadcastId} ${r.idx}`, bodyHash: null,
     });
-    queued.push({ idx: r.idx, messageId: outcome.record.id });
+    expect(outcome.kind).toBe('created');
+    if (outcome.kind === 'created') queued.push({ idx: r.idx, messageId: outcome.record.id });
   }
   const counts = { ...emptyCounts(), pending: RECIPIENTS };
   expect(await h.inner.commitChunk({ tenantId: 'acme', broadcastId, cursor: RECIPIENTS, queued, rejected: [] }, counts, false)).toBe(true);
