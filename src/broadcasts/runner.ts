@@ -275,7 +275,7 @@ export class BroadcastRunner {
     }
     const waiting = !failed && limitWaitMs > 0;
     if (!(await this.deps.broadcasts.commitChunk({ tenantId: r.tenantId, broadcastId: r.id, cursor, queued, rejected }, r.counts, waiting))) {
-      // Cancelled meanwhile (by another process): this chunk's new messages never leave. Only
+      // Cancelled meanwhile (by another process), or expired: this chunk's new messages never leave. Only
       // those rejected here give their charge back (the others gave theirs above); one already
       // `sending` keeps it, one refused at its departure gave it back there.
       const rejectedHere = await this.service.rejectMessages(r, created.map((rec) => ({ idx: -1, messageId: rec.id, to: rec.to })), nowMs);

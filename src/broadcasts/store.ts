@@ -78,7 +78,8 @@ export interface BroadcastStore {
   /**
    * A chunk admitted into the queue: its recipients, the cursor (only ever forward) and the counts
    * at once. False, and nothing changed, when the broadcast is no longer running (cancelled
-   * elsewhere): the caller's `state` is then stale.
+   * elsewhere) or its deadline expired its pending recipients (a former owner's chunk, late): the
+   * caller's `state` is then stale.
    */
   commitChunk(chunk: AdmittedChunk, counts: Record<RecipientStatusName, number>, waiting: boolean): Promise<boolean>;
   /**

@@ -113,6 +113,18 @@ export function describeBroadcastStoreConformance(name: string, factory: () => S
       expect(await store.queuedOf('other', id(13), -1, 10)).toEqual([{ idx: 1, messageId: 'c1', to: '14155550001' }]);
     }));
 
+    it('a chunk committed after the deadline expired its pending recipients moves nothing (a former owner\'s, late)', using(async (store) => {
+      const r = await store.create(record(id(14), 4), recipients(4));
+      await store.commitChunk({ tenantId: 'acme', broadcastId: id(14), cursor: 1, queued: [{ idx: 0, messageId: 'x0' }], rejected: [] }, r.counts, false);
+      await store.expirePending('acme', id(14), 4, r.counts);
+      const expired = { ...emptyCounts(), queued: 1, expired: 3 };
+      expect(r.counts).toEqual(expired);
+      const late = { ...r.counts };
+      await store.commitChunk({ tenantId: 'acme', broadcastId: id(14), cursor: 3, queued: [{ idx: 1, messageId: 'x1' }], rejected: [2] }, late, false);
+      expect((await store.get('acme', id(14)))!.counts).toEqual(expired);
+      expect(await store.queuedOf('acme', id(14), -1, 10)).toEqual([{ idx: 0, messageId: 'x0', to: '14155550000' }]);
+    }));
+
     it('ends a broadcast once: its pending recipients end as told; then no chunk commits and a refused message counts cancelled', using(async (store) => {
       const r = await store.create(record(id(5), 5), recipients(5));
       await store.commitChunk({ tenantId: 'acme', broadcastId: id(5), cursor: 2, queued: [{ idx: 0, messageId: 'm0' }, { idx: 1, messageId: 'm1' }], rejected: [] }, r.counts, false);
