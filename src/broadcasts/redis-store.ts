@@ -27,6 +27,8 @@ const UPLOAD_TTL_MS = 48 * 3_600_000;
 const UPLOAD_PAGE = 5_000;
 /** Index members read per call (list, purge). */
 const INDEX_PAGE = 200;
+/** Queued message ids read per call when a broadcast is dropped. */
+const QUEUED_PAGE = 1_000;
 
 /** What never changes, kept as one JSON field. */
 interface Fixed {
@@ -140,12 +142,16 @@ export class RedisBroadcastStore implements BroadcastStore {
     }
   }
 
-  /** A broadcast's keys and its list entries go (its queued messages' entries too). */
+  /** A broadcast's keys and its list entries go (its queued messages' entries too, a page at a time). */
   private async drop(id: string, tenantId: string, idempotencyKey: string | null): Promise<void> {
     const k = this.keys;
-    const queued = await this.client.zrange(k.broadcastQueued(tenantId, id), 0, -1);
+    // Nothing leaves the queued set before its unlink below: index pages stay in place.
+    for (let from = 0; ; from += QUEUED_PAGE) {
+      const queued = await this.client.zrange(k.broadcastQueued(tenantId, id), from, from + QUEUED_PAGE - 1);
+      if (queued.length > 0) await this.client.hdel(k.broadcastMessages(tenantId), ...queued);
+      if (queued.length < QUEUED_PAGE) break;
+    }
     const p = this.client.pipeline();
-    if (queued.length > 0) p.hdel(k.broadcastMessages(tenantId), ...queued);
     p.unlink(k.broadcast(tenantId, id), k.broadcastRecipients(tenantId, id), k.broadcastStatuses(tenantId, id), k.broadcastQueued(tenantId, id));
     if (idempotencyKey !== null) {
       // Only while it still names this broadcast.
@@ -197,7 +203,16 @@ export class RedisBroadcastStore implements BroadcastStore {
       if (finished) done.push(members[i]!);
       else out.push(r);
     });
-    if (done.length > 0) await this.client.srem(this.keys.broadcastActive(), ...done);
+    if (done.length > 0) {
+      // Its recipients' rows are read only while some are pending or queued (page, queuedOf): gone now, not at retention.
+      await Promise.all([
+        this.client.srem(this.keys.broadcastActive(), ...done),
+        ...done.map((m) => {
+          const { id, tenantId } = parseMember(m);
+          return this.client.unlink(this.keys.broadcastRecipients(tenantId, id));
+        }),
+      ]);
+    }
     return out;
   }
 
