@@ -26,7 +26,7 @@ import type { MessageRecord, NewMessage } from '../store/types.js';
 import type { BroadcastDeps, BroadcastService } from './service.js';
 import { priorityOf } from './service.js';
 import type { MessageEnd } from './store.js';
-import type { BroadcastRecord, RecipientStatusName, StoredRecipient } from './types.js';
+import { STATUS_OF_FINAL, type BroadcastRecord, type StoredRecipient } from './types.js';
 
 /** Longest sleep of a runner: scheduled starts and full limits are looked at again this often. */
 const POLL_MS = 1_000;
@@ -38,10 +38,6 @@ const RETRY_MS = 1_000;
 const MIN_AHEAD = 32;
 /** Admitted messages whose ends are read back per store call (reconcile). */
 const RECONCILE_PAGE = 500;
-
-const FINAL: Readonly<Record<string, RecipientStatusName>> = {
-  sent: 'sent', delivered: 'sent', read: 'sent', failed: 'failed', expired: 'expired', rejected: 'rejected',
-};
 
 interface Entry {
   row: StoredRecipient;
@@ -119,7 +115,7 @@ export class BroadcastRunner {
       const ends: MessageEnd[] = [];
       await Promise.all(page.map(async (q) => {
         const rec = await this.deps.store.get(r.tenantId, q.messageId);
-        const status = rec === null ? undefined : FINAL[rec.state];
+        const status = rec === null ? undefined : STATUS_OF_FINAL[rec.state];
         if (status !== undefined) ends.push({ tenantId: r.tenantId, messageId: q.messageId, status });
       }));
       if (ends.length > 0) await this.deps.broadcasts.endMessages(ends, (id) => (id === r.id ? r.counts : undefined));
@@ -268,7 +264,7 @@ export class BroadcastRunner {
           createdBy.set(outcome.record.id, e);
         } else e.admission?.release(); // admitted before a crash: its first admission holds the charge
         queued.push({ idx: e.row.idx, messageId: outcome.record.id });
-        const ended = FINAL[outcome.record.state];
+        const ended = STATUS_OF_FINAL[outcome.record.state];
         if (outcome.kind === 'duplicate' && ended !== undefined) alreadyEnded.push({ tenantId: r.tenantId, messageId: outcome.record.id, status: ended });
       }
       cursor = e.row.idx + 1;

@@ -20,7 +20,7 @@ import type { TenantWebhookSender } from '../webhooks/index.js';
 import { finishAtMs, isKept, planOf, screenRecipients, type Pace, type RecipientInput } from './plan.js';
 import { BroadcastRunner } from './runner.js';
 import { emptyCounts, type BroadcastListQuery, type BroadcastStore, type MessageEnd, type QueuedRecipient, type Rows, type UploadRow } from './store.js';
-import { ACTIVE_STATES, type BroadcastPlan, type BroadcastRecord, type BroadcastState, type RecipientStatusName, type StoredRecipient } from './types.js';
+import { ACTIVE_STATES, STATUS_OF_FINAL, type BroadcastPlan, type BroadcastRecord, type BroadcastState, type RecipientStatusName, type StoredRecipient } from './types.js';
 import { newBroadcastId } from './ids.js';
 
 export interface BroadcastSettings {
@@ -68,10 +68,6 @@ export interface CreateRequest {
   /** Iterated twice: the plan's pass, then the store's (sendable ones only). */
   recipients: () => Rows<RecipientInput>;
 }
-
-const FINAL_TO_STATUS: Partial<Record<MessageState, RecipientStatusName>> = {
-  sent: 'sent', delivered: 'sent', read: 'sent', failed: 'failed', expired: 'expired', rejected: 'rejected',
-};
 
 /** Ended broadcasts are kept as long as final messages are by default (30 days). */
 const DEFAULT_RETENTION_MS = 30 * 86_400_000;
@@ -436,7 +432,7 @@ export class BroadcastService {
   /** A message ended (dispatcher final event): its recipient's count moves, batched per turn. */
   messageEnded(event: { id: string; tenantId: string; phoneNumberId: string; state: MessageState }): void {
     if (this.closed || !this.numbersRunning.has(event.phoneNumberId)) return;
-    const status = FINAL_TO_STATUS[event.state];
+    const status = STATUS_OF_FINAL[event.state];
     if (status === undefined) return;
     this.ends.push({ tenantId: event.tenantId, messageId: event.id, status });
     if (this.endsScheduled) return;
