@@ -184,12 +184,12 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     log: app.log,
     onSlotWait: (waitedMs) => metrics.slotWait.observe(waitedMs / 1000),
     // A broadcast's message (any type) against its cancel; a template then against the policies.
-    refuseAtDeparture: (rec, nowMs, template) => broadcasts?.departureRefusal(rec)
+    refuseAtDeparture: (rec, nowMs, template) => broadcasts?.cancels.departureRefusal(rec)
       ?? (template ? recorded(policy.departureRefusal(departureOf(rec, nowMs))) : null),
     ...(isFleetPolicy(policy)
       ? {
           // A broadcast cancelled by any process of the fleet, read from the store; then the shared messaging limit.
-          confirmAtDeparture: async (rec: MessageRecord, nowMs: number, template: boolean) => (await broadcasts?.departureRefusalAsync(rec))
+          confirmAtDeparture: async (rec: MessageRecord, nowMs: number, template: boolean) => (await broadcasts?.cancels.departureRefusalAsync(rec))
             ?? (template ? recorded(await policy.departureTierAsync(departureOf(rec, nowMs))) : null),
         }
       : {}),

@@ -274,7 +274,7 @@ export class BroadcastRunner {
       // Cancelled meanwhile (by another process), or expired: this chunk's new messages never leave. Only
       // those rejected here give their charge back (the others gave theirs above); one already
       // `sending` keeps it, one refused at its departure gave it back there.
-      const rejectedHere = await this.service.rejectMessages(r, created.map((rec) => ({ idx: -1, messageId: rec.id, to: rec.to })), nowMs);
+      const rejectedHere = await this.service.cancels.rejectMessages(r, created.map((rec) => ({ idx: -1, messageId: rec.id, to: rec.to })), nowMs);
       for (const end of rejectedHere) createdBy.get(end.messageId)?.admission?.release();
       await this.refresh();
       return 0;
