@@ -334,6 +334,8 @@ export class RedisBroadcastStore implements BroadcastStore {
   async end(tenantId: string, broadcastId: string, state: BroadcastState, atMs: number, counts: Record<RecipientStatusName, number>, pendingAs: RecipientStatusName | null): Promise<boolean> {
     const { applied, record } = await this.state(tenantId, broadcastId, ['end', state, String(atMs), '', pendingAs ?? '']);
     if (record !== null) Object.assign(counts, record.counts);
+    // Completed: every message ended, nothing reads its recipients' rows again (a cancelled one's go once it drained: unfinished).
+    if (applied && state === 'completed') await this.client.unlink(this.keys.broadcastRecipients(tenantId, broadcastId));
     return applied;
   }
 

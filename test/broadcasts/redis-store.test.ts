@@ -87,11 +87,15 @@ describe('RedisBroadcastStore', () => {
       expect(await rows(done)).toBe(1);
       await store.endMessages([{ tenantId: 'acme', messageId: `${done}-0`, status: 'sent' }, { tenantId: 'acme', messageId: `${done}-1`, status: 'sent' }], () => undefined);
       await store.end('acme', done, 'completed', Date.now(), emptyCounts(), null);
+      expect(await rows(done)).toBe(0);
       await store.end('acme', draining, 'cancelled', Date.now(), emptyCounts(), 'cancelled');
       expect((await store.draining(Date.now())).map((r) => r.id)).toEqual([draining]);
-      expect(await rows(done)).toBe(0);
       expect(await rows(draining)).toBe(1);
       expect((await store.queuedOf('acme', draining, -1, 10)).map((q) => q.to)).toEqual(['14155550000', '14155550001']);
+      // Drained: its rows go when it leaves the active list.
+      await store.endMessages([{ tenantId: 'acme', messageId: `${draining}-0`, status: 'sent' }, { tenantId: 'acme', messageId: `${draining}-1`, status: 'rejected' }], () => undefined);
+      expect(await store.draining(Date.now())).toEqual([]);
+      expect(await rows(draining)).toBe(0);
     } finally {
       await store.close();
     }

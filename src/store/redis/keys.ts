@@ -138,7 +138,7 @@
  *                                     renewed per chunk of recipients (a crashed create goes by
  *                                     itself); then no TTL: retention purges it (owner: purgeEnded).
  *     <p>:{t:T}:b:<id>:r      hash   its sendable recipients, idx → JSON [to, toInput, components];
- *                                     unlinked once it ended with nothing queued (it leaves `active`).
+ *                                     unlinked once it completed, or ended with nothing queued (it leaves `active`).
  *     <p>:{t:T}:b:<id>:s      hash   admitted recipients' status, idx → `<code>[ <message id>]`
  *                                     (absent: pending, or the record's `rest` once it ended).
  *     <p>:{t:T}:b:<id>:q      zset   admitted recipients whose message has not ended, id → idx.
