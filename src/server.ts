@@ -183,12 +183,14 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     config: { dispatch: config.dispatch, upstream: config.upstream, maxBodyBytes: config.limits.maxBodyBytes },
     log: app.log,
     onSlotWait: (waitedMs) => metrics.slotWait.observe(waitedMs / 1000),
-    refuseAtDeparture: (rec, nowMs) => broadcasts?.departureRefusal(rec) ?? recorded(policy.departureRefusal(departureOf(rec, nowMs))),
+    // A broadcast's message (any type) against its cancel; a template then against the policies.
+    refuseAtDeparture: (rec, nowMs, template) => broadcasts?.cancels.departureRefusal(rec)
+      ?? (template ? recorded(policy.departureRefusal(departureOf(rec, nowMs))) : null),
     ...(isFleetPolicy(policy)
       ? {
           // A broadcast cancelled by any process of the fleet, read from the store; then the shared messaging limit.
-          confirmAtDeparture: async (rec: MessageRecord, nowMs: number) => (await broadcasts?.departureRefusalAsync(rec))
-            ?? recorded(await policy.departureTierAsync(departureOf(rec, nowMs))),
+          confirmAtDeparture: async (rec: MessageRecord, nowMs: number, template: boolean) => (await broadcasts?.cancels.departureRefusalAsync(rec))
+            ?? (template ? recorded(await policy.departureTierAsync(departureOf(rec, nowMs))) : null),
         }
       : {}),
     onEvent(event: DispatchEvent) {

@@ -27,6 +27,8 @@ const UPLOAD_TTL_MS = 48 * 3_600_000;
 const UPLOAD_PAGE = 5_000;
 /** Index members read per call (list, purge). */
 const INDEX_PAGE = 200;
+/** Queued message ids read per call when a broadcast is dropped. */
+const QUEUED_PAGE = 1_000;
 
 /** What never changes, kept as one JSON field. */
 interface Fixed {
@@ -140,12 +142,16 @@ export class RedisBroadcastStore implements BroadcastStore {
     }
   }
 
-  /** A broadcast's keys and its list entries go (its queued messages' entries too). */
+  /** A broadcast's keys and its list entries go (its queued messages' entries too, a page at a time). */
   private async drop(id: string, tenantId: string, idempotencyKey: string | null): Promise<void> {
     const k = this.keys;
-    const queued = await this.client.zrange(k.broadcastQueued(tenantId, id), 0, -1);
+    // Nothing leaves the queued set before its unlink below: index pages stay in place.
+    for (let from = 0; ; from += QUEUED_PAGE) {
+      const queued = await this.client.zrange(k.broadcastQueued(tenantId, id), from, from + QUEUED_PAGE - 1);
+      if (queued.length > 0) await this.client.hdel(k.broadcastMessages(tenantId), ...queued);
+      if (queued.length < QUEUED_PAGE) break;
+    }
     const p = this.client.pipeline();
-    if (queued.length > 0) p.hdel(k.broadcastMessages(tenantId), ...queued);
     p.unlink(k.broadcast(tenantId, id), k.broadcastRecipients(tenantId, id), k.broadcastStatuses(tenantId, id), k.broadcastQueued(tenantId, id));
     if (idempotencyKey !== null) {
       // Only while it still names this broadcast.
@@ -197,7 +203,16 @@ export class RedisBroadcastStore implements BroadcastStore {
       if (finished) done.push(members[i]!);
       else out.push(r);
     });
-    if (done.length > 0) await this.client.srem(this.keys.broadcastActive(), ...done);
+    if (done.length > 0) {
+      // Its recipients' rows are read only while some are pending or queued (page, queuedOf): gone now, not at retention.
+      await Promise.all([
+        this.client.srem(this.keys.broadcastActive(), ...done),
+        ...done.map((m) => {
+          const { id, tenantId } = parseMember(m);
+          return this.client.unlink(this.keys.broadcastRecipients(tenantId, id));
+        }),
+      ]);
+    }
     return out;
   }
 
@@ -267,20 +282,36 @@ export class RedisBroadcastStore implements BroadcastStore {
   }
 
   async endMessages(ends: readonly MessageEnd[], countsOf: (broadcastId: string) => Record<RecipientStatusName, number> | undefined): Promise<Set<string>> {
-    const byTenant = new Map<string, string[]>();
+    const byTenant = new Map<string, MessageEnd[]>();
     for (const e of ends) {
-      let args = byTenant.get(e.tenantId);
-      if (args === undefined) byTenant.set(e.tenantId, args = [this.keys.broadcastPrefix(e.tenantId)]);
-      args.push(e.messageId, e.status);
+      const list = byTenant.get(e.tenantId);
+      if (list === undefined) byTenant.set(e.tenantId, [e]);
+      else list.push(e);
     }
     const touched = new Set<string>();
-    await Promise.all([...byTenant].map(async ([tenantId, args]) => {
-      const reply = (await this.writes.script('broadcast-ends', [this.keys.broadcastMessages(tenantId)], args)) as Array<[string, ...string[]]>;
-      for (const [id, ...values] of reply) {
+    await Promise.all([...byTenant].map(async ([tenantId, list]) => {
+      // Which broadcast each message is queued in (read first: a script declares every key it
+      // touches); the script checks it again, so an end recorded meanwhile moves nothing twice.
+      const k = this.keys;
+      const entries = await this.client.hmget(k.broadcastMessages(tenantId), ...list.map((e) => e.messageId));
+      const byBroadcast = new Map<string, string[]>();
+      list.forEach((e, i) => {
+        const entry = entries[i];
+        if (entry === null || entry === undefined) return;
+        const id = entry.slice(0, entry.indexOf(' '));
+        let args = byBroadcast.get(id);
+        if (args === undefined) byBroadcast.set(id, args = [id]);
+        args.push(e.messageId, e.status);
+      });
+      await Promise.all([...byBroadcast].map(async ([id, args]) => {
+        const reply = (await this.writes.script('broadcast-ends', [
+          k.broadcastMessages(tenantId), k.broadcast(tenantId, id), k.broadcastStatuses(tenantId, id), k.broadcastQueued(tenantId, id),
+        ], args)) as string[] | null;
+        if (reply === null) return;
         touched.add(id);
         const counts = countsOf(id);
-        if (counts !== undefined) STATUS_NAMES.forEach((name, i) => (counts[name] = Number(values[i] ?? 0)));
-      }
+        if (counts !== undefined) STATUS_NAMES.forEach((name, i) => (counts[name] = Number(reply[i] ?? 0)));
+      }));
     }));
     return touched;
   }
@@ -303,6 +334,8 @@ export class RedisBroadcastStore implements BroadcastStore {
   async end(tenantId: string, broadcastId: string, state: BroadcastState, atMs: number, counts: Record<RecipientStatusName, number>, pendingAs: RecipientStatusName | null): Promise<boolean> {
     const { applied, record } = await this.state(tenantId, broadcastId, ['end', state, String(atMs), '', pendingAs ?? '']);
     if (record !== null) Object.assign(counts, record.counts);
+    // Completed: every message ended, nothing reads its recipients' rows again (a cancelled one's go once it drained: unfinished).
+    if (applied && state === 'completed') await this.client.unlink(this.keys.broadcastRecipients(tenantId, broadcastId));
     return applied;
   }
 

@@ -26,7 +26,7 @@ import type { MessageRecord, NewMessage } from '../store/types.js';
 import type { BroadcastDeps, BroadcastService } from './service.js';
 import { priorityOf } from './service.js';
 import type { MessageEnd } from './store.js';
-import type { BroadcastRecord, RecipientStatusName, StoredRecipient } from './types.js';
+import { STATUS_OF_FINAL, type BroadcastRecord, type StoredRecipient } from './types.js';
 
 /** Longest sleep of a runner: scheduled starts and full limits are looked at again this often. */
 const POLL_MS = 1_000;
@@ -38,10 +38,6 @@ const RETRY_MS = 1_000;
 const MIN_AHEAD = 32;
 /** Admitted messages whose ends are read back per store call (reconcile). */
 const RECONCILE_PAGE = 500;
-
-const FINAL: Readonly<Record<string, RecipientStatusName>> = {
-  sent: 'sent', delivered: 'sent', read: 'sent', failed: 'failed', expired: 'expired', rejected: 'rejected',
-};
 
 interface Entry {
   row: StoredRecipient;
@@ -119,7 +115,7 @@ export class BroadcastRunner {
       const ends: MessageEnd[] = [];
       await Promise.all(page.map(async (q) => {
         const rec = await this.deps.store.get(r.tenantId, q.messageId);
-        const status = rec === null ? undefined : FINAL[rec.state];
+        const status = rec === null ? undefined : STATUS_OF_FINAL[rec.state];
         if (status !== undefined) ends.push({ tenantId: r.tenantId, messageId: q.messageId, status });
       }));
       if (ends.length > 0) await this.deps.broadcasts.endMessages(ends, (id) => (id === r.id ? r.counts : undefined));
@@ -237,6 +233,8 @@ export class BroadcastRunner {
     const queued: Array<{ idx: number; messageId: string }> = [];
     const rejected: number[] = [];
     const created: MessageRecord[] = [];
+    /** The entry of each created message (its charge), by message id. */
+    const createdBy = new Map<string, Entry>();
     const alreadyEnded: MessageEnd[] = [];
     let cursor = r.cursor;
     let failed = false;
@@ -248,8 +246,10 @@ export class BroadcastRunner {
         // A message stored all the same keeps its charge and goes to the lane (the retry finds it
         // a duplicate); the others give theirs back.
         failed = true;
-        if (o.status === 'fulfilled' && o.value?.kind === 'created') created.push(o.value.record);
-        else e.admission?.release();
+        if (o.status === 'fulfilled' && o.value?.kind === 'created') {
+          created.push(o.value.record);
+          createdBy.set(o.value.record.id, e);
+        } else e.admission?.release();
         continue;
       }
       const outcome = o.value;
@@ -259,19 +259,23 @@ export class BroadcastRunner {
         e.admission?.release();
         rejected.push(e.row.idx);
       } else {
-        if (outcome.kind === 'created') created.push(outcome.record);
-        else e.admission?.release(); // admitted before a crash: its first admission holds the charge
+        if (outcome.kind === 'created') {
+          created.push(outcome.record);
+          createdBy.set(outcome.record.id, e);
+        } else e.admission?.release(); // admitted before a crash: its first admission holds the charge
         queued.push({ idx: e.row.idx, messageId: outcome.record.id });
-        const ended = FINAL[outcome.record.state];
+        const ended = STATUS_OF_FINAL[outcome.record.state];
         if (outcome.kind === 'duplicate' && ended !== undefined) alreadyEnded.push({ tenantId: r.tenantId, messageId: outcome.record.id, status: ended });
       }
       cursor = e.row.idx + 1;
     }
     const waiting = !failed && limitWaitMs > 0;
     if (!(await this.deps.broadcasts.commitChunk({ tenantId: r.tenantId, broadcastId: r.id, cursor, queued, rejected }, r.counts, waiting))) {
-      // Cancelled meanwhile (by another process): this chunk's new messages never leave.
-      for (const e of entries) e.admission?.release();
-      await this.service.rejectMessages(r, created.map((rec) => ({ idx: -1, messageId: rec.id, to: rec.to })), nowMs);
+      // Cancelled meanwhile (by another process), or expired: this chunk's new messages never leave. Only
+      // those rejected here give their charge back (the others gave theirs above); one already
+      // `sending` keeps it, one refused at its departure gave it back there.
+      const rejectedHere = await this.service.cancels.rejectMessages(r, created.map((rec) => ({ idx: -1, messageId: rec.id, to: rec.to })), nowMs);
+      for (const end of rejectedHere) createdBy.get(end.messageId)?.admission?.release();
       await this.refresh();
       return 0;
     }

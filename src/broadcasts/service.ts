@@ -1,6 +1,7 @@
 /**
  * Broadcasts as the gateway runs them: create (plan, store), resume at boot, run (runner.ts),
- * track the messages' ends, cancel, and the one tenant webhook when a broadcast ends.
+ * track the messages' ends, cancel (its rejections and departure checks: cancel.ts), and the one
+ * tenant webhook when a broadcast ends.
  *
  * In a fleet (`owns` given) a broadcast runs only in the process holding its number's lease: the
  * runners follow the leases (adopt, retire) and look every DISCOVER_MS for broadcasts created or
@@ -13,14 +14,15 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { TenantConfig } from '../config/schema.js';
 import type { Dispatcher, NumberInfo } from '../dispatch/types.js';
-import { ERRORS, GatewayError } from '../errors.js';
+import { GatewayError } from '../errors.js';
 import type { PolicyEngine } from '../policy/types.js';
-import type { MessageState, RecordedError, Store } from '../store/types.js';
+import type { MessageState, Store } from '../store/types.js';
 import type { TenantWebhookSender } from '../webhooks/index.js';
 import { finishAtMs, isKept, planOf, screenRecipients, type Pace, type RecipientInput } from './plan.js';
+import { BroadcastCancels } from './cancel.js';
 import { BroadcastRunner } from './runner.js';
-import { emptyCounts, type BroadcastListQuery, type BroadcastStore, type MessageEnd, type QueuedRecipient, type Rows, type UploadRow } from './store.js';
-import { ACTIVE_STATES, type BroadcastPlan, type BroadcastRecord, type BroadcastState, type RecipientStatusName, type StoredRecipient } from './types.js';
+import { emptyCounts, type BroadcastListQuery, type BroadcastStore, type MessageEnd, type Rows, type UploadRow } from './store.js';
+import { ACTIVE_STATES, STATUS_OF_FINAL, type BroadcastPlan, type BroadcastRecord, type BroadcastState, type RecipientStatusName, type StoredRecipient } from './types.js';
 import { newBroadcastId } from './ids.js';
 
 export interface BroadcastSettings {
@@ -69,10 +71,6 @@ export interface CreateRequest {
   recipients: () => Rows<RecipientInput>;
 }
 
-const FINAL_TO_STATUS: Partial<Record<MessageState, RecipientStatusName>> = {
-  sent: 'sent', delivered: 'sent', read: 'sent', failed: 'failed', expired: 'expired', rejected: 'rejected',
-};
-
 /** Ended broadcasts are kept as long as final messages are by default (30 days). */
 const DEFAULT_RETENTION_MS = 30 * 86_400_000;
 const PURGE_EVERY_MS = 3_600_000;
@@ -83,25 +81,13 @@ const UPLOAD_KEEP_MS = 48 * 3_600_000;
 const DISCOVER_MS = 1_000;
 /** A repeated create waits this long for the first one (another process, maybe) to finish storing. */
 const CREATING_WAIT_MS = 10_000;
-/** Cancelled broadcasts a fleet's departure check remembers (a cancel is final; older ones are read again). */
-const CANCELLED_KNOWN = 1_000;
-/** A cancel answers once the broadcast's messages in flight have ended, or after this long at most. */
-const CANCEL_SETTLE_MS = 10_000;
-
-/** What a message of a cancelled broadcast records (the catalogue's BROADCAST_CANCELLED). */
-export const CANCELLED_ERROR: RecordedError = {
-  code: ERRORS.BROADCAST_CANCELLED.graphCode, title: ERRORS.BROADCAST_CANCELLED.title,
-  details: 'The broadcast was cancelled before this message was sent', httpStatus: ERRORS.BROADCAST_CANCELLED.status,
-};
 
 export class BroadcastService {
   private readonly runners = new Map<string, BroadcastRunner>();
   /** Active broadcasts per number: a message's end is looked up only on numbers that run one. */
   private readonly numbersRunning = new Map<string, number>();
-  /** Cancelled broadcasts whose queued messages are still ending (their departures are refused). */
-  private readonly cancelled = new Set<string>();
-  /** A fleet's departure check: broadcasts read as cancelled (insertion order: the oldest goes first). */
-  private readonly cancelledKnown = new Set<string>();
+  /** Cancels' rejections and the departure check of broadcast messages (cancel.ts). */
+  readonly cancels: BroadcastCancels;
   private ends: MessageEnd[] = [];
   private endsScheduled = false;
   private flushing: Promise<void> = Promise.resolve();
@@ -110,7 +96,12 @@ export class BroadcastService {
   private discoverTimer: NodeJS.Timeout | undefined;
   private discovering: Promise<void> | null = null;
 
-  constructor(private readonly deps: BroadcastDeps) {}
+  constructor(private readonly deps: BroadcastDeps) {
+    this.cancels = new BroadcastCancels(deps, {
+      countsHeld: (record) => (this.runners.get(record.id)?.record === record ? record.counts : undefined),
+      announce: (record) => this.announce(record),
+    });
+  }
 
   /** The broadcasts this process runs now (metrics). */
   *active(): Generator<BroadcastRecord> {
@@ -151,7 +142,7 @@ export class BroadcastService {
 
   /**
    * Runs the stored broadcasts of the numbers `mine` picks (and this process owns) that no runner
-   * here runs yet: cancelled ones still draining (their queued templates are refused at departure)
+   * here runs yet: cancelled ones still draining (their queued messages are refused at departure)
    * and active ones, each from its committed cursor.
    */
   private async resume(mine: (phoneNumberId: string) => boolean): Promise<void> {
@@ -161,7 +152,7 @@ export class BroadcastService {
     for (const record of [...draining, ...active]) {
       // Checked and tracked in one turn: two resumes (boot, adopt, discovery) never run one broadcast twice.
       if (this.closed || !mine(record.phoneNumberId) || !this.owns(record.phoneNumberId) || this.runners.has(record.id)) continue;
-      if (record.state === 'cancelled') this.cancelled.add(record.id);
+      if (record.state === 'cancelled') this.cancels.drainingHere(record.id);
       const runner = this.track(record);
       try {
         await runner.reconcile();
@@ -309,13 +300,21 @@ export class BroadcastService {
    * process of a fleet. The state changes durably first (the owner's runner admits no further
    * chunk: its commit is refused, and departure checks read it), then every message of the
    * broadcast still `queued` is rejected (none of them can be committed `sending` after that), and
-   * the answer waits for those already `sending` to end: nothing of it leaves after the answer.
+   * the answer waits for those already `sending` to end. Whatever either step misses (a chunk in
+   * flight, a retry back to `queued`) is refused at its departure (cancel.ts), by whichever
+   * process dispatches it: nothing of it leaves after the answer.
    */
   async cancel(tenantId: string, id: string): Promise<BroadcastRecord | null> {
     const runner = this.runners.get(id);
     const here = runner !== undefined && runner.record.tenantId === tenantId;
     const record = here ? runner.record : await this.deps.broadcasts.get(tenantId, id);
-    if (record === null || !ACTIVE_STATES.has(record.state)) return record;
+    if (record === null) return null;
+    if (record.state === 'cancelled' && record.counts.queued > 0) {
+      // Ended, its queued messages maybe not yet rejected (a cancel cut short by a store failure, retried): now they are.
+      await this.cancels.settle(record, here);
+      return here ? record : ((await this.deps.broadcasts.get(tenantId, id)) ?? record);
+    }
+    if (!ACTIVE_STATES.has(record.state)) return record;
     // No chunk is admitted once the one under way is committed.
     if (here) await runner.halt();
     try {
@@ -328,10 +327,8 @@ export class BroadcastService {
       record.state = 'cancelled';
       record.endedAtMs = nowMs;
       record.waitingForLimit = false;
-      if (here) this.cancelled.add(id);
-      else this.noteCancelled(id);
-      await this.rejectQueued(record, nowMs);
-      await this.inFlightEnded(record);
+      if (here) this.cancels.drainingHere(id);
+      await this.cancels.settle(record, here);
     } finally {
       // Here, announced once the messages in flight have ended too (the runner drains).
       if (here) runner.resume();
@@ -339,79 +336,10 @@ export class BroadcastService {
     return here ? record : ((await this.deps.broadcasts.get(tenantId, id)) ?? record);
   }
 
-  /** Waits (CANCEL_SETTLE_MS at most) until no admitted message of the broadcast is `sending`. */
-  private async inFlightEnded(record: BroadcastRecord): Promise<void> {
-    const untilMs = Date.now() + CANCEL_SETTLE_MS;
-    for (let after = -1; Date.now() < untilMs;) {
-      const page = await this.deps.broadcasts.queuedOf(record.tenantId, record.id, after, 1000);
-      if (page.length === 0) return;
-      const states = await Promise.all(page.map(async (q) => (await this.deps.store.get(record.tenantId, q.messageId))?.state));
-      const sending = states.indexOf('sending');
-      if (sending < 0) {
-        after = page[page.length - 1]!.idx;
-        continue;
-      }
-      after = page[sending]!.idx - 1;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  /**
-   * A template about to leave (the dispatcher's departure check): refused when its broadcast was
-   * cancelled (one the cancel's rejection missed: admitted in the chunk under way). Broadcast
-   * messages carry the idempotency key `broadcast <id> <idx>`.
-   */
-  departureRefusal(rec: { idempotencyKey: string | null }): RecordedError | null {
-    const id = broadcastOf(rec.idempotencyKey);
-    return id !== null && (this.cancelled.has(id) || this.cancelledKnown.has(id)) ? CANCELLED_ERROR : null;
-  }
-
-  /** A fleet's departure check, exact: the broadcast's state as stored now (a cancel by any process). */
-  async departureRefusalAsync(rec: { tenantId: string; idempotencyKey: string | null }): Promise<RecordedError | null> {
-    const id = broadcastOf(rec.idempotencyKey);
-    if (id === null) return null;
-    if (this.departureRefusal(rec) !== null) return CANCELLED_ERROR;
-    if ((await this.deps.broadcasts.stateOf(rec.tenantId, id)) !== 'cancelled') return null;
-    this.noteCancelled(id);
-    return CANCELLED_ERROR;
-  }
-
-  private noteCancelled(id: string): void {
-    if (this.cancelledKnown.size >= CANCELLED_KNOWN) this.cancelledKnown.delete(this.cancelledKnown.values().next().value!);
-    this.cancelledKnown.add(id);
-  }
-
-  /** Messages of a cancelled broadcast still `queued` in the store end rejected (counted cancelled). */
-  private async rejectQueued(record: BroadcastRecord, nowMs: number): Promise<void> {
-    for (let after = -1; ;) {
-      const queued = await this.deps.broadcasts.queuedOf(record.tenantId, record.id, after, 1000);
-      if (queued.length === 0) return;
-      after = queued[queued.length - 1]!.idx;
-      const ended = await this.rejectMessages(record, queued, nowMs);
-      await this.deps.broadcasts.endMessages(ended, (bid) => (bid === record.id && this.runners.get(bid)?.record === record ? record.counts : undefined));
-    }
-  }
-
-  /** Rejects those of the messages still `queued` in the store (one `sending` may be on its way: left alone), with their webhook. */
-  async rejectMessages(record: BroadcastRecord, messages: readonly QueuedRecipient[], nowMs: number): Promise<MessageEnd[]> {
-    const ended: MessageEnd[] = [];
-    await Promise.all(messages.map(async (q) => {
-      // Only while still `queued`, checked in the store's own commit (the dispatcher may commit `sending` meanwhile).
-      const done = await this.deps.store.transition(q.messageId, { state: 'rejected', atMs: nowMs, lastError: CANCELLED_ERROR, unsent: true });
-      if (!done) return;
-      ended.push({ tenantId: record.tenantId, messageId: q.messageId, status: 'cancelled' });
-      await this.deps.webhooks.enqueue(record.tenantId, {
-        type: 'message.status', id: q.messageId, wamid: null, status: 'rejected', recipient: q.to, phoneNumberId: record.phoneNumberId,
-        timestamp: nowMs, errors: [CANCELLED_ERROR],
-      }, { orderKey: q.to, eventId: `evt_final_${q.messageId}` });
-    }));
-    return ended;
-  }
-
   /** A message ended (dispatcher final event): its recipient's count moves, batched per turn. */
   messageEnded(event: { id: string; tenantId: string; phoneNumberId: string; state: MessageState }): void {
     if (this.closed || !this.numbersRunning.has(event.phoneNumberId)) return;
-    const status = FINAL_TO_STATUS[event.state];
+    const status = STATUS_OF_FINAL[event.state];
     if (status === undefined) return;
     this.ends.push({ tenantId: event.tenantId, messageId: event.id, status });
     if (this.endsScheduled) return;
@@ -469,13 +397,13 @@ export class BroadcastService {
 
   /** A broadcast read as cancelled in the store while it ran here: its runner drains it. */
   noteCancelledHere(id: string): void {
-    this.cancelled.add(id);
+    this.cancels.drainingHere(id);
   }
 
   /** The one `broadcast.ended` webhook, once every message ended; the broadcast leaves memory. */
   announce(record: BroadcastRecord): void {
     this.untrack(record);
-    this.cancelled.delete(record.id);
+    this.cancels.forget(record.id);
     this.deps.webhooks.enqueue(record.tenantId, {
       type: 'broadcast.ended', id: record.id, state: record.state, phoneNumberId: record.phoneNumberId, counts: record.counts,
       timestamp: this.deps.clock.nowMs(),
@@ -530,17 +458,11 @@ export class BroadcastService {
     runner.stop();
     this.runners.delete(record.id);
     // Its departures are refused by whoever dispatches the number now (the store says cancelled).
-    this.cancelled.delete(record.id);
+    this.cancels.forget(record.id);
     const n = (this.numbersRunning.get(record.phoneNumberId) ?? 1) - 1;
     if (n <= 0) this.numbersRunning.delete(record.phoneNumberId);
     else this.numbersRunning.set(record.phoneNumberId, n);
   }
-}
-
-/** The broadcast id in a broadcast message's idempotency key (`broadcast <id> <idx>`), or null. */
-function broadcastOf(key: string | null): string | null {
-  if (key === null || !key.startsWith('broadcast ')) return null;
-  return key.slice(10, key.indexOf(' ', 10));
 }
 
 /** Lane priority of a broadcast's messages, as a single send of that category would get. */

@@ -78,7 +78,8 @@ export interface BroadcastStore {
   /**
    * A chunk admitted into the queue: its recipients, the cursor (only ever forward) and the counts
    * at once. False, and nothing changed, when the broadcast is no longer running (cancelled
-   * elsewhere): the caller's `state` is then stale.
+   * elsewhere): the caller's `state` is then stale. Once the deadline expired the pending
+   * recipients a chunk moves nothing (Redis answers false too: a former owner's chunk, late).
    */
   commitChunk(chunk: AdmittedChunk, counts: Record<RecipientStatusName, number>, waiting: boolean): Promise<boolean>;
   /**

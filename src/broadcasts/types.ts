@@ -2,6 +2,7 @@
  * Shapes of a broadcast: one message to many recipients of a tenant from one number, planned
  * before it runs and paced through the number's lane like any send (DESIGN.md, "Broadcasts").
  */
+import type { MessageState } from '../store/types.js';
 
 /**
  * creating (recipients being written; never answered, removed at boot) → scheduled (not_before
@@ -23,6 +24,11 @@ export const RecipientStatus = {
 } as const;
 export type RecipientStatusName = keyof typeof RecipientStatus;
 export const STATUS_NAMES: readonly RecipientStatusName[] = ['pending', 'queued', 'sent', 'failed', 'expired', 'rejected', 'cancelled'];
+
+/** The recipient status a message's final state counts as (absent: not final). */
+export const STATUS_OF_FINAL: Readonly<Partial<Record<MessageState, RecipientStatusName>>> = {
+  sent: 'sent', delivered: 'sent', read: 'sent', failed: 'failed', expired: 'expired', rejected: 'rejected',
+};
 
 /** What the plan answers (the contract's `plan`); `excluded` may carry other policies' names beside the three named. */
 export interface BroadcastPlan {

@@ -5,7 +5,7 @@
  */
 import type { Job, Lane } from './lane.js';
 import { dropPairAhead } from './pair-rate.js';
-import { isTemplateJob, type DispatchState } from './state.js';
+import { isDepartureChecked, isTemplateJob, type DispatchState } from './state.js';
 import type { RecordedError } from '../store/types.js';
 
 /** How long a message waits before another try when the store could not commit its transition. */
@@ -51,10 +51,10 @@ export function storeAllows(s: DispatchState, nowMs: number): boolean {
 export async function prepare(s: DispatchState, lane: Lane, job: Job): Promise<void> {
   s.reserve(lane);
   lane.preparing++;
-  if (s.deps.confirmAtDeparture !== undefined && isTemplateJob(job)) {
+  if (s.deps.confirmAtDeparture !== undefined && isDepartureChecked(job)) {
     let refused: RecordedError | null;
     try {
-      refused = await s.deps.confirmAtDeparture(job.rec, s.deps.clock.nowMs());
+      refused = await s.deps.confirmAtDeparture(job.rec, s.deps.clock.nowMs(), isTemplateJob(job));
     } catch (err) {
       // Unknown (the shared store failed): not sent now, tried again like a failed commit.
       s.deps.log.error({ id: job.rec.id, err: (err as Error).message }, 'departure check failed; trying again');

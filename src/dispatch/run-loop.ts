@@ -15,7 +15,7 @@ import { pacedBurst, rescaleDebt, scaledBurst, startInDebt, targetMps } from './
 import { checkPair, dropPairAhead, notePairAhead, pairDueInMs, pairOf, takePair } from './pair-rate.js';
 import { prepare, requeueNow, storeAllows, unprepare } from './prepare.js';
 import { request } from './request.js';
-import { isTemplateJob, type DispatchState } from './state.js';
+import { isDepartureChecked, isTemplateJob, type DispatchState } from './state.js';
 import { departureWaitMs, fillWindow, warmupOf, warmupRoom, warmupWaitMs } from './warmup-pacing.js';
 
 /**
@@ -237,12 +237,13 @@ function run(s: DispatchState, lane: Lane): void {
  * Templates are checked against what changed since admission (the policy engine's
  * departureRefusal): marketing ones (lane priority 1) against opt-outs, 131049 and 131026; all of
  * them against a service window that closed meanwhile (then charged to the messaging limit).
- * Free-form messages are not re-checked (a closed window is Meta's 131047 to answer).
+ * Free-form messages are not re-checked (a closed window is Meta's 131047 to answer), except
+ * against their broadcast's cancel.
  */
 function refusedAtDeparture(s: DispatchState, job: Job, nowMs: number): RecordedError | null {
   const check = s.deps.refuseAtDeparture;
-  if (check === undefined || !isTemplateJob(job)) return null;
-  return check(job.rec, nowMs);
+  if (check === undefined || !isDepartureChecked(job)) return null;
+  return check(job.rec, nowMs, isTemplateJob(job));
 }
 
 /** Holds a message with its recipient until the pair rate lets it go; the lane's other recipients keep flowing. */

@@ -34,6 +34,14 @@ export function isTemplateJob(job: Job): boolean {
   return (job.template ??= isTemplateText(job.rec.body));
 }
 
+/**
+ * Checked at departure: templates (what changed since admission) and any broadcast's message,
+ * whatever its type (its broadcast may have been cancelled since; key `broadcast <id> <idx>`).
+ */
+export function isDepartureChecked(job: Job): boolean {
+  return isTemplateJob(job) || job.rec.idempotencyKey?.startsWith('broadcast ') === true;
+}
+
 export class DispatchState implements DispatchContext {
   readonly random: () => number;
   readonly settings: DispatcherDeps['config']['dispatch'];

@@ -133,15 +133,17 @@ export interface DispatcherDeps {
   /** Distributed mode: the numbers this process may dispatch. Absent: every number (one process). */
   fleet?: FleetSeat;
   /**
-   * Templates are checked again right before their `sending` commit (the policy engine's
-   * departureRefusal): the refusal to end them `rejected` with, or null to send.
+   * Templates and broadcast messages (`template` false: a free-form one) are checked again right
+   * before their `sending` commit (the policy engine's departureRefusal for templates, a cancelled
+   * broadcast for both): the refusal to end them `rejected` with, or null to send.
    */
-  refuseAtDeparture?: (rec: MessageRecord, nowMs: number) => RecordedError | null;
+  refuseAtDeparture?: (rec: MessageRecord, nowMs: number, template: boolean) => RecordedError | null;
   /**
-   * Distributed mode: what the synchronous check cannot know alone (the shared messaging limit),
-   * asked right before a template's `sending` commit: the refusal to end it `rejected` with, or null.
+   * Distributed mode: what the synchronous check cannot know alone (the shared messaging limit, a
+   * broadcast cancelled by another process), asked right before the `sending` commit of the same
+   * messages: the refusal to end it `rejected` with, or null.
    */
-  confirmAtDeparture?: (rec: MessageRecord, nowMs: number) => Promise<RecordedError | null>;
+  confirmAtDeparture?: (rec: MessageRecord, nowMs: number, template: boolean) => Promise<RecordedError | null>;
   /** How long a lane with a ready message waited for a free upstream slot (ms); a metric. */
   onSlotWait?: (waitedMs: number) => void;
   /** How often a paused lane's waiting messages are checked against their deadlines. Default 60 s. */

@@ -186,4 +186,29 @@ describe('cancelling a running broadcast', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(recipients.filter((r) => sent(r.to) > 0).length).toBe(upstream);
   });
+
+  it('a free-form broadcast cancelled while its sends are retried: nothing of it leaves after the 200', async () => {
+    const base = s.gateway.url;
+    const recipients = Array.from({ length: 600 }, (_, i) => ({ to: employee(7000 + i) }));
+    // Slow answers (more in flight at the cancel), a third of them 131000 (retried: back to `queued`).
+    s.sim.setFaults({ latency: { kind: 'fixed', ms: 150 }, errorRates: { '131000': 0.3 } }, NUMBER);
+    try {
+      const text = { messaging_product: 'whatsapp', type: 'text', text: { body: 'The office is closed on Friday.' } };
+      const res = await call(base, 'POST', '/v1/broadcasts', broadcastBody(recipients, { category: 'utility', message: text }));
+      expect(res.status).toBe(201);
+      await waitForBroadcast(base, res.json.id, (v) => v.counts.sent >= 50);
+      const cancelled = await call(base, 'POST', `/v1/broadcasts/${res.json.id}/cancel`);
+      const atAnswer = recipients.filter((r) => sent(r.to) > 0).length;
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.json.state).toBe('cancelled');
+      const after = await waitForBroadcast(base, res.json.id, (v) => v.counts.queued === 0);
+      // Longer than a retry's back-off: a message back in `queued` would have left by now.
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(recipients.filter((r) => sent(r.to) > 0).length).toBe(atAnswer);
+      expect(after.counts.sent).toBe(atAnswer);
+      expect(after.counts.sent + after.counts.cancelled + after.counts.failed, JSON.stringify(after.counts)).toBe(600);
+    } finally {
+      s.sim.setFaults(undefined, NUMBER);
+    }
+  });
 });

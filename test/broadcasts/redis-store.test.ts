@@ -11,6 +11,7 @@ import { systemClock } from '../../src/clock.js';
 import { parseRedisUrl } from '../../src/store/redis/connection.js';
 import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { serverAndCluster } from '../support/redis-server.js';
+import { emptyCounts } from '../../src/broadcasts/store.js';
 import { describeBroadcastStoreConformance, record, recipients } from './store-conformance.js';
 
 const redis = serverAndCluster();
@@ -65,6 +66,36 @@ describe('RedisBroadcastStore', () => {
       expect(await store.active()).toEqual([]);
       // The index entry whose record is gone was removed when read.
       expect(await client.scard(store.messages.keys.broadcastActive())).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps a broadcast\'s recipient rows while some are pending or queued, not once it ended and drained', async () => {
+    const store = await open(redis.server.url);
+    try {
+      const client = store.messages.client;
+      const done = 'bc_00000000000000000000000004';
+      const draining = 'bc_00000000000000000000000005';
+      const rows = (bid: string) => client.exists(store.messages.keys.broadcastRecipients('acme', bid));
+      for (const bid of [done, draining]) {
+        const r = await store.create({ ...record(bid, 2), deadlineAtMs: Date.now() + 3_600_000 }, recipients(2));
+        await store.commitChunk({ tenantId: 'acme', broadcastId: bid, cursor: 2, queued: [{ idx: 0, messageId: `${bid}-0` }, { idx: 1, messageId: `${bid}-1` }], rejected: [] }, r.counts, false);
+      }
+      // All admitted: the rows still name the queued messages' recipients.
+      await store.active();
+      expect(await rows(done)).toBe(1);
+      await store.endMessages([{ tenantId: 'acme', messageId: `${done}-0`, status: 'sent' }, { tenantId: 'acme', messageId: `${done}-1`, status: 'sent' }], () => undefined);
+      await store.end('acme', done, 'completed', Date.now(), emptyCounts(), null);
+      expect(await rows(done)).toBe(0);
+      await store.end('acme', draining, 'cancelled', Date.now(), emptyCounts(), 'cancelled');
+      expect((await store.draining(Date.now())).map((r) => r.id)).toEqual([draining]);
+      expect(await rows(draining)).toBe(1);
+      expect((await store.queuedOf('acme', draining, -1, 10)).map((q) => q.to)).toEqual(['14155550000', '14155550001']);
+      // Drained: its rows go when it leaves the active list.
+      await store.endMessages([{ tenantId: 'acme', messageId: `${draining}-0`, status: 'sent' }, { tenantId: 'acme', messageId: `${draining}-1`, status: 'rejected' }], () => undefined);
+      expect(await store.draining(Date.now())).toEqual([]);
+      expect(await rows(draining)).toBe(0);
     } finally {
       await store.close();
     }

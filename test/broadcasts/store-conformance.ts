@@ -95,6 +95,36 @@ export function describeBroadcastStoreConformance(name: string, factory: () => S
       expect((await store.get('acme', id(4)))!.counts).toMatchObject({ queued: 0, sent: 1, failed: 1 });
     }));
 
+    it('one batch of ends moves the counts of every broadcast it names, of any tenant, each once', using(async (store) => {
+      const a = await store.create(record(id(11), 2), recipients(2));
+      const b = await store.create(record(id(12), 2), recipients(2));
+      const c = await store.create(record(id(13), 2, null, 'other'), recipients(2));
+      for (const [r, prefix] of [[a, 'a'], [b, 'b'], [c, 'c']] as const) {
+        await store.commitChunk({ tenantId: r.tenantId, broadcastId: r.id, cursor: 2, queued: [{ idx: 0, messageId: `${prefix}0` }, { idx: 1, messageId: `${prefix}1` }], rejected: [] }, r.counts, false);
+      }
+      const touched = await store.endMessages([
+        { tenantId: 'acme', messageId: 'a0', status: 'sent' }, { tenantId: 'acme', messageId: 'b1', status: 'failed' },
+        { tenantId: 'other', messageId: 'c0', status: 'expired' }, { tenantId: 'acme', messageId: 'a0', status: 'sent' },
+      ], () => undefined);
+      expect([...touched].sort()).toEqual([id(11), id(12), id(13)]);
+      expect((await store.get('acme', id(11)))!.counts).toMatchObject({ queued: 1, sent: 1, failed: 0 });
+      expect((await store.get('acme', id(12)))!.counts).toMatchObject({ queued: 1, sent: 0, failed: 1 });
+      expect((await store.get('other', id(13)))!.counts).toMatchObject({ queued: 1, sent: 0, expired: 1 });
+      expect(await store.queuedOf('other', id(13), -1, 10)).toEqual([{ idx: 1, messageId: 'c1', to: '14155550001' }]);
+    }));
+
+    it('a chunk committed after the deadline expired its pending recipients moves nothing (a former owner\'s, late)', using(async (store) => {
+      const r = await store.create(record(id(14), 4), recipients(4));
+      await store.commitChunk({ tenantId: 'acme', broadcastId: id(14), cursor: 1, queued: [{ idx: 0, messageId: 'x0' }], rejected: [] }, r.counts, false);
+      await store.expirePending('acme', id(14), 4, r.counts);
+      const expired = { ...emptyCounts(), queued: 1, expired: 3 };
+      expect(r.counts).toEqual(expired);
+      const late = { ...r.counts };
+      await store.commitChunk({ tenantId: 'acme', broadcastId: id(14), cursor: 3, queued: [{ idx: 1, messageId: 'x1' }], rejected: [2] }, late, false);
+      expect((await store.get('acme', id(14)))!.counts).toEqual(expired);
+      expect(await store.queuedOf('acme', id(14), -1, 10)).toEqual([{ idx: 0, messageId: 'x0', to: '14155550000' }]);
+    }));
+
     it('ends a broadcast once: its pending recipients end as told; then no chunk commits and a refused message counts cancelled', using(async (store) => {
       const r = await store.create(record(id(5), 5), recipients(5));
       await store.commitChunk({ tenantId: 'acme', broadcastId: id(5), cursor: 2, queued: [{ idx: 0, messageId: 'm0' }, { idx: 1, messageId: 'm1' }], rejected: [] }, r.counts, false);

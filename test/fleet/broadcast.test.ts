@@ -7,8 +7,12 @@
  *   the counts add up.
  * - Cancel through the process that does not run it: answered 200, and nothing more of it
  *   reaches the simulator after that; sent + cancelled = every recipient.
+ * - The same for a free-form (`text`) broadcast whose sends the simulator answers 131000 now and
+ *   then: a message `sending` at the cancel comes back `queued` for its retry after the cancel's
+ *   wait, and is refused at its departure like a template.
  */
 import { Redis } from 'ioredis';
+import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call } from '../broadcasts/support.js';
 import { API_KEY, startFleet, until, type Fleet } from '../support/fleet.js';
@@ -35,11 +39,22 @@ function ownerPid(lease: string | null): number | null {
 
 const recipient = (n: number, i: number): string => `+1555${n}${String(i).padStart(4, '0')}`;
 
-const body = (number: string, count: number) => ({
-  phone_number_id: number, category: 'utility',
-  message: { messaging_product: 'whatsapp', type: 'template', template: { name: 'notice', language: { code: 'en' } } },
+const TEMPLATE = { messaging_product: 'whatsapp', type: 'template', template: { name: 'notice', language: { code: 'en' } } };
+const TEXT = { messaging_product: 'whatsapp', type: 'text', text: { body: 'The office is closed on Friday.' } };
+
+const body = (number: string, count: number, message: object = TEMPLATE) => ({
+  phone_number_id: number, category: 'utility', message,
   recipients: Array.from({ length: count }, (_, i) => ({ to: recipient(Number(number), i) })),
 });
+
+/** The simulator's faults on one number (replacing the ones it had there). */
+async function faultsOn(f: Fleet, number: string, faults: object | null): Promise<void> {
+  const res = await request(`${f.upstream.simUrl}/__sim/faults`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phoneNumberId: number, faults }),
+  });
+  expect(res.statusCode).toBe(200);
+  await res.body.dump();
+}
 
 /** Gateway index holding each number's lease (-1: none). */
 async function owners(f: Fleet): Promise<number[]> {
@@ -119,36 +134,55 @@ describe('broadcasts in a fleet of two gateways', () => {
   it('cancelled through the process not running it: nothing of it leaves after the 200', async () => {
     const f = fleet!;
     await f.restart(f.gateways.findIndex((g) => g.child.process.exitCode !== null || g.child.process.signalCode !== null));
-    const owned = await settled(f);
-    const n = 1;
-    const number = NUMBERS[n]!;
-    const owner = owned[n]!;
-    const other = 1 - owner;
-    const RECIPIENTS = 400;
+    const { atAnswer, view } = await cancelMidRun(f, 1, TEMPLATE, 1500);
+    expect(view.counts).toMatchObject({ failed: 0 });
+    expect(view.counts.sent + view.counts.cancelled).toBe(CANCEL_RECIPIENTS);
+    console.log(`fleet broadcast cancel: ${atAnswer} of ${CANCEL_RECIPIENTS} sent before the cancel's 200, none after`);
+  }, 60_000);
 
-    const created = await call(f.gateways[owner]!.url, 'POST', '/v1/broadcasts', body(number, RECIPIENTS), AUTH);
-    expect(created.status).toBe(201);
-    const id = created.json.id as string;
-    await until('some sent', async () => (await f.upstream.stats()).numbers[number]!.accepted >= 50, 20_000);
-
-    const cancelled = await call(f.gateways[other]!.url, 'POST', `/v1/broadcasts/${id}/cancel`, undefined, AUTH);
-    const atAnswer = (await f.upstream.stats()).numbers[number]!.accepted;
-    expect(cancelled.status).toBe(200);
-    expect(cancelled.json.state).toBe('cancelled');
-    expect(atAnswer).toBeLessThan(RECIPIENTS);
-
-    // The owner drains it: every recipient sent or cancelled, the tenant told once it ended.
-    let view: any;
-    await until('drained', async () => {
-      view = (await call(f.gateways[owner]!.url, 'GET', `/v1/broadcasts/${id}`, undefined, AUTH)).json;
-      return view.counts.queued === 0;
-    }, 20_000);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect((await f.upstream.stats()).numbers[number]!.accepted).toBe(atAnswer);
-    view = (await call(f.gateways[other]!.url, 'GET', `/v1/broadcasts/${id}`, undefined, AUTH)).json;
-    expect(view.state).toBe('cancelled');
-    expect(view.counts).toMatchObject({ pending: 0, queued: 0, failed: 0, sent: atAnswer });
-    expect(view.counts.sent + view.counts.cancelled).toBe(RECIPIENTS);
-    console.log(`fleet broadcast cancel: ${atAnswer} of ${RECIPIENTS} sent before the cancel's 200, none after`);
+  it('a free-form broadcast cancelled while its sends are retried: nothing of it leaves after the 200', async () => {
+    // Slow answers (more in flight at the cancel), a third of them 131000 (retried: back to `queued`).
+    await faultsOn(fleet!, NUMBERS[2]!, { latency: { kind: 'fixed', ms: 150 }, errorRates: { '131000': 0.3 } });
+    // Longer than a retry's back-off: a message back in `queued` would have left by then.
+    const { atAnswer, view } = await cancelMidRun(fleet!, 2, TEXT, 3000);
+    expect(view.counts.sent + view.counts.cancelled + view.counts.failed).toBe(CANCEL_RECIPIENTS);
+    console.log(`fleet free-form broadcast cancel: ${atAnswer} of ${CANCEL_RECIPIENTS} sent before the cancel's 200, none after`);
   }, 60_000);
 });
+
+const CANCEL_RECIPIENTS = 400;
+
+/**
+ * A broadcast of `message` on NUMBERS[n], cancelled through the process not running it once some
+ * were sent: answered 200, the owner drains it, and nothing more reaches the simulator `quietMs`
+ * after that. The simulator's count at the answer, and the broadcast's view in the end.
+ */
+async function cancelMidRun(f: Fleet, n: number, message: object, quietMs: number): Promise<{ atAnswer: number; view: any }> {
+  const owned = await settled(f);
+  const number = NUMBERS[n]!;
+  const owner = owned[n]!;
+  const other = 1 - owner;
+  const created = await call(f.gateways[owner]!.url, 'POST', '/v1/broadcasts', body(number, CANCEL_RECIPIENTS, message), AUTH);
+  expect(created.status).toBe(201);
+  const id = created.json.id as string;
+  await until('some sent', async () => (await f.upstream.stats()).numbers[number]!.accepted >= 50, 20_000);
+
+  const cancelled = await call(f.gateways[other]!.url, 'POST', `/v1/broadcasts/${id}/cancel`, undefined, AUTH);
+  const atAnswer = (await f.upstream.stats()).numbers[number]!.accepted;
+  expect(cancelled.status).toBe(200);
+  expect(cancelled.json.state).toBe('cancelled');
+  expect(atAnswer).toBeLessThan(CANCEL_RECIPIENTS);
+
+  // The owner drains it: every recipient sent or cancelled (or failed, retries spent).
+  let view: any;
+  await until('drained', async () => {
+    view = (await call(f.gateways[owner]!.url, 'GET', `/v1/broadcasts/${id}`, undefined, AUTH)).json;
+    return view.counts.queued === 0;
+  }, 30_000);
+  await new Promise((r) => setTimeout(r, quietMs));
+  expect((await f.upstream.stats()).numbers[number]!.accepted).toBe(atAnswer);
+  view = (await call(f.gateways[other]!.url, 'GET', `/v1/broadcasts/${id}`, undefined, AUTH)).json;
+  expect(view.state).toBe('cancelled');
+  expect(view.counts).toMatchObject({ pending: 0, queued: 0, sent: atAnswer });
+  return { atAnswer, view };
+}

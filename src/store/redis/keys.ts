@@ -137,7 +137,8 @@
  *                                     one count per recipient status. While `creating`: PX a minute,
  *                                     renewed per chunk of recipients (a crashed create goes by
  *                                     itself); then no TTL: retention purges it (owner: purgeEnded).
- *     <p>:{t:T}:b:<id>:r      hash   its sendable recipients, idx → JSON [to, toInput, components].
+ *     <p>:{t:T}:b:<id>:r      hash   its sendable recipients, idx → JSON [to, toInput, components];
+ *                                     unlinked once it completed, or ended with nothing queued (it leaves `active`).
  *     <p>:{t:T}:b:<id>:s      hash   admitted recipients' status, idx → `<code>[ <message id>]`
  *                                     (absent: pending, or the record's `rest` once it ended).
  *     <p>:{t:T}:b:<id>:q      zset   admitted recipients whose message has not ended, id → idx.
@@ -427,13 +428,8 @@ export class RedisKeys {
 
   // ---- Broadcasts (header above). A broadcast's keys in its tenant's slot; the two lists in {bc}. ----
 
-  /** Prefix of a tenant's broadcast records; scripts append the broadcast id (and `:r`, `:s`, `:q`). */
-  broadcastPrefix(tenantId: string): string {
-    return `${this.tenant(tenantId)}:b:`;
-  }
-
   broadcast(tenantId: string, id: string): string {
-    return this.broadcastPrefix(tenantId) + id;
+    return `${this.tenant(tenantId)}:b:${id}`;
   }
 
   broadcastRecipients(tenantId: string, id: string): string {

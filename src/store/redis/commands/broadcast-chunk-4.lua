@@ -14,10 +14,12 @@
   ARGV[4] n, the queued recipients: ARGV[5 .. 4+2n] pairs of idx and message id
   ARGV[5+2n ..] idx of recipients a policy refused (status rejected)
   Returns the record's fields and values after the commit, or false when it is not running
-  (cancelled elsewhere, or gone): nothing changed
+  (cancelled elsewhere, or gone) or its pending recipients ended already (`rest`: the deadline
+  expired them, a former owner's chunk comes late): nothing changed
 ]]
-local state = redis.call('HGET', KEYS[1], 'state')
+local state, rest = unpack(redis.call('HMGET', KEYS[1], 'state', 'rest'))
 if state ~= 'running' and state ~= 'scheduled' then return false end
+if rest and rest ~= '' then return false end
 local n = tonumber(ARGV[4])
 local queued, rejected = 0, 0
 for i = 5, 4 + 2 * n, 2 do
