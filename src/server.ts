@@ -232,7 +232,7 @@ export async function startGateway(config: Readonly<Config>, options: StartOptio
     retire: async (phoneNumberId) => broadcasts?.retire(phoneNumberId),
   });
   broadcasts = await startBroadcasts(config, metrics.registry, {
-    store, policy, dispatcher, numbers: parts.numbers, webhooks: webhooks.sender, clock, log: app.log, broadcasts: parts.openBroadcasts(),
+    store, policy, dispatcher, numbers: parts.numbers, webhooks: webhooks.sender, endings, clock, log: app.log, broadcasts: parts.openBroadcasts(),
     ...(fleet === null ? {} : { owns: (phoneNumberId: string) => fleet!.ownership.mayDispatch(phoneNumberId) }),
   });
 

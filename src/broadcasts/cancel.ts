@@ -8,6 +8,7 @@
  * In memory: the ids of cancelled broadcasts draining here, and at most CANCELLED_KNOWN read as
  * cancelled from the store.
  */
+import { isTemplateText } from '../cloud-api/index.js';
 import { ERRORS } from '../errors.js';
 import type { RecordedError } from '../store/types.js';
 import type { BroadcastDeps } from './service.js';
@@ -42,7 +43,7 @@ export class BroadcastCancels {
   private readonly known = new Set<string>();
 
   constructor(
-    private readonly deps: Pick<BroadcastDeps, 'store' | 'broadcasts' | 'webhooks' | 'clock'>,
+    private readonly deps: Pick<BroadcastDeps, 'store' | 'broadcasts' | 'endings' | 'clock'>,
     private readonly hooks: CancelHooks,
   ) {}
 
@@ -96,15 +97,18 @@ export class BroadcastCancels {
    */
   async rejectMessages(record: BroadcastRecord, messages: readonly QueuedRecipient[], nowMs: number): Promise<MessageEnd[]> {
     const ended: MessageEnd[] = [];
+    const template = isTemplateText(record.message);
     await Promise.all(messages.map(async (q) => {
       // Only while still `queued`, checked in the store's own commit (the dispatcher may commit `sending` meanwhile).
       const done = await this.deps.store.transition(q.messageId, { state: 'rejected', atMs: nowMs, lastError: CANCELLED_ERROR, unsent: true });
       if (!done) return;
       ended.push({ tenantId: record.tenantId, messageId: q.messageId, status: 'cancelled' });
-      await this.deps.webhooks.enqueue(record.tenantId, {
-        type: 'message.status', id: q.messageId, wamid: null, status: 'rejected', recipient: q.to, phoneNumberId: record.phoneNumberId,
-        timestamp: nowMs, errors: [CANCELLED_ERROR],
-      }, { orderKey: q.to, eventId: `evt_final_${q.messageId}` });
+      // What follows an unsent end is decided in one place (gateway/message-ended.ts): its charges
+      // given back, the tenant's event in the tenant's format.
+      this.deps.endings.ended({
+        type: 'final', id: q.messageId, tenantId: record.tenantId, phoneNumberId: record.phoneNumberId,
+        state: 'rejected', to: q.to, template, latencyMs: 0,
+      });
     }));
     return ended;
   }

@@ -271,11 +271,10 @@ export class BroadcastRunner {
     }
     const waiting = !failed && limitWaitMs > 0;
     if (!(await this.deps.broadcasts.commitChunk({ tenantId: r.tenantId, broadcastId: r.id, cursor, queued, rejected }, r.counts, waiting))) {
-      // Cancelled meanwhile (by another process), or expired: this chunk's new messages never leave. Only
-      // those rejected here give their charge back (the others gave theirs above); one already
-      // `sending` keeps it, one refused at its departure gave it back there.
-      const rejectedHere = await this.service.cancels.rejectMessages(r, created.map((rec) => ({ idx: -1, messageId: rec.id, to: rec.to })), nowMs);
-      for (const end of rejectedHere) createdBy.get(end.messageId)?.admission?.release();
+      // Cancelled meanwhile (by another process), or expired: this chunk's new messages never leave.
+      // Those rejected here give their charges back through their end (message-ended.ts); one
+      // already `sending` keeps it, one refused at its departure gave it back there.
+      await this.service.cancels.rejectMessages(r, created.map((rec) => ({ idx: -1, messageId: rec.id, to: rec.to })), nowMs);
       await this.refresh();
       return 0;
     }

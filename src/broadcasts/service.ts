@@ -18,6 +18,7 @@ import { GatewayError } from '../errors.js';
 import type { PolicyEngine } from '../policy/types.js';
 import type { MessageState, Store } from '../store/types.js';
 import type { TenantWebhookSender } from '../webhooks/index.js';
+import type { MessageEndings } from '../gateway/message-ended.js';
 import { finishAtMs, isKept, planOf, screenRecipients, type Pace, type RecipientInput } from './plan.js';
 import { BroadcastCancels } from './cancel.js';
 import { BroadcastRunner } from './runner.js';
@@ -45,6 +46,8 @@ export interface BroadcastDeps {
   dispatcher: Pick<Dispatcher, 'submit' | 'queued' | 'estimateWaitMs' | 'snapshot'>;
   numbers: { get(phoneNumberId: string): NumberInfo | undefined };
   webhooks: Pick<TenantWebhookSender, 'enqueue'>;
+  /** The one place an unsent message's end is settled (gateway/message-ended.ts): a cancel's rejections go there. */
+  endings: Pick<MessageEndings, 'ended'>;
   clock: Clock;
   headroom: number;
   settings: BroadcastSettings;

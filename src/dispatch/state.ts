@@ -155,15 +155,27 @@ export class DispatchState implements DispatchContext {
   }
 
   async expire(lane: Lane, job: Job, lastError: RecordedError | null): Promise<void> {
-    const error = lastError ?? DEADLINE_ERROR;
-    await this.transition(job, { state: 'expired', atMs: this.deps.clock.nowMs(), lastError: error });
-    this.finish(lane, job, { id: job.rec.id, state: 'expired', status: 0, bodyText: '', wamid: null, error });
+    await this.endUnsent(lane, job, 'expired', lastError ?? DEADLINE_ERROR);
   }
 
   /** Suppressed at departure (opted out, capped, undeliverable since admission): never sent. */
   async reject(lane: Lane, job: Job, error: RecordedError): Promise<void> {
-    await this.transition(job, { state: 'rejected', atMs: this.deps.clock.nowMs(), lastError: error });
-    this.finish(lane, job, { id: job.rec.id, state: 'rejected', status: 0, bodyText: '', wamid: null, error });
+    await this.endUnsent(lane, job, 'rejected', error);
+  }
+
+  /**
+   * Ends a message that was never sent. The `final` event (its charges given back, its tenant
+   * event) only when this commit ended it: one the store already holds final was ended by whoever
+   * committed that (a broadcast's cancel), and is only forgotten here.
+   */
+  private async endUnsent(lane: Lane, job: Job, state: 'expired' | 'rejected', error: RecordedError): Promise<void> {
+    const outcome: Outcome = { id: job.rec.id, state, status: 0, bodyText: '', wamid: null, error };
+    if ((await this.transition(job, { state, atMs: this.deps.clock.nowMs(), lastError: error })) === 'refused') {
+      this.forget(lane, job.rec.id);
+      this.waiters.settle(outcome);
+      return;
+    }
+    this.finish(lane, job, outcome);
   }
 
   targetMps(lane: Lane, info: NumberInfo): number {

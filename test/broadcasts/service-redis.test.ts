@@ -39,7 +39,7 @@ interface Harness {
   messages: RedisStore;
   inner: RedisBroadcastStore;
   service: BroadcastService;
-  /** Recipients whose admission was given back. */
+  /** Recipients whose admission was given back (directly, or through their message's end). */
   released: string[];
   /** Tenant webhooks queued. */
   hooks: Array<{ type: string; id: string; state?: string; counts?: Record<string, number> }>;
@@ -69,6 +69,8 @@ async function harness(wrap: (inner: RedisBroadcastStore, messages: RedisStore) 
       hooks.push(event as Harness['hooks'][number]);
       return null;
     } },
+    // A rejected message's end gives its charges back (message-ended.ts): recorded like a release.
+    endings: { ended: (event) => void released.push(event.to) },
     clock: systemClock, headroom: 1, settings: DEFAULT_BROADCAST_SETTINGS,
     log: { error: (obj, msg) => console.error(msg, obj), info: () => undefined },
     ...(owns === undefined ? {} : { owns }),
