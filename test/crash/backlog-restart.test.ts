@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, freePort, spawnServer, tempJson, type Child } from '../../bench/macro/processes.js';
+import { freePort, type Child } from '../../bench/macro/processes.js';
+import { startCrashGateway } from '../support/crash-gateway.js';
 import { systemClock } from '../../src/clock.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { DB_FILE } from '../../src/store/embedded/database.js';
@@ -57,17 +58,13 @@ async function prefill(path: string): Promise<void> {
 
 async function start(dataDir: string, simUrl: string): Promise<Child> {
   const port = await freePort();
-  const config = tempJson('gateway.json', {
-    listen: { host: '127.0.0.1', port },
-    storage: { kind: 'embedded', path: dataDir },
-    upstream: { baseUrl: simUrl, version: 'v23.0', http2: false },
-    log: { level: 'warn' },
+  const child = await startCrashGateway({
+    port, dataDir, simUrl, upstream: { http2: false },
     tenants: [{
       id: 'acme', apiKeys: ['key-backlog-test-1'], messagingLimit: 'unlimited', policy: { optIn: 'off', serviceWindow: 'off' },
       numbers: NUMBERS.map((id) => ({ phoneNumberId: id, accessToken: `EAAG-${id}`, mps: MPS, burst: 20 })),
     }],
   });
-  const child = await spawnServer([CLI, 'serve', '--config', config], `http://127.0.0.1:${port}`, '/readyz');
   children.push(child);
   return child;
 }

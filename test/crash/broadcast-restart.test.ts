@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, freePort, spawnServer, tempJson, type Child } from '../../bench/macro/processes.js';
+import { freePort, type Child } from '../../bench/macro/processes.js';
+import { startCrashGateway } from '../support/crash-gateway.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { DB_FILE } from '../../src/store/embedded/database.js';
 import { call, employee, waitForBroadcast } from '../broadcasts/support.js';
@@ -30,17 +31,13 @@ afterAll(async () => {
 });
 
 function start(port: number, simUrl: string): Promise<Child> {
-  const config = tempJson('gateway.json', {
-    listen: { host: '127.0.0.1', port },
-    storage: { kind: 'embedded', path: dataDir },
-    upstream: { baseUrl: simUrl, version: 'v23.0' },
-    log: { level: 'warn' },
+  return startCrashGateway({
+    port, dataDir, simUrl,
     tenants: [{
       id: 'acme', apiKeys: [API_KEY], messagingLimit: 'unlimited', policy: { optIn: 'off' },
       numbers: [{ phoneNumberId: NUMBER, accessToken: 'EAAG-acme', mps: MPS, burst: 30 }],
     }],
   });
-  return spawnServer([CLI, 'serve', '--config', config], `http://127.0.0.1:${port}`, '/readyz');
 }
 
 describe('broadcast across kill -9', () => {

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, freePort, spawnServer, tempJson, type Child } from '../../bench/macro/processes.js';
+import { freePort, type Child } from '../../bench/macro/processes.js';
+import { startCrashGateway } from '../support/crash-gateway.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 
 const API_KEY = 'key-control-restart-1';
@@ -31,18 +32,13 @@ afterAll(async () => {
 });
 
 async function startGateway(port: number, simUrl: string): Promise<Child> {
-  const config = tempJson('gateway.json', {
-    listen: { host: '127.0.0.1', port },
-    storage: { kind: 'embedded', path: dataDir },
-    upstream: { baseUrl: simUrl, version: 'v23.0' },
-    admin: { token: ADMIN },
-    log: { level: 'warn' },
+  return startCrashGateway({
+    port, dataDir, simUrl, config: { admin: { token: ADMIN } },
     tenants: [{
       id: 'ctl', apiKeys: [API_KEY], messagingLimit: 'unlimited', policy: { pairRate: { intervalSec: 0.05, burst: 1 } },
       numbers: NUMBERS.map((id) => ({ phoneNumberId: id, accessToken: `EAAG-${id}`, mps: 50, burst: 5 })),
     }],
   });
-  return spawnServer([CLI, 'serve', '--config', config], `http://127.0.0.1:${port}`, '/readyz');
 }
 
 async function call(url: string, method: 'POST' | 'PUT', path: string, token: string, body: unknown): Promise<number> {

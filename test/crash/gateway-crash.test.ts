@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, freePort, spawnServer, tempJson, type Child } from '../../bench/macro/processes.js';
+import { freePort, type Child } from '../../bench/macro/processes.js';
+import { startCrashGateway } from '../support/crash-gateway.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { DB_FILE } from '../../src/store/embedded/database.js';
 
@@ -29,14 +30,10 @@ afterAll(async () => {
 });
 
 async function startGateway(port: number, simUrl: string): Promise<Child> {
-  const config = tempJson('gateway.json', {
-    listen: { host: '127.0.0.1', port },
-    storage: { kind: 'embedded', path: dataDir },
-    upstream: { baseUrl: simUrl, version: 'v23.0', connections: CONNECTIONS },
-    log: { level: 'warn' },
+  return startCrashGateway({
+    port, dataDir, simUrl, upstream: { connections: CONNECTIONS },
     tenants: [{ id: 'crash', apiKeys: [API_KEY], numbers: NUMBERS.map((id) => ({ phoneNumberId: id, accessToken: `EAAG-${id}`, mps: MPS, burst: 10 })) }],
   });
-  return spawnServer([CLI, 'serve', '--config', config], `http://127.0.0.1:${port}`, '/readyz');
 }
 
 interface Accepted {

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, freePort, spawnServer, tempJson, type Child } from '../../bench/macro/processes.js';
+import { freePort, type Child } from '../../bench/macro/processes.js';
+import { startCrashGateway } from '../support/crash-gateway.js';
 import { systemClock } from '../../src/clock.js';
 import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
@@ -40,17 +41,14 @@ describe('tenant events of final states across a crash', () => {
     await receiver.start();
     sim = await startSimulator({ numbers: [{ phoneNumberId: '4201', accessToken: 'EAAG-4201' }] });
     const port = await freePort();
-    const config = tempJson('gateway.json', {
-      listen: { host: '127.0.0.1', port },
-      storage: { kind: 'embedded', path: dataDir },
-      upstream: { baseUrl: sim.url, version: 'v23.0' },
-      log: { level: 'warn' },
+    const options = {
+      port, dataDir, simUrl: sim.url,
       tenants: [{
         id: 'acme', apiKeys: ['key-owed-endings-1'], webhook: { url: receiver.url, secret: SECRET },
         numbers: [{ phoneNumberId: '4201', accessToken: 'EAAG-4201', mps: 20, burst: 5 }],
       }],
-    });
-    gateway = await spawnServer([CLI, 'serve', '--config', config], `http://127.0.0.1:${port}`, '/readyz');
+    };
+    gateway = await startCrashGateway(options);
     await until('the owed event at the tenant', () => receiver.delivered().length >= 1, 15_000);
     const [event] = receiver.delivered();
     expect(event!.signatureValid).toBe(true);
@@ -59,7 +57,7 @@ describe('tenant events of final states across a crash', () => {
 
     // Paid once: a second restart has nothing left to pay.
     await gateway.stop();
-    gateway = await spawnServer([CLI, 'serve', '--config', config], `http://127.0.0.1:${port}`, '/readyz');
+    gateway = await startCrashGateway(options);
     await new Promise((r) => setTimeout(r, 1000));
     expect(receiver.delivered()).toHaveLength(1);
   }, 40_000);

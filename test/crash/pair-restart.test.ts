@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, freePort, spawnServer, tempJson, type Child } from '../../bench/macro/processes.js';
+import { freePort, type Child } from '../../bench/macro/processes.js';
+import { startCrashGateway } from '../support/crash-gateway.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { until } from '../support/until.js';
 
@@ -30,17 +31,13 @@ afterAll(async () => {
 });
 
 async function startGateway(port: number, simUrl: string): Promise<Child> {
-  const config = tempJson('gateway.json', {
-    listen: { host: '127.0.0.1', port },
-    storage: { kind: 'embedded', path: dataDir },
-    upstream: { baseUrl: simUrl, version: 'v23.0' },
-    log: { level: 'warn' },
+  return startCrashGateway({
+    port, dataDir, simUrl,
     tenants: [{
       id: 'pair', apiKeys: [API_KEY], messagingLimit: 'unlimited', policy: { pairRate: { intervalSec: PAIR_INTERVAL_SEC, burst: 1 } },
       numbers: [{ phoneNumberId: NUMBER, accessToken: `EAAG-${NUMBER}`, mps: 20, burst: 5 }],
     }],
   });
-  return spawnServer([CLI, 'serve', '--config', config], `http://127.0.0.1:${port}`, '/readyz');
 }
 
 async function send(url: string, text: string): Promise<number> {
