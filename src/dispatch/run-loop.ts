@@ -156,15 +156,16 @@ function run(s: DispatchState, lane: Lane): void {
     // Past the opening burst of a busy period: wait for its first answer (arrival-anchor.ts).
     if (lane.anchor.holds) break;
     // With a bucket of 1 the wait is TAT − now: 0 when the bucket is full (the number was idle).
-    const idle = pacer.checkKey(lane.pacerKey, rateMps, 1, nowMs) <= 0;
+    const debtMs = pacer.checkKey(lane.pacerKey, rateMps, 1, nowMs);
     pacerWaitMs = departureWaitMs(pacer, lane, rateMps, burst, warmup, nowMs);
     if (pacerWaitMs > 0) {
       lane.anchor.waited();
       wakeLaneAt(s, lane, nowMs + pacerWaitMs);
       break;
     }
-    if (idle) lane.anchor.start(nowMs, s.answerFloorMs(nowMs));
-    if (lane.anchor.opening) lane.anchor.departed(nowMs + pacer.checkKey(lane.pacerKey, rateMps, 1, nowMs));
+    if (debtMs <= 0) lane.anchor.start(nowMs, s.answerFloorMs(nowMs));
+    // The departure's take moved the TAT one interval on from max(TAT, now).
+    if (lane.anchor.opening) lane.anchor.departed(nowMs + Math.max(0, debtMs) + 1000 / rateMps);
     if (pair !== undefined) takePair(pacer, lane, job, pair, nowMs);
     lane.prepared.shift();
     dropPairAhead(lane, job);
