@@ -12,6 +12,7 @@ import { isTemplateText } from '../cloud-api/index.js';
 import { ERRORS } from '../errors.js';
 import type { RecordedError } from '../store/types.js';
 import type { BroadcastDeps } from './service.js';
+import { broadcastOfKey } from './ids.js';
 import type { MessageEnd, QueuedRecipient } from './store.js';
 import type { BroadcastRecord, RecipientStatusName } from './types.js';
 
@@ -77,13 +78,13 @@ export class BroadcastCancels {
    * `broadcast <id> <idx>`.
    */
   departureRefusal(rec: { idempotencyKey: string | null }): RecordedError | null {
-    const id = broadcastOf(rec.idempotencyKey);
+    const id = broadcastOfKey(rec.idempotencyKey);
     return id !== null && (this.draining.has(id) || this.known.has(id)) ? CANCELLED_ERROR : null;
   }
 
   /** A fleet's departure check, exact: the broadcast's state as stored now (a cancel by any process). */
   async departureRefusalAsync(rec: { tenantId: string; idempotencyKey: string | null }): Promise<RecordedError | null> {
-    const id = broadcastOf(rec.idempotencyKey);
+    const id = broadcastOfKey(rec.idempotencyKey);
     if (id === null) return null;
     if (this.departureRefusal(rec) !== null) return CANCELLED_ERROR;
     if ((await this.deps.broadcasts.stateOf(rec.tenantId, id)) !== 'cancelled') return null;
@@ -148,10 +149,4 @@ export class BroadcastCancels {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
-}
-
-/** The broadcast id in a broadcast message's idempotency key (`broadcast <id> <idx>`), or null. */
-function broadcastOf(key: string | null): string | null {
-  if (key === null || !key.startsWith('broadcast ')) return null;
-  return key.slice(10, key.indexOf(' ', 10));
 }

@@ -22,6 +22,7 @@ import { GatewayError } from '../errors.js';
 import type { Admission, AdmitInput } from '../gateway/ports.js';
 import { isSharedPolicy } from '../policy/shared-admission.js';
 import { newMessageId } from '../gateway/ids.js';
+import { broadcastMessageKey } from './ids.js';
 import type { MessageRecord, NewMessage } from '../store/types.js';
 import type { BroadcastDeps, BroadcastService } from './service.js';
 import { priorityOf } from './service.js';
@@ -369,7 +370,7 @@ export class BroadcastRunner {
       createdAtMs: nowMs,
       deadlineAtMs: r.deadlineAtMs,
       // A space: no client's key (visible ASCII only) can take it.
-      idempotencyKey: `broadcast ${r.id} ${row.idx}`,
+      idempotencyKey: broadcastMessageKey(r.id, row.idx),
       bodyHash: null,
     };
   }

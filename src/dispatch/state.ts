@@ -10,6 +10,7 @@ import { isTemplateText } from '../cloud-api/index.js';
 import { DEADLINE_ERROR, type DispatchContext, type Wake } from './context.js';
 import { saveLane, saveTenant, type PauseReason } from './control-state.js';
 import { Lane, type Job } from './lane.js';
+import { broadcastOfKey } from '../broadcasts/ids.js';
 import { pushTo, targetMps } from './limits.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
 import { leaveInStore } from './paging.js';
@@ -39,7 +40,7 @@ export function isTemplateJob(job: Job): boolean {
  * whatever its type (its broadcast may have been cancelled since; key `broadcast <id> <idx>`).
  */
 export function isDepartureChecked(job: Job): boolean {
-  return isTemplateJob(job) || job.rec.idempotencyKey?.startsWith('broadcast ') === true;
+  return isTemplateJob(job) || broadcastOfKey(job.rec.idempotencyKey) !== null;
 }
 
 export class DispatchState implements DispatchContext {
