@@ -171,8 +171,10 @@ function run(s: DispatchState, lane: Lane): void {
     dropPairAhead(lane, job);
     request(s, lane, job, info).catch((err: unknown) => s.deps.log.error({ err: (err as Error).message }, 'dispatch request failed'));
   }
-  // Committed messages already wait longer than the lookahead window: commit no more for now.
-  if (pacerWaitMs > PREPARE_AHEAD_MS) return;
+  // Committed messages already wait longer than the lookahead window, or for the busy period's
+  // first answer (how long is unknown): commit no more for now. A `sending` commit stays within the
+  // look-ahead of its request, which a change of hands relies on (recent-departures.ts).
+  if (pacerWaitMs > PREPARE_AHEAD_MS || lane.anchor.holds) return;
 
   // After a maintenance pause one request goes first, as a probe: the rest wait for its answer.
   const bound = lane.probing ? 1 : maxInFlight(s, lane, rateMps, burst, nowMs);
